@@ -1,0 +1,343 @@
+package v1alpha1
+
+import (
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// SourcePolicy orders the servers a backup may be taken from.
+// +kubebuilder:validation:Enum=ReadReplicaOnly;PreferReadReplica;Any
+type SourcePolicy string
+
+const (
+	// SourceReadReplicaOnly takes backups only from read replicas / secondaries.
+	SourceReadReplicaOnly SourcePolicy = "ReadReplicaOnly"
+	// SourcePreferReadReplica tries read replicas first, then the other servers.
+	SourcePreferReadReplica SourcePolicy = "PreferReadReplica"
+	// SourceAny tries every ready server, in name order.
+	SourceAny SourcePolicy = "Any"
+)
+
+// BackupType is the kind of backup neo4j-admin is asked for.
+// +kubebuilder:validation:Enum=AUTO;FULL;DIFF
+type BackupType string
+
+const (
+	// BackupAuto takes a DIFF when a chain to extend exists in the storage path, else a FULL.
+	BackupAuto BackupType = "AUTO"
+	// BackupFull starts a new chain.
+	BackupFull BackupType = "FULL"
+	// BackupDiff extends the newest chain. 4.4 has no DIFF type: it takes an incremental backup
+	// into the existing folder, which is what DIFF and AUTO map to there.
+	BackupDiff BackupType = "DIFF"
+)
+
+// ZonePolicy picks the availability zone the backup volume lives in.
+// +kubebuilder:validation:Enum=AvoidClusterZones;AvoidSourceZone;Fixed
+type ZonePolicy string
+
+const (
+	// ZoneAvoidClusterZones picks a zone where no server of the cluster runs.
+	ZoneAvoidClusterZones ZonePolicy = "AvoidClusterZones"
+	// ZoneAvoidSourceZone picks a zone other than the source member's.
+	ZoneAvoidSourceZone ZonePolicy = "AvoidSourceZone"
+	// ZoneFixed uses the zone in zone.name.
+	ZoneFixed ZonePolicy = "Fixed"
+)
+
+// DeletionPolicy says what happens to stored data when the objects that describe it go.
+// +kubebuilder:validation:Enum=Retain;Delete
+type DeletionPolicy string
+
+const (
+	// DeletionRetain keeps artifacts and claims when Backups are deleted.
+	DeletionRetain DeletionPolicy = "Retain"
+	// DeletionDelete removes a deleted Backup's artifacts (never the newest restorable chain)
+	// and, once no Backup uses it, a claim the operator created from a template.
+	DeletionDelete DeletionPolicy = "Delete"
+)
+
+// SourceSpec chooses which servers a backup reads from.
+type SourceSpec struct {
+	// policy orders the candidate servers: ReadReplicaOnly, PreferReadReplica (default: read
+	// replicas / secondaries first, then the other servers) or Any. Only ready servers are
+	// tried, in that order, until one succeeds.
+	// +kubebuilder:default=PreferReadReplica
+	// +optional
+	Policy SourcePolicy `json:"policy,omitempty"`
+}
+
+// ClaimTemplate describes the claim the operator creates once and reuses: a DIFF backup needs
+// the previous artifacts of its chain in the same place.
+type ClaimTemplate struct {
+	// storageClassName of the claim. Use a class with volumeBindingMode WaitForFirstConsumer,
+	// so the volume is made in the zone the operator chose. Default: the cluster's default class.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	StorageClassName *string `json:"storageClassName,omitempty"`
+
+	// size of the claim, e.g. "100Gi".
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than 0, e.g. 100Gi"
+	Size resource.Quantity `json:"size"`
+}
+
+// ClaimSource names an existing claim or describes one for the operator to create.
+// +kubebuilder:validation:XValidation:rule="has(self.claimName) != has(self.template)",message="set exactly one of claimName (an existing claim) and template (a claim the operator creates)"
+type ClaimSource struct {
+	// claimName is an existing PersistentVolumeClaim in this namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ClaimName string `json:"claimName,omitempty"`
+
+	// template describes a claim the operator creates once per cluster and reuses.
+	// +optional
+	Template *ClaimTemplate `json:"template,omitempty"`
+}
+
+// ZoneSpec chooses the availability zone of the backup volume.
+// +kubebuilder:validation:XValidation:rule="!has(self.policy) || self.policy != 'Fixed' || (has(self.name) && size(self.name) > 0)",message="policy Fixed needs name: the zone to store backups in",fieldPath=".name"
+// +kubebuilder:validation:XValidation:rule="(has(self.policy) && self.policy == 'Fixed') || !has(self.name)",message="name is used only with policy Fixed; set policy: Fixed or remove name",fieldPath=".name"
+type ZoneSpec struct {
+	// policy: AvoidClusterZones (default: a zone where no server of the cluster runs),
+	// AvoidSourceZone (any zone but the source member's), or Fixed (the zone in name). Once the
+	// claim is bound, its volume's zone is used and checked against this policy.
+	// +kubebuilder:default=AvoidClusterZones
+	// +optional
+	Policy ZonePolicy `json:"policy,omitempty"`
+
+	// name of the zone (a topology.kubernetes.io/zone value) for policy Fixed.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// allowSameZone lets a backup be stored in a zone where servers of the cluster run when no
+	// zone satisfies the policy. Default false: such a backup is refused with Ready=False,
+	// reason NoIsolatedZone, never silently taken there.
+	// +kubebuilder:default=false
+	// +optional
+	AllowSameZone bool `json:"allowSameZone,omitempty"`
+}
+
+// StorageSpec says where backups are kept.
+type StorageSpec struct {
+	// persistentVolumeClaim holds the backups: an existing claim or a template.
+	PersistentVolumeClaim ClaimSource `json:"persistentVolumeClaim"`
+
+	// path inside the volume where this cluster's backups go. Relative, no "." or ".."
+	// segments. Default: <namespace>/<cluster name>.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_][-A-Za-z0-9_.]*(/[A-Za-z0-9_][-A-Za-z0-9_.]*)*$') && !self.split('/').exists(s, s == '..')",message="must be a relative path of letters, digits, '-', '_' and '.', without '..' segments, e.g. prod/graph"
+	// +optional
+	Path string `json:"path,omitempty"`
+
+	// zone chooses the availability zone of the backup volume.
+	// +kubebuilder:default={}
+	// +optional
+	Zone ZoneSpec `json:"zone,omitempty"`
+
+	// deletionPolicy: Retain (default) keeps every artifact and claim when Backups are
+	// deleted; Delete removes a deleted Backup's artifacts (never those of the newest
+	// restorable chain) and, once unused, a claim the operator created from template.
+	// +kubebuilder:default=Retain
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// ConsistencyCheckSpec controls the check of what was backed up.
+type ConsistencyCheckSpec struct {
+	// enabled runs the consistency check: 4.4 checks during the backup (--check-consistency);
+	// 5.x and later run `neo4j-admin database check --from-path` on the new artifact.
+	// An inconsistent backup is kept, reported consistent=false, and the Backup ends
+	// PartiallyFailed.
+	// +kubebuilder:default=true
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// BackupSpec is one backup run. It cannot change after creation.
+// +kubebuilder:validation:XValidation:rule="has(self.cluster.serverSelector)",message="cluster.serverSelector is required for a backup: it selects the servers to back up from",fieldPath=".cluster.serverSelector"
+// +kubebuilder:validation:XValidation:rule="!has(self.source.policy) || self.source.policy != 'ReadReplicaOnly' || has(self.cluster.readReplicaSelector)",message="source.policy ReadReplicaOnly needs cluster.readReplicaSelector to know the read replicas",fieldPath=".source.policy"
+// +kubebuilder:validation:XValidation:rule="!has(self.storage.persistentVolumeClaim.claimName) || !has(self.storage.deletionPolicy) || self.storage.deletionPolicy != 'Delete'",message="deletionPolicy Delete is for claims the operator creates from template; an existing claim (claimName) is never deleted",fieldPath=".storage.deletionPolicy"
+type BackupSpec struct {
+	// cluster identifies the Neo4j cluster and its version.
+	Cluster ClusterSpec `json:"cluster"`
+
+	// source orders the servers to back up from.
+	// +kubebuilder:default={}
+	// +optional
+	Source SourceSpec `json:"source,omitempty"`
+
+	// databases to back up: names, or globs such as "*" (every database, system included).
+	// One database failing does not stop the others. Default ["neo4j"].
+	// +kubebuilder:default={"neo4j"}
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:XValidation:rule="self.matches('^[A-Za-z*?][-A-Za-z0-9.*?]*$') && (self.contains('*') || self.contains('?') || self.matches('^[A-Za-z][-A-Za-z0-9.]{2,62}$'))",message="must be a Neo4j database name (3 to 63 letters, digits, '.' or '-', starting with a letter) or a glob such as '*'"
+	// +listType=set
+	// +optional
+	Databases []string `json:"databases,omitempty"`
+
+	// type: AUTO (default: DIFF when the storage path holds a chain to extend, else FULL),
+	// FULL or DIFF. 4.4 maps DIFF and AUTO to its incremental backup.
+	// +kubebuilder:default=AUTO
+	// +optional
+	Type BackupType `json:"type,omitempty"`
+
+	// storage says where the backup is kept.
+	Storage StorageSpec `json:"storage"`
+
+	// consistencyCheck controls the check of the backup.
+	// +kubebuilder:default={}
+	// +optional
+	ConsistencyCheck ConsistencyCheckSpec `json:"consistencyCheck,omitempty"`
+
+	JobOptions `json:",inline"`
+}
+
+// BackupPhase is where a Backup is in its life.
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;PartiallyFailed;Failed
+type BackupPhase string
+
+const (
+	BackupPending         BackupPhase = "Pending"
+	BackupRunning         BackupPhase = "Running"
+	BackupSucceeded       BackupPhase = "Succeeded"
+	BackupPartiallyFailed BackupPhase = "PartiallyFailed"
+	BackupFailed          BackupPhase = "Failed"
+)
+
+// Placement records where a backup was read from and where it was stored.
+type Placement struct {
+	// sourceMember is the pod the backup was taken from.
+	// +optional
+	SourceMember string `json:"sourceMember,omitempty"`
+	// sourceZone is that pod's node's zone.
+	// +optional
+	SourceZone string `json:"sourceZone,omitempty"`
+	// clusterZones are the zones the cluster's servers ran in.
+	// +optional
+	ClusterZones []string `json:"clusterZones,omitempty"`
+	// storageZone is the zone of the backup volume.
+	// +optional
+	StorageZone string `json:"storageZone,omitempty"`
+	// crossZone is true when storageZone holds no server of the cluster.
+	// +optional
+	CrossZone bool `json:"crossZone,omitempty"`
+}
+
+// StorageLocation is where a backup's artifacts are.
+type StorageLocation struct {
+	// claimName of the volume.
+	// +optional
+	ClaimName string `json:"claimName,omitempty"`
+	// path inside it.
+	// +optional
+	Path string `json:"path,omitempty"`
+}
+
+// DatabaseResult is what happened to one database.
+type DatabaseResult struct {
+	// name of the database.
+	Name string `json:"name"`
+	// type taken: FULL or DIFF.
+	// +optional
+	Type BackupType `json:"type,omitempty"`
+	// artifact is the file (5.x) or folder (4.4) written, relative to the storage path.
+	// +optional
+	Artifact string `json:"artifact,omitempty"`
+	// sizeBytes of the artifact.
+	// +optional
+	SizeBytes int64 `json:"sizeBytes,omitempty"`
+	// lowestTx and highestTx are the transaction range the artifact covers.
+	// +optional
+	LowestTx int64 `json:"lowestTx,omitempty"`
+	// +optional
+	HighestTx int64 `json:"highestTx,omitempty"`
+	// consistent is the consistency check's verdict; unset when it did not run.
+	// +optional
+	Consistent *bool `json:"consistent,omitempty"`
+	// error says why this database failed, when it did.
+	// +optional
+	Error string `json:"error,omitempty"`
+}
+
+// BackupStatus is what the operator observed of a Backup.
+type BackupStatus struct {
+	// observedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// phase: Pending, Running, Succeeded, PartiallyFailed or Failed.
+	// +optional
+	Phase BackupPhase `json:"phase,omitempty"`
+	// conditions: Ready summarises; the others explain.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// jobName of the Job that runs the backup.
+	// +optional
+	JobName string `json:"jobName,omitempty"`
+	// startTime is when the Job started.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// completionTime is when the backup finished, whatever its outcome.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// placement records source and storage zones.
+	// +optional
+	Placement *Placement `json:"placement,omitempty"`
+	// storage is where the artifacts are.
+	// +optional
+	Storage *StorageLocation `json:"storage,omitempty"`
+	// type summarises the databases' types: FULL, DIFF, or MIXED.
+	// +optional
+	Type string `json:"type,omitempty"`
+	// size is the total size of the artifacts written, e.g. "1536Mi".
+	// +optional
+	Size *resource.Quantity `json:"size,omitempty"`
+	// databases has one entry per database backed up (globs expanded).
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Databases []DatabaseResult `json:"databases,omitempty"`
+}
+
+// Backup is one backup run of a Neo4j cluster, taken by a Job from a read replica (or per
+// source.policy) into a volume in another availability zone.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=nbk,categories=neo4j-backup
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.status.type`
+// +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.status.placement.sourceMember`
+// +kubebuilder:printcolumn:name="Zone",type=string,JSONPath=`.status.placement.storageZone`
+// +kubebuilder:printcolumn:name="Size",type=string,JSONPath=`.status.size`
+// +kubebuilder:printcolumn:name="Completed",type=date,JSONPath=`.status.completionTime`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.spec.cluster.name`,priority=1
+// +kubebuilder:printcolumn:name="Job",type=string,JSONPath=`.status.jobName`,priority=1
+type Backup struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec cannot change after creation: create a new Backup instead.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable: create a new Backup instead"
+	Spec BackupSpec `json:"spec"`
+	// +optional
+	Status BackupStatus `json:"status,omitempty"`
+}
+
+// BackupList is a list of Backups.
+// +kubebuilder:object:root=true
+type BackupList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Backup `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Backup{}, &BackupList{})
+}

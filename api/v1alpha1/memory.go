@@ -1,0 +1,74 @@
+package v1alpha1
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// The memory defaults. They must equal the +kubebuilder:default markers on MemorySpec; a test
+// reads the generated CRD and holds the two together.
+var (
+	DefaultHeapSize  = resource.MustParse("1Gi")
+	DefaultPageCache = resource.MustParse("512Mi")
+	DefaultOverhead  = resource.MustParse("512Mi")
+)
+
+// MemoryBudget is the effective memory of a neo4j-admin container, defaults applied: the one
+// definition of the rule heap + page cache + overhead <= limit that the admission check (CEL in
+// the CRD), the controllers and the Job builder all follow.
+type MemoryBudget struct {
+	// Heap goes to the JVM as HEAP_SIZE.
+	Heap resource.Quantity
+	// PageCache goes to neo4j-admin as --pagecache.
+	PageCache resource.Quantity
+	// Overhead is the headroom counted inside Limit.
+	Overhead resource.Quantity
+	// Limit is the container's memory request and limit.
+	Limit resource.Quantity
+}
+
+// Budget applies the defaults to m and checks the rule. path locates m in its object (e.g.
+// field.NewPath("spec", "memory")) so the error names the fields as the API server does.
+func (m MemorySpec) Budget(path *field.Path) (MemoryBudget, *field.Error) {
+	b := MemoryBudget{
+		Heap:      orDefault(m.HeapSize, DefaultHeapSize),
+		PageCache: orDefault(m.PageCache, DefaultPageCache),
+		Overhead:  orDefault(m.Overhead, DefaultOverhead),
+	}
+	for _, f := range []struct {
+		name string
+		q    resource.Quantity
+	}{{"heapSize", b.Heap}, {"pageCache", b.PageCache}, {"overhead", b.Overhead}} {
+		if f.q.Sign() <= 0 {
+			return b, field.Invalid(path.Child(f.name), f.q.String(), "must be greater than 0")
+		}
+	}
+	sum := b.Heap.DeepCopy()
+	sum.Add(b.PageCache)
+	sum.Add(b.Overhead)
+	if m.Limit == nil {
+		b.Limit = sum
+		return b, nil
+	}
+	b.Limit = m.Limit.DeepCopy()
+	if b.Limit.Sign() <= 0 {
+		return b, field.Invalid(path.Child("limit"), b.Limit.String(), "must be greater than 0")
+	}
+	if sum.Cmp(b.Limit) > 0 {
+		return b, field.Invalid(path.Child("limit"), b.Limit.String(), fmt.Sprintf(
+			"heapSize (%s) + pageCache (%s) + overhead (%s) must not exceed limit (%s): raise limit or lower the others",
+			b.Heap.String(), b.PageCache.String(), b.Overhead.String(), b.Limit.String()))
+	}
+	return b, nil
+}
+
+// orDefault treats an unset (zero) quantity as the default. A zero set on purpose is rejected
+// at admission; an object that skipped admission (a unit test, an older CRD) gets the default.
+func orDefault(q, def resource.Quantity) resource.Quantity {
+	if q.IsZero() {
+		return def.DeepCopy()
+	}
+	return q.DeepCopy()
+}

@@ -1,0 +1,215 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RestoreMode is how a restore reaches the cluster.
+// +kubebuilder:validation:Enum=SeedFromURI;Volume
+type RestoreMode string
+
+const (
+	// RestoreSeedFromURI restores online into a running 5.x / 2025.x cluster: the operator
+	// serves the backup chain read-only from the backup zone and a Job runs
+	// CREATE DATABASE ... OPTIONS {seedURI: ...} with cypher-shell. Nothing is stopped.
+	RestoreSeedFromURI RestoreMode = "SeedFromURI"
+	// RestoreVolume restores offline with neo4j-admin into a given claim, for a new
+	// standalone server, and for 4.4.
+	RestoreVolume RestoreMode = "Volume"
+)
+
+// RestoreSource is the backup to restore from: a Backup, or a place in storage.
+// +kubebuilder:validation:XValidation:rule="has(self.backupName) != has(self.storage)",message="set exactly one of backupName (a Backup in this namespace) and storage (a claim and path)"
+type RestoreSource struct {
+	// backupName is a Backup in this namespace that Succeeded, or PartiallyFailed with the
+	// database to restore backed up. Its chain (FULL and the DIFFs up to it) is restored.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	BackupName string `json:"backupName,omitempty"`
+
+	// storage is a claim and path holding backup artifacts, e.g. of a Backup since deleted or
+	// of another cluster. The newest chain that covers restoreUntil is restored.
+	// +optional
+	Storage *StorageLocationSpec `json:"storage,omitempty"`
+}
+
+// StorageLocationSpec is a place holding backup artifacts.
+type StorageLocationSpec struct {
+	// claimName of a PersistentVolumeClaim in this namespace. It is mounted read-only.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ClaimName string `json:"claimName"`
+
+	// path inside the volume where the artifacts are, e.g. "prod/graph".
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_][-A-Za-z0-9_.]*(/[A-Za-z0-9_][-A-Za-z0-9_.]*)*$') && !self.split('/').exists(s, s == '..')",message="must be a relative path of letters, digits, '-', '_' and '.', without '..' segments, e.g. prod/graph"
+	Path string `json:"path"`
+}
+
+// RestoreTarget is the claim an offline (Volume) restore writes into.
+type RestoreTarget struct {
+	// claimName of the PersistentVolumeClaim of the new server's data (mounted at /data, as in
+	// the Neo4j image). The server using it must be stopped while the restore runs.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ClaimName string `json:"claimName"`
+}
+
+// CredentialsSecret names a Secret with a Neo4j user that may create databases.
+type CredentialsSecret struct {
+	// name of the Secret in this namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// usernameKey is the key holding the user name. Default "username".
+	// +kubebuilder:default=username
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	UsernameKey string `json:"usernameKey,omitempty"`
+	// passwordKey is the key holding the password. Default "password".
+	// +kubebuilder:default=password
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	PasswordKey string `json:"passwordKey,omitempty"`
+}
+
+// RestoreSpec restores one database from a backup. It cannot change after creation.
+// +kubebuilder:validation:XValidation:rule="!has(self.restoreUntil) || !self.cluster.neo4jVersion.startsWith('4.')",message="restoreUntil needs Neo4j 5.x or later: 4.4 restores only whole backups",fieldPath=".restoreUntil"
+// +kubebuilder:validation:XValidation:rule="self.mode != 'SeedFromURI' || !self.cluster.neo4jVersion.startsWith('4.')",message="mode SeedFromURI needs Neo4j 5.x or later; restore 4.4 with mode Volume",fieldPath=".mode"
+// +kubebuilder:validation:XValidation:rule="self.mode != 'SeedFromURI' || !has(self.restoreUntil) || self.cluster.neo4jVersion.startsWith('20')",message="restoreUntil with mode SeedFromURI needs seedRestoreUntil, which Neo4j has from 2025.01; use mode Volume on 5.x",fieldPath=".restoreUntil"
+// +kubebuilder:validation:XValidation:rule="self.mode != 'SeedFromURI' || has(self.cluster.serverSelector)",message="mode SeedFromURI needs cluster.serverSelector to find the servers the database must come online on",fieldPath=".cluster.serverSelector"
+// +kubebuilder:validation:XValidation:rule="self.mode != 'SeedFromURI' || has(self.credentialsSecret)",message="mode SeedFromURI needs credentialsSecret: a Neo4j user allowed to CREATE DATABASE",fieldPath=".credentialsSecret"
+// +kubebuilder:validation:XValidation:rule="self.mode != 'Volume' || has(self.target)",message="mode Volume needs target.claimName: the claim to restore into",fieldPath=".target"
+// +kubebuilder:validation:XValidation:rule="self.mode != 'SeedFromURI' || !has(self.target)",message="target is used only with mode Volume; SeedFromURI restores into the running cluster",fieldPath=".target"
+type RestoreSpec struct {
+	// source is the backup to restore.
+	Source RestoreSource `json:"source"`
+
+	// database is the name of the database in the backup to restore.
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z][-A-Za-z0-9.]{2,62}$')",message="must be a Neo4j database name: 3 to 63 letters, digits, '.' or '-', starting with a letter (no globs)"
+	Database string `json:"database"`
+
+	// targetDatabase is the name to restore it as. Default: the same name.
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z][-A-Za-z0-9.]{2,62}$')",message="must be a Neo4j database name: 3 to 63 letters, digits, '.' or '-', starting with a letter"
+	// +kubebuilder:validation:XValidation:rule="self.lowerAscii() != 'system'",message="the system database cannot be restored over; restore it with neo4j-admin on a stopped server"
+	// +optional
+	TargetDatabase string `json:"targetDatabase,omitempty"`
+
+	// restoreUntil restores up to a point in time, an RFC 3339 time such as
+	// "2026-11-28T02:00:00Z", or up to and including a transaction id such as "123456".
+	// Neo4j 5.x and later; with SeedFromURI, 2025.01 and later.
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,19}$') || (self.matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$') && timestamp(self) > timestamp('1970-01-01T00:00:00Z'))",message="must be an RFC 3339 time such as 2026-11-28T02:00:00Z or a transaction id such as 123456"
+	// +optional
+	RestoreUntil string `json:"restoreUntil,omitempty"`
+
+	// cluster is the Neo4j cluster to restore into (SeedFromURI), or whose version's tools
+	// to use (Volume).
+	Cluster ClusterSpec `json:"cluster"`
+
+	// mode: SeedFromURI (online, 5.x and later: CREATE DATABASE seeded from the backup, served
+	// read-only from the backup zone) or Volume (offline neo4j-admin restore into target).
+	Mode RestoreMode `json:"mode"`
+
+	// credentialsSecret is a Secret with a Neo4j user allowed to create databases, for
+	// SeedFromURI. It is passed to cypher-shell from the Secret; it never appears in args,
+	// logs, events or status.
+	// +optional
+	CredentialsSecret *CredentialsSecret `json:"credentialsSecret,omitempty"`
+
+	// target is the claim a Volume restore writes into.
+	// +optional
+	Target *RestoreTarget `json:"target,omitempty"`
+
+	// replaceExisting allows replacing an existing database of the target name. Default
+	// false: an existing database is never touched and the Restore fails with reason
+	// TargetExists.
+	// +kubebuilder:default=false
+	// +optional
+	ReplaceExisting bool `json:"replaceExisting,omitempty"`
+
+	JobOptions `json:",inline"`
+}
+
+// RestorePhase is where a Restore is in its life.
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed
+type RestorePhase string
+
+const (
+	RestorePending   RestorePhase = "Pending"
+	RestoreRunning   RestorePhase = "Running"
+	RestoreSucceeded RestorePhase = "Succeeded"
+	RestoreFailed    RestorePhase = "Failed"
+)
+
+// RestoreStatus is what the operator observed of a Restore.
+type RestoreStatus struct {
+	// observedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// phase: Pending, Running, Succeeded or Failed.
+	// +optional
+	Phase RestorePhase `json:"phase,omitempty"`
+	// conditions: Ready summarises; the others explain.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// jobName of the Job that runs the restore.
+	// +optional
+	JobName string `json:"jobName,omitempty"`
+	// chain is the artifacts restored, FULL first.
+	// +listType=atomic
+	// +optional
+	Chain []string `json:"chain,omitempty"`
+	// restoredUntilTx is the last transaction restored.
+	// +optional
+	RestoredUntilTx int64 `json:"restoredUntilTx,omitempty"`
+	// startTime is when the restore started.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// completionTime is when it finished, whatever its outcome.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+}
+
+// Restore restores one database of a Neo4j backup, online into a running cluster
+// (SeedFromURI) or offline into a volume (Volume).
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=nrs,categories=neo4j-backup
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Database",type=string,JSONPath=`.spec.database`
+// +kubebuilder:printcolumn:name="Target",type=string,JSONPath=`.spec.targetDatabase`
+// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
+// +kubebuilder:printcolumn:name="Backup",type=string,JSONPath=`.spec.source.backupName`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Until",type=string,JSONPath=`.spec.restoreUntil`,priority=1
+type Restore struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec cannot change after creation: create a new Restore instead.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable: create a new Restore instead"
+	Spec RestoreSpec `json:"spec"`
+	// +optional
+	Status RestoreStatus `json:"status,omitempty"`
+}
+
+// RestoreList is a list of Restores.
+// +kubebuilder:object:root=true
+type RestoreList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Restore `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Restore{}, &RestoreList{})
+}

@@ -1,0 +1,59 @@
+// Package e2e drives the cluster in a box (test/cluster) as a user would.
+package e2e
+
+import (
+	"context"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	backupv1alpha1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/test/cluster"
+)
+
+var (
+	box       *cluster.Cluster
+	k8sClient client.Client
+	ctx       context.Context
+)
+
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "End-to-end Suite (cluster in a box)")
+}
+
+var _ = BeforeSuite(func() {
+	var cancel context.CancelFunc
+	ctx, cancel = context.WithCancel(context.Background())
+	DeferCleanup(cancel)
+
+	var err error
+	box, err = cluster.Start(ctx, cluster.Options{Log: GinkgoWriter})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() {
+		if CurrentSpecReport().Failed() || suiteFailed {
+			box.KeepLogs()
+			GinkgoWriter.Printf("cluster logs kept in %s/logs\n", box.Dir)
+		}
+		Expect(box.Stop()).To(Succeed())
+	})
+
+	scheme := runtime.NewScheme()
+	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
+	Expect(backupv1alpha1.AddToScheme(scheme)).To(Succeed())
+	k8sClient, err = client.New(box.Config, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+})
+
+// suiteFailed remembers a failure of any spec, so the cluster's logs are kept for it.
+var suiteFailed bool
+
+var _ = ReportAfterEach(func(r SpecReport) {
+	if r.Failed() {
+		suiteFailed = true
+	}
+})
