@@ -10,9 +10,11 @@ import (
 type SourcePolicy string
 
 const (
-	// SourceReadReplicaOnly takes backups only from read replicas / secondaries.
+	// SourceReadReplicaOnly takes backups only from read replicas /
+	// secondaries.
 	SourceReadReplicaOnly SourcePolicy = "ReadReplicaOnly"
-	// SourcePreferReadReplica tries read replicas first, then the other servers.
+	// SourcePreferReadReplica tries read replicas first, then the other
+	// servers.
 	SourcePreferReadReplica SourcePolicy = "PreferReadReplica"
 	// SourceAny tries every ready server, in name order.
 	SourceAny SourcePolicy = "Any"
@@ -23,12 +25,14 @@ const (
 type BackupType string
 
 const (
-	// BackupAuto takes a DIFF when a chain to extend exists in the storage path, else a FULL.
+	// BackupAuto takes a DIFF when a chain to extend exists in the storage
+	// path, else a FULL.
 	BackupAuto BackupType = "AUTO"
 	// BackupFull starts a new chain.
 	BackupFull BackupType = "FULL"
-	// BackupDiff extends the newest chain. 4.4 has no DIFF type: it takes an incremental backup
-	// into the existing folder, which is what DIFF and AUTO map to there.
+	// BackupDiff extends the newest chain. 4.4 has no DIFF type: it takes an
+	// incremental backup into the existing folder, which is what DIFF and AUTO
+	// map to there.
 	BackupDiff BackupType = "DIFF"
 )
 
@@ -45,33 +49,37 @@ const (
 	ZoneFixed ZonePolicy = "Fixed"
 )
 
-// DeletionPolicy says what happens to stored data when the objects that describe it go.
+// DeletionPolicy says what happens to stored data when the objects that
+// describe it go.
 // +kubebuilder:validation:Enum=Retain;Delete
 type DeletionPolicy string
 
 const (
 	// DeletionRetain keeps artifacts and claims when Backups are deleted.
 	DeletionRetain DeletionPolicy = "Retain"
-	// DeletionDelete removes a deleted Backup's artifacts (never the newest restorable chain)
-	// and, once no Backup uses it, a claim the operator created from a template.
+	// DeletionDelete removes a deleted Backup's artifacts (never the newest
+	// restorable chain) and, once no Backup uses it, a claim the operator
+	// created from a template.
 	DeletionDelete DeletionPolicy = "Delete"
 )
 
 // SourceSpec chooses which servers a backup reads from.
 type SourceSpec struct {
-	// policy orders the candidate servers: ReadReplicaOnly, PreferReadReplica (default: read
-	// replicas / secondaries first, then the other servers) or Any. Only ready servers are
-	// tried, in that order, until one succeeds.
+	// policy orders the candidate servers: ReadReplicaOnly, PreferReadReplica
+	// (default: read replicas / secondaries first, then the other servers) or
+	// Any. Only ready servers are tried, in that order, until one succeeds.
 	// +kubebuilder:default=PreferReadReplica
 	// +optional
 	Policy SourcePolicy `json:"policy,omitempty"`
 }
 
-// ClaimTemplate describes the claim the operator creates once and reuses: a DIFF backup needs
-// the previous artifacts of its chain in the same place.
+// ClaimTemplate describes the claim the operator creates once and reuses:
+// a DIFF backup needs the previous artifacts of its chain in the same
+// place.
 type ClaimTemplate struct {
-	// storageClassName of the claim. Use a class with volumeBindingMode WaitForFirstConsumer,
-	// so the volume is made in the zone the operator chose. Default: the cluster's default class.
+	// storageClassName of the claim. Use a class with volumeBindingMode
+	// WaitForFirstConsumer, so the volume is made in the zone the operator
+	// chose. Default: the cluster's default class.
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	StorageClassName *string `json:"storageClassName,omitempty"`
@@ -81,7 +89,8 @@ type ClaimTemplate struct {
 	Size resource.Quantity `json:"size"`
 }
 
-// ClaimSource names an existing claim or describes one for the operator to create.
+// ClaimSource names an existing claim or describes one for the operator to
+// create.
 // +kubebuilder:validation:XValidation:rule="has(self.claimName) != has(self.template)",message="set exactly one of claimName (an existing claim) and template (a claim the operator creates)"
 type ClaimSource struct {
 	// claimName is an existing PersistentVolumeClaim in this namespace.
@@ -90,7 +99,8 @@ type ClaimSource struct {
 	// +optional
 	ClaimName string `json:"claimName,omitempty"`
 
-	// template describes a claim the operator creates once per cluster and reuses.
+	// template describes a claim the operator creates once per cluster and
+	// reuses.
 	// +optional
 	Template *ClaimTemplate `json:"template,omitempty"`
 }
@@ -99,21 +109,24 @@ type ClaimSource struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.policy) || self.policy != 'Fixed' || (has(self.name) && size(self.name) > 0)",message="policy Fixed needs name: the zone to store backups in",fieldPath=".name"
 // +kubebuilder:validation:XValidation:rule="(has(self.policy) && self.policy == 'Fixed') || !has(self.name)",message="name is used only with policy Fixed; set policy: Fixed or remove name",fieldPath=".name"
 type ZoneSpec struct {
-	// policy: AvoidClusterZones (default: a zone where no server of the cluster runs),
-	// AvoidSourceZone (any zone but the source member's), or Fixed (the zone in name). Once the
-	// claim is bound, its volume's zone is used and checked against this policy.
+	// policy: AvoidClusterZones (default: a zone where no server of the
+	// cluster runs), AvoidSourceZone (any zone but the source member's), or
+	// Fixed (the zone in name). Once the claim is bound, its volume's zone is
+	// used and checked against this policy.
 	// +kubebuilder:default=AvoidClusterZones
 	// +optional
 	Policy ZonePolicy `json:"policy,omitempty"`
 
 	// name of the zone (a topology.kubernetes.io/zone value) for policy Fixed.
 	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$')",message="must be a label value, as topology.kubernetes.io/zone holds, e.g. eu-west-1c"
 	// +optional
 	Name string `json:"name,omitempty"`
 
-	// allowSameZone lets a backup be stored in a zone where servers of the cluster run when no
-	// zone satisfies the policy. Default false: such a backup is refused with Ready=False,
-	// reason NoIsolatedZone, never silently taken there.
+	// allowSameZone lets a backup be stored in a zone where servers of the
+	// cluster run when no zone satisfies the policy. Default false: such a
+	// backup is refused with Ready=False, reason NoIsolatedZone, never
+	// silently taken there.
 	// +kubebuilder:default=false
 	// +optional
 	AllowSameZone bool `json:"allowSameZone,omitempty"`
@@ -121,11 +134,12 @@ type ZoneSpec struct {
 
 // StorageSpec says where backups are kept.
 type StorageSpec struct {
-	// persistentVolumeClaim holds the backups: an existing claim or a template.
+	// persistentVolumeClaim holds the backups: an existing claim or a
+	// template.
 	PersistentVolumeClaim ClaimSource `json:"persistentVolumeClaim"`
 
-	// path inside the volume where this cluster's backups go. Relative, no "." or ".."
-	// segments. Default: <namespace>/<cluster name>.
+	// path inside the volume where this cluster's backups go. Relative, no "."
+	// or ".." segments. Default: <namespace>/<cluster name>.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_][-A-Za-z0-9_.]*(/[A-Za-z0-9_][-A-Za-z0-9_.]*)*$') && !self.split('/').exists(s, s == '..')",message="must be a relative path of letters, digits, '-', '_' and '.', without '..' segments, e.g. prod/graph"
@@ -137,9 +151,10 @@ type StorageSpec struct {
 	// +optional
 	Zone ZoneSpec `json:"zone,omitempty"`
 
-	// deletionPolicy: Retain (default) keeps every artifact and claim when Backups are
-	// deleted; Delete removes a deleted Backup's artifacts (never those of the newest
-	// restorable chain) and, once unused, a claim the operator created from template.
+	// deletionPolicy: Retain (default) keeps every artifact and claim when
+	// Backups are deleted; Delete removes a deleted Backup's artifacts (never
+	// those of the newest restorable chain) and, once unused, a claim the
+	// operator created from template.
 	// +kubebuilder:default=Retain
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
@@ -147,10 +162,10 @@ type StorageSpec struct {
 
 // ConsistencyCheckSpec controls the check of what was backed up.
 type ConsistencyCheckSpec struct {
-	// enabled runs the consistency check: 4.4 checks during the backup (--check-consistency);
-	// 5.x and later run `neo4j-admin database check --from-path` on the new artifact.
-	// An inconsistent backup is kept, reported consistent=false, and the Backup ends
-	// PartiallyFailed.
+	// enabled runs the consistency check: 4.4 checks during the backup
+	// (--check-consistency); 5.x and later run `neo4j-admin database check
+	// --from-path` on the new artifact. An inconsistent backup is kept,
+	// reported consistent=false, and the Backup ends PartiallyFailed.
 	// +kubebuilder:default=true
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
@@ -169,8 +184,9 @@ type BackupSpec struct {
 	// +optional
 	Source SourceSpec `json:"source,omitempty"`
 
-	// databases to back up: names, or globs such as "*" (every database, system included).
-	// One database failing does not stop the others. Default ["neo4j"].
+	// databases to back up: names, or globs such as "*" (every database,
+	// system included). One database failing does not stop the others. Default
+	// ["neo4j"].
 	// +kubebuilder:default={"neo4j"}
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=64
@@ -180,8 +196,9 @@ type BackupSpec struct {
 	// +optional
 	Databases []string `json:"databases,omitempty"`
 
-	// type: AUTO (default: DIFF when the storage path holds a chain to extend, else FULL),
-	// FULL or DIFF. 4.4 maps DIFF and AUTO to its incremental backup.
+	// type: AUTO (default: DIFF when the storage path holds a chain to extend,
+	// else FULL), FULL or DIFF. 4.4 maps DIFF and AUTO to its incremental
+	// backup.
 	// +kubebuilder:default=AUTO
 	// +optional
 	Type BackupType `json:"type,omitempty"`
@@ -245,7 +262,8 @@ type DatabaseResult struct {
 	// type taken: FULL or DIFF.
 	// +optional
 	Type BackupType `json:"type,omitempty"`
-	// artifact is the file (5.x) or folder (4.4) written, relative to the storage path.
+	// artifact is the file (5.x) or folder (4.4) written, relative to the
+	// storage path.
 	// +optional
 	Artifact string `json:"artifact,omitempty"`
 	// sizeBytes of the artifact.
@@ -256,7 +274,8 @@ type DatabaseResult struct {
 	LowestTx int64 `json:"lowestTx,omitempty"`
 	// +optional
 	HighestTx int64 `json:"highestTx,omitempty"`
-	// consistent is the consistency check's verdict; unset when it did not run.
+	// consistent is the consistency check's verdict; unset when it did not
+	// run.
 	// +optional
 	Consistent *bool `json:"consistent,omitempty"`
 	// error says why this database failed, when it did.
@@ -305,8 +324,9 @@ type BackupStatus struct {
 	Databases []DatabaseResult `json:"databases,omitempty"`
 }
 
-// Backup is one backup run of a Neo4j cluster, taken by a Job from a read replica (or per
-// source.policy) into a volume in another availability zone.
+// Backup is one backup run of a Neo4j cluster, taken by a Job from a read
+// replica (or per source.policy) into a volume in another availability
+// zone.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=nbk,categories=neo4j-backup

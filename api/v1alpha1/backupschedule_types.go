@@ -5,12 +5,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// CronSchedule is a standard 5-field cron expression (minute hour day-of-month month
-// day-of-week, names such as MON or JAN allowed) or a descriptor: @yearly, @annually,
-// @monthly, @weekly, @daily, @midnight, @hourly. The admission check below accepts exactly the
-// fields robfig/cron's standard parser accepts within their ranges; what it cannot see (a
-// range whose start is after its end) is reported by the controller as Ready=False, reason
-// InvalidSpec.
+// CronSchedule is a standard 5-field cron expression (minute hour
+// day-of-month month day-of-week, names such as MON or JAN allowed) or a
+// descriptor: @yearly, @annually, @monthly, @weekly, @daily, @midnight,
+// @hourly. The admission check below accepts exactly the fields
+// robfig/cron's standard parser accepts within their ranges; what it
+// cannot see (a range whose start is after its end) is reported by the
+// controller as Ready=False, reason InvalidSpec.
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=128
 // +kubebuilder:validation:XValidation:rule="!self.matches('^(CRON_)?TZ=')",message="put the time zone in spec.timeZone, not in the schedule"
@@ -18,7 +19,8 @@ import (
 // +kubebuilder:validation:XValidation:rule="self.matches('^(CRON_)?TZ=') || self.startsWith('@every') || self.matches('(?i)^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|([*]|[0-5]?[0-9](-[0-5]?[0-9])?)(/[1-9][0-9]*)?(,([*]|[0-5]?[0-9](-[0-5]?[0-9])?)(/[1-9][0-9]*)?)* +([*]|(1?[0-9]|2[0-3])(-(1?[0-9]|2[0-3]))?)(/[1-9][0-9]*)?(,([*]|(1?[0-9]|2[0-3])(-(1?[0-9]|2[0-3]))?)(/[1-9][0-9]*)?)* +([?]|([*]|(0?[1-9]|[12][0-9]|3[01])(-(0?[1-9]|[12][0-9]|3[01]))?)(/[1-9][0-9]*)?(,([*]|(0?[1-9]|[12][0-9]|3[01])(-(0?[1-9]|[12][0-9]|3[01]))?)(/[1-9][0-9]*)?)*) +([*]|(0?[1-9]|1[0-2]|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)(-(0?[1-9]|1[0-2]|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))?)(/[1-9][0-9]*)?(,([*]|(0?[1-9]|1[0-2]|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)(-(0?[1-9]|1[0-2]|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))?)(/[1-9][0-9]*)?)* +([?]|([*]|([0-6]|sun|mon|tue|wed|thu|fri|sat)(-([0-6]|sun|mon|tue|wed|thu|fri|sat))?)(/[1-9][0-9]*)?(,([*]|([0-6]|sun|mon|tue|wed|thu|fri|sat)(-([0-6]|sun|mon|tue|wed|thu|fri|sat))?)(/[1-9][0-9]*)?)*))$')",message="must be a 5-field cron expression 'minute hour day-of-month month day-of-week' with values in range (minute 0-59, hour 0-23, day 1-31, month 1-12 or JAN-DEC, weekday 0-6 or SUN-SAT), e.g. '0 2 * * *', or one of @yearly, @monthly, @weekly, @daily, @hourly"
 type CronSchedule string
 
-// ConcurrencyPolicy says what to do when a slot comes while a backup of the schedule runs.
+// ConcurrencyPolicy says what to do when a slot comes while a backup of
+// the schedule runs.
 // +kubebuilder:validation:Enum=Forbid;Allow;Replace
 type ConcurrencyPolicy string
 
@@ -31,9 +33,10 @@ const (
 	ConcurrencyReplace ConcurrencyPolicy = "Replace"
 )
 
-// RetentionSpec says which successful backups to keep. A backup is kept when any rule keeps it.
-// Whatever the rules say, the operator never deletes a FULL that a kept DIFF depends on, never
-// the newest restorable chain, and a failed backup never makes a good one expire.
+// RetentionSpec says which successful backups to keep. A backup is kept
+// when any rule keeps it. Whatever the rules say, the operator never
+// deletes a FULL that a kept DIFF depends on, never the newest restorable
+// chain, and a failed backup never makes a good one expire.
 // +kubebuilder:validation:XValidation:rule="has(self.keepLast) || has(self.keepDaily) || has(self.keepWeekly) || has(self.keepMonthly) || has(self.maxAge)",message="set at least one of keepLast, keepDaily, keepWeekly, keepMonthly, maxAge; leave retention out to keep every backup"
 type RetentionSpec struct {
 	// keepLast keeps the newest N successful backups.
@@ -41,24 +44,27 @@ type RetentionSpec struct {
 	// +kubebuilder:validation:Maximum=10000
 	// +optional
 	KeepLast *int32 `json:"keepLast,omitempty"`
-	// keepDaily keeps the newest backup of each of the last N days that have one.
+	// keepDaily keeps the newest backup of each of the last N days that have
+	// one.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=10000
 	// +optional
 	KeepDaily *int32 `json:"keepDaily,omitempty"`
-	// keepWeekly keeps the newest backup of each of the last N ISO weeks that have one.
+	// keepWeekly keeps the newest backup of each of the last N ISO weeks that
+	// have one.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=10000
 	// +optional
 	KeepWeekly *int32 `json:"keepWeekly,omitempty"`
-	// keepMonthly keeps the newest backup of each of the last N months that have one.
+	// keepMonthly keeps the newest backup of each of the last N months that
+	// have one.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=10000
 	// +optional
 	KeepMonthly *int32 `json:"keepMonthly,omitempty"`
-	// maxAge keeps backups younger than this: a number and a unit, s, m, h, d (24h) or w (7d),
-	// possibly several, e.g. "30d", "12h", "1w3d". With other rules, a backup is kept if any
-	// keeps it.
+	// maxAge keeps backups younger than this: a number and a unit, s, m, h, d
+	// (24h) or w (7d), possibly several, e.g. "30d", "12h", "1w3d". With other
+	// rules, a backup is kept if any keeps it.
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+[smhdw])+$') && !self.matches('^(0+[smhdw])+$')",message="must be a positive duration of numbers with units s, m, h, d or w, e.g. 30d, 12h, 1w3d"
 	// +optional
@@ -68,68 +74,74 @@ type RetentionSpec struct {
 // BackupScheduleSpec takes Backups on a cron schedule.
 // +kubebuilder:validation:XValidation:rule="!has(self.fullBackupSchedule) || !has(self.template.type) || self.template.type == 'AUTO'",message="template.type must be AUTO (or unset) when fullBackupSchedule decides which slots take FULL and which DIFF",fieldPath=".template.type"
 type BackupScheduleSpec struct {
-	// schedule of backups, e.g. "0 2 * * *" (every night at 02:00 in timeZone) or "@hourly".
+	// schedule of backups, e.g. "0 2 * * *" (every night at 02:00 in timeZone)
+	// or "@hourly".
 	Schedule CronSchedule `json:"schedule"`
 
-	// timeZone the schedule is read in: an IANA name such as "Europe/Berlin". Default UTC.
-	// Daylight-saving transitions follow the zone: a slot in a skipped hour is not taken, a slot
-	// in a repeated hour is taken once.
+	// timeZone the schedule is read in: an IANA name such as "Europe/Berlin".
+	// Default UTC. Daylight-saving transitions follow the zone: a slot in a
+	// skipped hour is not taken, a slot in a repeated hour is taken once.
 	// +kubebuilder:default=UTC
 	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z][-A-Za-z0-9_+]*(/[-A-Za-z0-9_+]+)*$')",message="must be an IANA time zone name such as UTC or Europe/Berlin"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z][-A-Za-z0-9_+]*(/[-A-Za-z0-9_+]+)*$') && (self == 'UTC' || timestamp('2000-06-15T12:00:00Z').getFullYear(self) == 2000)",message="must be an IANA time zone name such as UTC or Europe/Berlin"
 	// +optional
 	TimeZone string `json:"timeZone,omitempty"`
 
-	// suspend stops new slots from being taken; running backups finish. Slots passed while
-	// suspended are not taken afterwards.
+	// suspend stops new slots from being taken; running backups finish. Slots
+	// passed while suspended are not taken afterwards.
 	// +kubebuilder:default=false
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
 
-	// concurrencyPolicy when a slot comes while a backup of this schedule runs: Forbid
-	// (default: skip the slot and record it), Allow, or Replace (stop the running one).
+	// concurrencyPolicy when a slot comes while a backup of this schedule
+	// runs: Forbid (default: skip the slot and record it), Allow, or Replace
+	// (stop the running one).
 	// +kubebuilder:default=Forbid
 	// +optional
 	ConcurrencyPolicy ConcurrencyPolicy `json:"concurrencyPolicy,omitempty"`
 
-	// startingDeadlineSeconds: a slot missed by more than this (operator down, API server
-	// unreachable) is skipped and recorded, never replayed. However long an outage, at most one
-	// catch-up backup runs: the most recent missed slot within the deadline. Default: no
-	// deadline (one catch-up backup for the most recent missed slot).
+	// startingDeadlineSeconds: a slot missed by more than this (operator down,
+	// API server unreachable) is skipped and recorded, never replayed. However
+	// long an outage, at most one catch-up backup runs: the most recent missed
+	// slot within the deadline. Default: no deadline (one catch-up backup for
+	// the most recent missed slot).
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	StartingDeadlineSeconds *int64 `json:"startingDeadlineSeconds,omitempty"`
 
-	// fullBackupSchedule, when set, is a cron schedule whose slots take FULL backups; every
-	// other slot of schedule takes a DIFF. A chain always starts with a FULL: the first backup
-	// of a schedule, or the first after its chain's FULL was lost, is FULL whatever the slot.
-	// Its slots should also be slots of schedule (e.g. schedule "0 2 * * *" with
+	// fullBackupSchedule, when set, is a cron schedule whose slots take FULL
+	// backups; every other slot of schedule takes a DIFF. A chain always
+	// starts with a FULL: the first backup of a schedule, or the first after
+	// its chain's FULL was lost, is FULL whatever the slot. Its slots should
+	// also be slots of schedule (e.g. schedule "0 2 * * *" with
 	// fullBackupSchedule "0 2 * * 0" for a weekly FULL and nightly DIFFs).
 	// +optional
 	FullBackupSchedule CronSchedule `json:"fullBackupSchedule,omitempty"`
 
-	// retention says which successful backups (and their artifacts) to keep. Unset: keep all.
+	// retention says which successful backups (and their artifacts) to keep.
+	// Unset: keep all.
 	// +optional
 	Retention *RetentionSpec `json:"retention,omitempty"`
 
-	// successfulBackupsHistoryLimit is how many finished Jobs (and their pods, for logs) of
-	// successful backups are kept. The Backup objects themselves follow retention.
+	// successfulBackupsHistoryLimit is how many finished Jobs (and their pods,
+	// for logs) of successful backups are kept. The Backup objects themselves
+	// follow retention.
 	// +kubebuilder:default=3
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	SuccessfulBackupsHistoryLimit *int32 `json:"successfulBackupsHistoryLimit,omitempty"`
 
-	// failedBackupsHistoryLimit is how many failed Backups (which hold no restorable data) are
-	// kept, with their Jobs and pods.
+	// failedBackupsHistoryLimit is how many failed Backups (which hold no
+	// restorable data) are kept, with their Jobs and pods.
 	// +kubebuilder:default=3
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	FailedBackupsHistoryLimit *int32 `json:"failedBackupsHistoryLimit,omitempty"`
 
-	// template is the spec of every Backup the schedule creates. Its type is decided per slot
-	// when fullBackupSchedule is set.
+	// template is the spec of every Backup the schedule creates. Its type is
+	// decided per slot when fullBackupSchedule is set.
 	Template BackupSpec `json:"template"`
 }
 
@@ -162,7 +174,8 @@ type BackupScheduleStatus struct {
 	// +listType=atomic
 	// +optional
 	Active []corev1.ObjectReference `json:"active,omitempty"`
-	// missedSlots counts slots skipped (deadline passed, Forbid, suspended catch-up).
+	// missedSlots counts slots skipped (deadline passed, Forbid, suspended
+	// catch-up).
 	// +optional
 	MissedSlots int64 `json:"missedSlots,omitempty"`
 	// lastMissedTime is the newest skipped slot.
@@ -170,8 +183,9 @@ type BackupScheduleStatus struct {
 	LastMissedTime *metav1.Time `json:"lastMissedTime,omitempty"`
 }
 
-// BackupSchedule takes Backups of a Neo4j cluster on a cron schedule, full and incremental,
-// and keeps them by a retention rule that never breaks a restorable chain.
+// BackupSchedule takes Backups of a Neo4j cluster on a cron schedule, full
+// and incremental, and keeps them by a retention rule that never breaks a
+// restorable chain.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=nbs,categories=neo4j-backup

@@ -6,98 +6,110 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// ClusterSpec tells the operator how to find a Neo4j cluster's servers and which syntax its
-// tools speak. The operator only reads the server pods and their nodes; it never dials Neo4j.
+// ClusterSpec tells the operator how to find a Neo4j cluster's servers and
+// which syntax its tools speak. The operator only reads the server pods
+// and their nodes; it never dials Neo4j.
 type ClusterSpec struct {
 	// name identifies the Neo4j cluster. It names the default storage path
-	// (<namespace>/<name>), the claim created from a storage template, labels and metrics.
-	// A DNS label: lowercase letters, digits and '-', at most 63 characters.
+	// (<namespace>/<name>), the claim created from a storage template, labels
+	// and metrics. A DNS label: lowercase letters, digits and '-', at most 63
+	// characters.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"
 	Name string `json:"name"`
 
-	// neo4jVersion is the Neo4j version of the servers, which picks the neo4j-admin syntax and
-	// the flags that exist: "4.4" (Causal Cluster, read replicas), "5.1" to "5.26", or a
-	// calendar version such as "2025.10" (secondaries). A patch may follow, e.g. "5.26.2".
+	// neo4jVersion is the Neo4j version of the servers, which picks the
+	// neo4j-admin syntax and the flags that exist: "4.4" (Causal Cluster, read
+	// replicas), "5.1" to "5.26", or a calendar version such as "2025.10"
+	// (secondaries). A patch may follow, e.g. "5.26.2".
 	// +kubebuilder:validation:MaxLength=16
 	// +kubebuilder:validation:XValidation:rule="self.matches('^(4[.]4|5[.]([1-9]|1[0-9]|2[0-6])|20[2-9][0-9][.](0[1-9]|1[0-2]))([.][0-9]+)?$')",message="must be a supported Neo4j version: 4.4, 5.1 to 5.26, or a calendar version such as 2025.10, optionally with a patch (5.26.2)"
 	Neo4jVersion string `json:"neo4jVersion"`
 
-	// serverSelector selects the pods of every server of the cluster (primaries and read
-	// replicas or secondaries), in the namespace of this object. Required for backups and for
-	// SeedFromURI restores; a Volume restore to a new server may leave it out.
+	// serverSelector selects the pods of every server of the cluster
+	// (primaries and read replicas or secondaries), in the namespace of this
+	// object. Required for backups and for SeedFromURI restores; a Volume
+	// restore to a new server may leave it out.
 	// +optional
 	ServerSelector *metav1.LabelSelector `json:"serverSelector,omitempty"`
 
-	// readReplicaSelector selects, among the servers, the read replicas (4.4) or secondaries
-	// (5.x, 2025.x) that backups prefer, so the primaries' hosts never carry a backup's load.
+	// readReplicaSelector selects, among the servers, the read replicas (4.4)
+	// or secondaries (5.x, 2025.x) that backups prefer, so the primaries'
+	// hosts never carry a backup's load.
 	// +optional
 	ReadReplicaSelector *metav1.LabelSelector `json:"readReplicaSelector,omitempty"`
 
-	// backupPort is the servers' backup listen port (dbms.backup.listen_address in 4.4,
-	// server.backup.listen_address in 5.x). The servers must listen on a non-loopback address.
+	// backupPort is the servers' backup listen port
+	// (dbms.backup.listen_address in 4.4, server.backup.listen_address in
+	// 5.x). The servers must listen on a non-loopback address.
 	// +kubebuilder:default=6362
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	// +optional
 	BackupPort int32 `json:"backupPort,omitempty"`
 
-	// tls names a Secret holding the backup SSL policy files (private.key, public.crt and the
-	// trusted/ certificates) when the backup port requires TLS. It is mounted read-only and
-	// passed to neo4j-admin through --additional-config; its contents never appear in args.
+	// tls names a Secret holding the backup SSL policy files (private.key,
+	// public.crt and the trusted/ certificates) when the backup port requires
+	// TLS. It is mounted read-only and passed to neo4j-admin through
+	// --additional-config; its contents never appear in args.
 	// +optional
 	TLS *TLSSpec `json:"tls,omitempty"`
 }
 
-// TLSSpec points at the Secret with the backup SSL policy (dbms.ssl.policy.backup.* in 4.4,
-// server's ssl policy "backup" in 5.x).
+// TLSSpec points at the Secret with the backup SSL policy
+// (dbms.ssl.policy.backup.* in 4.4, server's ssl policy "backup" in 5.x).
 type TLSSpec struct {
-	// secretName is a Secret in this namespace with private.key, public.crt, and any trusted
-	// CA certificates under keys named trusted-*.crt.
+	// secretName is a Secret in this namespace with private.key, public.crt,
+	// and any trusted CA certificates under keys named trusted-*.crt.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	SecretName string `json:"secretName"`
 }
 
-// MemorySpec bounds the memory of the neo4j-admin JVM and its container. The seed's advice:
-// an unbounded backup JVM sizes its heap from the host and may take the server's page cache,
-// and the knowledge base names that as the cause of backup OOMs, so both are always set.
+// MemorySpec bounds the memory of the neo4j-admin JVM and its container.
+// The seed's advice: an unbounded backup JVM sizes its heap from the host
+// and may take the server's page cache, and the knowledge base names that
+// as the cause of backup OOMs, so both are always set.
 //
-// Rule (checked at admission, and by the operator with the same arithmetic):
-// heapSize + pageCache + overhead <= limit.
+// Rule (checked at admission, and by the operator with the same
+// arithmetic): heapSize + pageCache + overhead <= limit.
 // +kubebuilder:validation:XValidation:rule="!has(self.limit) || quantity(string(self.heapSize)).add(quantity(string(self.pageCache))).add(quantity(string(self.overhead))).compareTo(quantity(string(self.limit))) <= 0",messageExpression="'heapSize (' + string(self.heapSize) + ') + pageCache (' + string(self.pageCache) + ') + overhead (' + string(self.overhead) + ') must not exceed limit (' + string(self.limit) + '): raise limit or lower the others'",fieldPath=".limit"
 type MemorySpec struct {
-	// heapSize is the JVM heap, passed as the HEAP_SIZE environment variable (never a flag:
-	// neo4j-admin rejects --heap-size). Example: "1Gi".
+	// heapSize is the JVM heap, passed as the HEAP_SIZE environment variable
+	// (never a flag: neo4j-admin rejects --heap-size). Example: "1Gi".
 	// +kubebuilder:default="1Gi"
 	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than 0, e.g. 1Gi"
 	// +optional
-	HeapSize resource.Quantity `json:"heapSize,omitempty"`
+	HeapSize *resource.Quantity `json:"heapSize,omitempty"`
 
-	// pageCache is the page cache given to neo4j-admin with --pagecache. Example: "512Mi".
+	// pageCache is the page cache given to neo4j-admin with --pagecache.
+	// Example: "512Mi".
 	// +kubebuilder:default="512Mi"
 	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than 0, e.g. 512Mi"
 	// +optional
-	PageCache resource.Quantity `json:"pageCache,omitempty"`
+	PageCache *resource.Quantity `json:"pageCache,omitempty"`
 
-	// overhead is headroom for the JVM's memory outside heap and page cache (metaspace,
-	// threads, direct buffers) and for the agent. Default 512Mi.
+	// overhead is headroom for the JVM's memory outside heap and page cache
+	// (metaspace, threads, direct buffers) and for the agent. Default 512Mi.
 	// +kubebuilder:default="512Mi"
 	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than 0, e.g. 512Mi"
 	// +optional
-	Overhead resource.Quantity `json:"overhead,omitempty"`
+	Overhead *resource.Quantity `json:"overhead,omitempty"`
 
-	// limit is the container's memory limit and request (equal, so a backup is never the pod
-	// the kubelet evicts first). Default: heapSize + pageCache + overhead.
+	// limit is the container's memory limit and request (equal, so a backup is
+	// never the pod the kubelet evicts first). Default: heapSize + pageCache +
+	// overhead.
 	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than 0, e.g. 2Gi"
 	// +optional
 	Limit *resource.Quantity `json:"limit,omitempty"`
 }
 
-// PodMetadata is copied onto the pods the operator runs (e.g. to opt out of a service mesh).
+// PodMetadata is copied onto the pods the operator runs (e.g. to opt out
+// of a service mesh).
 type PodMetadata struct {
-	// labels are added to the pod; the operator's own app.kubernetes.io/* labels win.
+	// labels are added to the pod; the operator's own app.kubernetes.io/*
+	// labels win.
 	// +optional
 	Labels map[string]string `json:"labels,omitempty"`
 	// annotations are added to the pod.
@@ -107,23 +119,26 @@ type PodMetadata struct {
 
 // ComputeResources sets what memory does not: the container's CPU.
 type ComputeResources struct {
-	// cpu is the container's CPU request and limit, e.g. "500m". Unset: no CPU request or
-	// limit (the namespace's LimitRange applies, if any).
+	// cpu is the container's CPU request and limit, e.g. "500m". Unset: no CPU
+	// request or limit (the namespace's LimitRange applies, if any).
 	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than 0, e.g. 500m"
 	// +optional
 	CPU *resource.Quantity `json:"cpu,omitempty"`
 }
 
-// JobOptions are the knobs of the pod that runs neo4j-admin, shared by Backup and Restore.
+// JobOptions are the knobs of the pod that runs neo4j-admin, shared by
+// Backup and Restore.
 type JobOptions struct {
-	// image is the Neo4j Enterprise image whose neo4j-admin (and cypher-shell) the Job runs,
-	// of the same version as the cluster, e.g. "neo4j:5.26.2-enterprise". The operator's agent
-	// is copied into it by an init container; nothing else is added.
+	// image is the Neo4j Enterprise image whose neo4j-admin (and cypher-shell)
+	// the Job runs, of the same version as the cluster, e.g.
+	// "neo4j:5.26.2-enterprise". The operator's agent is copied into it by an
+	// init container; nothing else is added.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
 	Image string `json:"image"`
 
-	// imagePullPolicy of the Neo4j container. Default: Kubernetes' default for the tag.
+	// imagePullPolicy of the Neo4j container. Default: Kubernetes' default for
+	// the tag.
 	// +kubebuilder:validation:Enum=Always;IfNotPresent;Never
 	// +optional
 	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
@@ -132,14 +147,15 @@ type JobOptions struct {
 	// +optional
 	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
 
-	// serviceAccountName the pod runs as. Default: the namespace's default ServiceAccount.
-	// The pod needs no Kubernetes API access; its token is not mounted.
+	// serviceAccountName the pod runs as. Default: the namespace's default
+	// ServiceAccount. The pod needs no Kubernetes API access; its token is not
+	// mounted.
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 
-	// nodeSelector further restricts the nodes the pod may run on. The storage zone is always
-	// required on top of it.
+	// nodeSelector further restricts the nodes the pod may run on. The storage
+	// zone is always required on top of it.
 	// +optional
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 
@@ -152,7 +168,11 @@ type JobOptions struct {
 	// +optional
 	PriorityClassName string `json:"priorityClassName,omitempty"`
 
-	// memory bounds the JVM and the container. See MemorySpec for the rule.
+	// memory bounds the neo4j-admin JVM and its container. Unbounded, the JVM
+	// sizes its heap from the host and may take the server's page cache: the
+	// known cause of backup OOMs. Rule, checked at admission:
+	// heapSize + pageCache + overhead <= limit. Defaults: heapSize 1Gi,
+	// pageCache 512Mi, overhead 512Mi, limit their sum (2Gi).
 	// +kubebuilder:default={}
 	// +optional
 	Memory MemorySpec `json:"memory,omitempty"`
@@ -161,14 +181,16 @@ type JobOptions struct {
 	// +optional
 	Resources ComputeResources `json:"resources,omitempty"`
 
-	// activeDeadlineSeconds bounds how long the Job may run, all retries included; past it the
-	// Job fails with reason DeadlineExceeded. Default: no bound.
+	// activeDeadlineSeconds bounds how long the Job may run, all retries
+	// included; past it the Job fails with reason DeadlineExceeded. Default:
+	// no bound.
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
 
-	// backoffLimit is how many times a failed pod is retried. Each try walks the whole list of
-	// candidate members. Exit codes that retrying cannot help fail the Job at once.
+	// backoffLimit is how many times a failed pod is retried. Each try walks
+	// the whole list of candidate members. Exit codes that retrying cannot
+	// help fail the Job at once.
 	// +kubebuilder:default=2
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=10

@@ -64,10 +64,10 @@ func (m MemorySpec) Budget(path *field.Path) (MemoryBudget, *field.Error) {
 	return b, nil
 }
 
-// orDefault treats an unset (zero) quantity as the default. A zero set on purpose is rejected
-// at admission; an object that skipped admission (a unit test, an older CRD) gets the default.
-func orDefault(q, def resource.Quantity) resource.Quantity {
-	if q.IsZero() {
+// orDefault is the API server's defaulting, for objects that did not pass through it (a unit
+// test, a spec built in Go).
+func orDefault(q *resource.Quantity, def resource.Quantity) resource.Quantity {
+	if q == nil {
 		return def.DeepCopy()
 	}
 	return q.DeepCopy()

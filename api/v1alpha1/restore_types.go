@@ -9,34 +9,39 @@ import (
 type RestoreMode string
 
 const (
-	// RestoreSeedFromURI restores online into a running 5.x / 2025.x cluster: the operator
-	// serves the backup chain read-only from the backup zone and a Job runs
-	// CREATE DATABASE ... OPTIONS {seedURI: ...} with cypher-shell. Nothing is stopped.
+	// RestoreSeedFromURI restores online into a running 5.x / 2025.x cluster:
+	// the operator serves the backup chain read-only from the backup zone and
+	// a Job runs CREATE DATABASE ... OPTIONS {seedURI: ...} with cypher-shell.
+	// Nothing is stopped.
 	RestoreSeedFromURI RestoreMode = "SeedFromURI"
-	// RestoreVolume restores offline with neo4j-admin into a given claim, for a new
-	// standalone server, and for 4.4.
+	// RestoreVolume restores offline with neo4j-admin into a given claim, for
+	// a new standalone server, and for 4.4.
 	RestoreVolume RestoreMode = "Volume"
 )
 
-// RestoreSource is the backup to restore from: a Backup, or a place in storage.
+// RestoreSource is the backup to restore from: a Backup, or a place in
+// storage.
 // +kubebuilder:validation:XValidation:rule="has(self.backupName) != has(self.storage)",message="set exactly one of backupName (a Backup in this namespace) and storage (a claim and path)"
 type RestoreSource struct {
-	// backupName is a Backup in this namespace that Succeeded, or PartiallyFailed with the
-	// database to restore backed up. Its chain (FULL and the DIFFs up to it) is restored.
+	// backupName is a Backup in this namespace that Succeeded, or
+	// PartiallyFailed with the database to restore backed up. Its chain (FULL
+	// and the DIFFs up to it) is restored.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	BackupName string `json:"backupName,omitempty"`
 
-	// storage is a claim and path holding backup artifacts, e.g. of a Backup since deleted or
-	// of another cluster. The newest chain that covers restoreUntil is restored.
+	// storage is a claim and path holding backup artifacts, e.g. of a Backup
+	// since deleted or of another cluster. The newest chain that covers
+	// restoreUntil is restored.
 	// +optional
 	Storage *StorageLocationSpec `json:"storage,omitempty"`
 }
 
 // StorageLocationSpec is a place holding backup artifacts.
 type StorageLocationSpec struct {
-	// claimName of a PersistentVolumeClaim in this namespace. It is mounted read-only.
+	// claimName of a PersistentVolumeClaim in this namespace. It is mounted
+	// read-only.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	ClaimName string `json:"claimName"`
@@ -50,14 +55,16 @@ type StorageLocationSpec struct {
 
 // RestoreTarget is the claim an offline (Volume) restore writes into.
 type RestoreTarget struct {
-	// claimName of the PersistentVolumeClaim of the new server's data (mounted at /data, as in
-	// the Neo4j image). The server using it must be stopped while the restore runs.
+	// claimName of the PersistentVolumeClaim of the new server's data (mounted
+	// at /data, as in the Neo4j image). The server using it must be stopped
+	// while the restore runs.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	ClaimName string `json:"claimName"`
 }
 
-// CredentialsSecret names a Secret with a Neo4j user that may create databases.
+// CredentialsSecret names a Secret with a Neo4j user that may create
+// databases.
 type CredentialsSecret struct {
 	// name of the Secret in this namespace.
 	// +kubebuilder:validation:MinLength=1
@@ -75,7 +82,8 @@ type CredentialsSecret struct {
 	PasswordKey string `json:"passwordKey,omitempty"`
 }
 
-// RestoreSpec restores one database from a backup. It cannot change after creation.
+// RestoreSpec restores one database from a backup. It cannot change after
+// creation.
 // +kubebuilder:validation:XValidation:rule="!has(self.restoreUntil) || !self.cluster.neo4jVersion.startsWith('4.')",message="restoreUntil needs Neo4j 5.x or later: 4.4 restores only whole backups",fieldPath=".restoreUntil"
 // +kubebuilder:validation:XValidation:rule="self.mode != 'SeedFromURI' || !self.cluster.neo4jVersion.startsWith('4.')",message="mode SeedFromURI needs Neo4j 5.x or later; restore 4.4 with mode Volume",fieldPath=".mode"
 // +kubebuilder:validation:XValidation:rule="self.mode != 'SeedFromURI' || !has(self.restoreUntil) || self.cluster.neo4jVersion.startsWith('20')",message="restoreUntil with mode SeedFromURI needs seedRestoreUntil, which Neo4j has from 2025.01; use mode Volume on 5.x",fieldPath=".restoreUntil"
@@ -102,24 +110,25 @@ type RestoreSpec struct {
 	TargetDatabase string `json:"targetDatabase,omitempty"`
 
 	// restoreUntil restores up to a point in time, an RFC 3339 time such as
-	// "2026-11-28T02:00:00Z", or up to and including a transaction id such as "123456".
-	// Neo4j 5.x and later; with SeedFromURI, 2025.01 and later.
+	// "2026-11-28T02:00:00Z", or up to and including a transaction id such as
+	// "123456". Neo4j 5.x and later; with SeedFromURI, 2025.01 and later.
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,19}$') || (self.matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$') && timestamp(self) > timestamp('1970-01-01T00:00:00Z'))",message="must be an RFC 3339 time such as 2026-11-28T02:00:00Z or a transaction id such as 123456"
 	// +optional
 	RestoreUntil string `json:"restoreUntil,omitempty"`
 
-	// cluster is the Neo4j cluster to restore into (SeedFromURI), or whose version's tools
-	// to use (Volume).
+	// cluster is the Neo4j cluster to restore into (SeedFromURI), or whose
+	// version's tools to use (Volume).
 	Cluster ClusterSpec `json:"cluster"`
 
-	// mode: SeedFromURI (online, 5.x and later: CREATE DATABASE seeded from the backup, served
-	// read-only from the backup zone) or Volume (offline neo4j-admin restore into target).
+	// mode: SeedFromURI (online, 5.x and later: CREATE DATABASE seeded from
+	// the backup, served read-only from the backup zone) or Volume (offline
+	// neo4j-admin restore into target).
 	Mode RestoreMode `json:"mode"`
 
-	// credentialsSecret is a Secret with a Neo4j user allowed to create databases, for
-	// SeedFromURI. It is passed to cypher-shell from the Secret; it never appears in args,
-	// logs, events or status.
+	// credentialsSecret is a Secret with a Neo4j user allowed to create
+	// databases, for SeedFromURI. It is passed to cypher-shell from the
+	// Secret; it never appears in args, logs, events or status.
 	// +optional
 	CredentialsSecret *CredentialsSecret `json:"credentialsSecret,omitempty"`
 
@@ -127,9 +136,9 @@ type RestoreSpec struct {
 	// +optional
 	Target *RestoreTarget `json:"target,omitempty"`
 
-	// replaceExisting allows replacing an existing database of the target name. Default
-	// false: an existing database is never touched and the Restore fails with reason
-	// TargetExists.
+	// replaceExisting allows replacing an existing database of the target
+	// name. Default false: an existing database is never touched and the
+	// Restore fails with reason TargetExists.
 	// +kubebuilder:default=false
 	// +optional
 	ReplaceExisting bool `json:"replaceExisting,omitempty"`
@@ -179,8 +188,8 @@ type RestoreStatus struct {
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
 }
 
-// Restore restores one database of a Neo4j backup, online into a running cluster
-// (SeedFromURI) or offline into a volume (Volume).
+// Restore restores one database of a Neo4j backup, online into a running
+// cluster (SeedFromURI) or offline into a volume (Volume).
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=nrs,categories=neo4j-backup
