@@ -1,12 +1,21 @@
 // Command neo4j-backup-operator runs the operator's manager: the controllers of BackupSchedule,
-// Backup and Restore (backup.graphkeeper.dev/v1alpha1).
+// Backup and Restore (backup.graphkeeper.dev/v1alpha1). The same binary is the agent that runs
+// inside backup and restore pods:
+//
+//	neo4j-backup-operator                  the manager (flags: -h)
+//	neo4j-backup-operator agent backup     in a backup pod, drives neo4j-admin
+//	neo4j-backup-operator install-agent D  copies this binary to D (the pods' init container)
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -18,6 +27,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	backupv1alpha1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/agent"
 )
 
 var scheme = runtime.NewScheme()
@@ -28,6 +38,22 @@ func init() {
 }
 
 func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "agent":
+			// SIGTERM (pod deleted, deadline passed) stops neo4j-admin and still reports.
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+			code := agent.Main(ctx, os.Args[2:], os.Stdout, os.Stderr)
+			stop()
+			os.Exit(code)
+		case "install-agent":
+			if err := installAgent(os.Args[2:]); err != nil {
+				fmt.Fprintln(os.Stderr, "install-agent:", err)
+				os.Exit(1)
+			}
+			return
+		}
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "neo4j-backup-operator:", err)
 		os.Exit(1)
@@ -82,4 +108,31 @@ func run(args []string) error {
 	}
 	log.Info("starting manager")
 	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// installAgent copies this binary to the path given: the init container of a backup pod runs it
+// from the operator image, so the Neo4j container can run the agent without any change to the
+// Neo4j image (the pattern CloudNativePG uses for its instance manager).
+func installAgent(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: install-agent DEST")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	src, err := os.Open(self)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(args[0], os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o555)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		_ = dst.Close()
+		return err
+	}
+	return dst.Close()
 }

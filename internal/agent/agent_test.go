@@ -1,0 +1,343 @@
+package agent_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
+)
+
+// These tests run the real operator binary's agent subcommand, as the backup pod does, against
+// the stand-in neo4j-admin (test/standin/neo4j-admin), which refuses any argument the version it
+// plays does not document and writes artifacts as the real tool does.
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "agent-test-")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	for pkg, out := range map[string]string{
+		"github.com/graphkeeper/neo4j-backup-operator":                          "neo4j-backup-operator",
+		"github.com/graphkeeper/neo4j-backup-operator/test/standin/neo4j-admin": "neo4j-admin",
+	} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building", pkg, err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type run struct {
+	version string
+	members []string // name/zone/host:port
+	dbs     []string
+	typ     string
+	check   bool
+	env     map[string]string
+	noHeap  bool
+}
+
+type outcome struct {
+	code   int
+	report result.Backup
+	raw    string
+	log    string // the stand-in's calls
+	stdout string
+}
+
+// agent runs `neo4j-backup-operator agent backup` into dir with the stand-in on PATH.
+func agent(t *testing.T, dir string, r run) outcome {
+	t.Helper()
+	if r.members == nil {
+		r.members = []string{"graph-2/zone-b/graph-2.graph.ns.svc:6362"}
+	}
+	if r.dbs == nil {
+		r.dbs = []string{"neo4j"}
+	}
+	if r.typ == "" {
+		r.typ = "AUTO"
+	}
+	work := t.TempDir()
+	termLog := filepath.Join(work, "termination-log")
+	standinLog := filepath.Join(work, "standin.log")
+	args := []string{"agent", "backup", "--neo4j-version=" + r.version, "--type=" + r.typ,
+		"--dir=" + dir, "--pagecache-bytes=536870912", "--temp-dir=" + filepath.Join(work, "tmp"),
+		"--termination-log=" + termLog, fmt.Sprintf("--check=%t", r.check)}
+	for _, m := range r.members {
+		args = append(args, "--member="+m)
+	}
+	for _, d := range r.dbs {
+		args = append(args, "--database="+d)
+	}
+	cmd := exec.Command(filepath.Join(binDir, "neo4j-backup-operator"), args...)
+	cmd.Env = []string{"PATH=" + binDir, "STANDIN_NEO4J_VERSION=" + r.version, "STANDIN_LOG=" + standinLog}
+	if !r.noHeap {
+		cmd.Env = append(cmd.Env, "HEAP_SIZE=1g")
+	}
+	for k, v := range r.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stdout
+	err := cmd.Run()
+	o := outcome{stdout: stdout.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		o.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(termLog)
+	if err != nil {
+		t.Fatalf("no termination message: %v\n%s", err, o.stdout)
+	}
+	o.raw = string(raw)
+	if o.report, err = result.Decode(raw); err != nil {
+		t.Fatalf("the controller would not accept the report: %v\n%s", err, raw)
+	}
+	logData, _ := os.ReadFile(standinLog)
+	o.log = string(logData)
+	if strings.Contains(o.log, "VIOLATION") {
+		t.Fatalf("the agent broke neo4j-admin %s's argument contract:\n%s", r.version, o.log)
+	}
+	return o
+}
+
+func db(t *testing.T, o outcome, name string) result.Database {
+	t.Helper()
+	for _, d := range o.report.Databases {
+		if d.Name == name {
+			return d
+		}
+	}
+	t.Fatalf("no result for %s in %s", name, o.raw)
+	return result.Database{}
+}
+
+func TestChainOnModernVersions(t *testing.T) {
+	for _, v := range []string{"5.20", "5.26", "2025.10"} {
+		t.Run(v, func(t *testing.T) {
+			dir := t.TempDir()
+			first := agent(t, dir, run{version: v, check: true})
+			if first.code != 0 {
+				t.Fatalf("exit %d: %s", first.code, first.stdout)
+			}
+			d := db(t, first, "neo4j")
+			if d.Type != "FULL" || d.LowTx != 1 || d.HighTx != 10 || d.Consistent == nil || !*d.Consistent || d.Error != "" {
+				t.Fatalf("first backup: %+v", d)
+			}
+			if d.Member != "graph-2" || d.Zone != "zone-b" || d.Size < 1024 || !strings.HasPrefix(d.Artifact, "neo4j-") {
+				t.Fatalf("first backup: %+v", d)
+			}
+			for _, want := range []string{"--pagecache=512m", "HEAP_SIZE=1g", "--type=AUTO", "--to-path=" + dir, "database check --from-path=" + dir} {
+				if !strings.Contains(first.log, want) {
+					t.Errorf("neo4j-admin was not called with %q:\n%s", want, first.log)
+				}
+			}
+			if got, want := strings.Contains(first.log, "--temp-path="), v != "5.20"; got != want {
+				t.Errorf("--temp-path passed: %t, want %t (it exists from 5.24)", got, want)
+			}
+
+			second := agent(t, dir, run{version: v, check: true})
+			d2 := db(t, second, "neo4j")
+			if second.code != 0 || d2.Type != "DIFF" || d2.LowTx != 11 || d2.HighTx != 20 || d2.Artifact == d.Artifact {
+				t.Fatalf("second backup (exit %d): %+v", second.code, d2)
+			}
+		})
+	}
+}
+
+func TestMembersAreTriedInOrder(t *testing.T) {
+	dir := t.TempDir()
+	o := agent(t, dir, run{version: "5.26",
+		members: []string{"graph-3/zone-a/graph-3:6362", "graph-4/zone-b/graph-4:6362", "graph-1/zone-a/graph-1:6362"},
+		env:     map[string]string{"STANDIN_UNREACHABLE": "graph-3:6362"}})
+	d := db(t, o, "neo4j")
+	if o.code != 0 || d.Member != "graph-4" || d.Zone != "zone-b" || d.Error != "" {
+		t.Fatalf("exit %d: %+v", o.code, d)
+	}
+	if strings.Contains(o.log, "--from=graph-1:6362") {
+		t.Errorf("kept trying after a member succeeded:\n%s", o.log)
+	}
+}
+
+func TestEveryMemberFailing(t *testing.T) {
+	o := agent(t, t.TempDir(), run{version: "5.26",
+		members: []string{"graph-3/zone-a/graph-3:6362", "graph-4/zone-b/graph-4:6362"},
+		env:     map[string]string{"STANDIN_UNREACHABLE": "graph-3:6362,graph-4:6362"}})
+	d := db(t, o, "neo4j")
+	if o.code != 1 || d.BackedUp() {
+		t.Fatalf("exit %d (want 1, so the Job retries): %+v", o.code, d)
+	}
+	for _, want := range []string{"every member failed", "graph-3: exit 1", "graph-4: exit 1", "Connection refused"} {
+		if !strings.Contains(d.Error, want) {
+			t.Errorf("error %q does not say %q", d.Error, want)
+		}
+	}
+}
+
+func TestOneDatabaseFailingLeavesTheOthers(t *testing.T) {
+	o := agent(t, t.TempDir(), run{version: "5.26", dbs: []string{"neo4j", "movies", "system"},
+		env: map[string]string{"STANDIN_DATABASES": "neo4j,movies,system", "STANDIN_FAIL_DATABASES": "movies"}})
+	if o.code != 0 {
+		t.Fatalf("exit %d with two databases backed up", o.code)
+	}
+	if !db(t, o, "neo4j").BackedUp() || !db(t, o, "system").BackedUp() {
+		t.Fatalf("the good databases: %s", o.raw)
+	}
+	if m := db(t, o, "movies"); m.BackedUp() || !strings.Contains(m.Error, "store copy failed") {
+		t.Fatalf("movies: %+v", m)
+	}
+}
+
+func TestGlob(t *testing.T) {
+	o := agent(t, t.TempDir(), run{version: "2025.10", dbs: []string{"*"}, check: true,
+		env: map[string]string{"STANDIN_DATABASES": "neo4j,movies,system"}})
+	if o.code != 0 || len(o.report.Databases) != 3 {
+		t.Fatalf("exit %d: %s", o.code, o.raw)
+	}
+	for _, name := range []string{"neo4j", "movies", "system"} {
+		if d := db(t, o, name); !d.BackedUp() || d.Type != "FULL" || d.Consistent == nil || !*d.Consistent {
+			t.Errorf("%s: %+v", name, d)
+		}
+	}
+}
+
+func TestConsistencyOnModernVersions(t *testing.T) {
+	bad := agent(t, t.TempDir(), run{version: "5.26", check: true, env: map[string]string{"STANDIN_INCONSISTENT": "neo4j"}})
+	d := db(t, bad, "neo4j")
+	if bad.code != 0 || d.Artifact == "" || d.Consistent == nil || *d.Consistent || !strings.Contains(d.Error, "found inconsistencies") {
+		t.Fatalf("inconsistent (exit %d): %+v", bad.code, d)
+	}
+	broken := agent(t, t.TempDir(), run{version: "5.26", check: true, env: map[string]string{"STANDIN_CHECK_BROKEN": "1"}})
+	d = db(t, broken, "neo4j")
+	if d.Artifact == "" || d.Consistent != nil || !strings.Contains(d.Error, "failed to run") {
+		t.Fatalf("check broken: %+v", d)
+	}
+	off := agent(t, t.TempDir(), run{version: "5.26", check: false})
+	if strings.Contains(off.log, "database check") || db(t, off, "neo4j").Consistent != nil {
+		t.Fatalf("checked although disabled:\n%s", off.log)
+	}
+}
+
+func TestLegacyFolders(t *testing.T) {
+	dir := t.TempDir()
+	first := agent(t, dir, run{version: "4.4", check: true})
+	d := db(t, first, "neo4j")
+	if first.code != 0 || d.Type != "FULL" || d.Artifact != "neo4j" || d.Consistent == nil || !*d.Consistent {
+		t.Fatalf("first (exit %d): %+v\n%s", first.code, d, first.log)
+	}
+	for _, want := range []string{"backup --from=graph-2.graph.ns.svc:6362", "--backup-dir=" + dir, "--database=neo4j", "--pagecache=512m", "--check-consistency=true"} {
+		if !strings.Contains(first.log, want) {
+			t.Errorf("4.4 call lacks %q:\n%s", want, first.log)
+		}
+	}
+	incr := agent(t, dir, run{version: "4.4", check: true})
+	if d := db(t, incr, "neo4j"); d.Type != "DIFF" {
+		t.Fatalf("incremental: %+v", d)
+	}
+	full := agent(t, dir, run{version: "4.4", typ: "FULL", check: true})
+	if d := db(t, full, "neo4j"); d.Type != "FULL" {
+		t.Fatalf("forced full: %+v", d)
+	}
+	aside, _ := filepath.Glob(filepath.Join(dir, "neo4j.*"))
+	if len(aside) != 1 {
+		t.Fatalf("the previous folder was not kept aside: %v", aside)
+	}
+}
+
+func TestLegacyExitCodesTwoAndThreeAreBackups(t *testing.T) {
+	three := agent(t, t.TempDir(), run{version: "4.4", check: true, env: map[string]string{"STANDIN_INCONSISTENT": "neo4j"}})
+	d := db(t, three, "neo4j")
+	if three.code != 0 || d.Artifact != "neo4j" || d.Consistent == nil || *d.Consistent {
+		t.Fatalf("exit 3 (exit %d): %+v", three.code, d)
+	}
+	two := agent(t, t.TempDir(), run{version: "4.4", check: true, env: map[string]string{"STANDIN_CHECK_BROKEN": "1"}})
+	d = db(t, two, "neo4j")
+	if two.code != 0 || d.Artifact != "neo4j" || d.Consistent != nil || !strings.Contains(d.Error, "failed to run") {
+		t.Fatalf("exit 2 (exit %d): %+v", two.code, d)
+	}
+}
+
+func TestDiffWithoutAChainFails(t *testing.T) {
+	o := agent(t, t.TempDir(), run{version: "5.26", typ: "DIFF"})
+	if d := db(t, o, "neo4j"); o.code != 1 || d.BackedUp() || !strings.Contains(d.Error, "needs a previous backup") {
+		t.Fatalf("exit %d: %+v", o.code, d)
+	}
+}
+
+func TestRefusesToRunUnbounded(t *testing.T) {
+	o := agent(t, t.TempDir(), run{version: "5.26", noHeap: true})
+	if o.code != 2 || !strings.Contains(o.report.Error, "HEAP_SIZE is not set") || o.log != "" {
+		t.Fatalf("exit %d, report %s, neo4j-admin calls %q", o.code, o.raw, o.log)
+	}
+}
+
+func TestReportFitsTheTerminationMessage(t *testing.T) {
+	var names []string
+	for i := range 150 {
+		names = append(names, fmt.Sprintf("tenant-database-%03d", i))
+	}
+	o := agent(t, t.TempDir(), run{version: "5.26", dbs: []string{"tenant-*"},
+		env: map[string]string{"STANDIN_DATABASES": strings.Join(names, ","), "STANDIN_SIZE": "16"}})
+	if len(o.raw) > result.MaxMessage || o.report.Truncated == 0 || len(o.report.Databases)+o.report.Truncated != 150 {
+		t.Fatalf("%d bytes, %d databases, %d truncated", len(o.raw), len(o.report.Databases), o.report.Truncated)
+	}
+	if !strings.Contains(o.stdout, "tenant-database-149") {
+		t.Fatal("the full report is not in the log")
+	}
+}
+
+func TestTerminationStopsNeo4jAdminAndReports(t *testing.T) {
+	work := t.TempDir()
+	termLog := filepath.Join(work, "termination-log")
+	standinLog := filepath.Join(work, "standin.log")
+	cmd := exec.Command(filepath.Join(binDir, "neo4j-backup-operator"), "agent", "backup", "--neo4j-version=5.26",
+		"--member=graph-2/zone-b/graph-2:6362", "--database=neo4j", "--dir="+filepath.Join(work, "backups"),
+		"--pagecache-bytes=8388608", "--temp-dir="+filepath.Join(work, "tmp"), "--termination-log="+termLog)
+	cmd.Env = []string{"PATH=" + binDir, "HEAP_SIZE=256m", "STANDIN_NEO4J_VERSION=5.26", "STANDIN_HANG=1", "STANDIN_LOG=" + standinLog}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if data, _ := os.ReadFile(standinLog); bytes.Contains(data, []byte("ARGS")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatal("neo4j-admin never started")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v", err)
+	}
+	raw, _ := os.ReadFile(termLog)
+	rep, err := result.Decode(raw)
+	if err != nil || len(rep.Databases) != 1 || !strings.Contains(rep.Databases[0].Error, "neo4j-admin stopped") {
+		t.Fatalf("report %s (%v)", raw, err)
+	}
+	out, _ := exec.Command("pgrep", "-f", "--to-path="+filepath.Join(work, "backups")).Output()
+	if len(bytes.TrimSpace(out)) != 0 {
+		t.Fatalf("neo4j-admin still running: %s", out)
+	}
+}

@@ -1,0 +1,199 @@
+package neo4j
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// BackupRequest is one neo4j-admin backup run against one server.
+type BackupRequest struct {
+	Version Version
+	// From is the server's backup address, host:port.
+	From string
+	// Database is a name or a glob ("*", "neo*").
+	Database string
+	// Dir is the folder the backups go into: 4.4 --backup-dir (one mutable sub-folder per
+	// database), 5.x --to-path (immutable <db>-<time>.backup artifacts).
+	Dir string
+	// Type is FULL, DIFF or AUTO. 4.4 has no --type: DIFF and AUTO are its incremental
+	// backup; FULL is arranged by the agent moving the database's folder aside first.
+	Type string
+	// PageCache in bytes, always given: without it the backup's JVM may take the server's
+	// page-cache setting (the knowledge base's named cause of backup OOMs).
+	PageCache int64
+	// CheckConsistency: 4.4 checks during the backup; 5.x never does (see CheckRequest).
+	CheckConsistency bool
+	// ReportDir receives 4.4's consistency report.
+	ReportDir string
+	// AdditionalConfig is a neo4j.conf fragment, e.g. the backup SSL policy.
+	AdditionalConfig string
+	// TempPath is scratch space for 5.24+.
+	TempPath string
+}
+
+// BackupArgs returns the arguments after "neo4j-admin". The heap is never an argument: it is
+// the HEAP_SIZE environment variable (a chart once passed --heap-size and every backup failed).
+func BackupArgs(r BackupRequest) []string {
+	var args []string
+	if r.Version.Legacy() {
+		args = []string{"backup",
+			"--from=" + r.From,
+			"--backup-dir=" + r.Dir,
+			"--database=" + r.Database,
+			"--pagecache=" + Size(r.PageCache),
+			"--check-consistency=" + strconv.FormatBool(r.CheckConsistency),
+		}
+		if r.CheckConsistency && r.ReportDir != "" {
+			args = append(args, "--report-dir="+r.ReportDir)
+		}
+	} else {
+		args = []string{"database", "backup",
+			"--from=" + r.From,
+			"--to-path=" + r.Dir,
+			"--type=" + r.Type,
+			"--pagecache=" + Size(r.PageCache),
+		}
+		if r.TempPath != "" && r.Version.HasTempPath() {
+			args = append(args, "--temp-path="+r.TempPath)
+		}
+	}
+	if r.AdditionalConfig != "" {
+		args = append(args, "--additional-config="+r.AdditionalConfig)
+	}
+	if !r.Version.Legacy() {
+		args = append(args, r.Database)
+	}
+	return args
+}
+
+// BackupOutcome is what a backup's exit code means.
+type BackupOutcome int
+
+const (
+	// BackupFailed: nothing usable was written; another server may succeed.
+	BackupFailed BackupOutcome = iota
+	// BackupOK: backed up (and, on 4.4 with the check on, consistent).
+	BackupOK
+	// BackupOKCheckNotRun: 4.4 exit 2, backed up but the consistency check failed to run.
+	BackupOKCheckNotRun
+	// BackupOKInconsistent: 4.4 exit 3, backed up but the check found inconsistencies.
+	BackupOKInconsistent
+)
+
+// BackupExit maps neo4j-admin backup's exit code. 4.4's 2 and 3 mean the backup itself
+// succeeded: treating them as failures would throw away the only copy a user has.
+func BackupExit(v Version, code int) BackupOutcome {
+	switch {
+	case code == 0:
+		return BackupOK
+	case v.Legacy() && code == 2:
+		return BackupOKCheckNotRun
+	case v.Legacy() && code == 3:
+		return BackupOKInconsistent
+	default:
+		return BackupFailed
+	}
+}
+
+// CheckRequest is a 5.x consistency check of the newest backup of a database in Dir.
+type CheckRequest struct {
+	Version    Version
+	Database   string
+	Dir        string
+	ReportPath string
+	TempPath   string
+	// AdditionalConfig is passed on as for the backup.
+	AdditionalConfig string
+}
+
+// CheckArgs returns the arguments of `neo4j-admin database check --from-path` (5.x, 2025.x).
+func CheckArgs(r CheckRequest) []string {
+	args := []string{"database", "check", "--from-path=" + r.Dir, "--report-path=" + r.ReportPath}
+	if r.TempPath != "" && r.Version.HasTempPath() {
+		args = append(args, "--temp-path="+r.TempPath)
+	}
+	if r.AdditionalConfig != "" {
+		args = append(args, "--additional-config="+r.AdditionalConfig)
+	}
+	return append(args, r.Database)
+}
+
+// InspectArgs lists the backup artifacts in dir with their metadata (5.x, 2025.x).
+func InspectArgs(dir string) []string {
+	return []string{"database", "backup", "--inspect-path=" + dir}
+}
+
+// Artifact is one row of the inspect output.
+type Artifact struct {
+	// File is the artifact's base name, e.g. neo4j-2026-11-28T02-00-00.backup.
+	File     string
+	Database string
+	Full     bool
+	LowestTx int64
+	// HighestTx is 0 for an empty DIFF (nothing new since the previous backup).
+	HighestTx int64
+}
+
+// ParseInspect reads the tabular inspect output: a header row of column names between '|',
+// then one row per artifact. Columns are found by name, so their order does not matter.
+func ParseInspect(out string) ([]Artifact, error) {
+	var header []string
+	var arts []Artifact
+	col := map[string]int{}
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "|") || !strings.HasSuffix(line, "|") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if header == nil {
+			header = cells
+			for i, h := range cells {
+				col[strings.ToUpper(h)] = i
+			}
+			for _, need := range []string{"FILE", "DATABASE", "FULL", "LOWEST TX", "HIGHEST TX"} {
+				if _, ok := col[need]; !ok {
+					return nil, fmt.Errorf("inspect output has no %s column (header %q)", need, line)
+				}
+			}
+			continue
+		}
+		if len(cells) != len(header) {
+			return nil, fmt.Errorf("inspect row has %d cells, header %d: %q", len(cells), len(header), line)
+		}
+		low, err1 := strconv.ParseInt(cells[col["LOWEST TX"]], 10, 64)
+		high, err2 := strconv.ParseInt(cells[col["HIGHEST TX"]], 10, 64)
+		full, err3 := strconv.ParseBool(cells[col["FULL"]])
+		if err1 != nil || err2 != nil || err3 != nil {
+			return nil, fmt.Errorf("inspect row not understood: %q", line)
+		}
+		arts = append(arts, Artifact{
+			File:      path.Base(strings.TrimPrefix(cells[col["FILE"]], "file://")),
+			Database:  cells[col["DATABASE"]],
+			Full:      full,
+			LowestTx:  low,
+			HighestTx: high,
+		})
+	}
+	if header == nil {
+		return nil, fmt.Errorf("inspect output has no table")
+	}
+	return arts, nil
+}
+
+// ArtifactDatabase returns the database a 5.x artifact file name belongs to:
+// "<database>-<yyyy-mm-ddThh-mm-ss>.backup". Database names may contain '-', so the time is cut
+// from the end.
+func ArtifactDatabase(file string) (string, bool) {
+	const timeLen = len("2006-01-02T15-04-05")
+	name, ok := strings.CutSuffix(file, ".backup")
+	if !ok || len(name) < timeLen+2 || name[len(name)-timeLen-1] != '-' {
+		return "", false
+	}
+	return name[:len(name)-timeLen-1], true
+}

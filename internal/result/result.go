@@ -1,0 +1,194 @@
+// Package result is the agent's report of a backup, written as JSON to the container's
+// termination message and read back by the controller. The message comes out of a container
+// that runs a third-party image, so Decode treats it as untrusted: size-capped, strict, and
+// every string cleaned before it can reach a status, an event or a log line.
+package result
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxMessage is the kubelet's limit on a termination message.
+const MaxMessage = 4096
+
+// Version of the report's shape.
+const Version = 1
+
+// Backup is the agent's report of one backup run.
+type Backup struct {
+	V int `json:"v"`
+	// Databases has one entry per database asked for (a glob becomes the databases it matched,
+	// plus an entry named after the glob when part of it failed).
+	Databases []Database `json:"dbs"`
+	// Error is set when the run as a whole failed before or beside the databases.
+	Error string `json:"error,omitempty"`
+	// Truncated counts the databases left out to fit MaxMessage.
+	Truncated int `json:"truncated,omitempty"`
+}
+
+// Database is one database's outcome.
+type Database struct {
+	Name string `json:"name"`
+	// Type taken: FULL or DIFF.
+	Type string `json:"type,omitempty"`
+	// Artifact is the file (5.x) or folder (4.4) written, relative to the backup path.
+	Artifact string `json:"artifact,omitempty"`
+	Size     int64  `json:"size,omitempty"`
+	LowTx    int64  `json:"lowTx,omitempty"`
+	HighTx   int64  `json:"highTx,omitempty"`
+	// Consistent is the check's verdict; nil when it did not run.
+	Consistent *bool `json:"consistent,omitempty"`
+	// Member is the server the backup was read from, Zone its zone.
+	Member string `json:"member,omitempty"`
+	Zone   string `json:"zone,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// BackedUp is true when an artifact was written, whatever the consistency check said (an
+// inconsistent backup is kept: it may be the only copy there is).
+func (d Database) BackedUp() bool { return d.Artifact != "" }
+
+// Clean is true when the database was backed up and nothing is wrong with it: no error, and
+// consistent or not checked.
+func (d Database) Clean() bool {
+	return d.BackedUp() && d.Error == "" && (d.Consistent == nil || *d.Consistent)
+}
+
+// Encode writes r as compact JSON that fits max bytes, shortening error texts and then
+// dropping databases (counted in Truncated) until it does.
+func Encode(r Backup, max int) []byte {
+	r.V = Version
+	for _, errLen := range []int{1024, 256, 64} {
+		c := r
+		c.Error = clip(c.Error, errLen)
+		c.Databases = append([]Database(nil), r.Databases...)
+		for i := range c.Databases {
+			c.Databases[i].Error = clip(c.Databases[i].Error, errLen)
+		}
+		if b, _ := json.Marshal(c); len(b) <= max {
+			return b
+		}
+	}
+	c := r
+	c.Error = clip(c.Error, 64)
+	for len(c.Databases) > 0 {
+		c.Databases = c.Databases[:len(c.Databases)-1]
+		c.Truncated = len(r.Databases) - len(c.Databases)
+		for i := range c.Databases {
+			c.Databases[i].Error = clip(c.Databases[i].Error, 64)
+		}
+		if b, _ := json.Marshal(c); len(b) <= max {
+			return b
+		}
+	}
+	b, _ := json.Marshal(Backup{V: Version, Error: "report too large", Truncated: len(r.Databases)})
+	return b
+}
+
+// Limits a decoded report must respect.
+const (
+	maxText  = 1024
+	maxFiles = 256
+)
+
+// Decode parses a termination message strictly: at most MaxMessage bytes, one JSON object of
+// the known shape and version, no unknown fields, names that look like names. Every text is
+// cleaned of control characters and clipped, so it is safe to show.
+func Decode(msg []byte) (Backup, error) {
+	var r Backup
+	if len(msg) == 0 {
+		return r, errors.New("empty report")
+	}
+	if len(msg) > MaxMessage {
+		return r, fmt.Errorf("report is %d bytes, more than %d", len(msg), MaxMessage)
+	}
+	if !utf8.Valid(msg) {
+		return r, errors.New("report is not UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(msg))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return Backup{}, fmt.Errorf("report is not valid: %s", Clean(err.Error(), 200))
+	}
+	if dec.More() {
+		return Backup{}, errors.New("report has trailing data")
+	}
+	if r.V != Version {
+		return Backup{}, fmt.Errorf("report version %d, want %d", r.V, Version)
+	}
+	if len(r.Databases) > maxFiles {
+		return Backup{}, fmt.Errorf("report lists %d databases, more than %d", len(r.Databases), maxFiles)
+	}
+	r.Error = Clean(r.Error, maxText)
+	for i := range r.Databases {
+		d := &r.Databases[i]
+		if !validName(d.Name) {
+			return Backup{}, fmt.Errorf("report has an invalid database name %q", Clean(d.Name, 64))
+		}
+		switch d.Type {
+		case "", "FULL", "DIFF":
+		default:
+			return Backup{}, fmt.Errorf("report has an invalid type %q for %s", Clean(d.Type, 16), d.Name)
+		}
+		if d.Size < 0 || d.LowTx < 0 || d.HighTx < 0 {
+			return Backup{}, fmt.Errorf("report has negative numbers for %s", d.Name)
+		}
+		if len(d.Artifact) > 255 || strings.ContainsAny(d.Artifact, "/\\\x00") || d.Artifact == ".." || d.Artifact == "." {
+			return Backup{}, fmt.Errorf("report has an invalid artifact name for %s", d.Name)
+		}
+		if (d.Member != "" && !validName(d.Member)) || (d.Zone != "" && !validName(d.Zone)) {
+			return Backup{}, fmt.Errorf("report has an invalid member or zone for %s", d.Name)
+		}
+		d.Artifact = Clean(d.Artifact, 255)
+		d.Error = Clean(d.Error, maxText)
+	}
+	return r, nil
+}
+
+// validName accepts database names and globs, pod names and zone labels.
+func validName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-._*?", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// Clean removes control and format characters (which could forge log lines or hide text) and
+// clips s to max bytes on a rune boundary.
+func Clean(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return ' '
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError:
+			return -1
+		}
+		return r
+	}, s)
+	return clip(s, max)
+}
+
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	if cut < 0 {
+		cut = 0
+	}
+	return s[:cut] + "…"
+}

@@ -1,0 +1,100 @@
+package result
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	yes := true
+	r := Backup{Databases: []Database{{Name: "neo4j", Type: "FULL", Artifact: "neo4j-2026-11-28T02-00-00.backup",
+		Size: 123, LowTx: 1, HighTx: 10, Consistent: &yes, Member: "graph-2", Zone: "zone-b"}}}
+	got, err := Decode(Encode(r, MaxMessage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.V != Version || got.Databases[0].Artifact != r.Databases[0].Artifact || !*got.Databases[0].Consistent {
+		t.Fatalf("round trip: %+v", got)
+	}
+}
+
+func TestEncodeFitsByShorteningThenDropping(t *testing.T) {
+	long := strings.Repeat("x", 3000)
+	b := Encode(Backup{Error: long, Databases: []Database{{Name: "neo4j", Error: long}}}, MaxMessage)
+	if len(b) > MaxMessage {
+		t.Fatalf("%d bytes", len(b))
+	}
+	r, err := Decode(b)
+	if err != nil || len(r.Databases) != 1 || r.Truncated != 0 {
+		t.Fatalf("%v %+v", err, r)
+	}
+	var many []Database
+	for i := range 300 {
+		many = append(many, Database{Name: fmt.Sprintf("db-%03d", i), Artifact: fmt.Sprintf("db-%03d-2026-11-28T02-00-00.backup", i)})
+	}
+	b = Encode(Backup{Databases: many}, MaxMessage)
+	r, err = Decode(b)
+	if err != nil || len(b) > MaxMessage || r.Truncated == 0 || len(r.Databases)+r.Truncated != 300 {
+		t.Fatalf("%d bytes, %v, %d kept, %d truncated", len(b), err, len(r.Databases), r.Truncated)
+	}
+}
+
+func TestDecodeRefuses(t *testing.T) {
+	for name, msg := range map[string]string{
+		"empty":            ``,
+		"not JSON":         `backup done`,
+		"unknown field":    `{"v":1,"dbs":[],"exploit":true}`,
+		"wrong version":    `{"v":2,"dbs":[]}`,
+		"trailing data":    `{"v":1,"dbs":[]} {"v":1}`,
+		"bad name":         `{"v":1,"dbs":[{"name":"neo4j; rm -rf /"}]}`,
+		"bad type":         `{"v":1,"dbs":[{"name":"neo4j","type":"HALF"}]}`,
+		"negative size":    `{"v":1,"dbs":[{"name":"neo4j","size":-1}]}`,
+		"artifact path":    `{"v":1,"dbs":[{"name":"neo4j","artifact":"../../etc/passwd"}]}`,
+		"bad member":       `{"v":1,"dbs":[{"name":"neo4j","member":"a b"}]}`,
+		"too large":        `{"v":1,"error":"` + strings.Repeat("a", MaxMessage) + `"}`,
+		"invalid UTF-8":    "{\"v\":1,\"error\":\"\xff\"}",
+		"wrong JSON types": `{"v":"1","dbs":[]}`,
+	} {
+		if _, err := Decode([]byte(msg)); err == nil {
+			t.Errorf("%s: accepted %q", name, msg)
+		}
+	}
+}
+
+func TestDecodeCleansText(t *testing.T) {
+	msg, _ := json.Marshal(Backup{V: 1, Error: "line one\nFAKE LOG LINE\x1b[31m\u202eevil", Databases: []Database{{Name: "neo4j", Error: "a\x00b"}}})
+	r, err := Decode(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(r.Error, "\n\x1b\u202e") || r.Databases[0].Error != "ab" {
+		t.Fatalf("not cleaned: %q %q", r.Error, r.Databases[0].Error)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"v":1,"dbs":[{"name":"neo4j","type":"FULL","artifact":"neo4j-2026-11-28T02-00-00.backup","size":1}]}`))
+	f.Add([]byte(`{"v":1,"error":"x"}`))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		r, err := Decode(msg)
+		if err != nil {
+			return
+		}
+		// Whatever is accepted is safe to show and fits again.
+		for _, s := range append([]string{r.Error}, func() (out []string) {
+			for _, d := range r.Databases {
+				out = append(out, d.Error, d.Name, d.Artifact)
+			}
+			return
+		}()...) {
+			if strings.ContainsAny(s, "\n\r\x1b\x00") {
+				t.Fatalf("unclean text %q", s)
+			}
+		}
+		if len(Encode(r, MaxMessage)) > MaxMessage {
+			t.Fatal("re-encoded report too large")
+		}
+	})
+}
