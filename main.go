@@ -16,6 +16,13 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -27,7 +34,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	backupv1alpha1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/controllers"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/agent"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
 )
 
 var scheme = runtime.NewScheme()
@@ -67,6 +76,9 @@ func run(args []string) error {
 	leaderElect := fs.Bool("leader-elect", false, "elect a leader, so that only one replica reconciles at a time")
 	leaderNamespace := fs.String("leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's namespace)")
 	watchNamespaces := fs.String("watch-namespaces", "", "comma-separated namespaces to watch (default: all)")
+	agentImage := fs.String("agent-image", envOr("AGENT_IMAGE", "neo4j-backup-operator:dev"), "the operator's image, whose binary the backup pods run as their agent")
+	agentPullPolicy := fs.String("agent-image-pull-policy", "IfNotPresent", "pull policy of the agent image")
+	startTimeout := fs.Duration("start-timeout", 10*time.Minute, "how long a Backup waits for a ready server, an isolated zone or its claim before it fails")
 	opts := zap.Options{}
 	opts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -75,7 +87,18 @@ func run(args []string) error {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
-	cacheOpts := cache.Options{}
+	// Only the operator's own Jobs, pods and claims are cached, and without managedFields, so
+	// memory does not grow with the cluster's other workloads. The Neo4j server pods, nodes and
+	// volumes are read past the cache, once per Backup (BackupReconciler.Reader).
+	ours := labels.SelectorFromSet(labels.Set{resources.LabelManagedBy: resources.ManagedBy})
+	cacheOpts := cache.Options{
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&batchv1.Job{}:                  {Label: ours},
+			&corev1.Pod{}:                   {Label: ours},
+			&corev1.PersistentVolumeClaim{}: {Label: ours},
+		},
+	}
 	if *watchNamespaces != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range strings.Split(*watchNamespaces, ",") {
@@ -99,6 +122,16 @@ func run(args []string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)
+	}
+	if err := (&controllers.BackupReconciler{
+		Client:       mgr.GetClient(),
+		Reader:       mgr.GetAPIReader(),
+		Recorder:     mgr.GetEventRecorder("neo4j-backup-operator"),
+		Clock:        clock.RealClock{},
+		Options:      resources.Options{OperatorImage: *agentImage, OperatorImagePullPolicy: corev1.PullPolicy(*agentPullPolicy)},
+		StartTimeout: *startTimeout,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("backup controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
@@ -135,4 +168,11 @@ func installAgent(args []string) error {
 		return err
 	}
 	return dst.Close()
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }

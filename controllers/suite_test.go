@@ -5,31 +5,45 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	backupv1alpha1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/controllers"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
 )
 
-// The suite runs against a real kube-apiserver and etcd (built by hack/build-k8s.sh; make test
-// sets KUBEBUILDER_ASSETS) with the generated CRDs installed. Assertions read through an
-// uncached client, so what they see is what the API server holds.
+// The suite runs the controllers in a manager against a real kube-apiserver and etcd (built by
+// hack/build-k8s.sh; make test sets KUBEBUILDER_ASSETS) with the generated CRDs installed. There
+// is no kubelet, scheduler or Job controller: specs play them by writing pod and Job status.
+// Assertions read through an uncached client, so what they see is what the API server holds.
 var (
 	cfg       *rest.Config
 	k8sClient client.Client
 	testEnv   *envtest.Environment
 	ctx       context.Context
 	cancel    context.CancelFunc
+	clock     *clocktesting.FakePassiveClock
 )
+
+const startTimeout = 10 * time.Minute
 
 func TestControllers(t *testing.T) {
 	RegisterFailHandler(Fail)
@@ -62,4 +76,30 @@ var _ = BeforeSuite(func() {
 	Expect(apiextensionsv1.AddToScheme(scheme)).To(Succeed())
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
+
+	// The same cache shape as main.go: only the operator's own Jobs, pods and claims.
+	ours := labels.SelectorFromSet(labels.Set{resources.LabelManagedBy: resources.ManagedBy})
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&batchv1.Job{}:                  {Label: ours},
+			&corev1.Pod{}:                   {Label: ours},
+			&corev1.PersistentVolumeClaim{}: {Label: ours},
+		}},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	clock = clocktesting.NewFakePassiveClock(time.Now())
+	Expect((&controllers.BackupReconciler{
+		Client:       mgr.GetClient(),
+		Reader:       mgr.GetAPIReader(),
+		Recorder:     mgr.GetEventRecorder("neo4j-backup-operator"),
+		Clock:        clock,
+		Options:      resources.Options{OperatorImage: "neo4j-backup-operator:test"},
+		StartTimeout: startTimeout,
+	}).SetupWithManager(mgr)).To(Succeed())
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
 })

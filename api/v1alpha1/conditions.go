@@ -22,4 +22,31 @@ const (
 	ReasonNoIsolatedZone = "NoIsolatedZone"
 	// ReasonTargetExists: a Restore's target database exists and replaceExisting is false.
 	ReasonTargetExists = "TargetExists"
+
+	// ReasonPending: the Job exists; its pod has not started.
+	ReasonPending = "Pending"
+	// ReasonRunning: the backup pod runs.
+	ReasonRunning = "Running"
+	// ReasonSucceeded: every database was backed up, consistent or not checked.
+	ReasonSucceeded = "Succeeded"
+	// ReasonPartiallyFailed: some databases were backed up, others failed or were found
+	// inconsistent (their entries in status.databases say which and why).
+	ReasonPartiallyFailed = "PartiallyFailed"
+	// ReasonBackupFailed: no database was backed up; the message has the agent's report.
+	ReasonBackupFailed = "BackupFailed"
+	// ReasonNoSourceMember: no ready server matches source.policy.
+	ReasonNoSourceMember = "NoSourceMember"
+	// ReasonClaimNotFound: storage.persistentVolumeClaim.claimName does not exist (yet).
+	ReasonClaimNotFound = "ClaimNotFound"
+	// ReasonClaimConflict: the claim the template names exists but was not made by the operator.
+	ReasonClaimConflict = "ClaimConflict"
+	// ReasonJobConflict: a Job of the Backup's name exists and is not the Backup's.
+	ReasonJobConflict = "JobConflict"
+	// ReasonJobDeleted: the Backup's Job was deleted before it finished.
+	ReasonJobDeleted = "JobDeleted"
+	// ReasonInvalidReport: the backup pod ended without a report the operator can read.
+	ReasonInvalidReport = "InvalidReport"
+	// ReasonTimedOut: a condition that blocked the Backup from starting (no source member, no
+	// isolated zone, a missing claim) lasted longer than the operator waits.
+	ReasonTimedOut = "TimedOut"
 )

@@ -1,0 +1,637 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/metrics"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/status"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/topology"
+)
+
+// LabelSchedule names the BackupSchedule a Backup was made by ("" for on-demand Backups).
+const LabelSchedule = "backup.graphkeeper.dev/schedule"
+
+// BackupReconciler turns each Backup into one Job and the Job's outcome into status.
+type BackupReconciler struct {
+	// Client reads through the manager's cache (Backups, and our own Jobs and pods) and writes.
+	Client client.Client
+	// Reader reads past the cache: the Neo4j server pods, nodes, claims and volumes are not the
+	// operator's and are not cached (see main.go); they are read once, when a Backup starts.
+	Reader   client.Reader
+	Recorder recorder.EventRecorder
+	Clock    clock.PassiveClock
+	Options  resources.Options
+	// StartTimeout is how long a Backup waits for what it needs to start (a ready server, an
+	// isolated zone, its claim) before it fails.
+	StartTimeout time.Duration
+}
+
+// The operator's permissions, read by controller-gen into config/rbac/role.yaml.
+// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backups,verbs=get;list;watch
+// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backups/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backups/finalizers,verbs=update
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups="",resources=persistentvolumes,verbs=get
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// SetupWithManager registers the controller: Backups, and the Jobs they own.
+func (r *BackupReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.StartTimeout == 0 {
+		r.StartTimeout = 10 * time.Minute
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1.Backup{}).
+		Owns(&batchv1.Job{}).
+		Named("backup").
+		Complete(r)
+}
+
+// Reconcile moves one Backup along: plan and create its Job, then follow the Job to its end.
+func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	b := &v1.Backup{}
+	if err := r.Client.Get(ctx, req.NamespacedName, b); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if finished(b.Status.Phase) {
+		r.recordMetrics(b, false)
+		return ctrl.Result{}, nil
+	}
+	now := r.Clock.Now()
+	next := b.DeepCopy()
+	var res ctrl.Result
+	var err error
+	if b.Status.JobName == "" {
+		res, err = r.start(ctx, next, now)
+	} else {
+		res, err = r.follow(ctx, next, now)
+	}
+	if err != nil {
+		return res, err
+	}
+	return r.writeStatus(ctx, b, next, res)
+}
+
+func finished(p v1.BackupPhase) bool {
+	return p == v1.BackupSucceeded || p == v1.BackupPartiallyFailed || p == v1.BackupFailed
+}
+
+// start plans the backup and creates its Job. What blocks it (no ready server, no isolated zone,
+// no claim) keeps it Pending with the reason, until StartTimeout.
+func (r *BackupReconciler) start(ctx context.Context, b *v1.Backup, now time.Time) (ctrl.Result, error) {
+	budget, ferr := b.Spec.Memory.Budget(field.NewPath("spec", "memory"))
+	if ferr == nil {
+		if _, verr := neo4j.ParseVersion(b.Spec.Cluster.Neo4jVersion); verr != nil {
+			ferr = field.Invalid(field.NewPath("spec", "cluster", "neo4jVersion"), b.Spec.Cluster.Neo4jVersion, verr.Error())
+		}
+	}
+	if ferr != nil {
+		r.fail(b, now, v1.ReasonInvalidSpec, ferr.Error())
+		return ctrl.Result{}, nil
+	}
+
+	plan, refusal, err := r.plan(ctx, b, budget)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if refusal != nil {
+		return r.wait(b, now, refusal.Reason, refusal.Message), nil
+	}
+
+	job, err := resources.BackupJob(b, *plan, r.Options)
+	if err != nil {
+		r.fail(b, now, v1.ReasonInvalidSpec, err.Error())
+		return ctrl.Result{}, nil
+	}
+	if err := r.Client.Create(ctx, job); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			return ctrl.Result{}, fmt.Errorf("creating Job %s: %w", job.Name, err)
+		}
+		// Look, then adopt: a Job of this name that is ours (an earlier reconcile created it
+		// and its status write was lost) is carried on from; anybody else's is left alone.
+		existing := &batchv1.Job{}
+		// Past the cache: a Job that is not ours is not in it.
+		if err := r.Reader.Get(ctx, client.ObjectKeyFromObject(job), existing); err != nil {
+			return ctrl.Result{}, fmt.Errorf("reading existing Job %s: %w", job.Name, err)
+		}
+		if !metav1.IsControlledBy(existing, b) {
+			r.fail(b, now, v1.ReasonJobConflict, fmt.Sprintf("a Job named %s exists and does not belong to this Backup", job.Name))
+			return ctrl.Result{}, nil
+		}
+	} else {
+		r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "JobCreated", "Create",
+			"created Job %s in zone %s, members in order: %s", job.Name, plan.StorageZone, memberNames(plan.Members))
+	}
+	b.Status.JobName = job.Name
+	b.Status.Phase = v1.BackupPending
+	b.Status.Storage = &v1.StorageLocation{ClaimName: plan.ClaimName, Path: plan.Path}
+	status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonPending,
+		fmt.Sprintf("Job %s created; waiting for its pod to start in %s", job.Name, plan.StorageZone), metav1.NewTime(now))
+	return ctrl.Result{}, nil
+}
+
+// wait records why the Backup cannot start and retries, failing it after StartTimeout.
+func (r *BackupReconciler) wait(b *v1.Backup, now time.Time, reason, msg string) ctrl.Result {
+	if waited := now.Sub(b.CreationTimestamp.Time); waited >= r.StartTimeout {
+		r.fail(b, now, reason, fmt.Sprintf("%s (gave up after %s)", msg, r.StartTimeout))
+		return ctrl.Result{}
+	}
+	b.Status.Phase = v1.BackupPending
+	status.Set(&b.Status.Conditions, b.Generation, status.Progressing, reason, msg, metav1.NewTime(now))
+	return ctrl.Result{RequeueAfter: 15 * time.Second}
+}
+
+// plan gathers the cluster's servers, the nodes' zones and the claim, and decides the members
+// and the storage zone. A refusal is a reason not to start (yet), not an error.
+func (r *BackupReconciler) plan(ctx context.Context, b *v1.Backup, budget v1.MemoryBudget) (*resources.BackupPlan, *topology.Refusal, error) {
+	servers, err := r.servers(ctx, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	cands := topology.Candidates(servers, b.Spec.Source.Policy)
+	if len(cands) == 0 {
+		return nil, &topology.Refusal{Reason: v1.ReasonNoSourceMember, Message: fmt.Sprintf(
+			"no ready server matches source.policy %s among %d server pod(s) selected by cluster.serverSelector", b.Spec.Source.Policy, len(servers))}, nil
+	}
+	nodeZones, err := r.nodeZones(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	claimName := b.Spec.Storage.PersistentVolumeClaim.ClaimName
+	if claimName == "" {
+		claimName = resources.ClaimName(b.Spec.Cluster.Name)
+	}
+	claim := &corev1.PersistentVolumeClaim{}
+	err = r.Reader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: claimName}, claim)
+	switch {
+	case apierrors.IsNotFound(err) && b.Spec.Storage.PersistentVolumeClaim.Template == nil:
+		return nil, &topology.Refusal{Reason: v1.ReasonClaimNotFound, Message: fmt.Sprintf(
+			"storage.persistentVolumeClaim.claimName %s does not exist in %s", claimName, b.Namespace)}, nil
+	case apierrors.IsNotFound(err):
+		claim = nil // created below, once the zone is known to be acceptable
+	case err != nil:
+		return nil, nil, fmt.Errorf("reading claim %s: %w", claimName, err)
+	case b.Spec.Storage.PersistentVolumeClaim.Template != nil && claim.Labels[resources.LabelManagedBy] != resources.ManagedBy:
+		return nil, &topology.Refusal{Reason: v1.ReasonClaimConflict, Message: fmt.Sprintf(
+			"claim %s exists but was not created by the operator; name it in storage.persistentVolumeClaim.claimName to use it", claimName)}, nil
+	}
+	boundZone := ""
+	if claim != nil && claim.Spec.VolumeName != "" {
+		if boundZone, err = r.volumeZone(ctx, claim.Spec.VolumeName); err != nil {
+			return nil, nil, err
+		}
+	}
+
+	placement, refusal := topology.StorageZone(topology.ZoneInput{
+		Zone:       b.Spec.Storage.Zone,
+		Servers:    servers,
+		SourceZone: cands[0].Zone,
+		NodeZones:  nodeZones,
+		BoundZone:  boundZone,
+	})
+	b.Status.Placement = &v1.Placement{ClusterZones: placement.ClusterZones, StorageZone: placement.StorageZone, CrossZone: placement.CrossZone}
+	if refusal != nil {
+		return nil, refusal, nil
+	}
+	if b.Spec.Storage.Zone.Policy == v1.ZoneAvoidSourceZone && !b.Spec.Storage.Zone.AllowSameZone {
+		// The storage zone avoids the first candidate's zone; never fall back to a member
+		// that lives in the storage zone itself.
+		if cands = topology.Without(cands, placement.StorageZone); len(cands) == 0 {
+			return nil, &topology.Refusal{Reason: v1.ReasonNoSourceMember, Message: fmt.Sprintf(
+				"every ready server runs in the storage zone %s", placement.StorageZone)}, nil
+		}
+	}
+
+	if claim == nil {
+		claim = resources.BackupClaim(b)
+		if err := r.Client.Create(ctx, claim); err != nil && !apierrors.IsAlreadyExists(err) {
+			return nil, nil, fmt.Errorf("creating claim %s: %w", claim.Name, err)
+		} else if err == nil {
+			r.Recorder.Eventf(b, claim, corev1.EventTypeNormal, "ClaimCreated", "Create",
+				"created claim %s (%s) for the backups of cluster %s", claim.Name, b.Spec.Storage.PersistentVolumeClaim.Template.Size.String(), b.Spec.Cluster.Name)
+		}
+	}
+	return &resources.BackupPlan{
+		Members:     cands,
+		StorageZone: placement.StorageZone,
+		ClaimName:   claimName,
+		Path:        resources.DefaultPath(b),
+		Memory:      budget,
+	}, nil, nil
+}
+
+// servers reads the cluster's server pods and their nodes' zones.
+func (r *BackupReconciler) servers(ctx context.Context, b *v1.Backup) ([]topology.Server, error) {
+	sel, err := metav1.LabelSelectorAsSelector(b.Spec.Cluster.ServerSelector)
+	if err != nil {
+		return nil, fmt.Errorf("spec.cluster.serverSelector: %w", err)
+	}
+	var replicas labels.Selector = labels.Nothing()
+	if b.Spec.Cluster.ReadReplicaSelector != nil {
+		if replicas, err = metav1.LabelSelectorAsSelector(b.Spec.Cluster.ReadReplicaSelector); err != nil {
+			return nil, fmt.Errorf("spec.cluster.readReplicaSelector: %w", err)
+		}
+	}
+	pods := &corev1.PodList{}
+	if err := r.Reader.List(ctx, pods, client.InNamespace(b.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return nil, fmt.Errorf("listing server pods: %w", err)
+	}
+	nodes := map[string]string{}
+	out := make([]topology.Server, 0, len(pods.Items))
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		s := topology.Server{Name: p.Name, Node: p.Spec.NodeName, ReadReplica: replicas.Matches(labels.Set(p.Labels)), Host: podHost(&p)}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				s.Ready = true
+			}
+		}
+		if s.Node != "" {
+			zone, ok := nodes[s.Node]
+			if !ok {
+				node := &corev1.Node{}
+				if err := r.Reader.Get(ctx, client.ObjectKey{Name: s.Node}, node); err != nil && !apierrors.IsNotFound(err) {
+					return nil, fmt.Errorf("reading node %s: %w", s.Node, err)
+				}
+				zone = node.Labels[corev1.LabelTopologyZone]
+				nodes[s.Node] = zone
+			}
+			s.Zone = zone
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// podHost is how the backup pod reaches a server: its stable DNS name when it has one (a
+// StatefulSet pod behind a headless Service), else its IP.
+func podHost(p *corev1.Pod) string {
+	if p.Spec.Hostname != "" && p.Spec.Subdomain != "" {
+		return fmt.Sprintf("%s.%s.%s.svc", p.Spec.Hostname, p.Spec.Subdomain, p.Namespace)
+	}
+	return p.Status.PodIP
+}
+
+// nodeZones are the zones with a ready, schedulable node, sorted.
+func (r *BackupReconciler) nodeZones(ctx context.Context) ([]string, error) {
+	nodes := &corev1.NodeList{}
+	if err := r.Reader.List(ctx, nodes); err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	seen := map[string]bool{}
+	var zones []string
+	for _, n := range nodes.Items {
+		zone := n.Labels[corev1.LabelTopologyZone]
+		if zone == "" || n.Spec.Unschedulable || seen[zone] {
+			continue
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				seen[zone] = true
+				zones = append(zones, zone)
+			}
+		}
+	}
+	sort.Strings(zones)
+	return zones, nil
+}
+
+// volumeZone reads the zone of a bound volume: its zone label, else its node affinity.
+func (r *BackupReconciler) volumeZone(ctx context.Context, name string) (string, error) {
+	pv := &corev1.PersistentVolume{}
+	if err := r.Reader.Get(ctx, client.ObjectKey{Name: name}, pv); err != nil {
+		return "", fmt.Errorf("reading volume %s: %w", name, err)
+	}
+	if z := pv.Labels[corev1.LabelTopologyZone]; z != "" {
+		return z, nil
+	}
+	if pv.Spec.NodeAffinity != nil && pv.Spec.NodeAffinity.Required != nil {
+		for _, term := range pv.Spec.NodeAffinity.Required.NodeSelectorTerms {
+			for _, e := range term.MatchExpressions {
+				if e.Key == corev1.LabelTopologyZone && e.Operator == corev1.NodeSelectorOpIn && len(e.Values) == 1 {
+					return e.Values[0], nil
+				}
+			}
+		}
+	}
+	return "", nil
+}
+
+// follow reads the Job and, once it ended, its pod's report.
+func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Time) (ctrl.Result, error) {
+	job := &batchv1.Job{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.Status.JobName}, job); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.fail(b, now, v1.ReasonJobDeleted, fmt.Sprintf("Job %s was deleted before it finished", b.Status.JobName))
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if job.Status.StartTime != nil {
+		b.Status.StartTime = job.Status.StartTime
+	}
+	if job.DeletionTimestamp != nil && !jobEnded(job) {
+		r.fail(b, now, v1.ReasonJobDeleted, fmt.Sprintf("Job %s was deleted before it finished", job.Name))
+		return ctrl.Result{}, nil
+	}
+	var ended *batchv1.JobCondition
+	for i, c := range job.Status.Conditions {
+		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+			ended = &job.Status.Conditions[i]
+		}
+	}
+	if ended == nil {
+		if job.Status.Active > 0 && b.Status.Phase != v1.BackupRunning {
+			b.Status.Phase = v1.BackupRunning
+			status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonRunning,
+				fmt.Sprintf("Job %s is running", job.Name), metav1.NewTime(now))
+		}
+		return ctrl.Result{}, nil
+	}
+
+	rep, repErr := r.report(ctx, job)
+	completed := metav1.NewTime(now)
+	if ended.LastTransitionTime.After(b.CreationTimestamp.Time) {
+		completed = ended.LastTransitionTime
+	}
+	b.Status.CompletionTime = &completed
+	if repErr == nil {
+		applyReport(b, rep)
+	}
+	switch {
+	case ended.Type == batchv1.JobComplete && repErr != nil:
+		r.fail(b, now, v1.ReasonInvalidReport, "the backup pod completed without a report the operator can read: "+repErr.Error())
+	case ended.Type == batchv1.JobFailed:
+		msg := fmt.Sprintf("Job %s failed (%s: %s)", job.Name, ended.Reason, result.Clean(ended.Message, 300))
+		if repErr == nil {
+			msg += ": " + summary(rep)
+		}
+		r.fail(b, now, v1.ReasonBackupFailed, msg)
+	default:
+		r.conclude(b, rep, now)
+	}
+	return ctrl.Result{}, nil
+}
+
+func jobEnded(job *batchv1.Job) bool {
+	for _, c := range job.Status.Conditions {
+		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+// report reads the agent's report from the termination message of the Job's newest pod.
+func (r *BackupReconciler) report(ctx context.Context, job *batchv1.Job) (result.Backup, error) {
+	pods := &corev1.PodList{}
+	if err := r.Client.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
+		return result.Backup{}, err
+	}
+	var newest *corev1.ContainerStateTerminated
+	var newestAt time.Time
+	for _, p := range pods.Items {
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name != resources.ContainerBackup || cs.State.Terminated == nil {
+				continue
+			}
+			at := cs.State.Terminated.FinishedAt.Time
+			if newest == nil || at.After(newestAt) || (at.Equal(newestAt) && p.CreationTimestamp.After(newestAt)) {
+				newest, newestAt = cs.State.Terminated, at
+			}
+		}
+	}
+	if newest == nil {
+		return result.Backup{}, errors.New("no terminated backup container found")
+	}
+	return result.Decode([]byte(newest.Message))
+}
+
+// applyReport copies the report into status: databases, the member it was read from, sizes.
+func applyReport(b *v1.Backup, rep result.Backup) {
+	b.Status.Databases = nil
+	var total int64
+	types := map[string]bool{}
+	for _, d := range rep.Databases {
+		b.Status.Databases = append(b.Status.Databases, v1.DatabaseResult{
+			Name: d.Name, Type: v1.BackupType(d.Type), Artifact: d.Artifact, SizeBytes: d.Size,
+			LowestTx: d.LowTx, HighestTx: d.HighTx, Consistent: d.Consistent, Error: d.Error,
+		})
+		if d.BackedUp() {
+			total += d.Size
+			types[d.Type] = true
+			if b.Status.Placement == nil {
+				b.Status.Placement = &v1.Placement{}
+			}
+			b.Status.Placement.SourceMember, b.Status.Placement.SourceZone = d.Member, d.Zone
+		}
+	}
+	// Databases are keyed by name in status; a glob's failure entry may repeat a name.
+	sort.SliceStable(b.Status.Databases, func(i, j int) bool { return b.Status.Databases[i].Name < b.Status.Databases[j].Name })
+	dedup := b.Status.Databases[:0]
+	for i, d := range b.Status.Databases {
+		if i > 0 && d.Name == dedup[len(dedup)-1].Name {
+			continue
+		}
+		dedup = append(dedup, d)
+	}
+	b.Status.Databases = dedup
+	if total > 0 {
+		b.Status.Size = resource.NewQuantity(total, resource.BinarySI)
+	}
+	switch len(types) {
+	case 0:
+	case 1:
+		for t := range types {
+			b.Status.Type = t
+		}
+	default:
+		b.Status.Type = "MIXED"
+	}
+}
+
+// conclude sets the final phase of a completed Job from its report.
+func (r *BackupReconciler) conclude(b *v1.Backup, rep result.Backup, now time.Time) {
+	var clean, bad []string
+	for _, d := range rep.Databases {
+		if d.Clean() {
+			clean = append(clean, d.Name)
+		} else {
+			bad = append(bad, d.Name)
+		}
+	}
+	t := metav1.NewTime(now)
+	switch {
+	case len(clean) == 0:
+		r.fail(b, now, v1.ReasonBackupFailed, summary(rep))
+	case len(bad) > 0 || rep.Truncated > 0:
+		b.Status.Phase = v1.BackupPartiallyFailed
+		status.Set(&b.Status.Conditions, b.Generation, status.Failed, v1.ReasonPartiallyFailed, summary(rep), t)
+	default:
+		b.Status.Phase = v1.BackupSucceeded
+		status.Set(&b.Status.Conditions, b.Generation, status.Done, v1.ReasonSucceeded, summary(rep), t)
+	}
+}
+
+// summary says in one line what the report holds; every text in it was cleaned by Decode.
+func summary(rep result.Backup) string {
+	var ok, failed []string
+	for _, d := range rep.Databases {
+		switch {
+		case d.Clean():
+			ok = append(ok, fmt.Sprintf("%s (%s)", d.Name, d.Type))
+		case d.BackedUp():
+			failed = append(failed, fmt.Sprintf("%s: %s", d.Name, d.Error))
+		default:
+			failed = append(failed, fmt.Sprintf("%s: %s", d.Name, d.Error))
+		}
+	}
+	var parts []string
+	if len(ok) > 0 {
+		parts = append(parts, "backed up "+strings.Join(ok, ", "))
+	}
+	if len(failed) > 0 {
+		parts = append(parts, "problems: "+strings.Join(failed, "; "))
+	}
+	if rep.Truncated > 0 {
+		parts = append(parts, fmt.Sprintf("%d more database(s) not in the report; see the pod's log", rep.Truncated))
+	}
+	if rep.Error != "" {
+		parts = append(parts, rep.Error)
+	}
+	return result.Clean(strings.Join(parts, "; "), 1000)
+}
+
+// fail ends the Backup as Failed with reason.
+func (r *BackupReconciler) fail(b *v1.Backup, now time.Time, reason, msg string) {
+	b.Status.Phase = v1.BackupFailed
+	if b.Status.CompletionTime == nil {
+		b.Status.CompletionTime = &metav1.Time{Time: now}
+	}
+	status.Set(&b.Status.Conditions, b.Generation, status.Failed, reason, msg, metav1.NewTime(now))
+}
+
+// writeStatus writes what this pass computed, once, and reports transitions as events and
+// metrics after the write succeeded (so a lost write never counts twice).
+func (r *BackupReconciler) writeStatus(ctx context.Context, old, b *v1.Backup, res ctrl.Result) (ctrl.Result, error) {
+	b.Status.ObservedGeneration = b.Generation
+	if equality.Semantic.DeepEqual(old.Status, b.Status) {
+		return res, nil
+	}
+	if err := r.Client.Status().Update(ctx, b); err != nil {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{Requeue: true}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
+	}
+	if old.Status.Phase != b.Status.Phase {
+		r.event(b)
+		log.FromContext(ctx).Info("backup phase", "phase", b.Status.Phase, "job", b.Status.JobName)
+		if finished(b.Status.Phase) {
+			r.recordMetrics(b, true)
+		}
+	} else if ready := condition(b, v1.ConditionReady); ready != nil && ready.Reason != reasonOf(old) {
+		// Still Pending, for a new reason (e.g. NoIsolatedZone): say so once.
+		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, ready.Reason, "Wait", "%s", ready.Message)
+	}
+	return res, nil
+}
+
+func condition(b *v1.Backup, typ string) *metav1.Condition {
+	for i := range b.Status.Conditions {
+		if b.Status.Conditions[i].Type == typ {
+			return &b.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func reasonOf(b *v1.Backup) string {
+	if c := condition(b, v1.ConditionReady); c != nil {
+		return c.Reason
+	}
+	return ""
+}
+
+func (r *BackupReconciler) event(b *v1.Backup) {
+	ready := condition(b, v1.ConditionReady)
+	reason, msg := string(b.Status.Phase), ""
+	if ready != nil {
+		reason, msg = ready.Reason, ready.Message
+	}
+	typ := corev1.EventTypeNormal
+	if b.Status.Phase == v1.BackupFailed || b.Status.Phase == v1.BackupPartiallyFailed ||
+		(b.Status.Phase == v1.BackupPending && reason != v1.ReasonPending) {
+		typ = corev1.EventTypeWarning
+	}
+	r.Recorder.Eventf(b, nil, typ, reason, string(b.Status.Phase), "%s", msg)
+}
+
+// recordMetrics updates the metrics of a finished Backup; counters only on the transition.
+func (r *BackupReconciler) recordMetrics(b *v1.Backup, transition bool) {
+	ns, cluster, sched := b.Namespace, b.Spec.Cluster.Name, b.Labels[LabelSchedule]
+	if b.Status.CompletionTime != nil {
+		for _, d := range b.Status.Databases {
+			if d.Artifact != "" {
+				metrics.RecordSuccess(ns, cluster, sched, d.Name, b.Status.CompletionTime.Time, d.SizeBytes)
+			}
+		}
+	}
+	if !transition {
+		return
+	}
+	phase := string(b.Status.Phase)
+	metrics.Backups.WithLabelValues(ns, cluster, sched, phase).Inc()
+	if b.Status.StartTime != nil && b.Status.CompletionTime != nil {
+		metrics.Duration.WithLabelValues(ns, cluster, sched, phase).Observe(b.Status.CompletionTime.Sub(b.Status.StartTime.Time).Seconds())
+	}
+	if b.Status.Phase == v1.BackupFailed {
+		metrics.Failures.WithLabelValues(ns, cluster, sched, "", reasonOf(b)).Inc()
+	}
+	for _, d := range b.Status.Databases {
+		switch {
+		case d.Artifact == "":
+			metrics.Failures.WithLabelValues(ns, cluster, sched, d.Name, "BackupFailed").Inc()
+		case d.Consistent != nil && !*d.Consistent:
+			metrics.Failures.WithLabelValues(ns, cluster, sched, d.Name, "Inconsistent").Inc()
+		case d.Error != "":
+			metrics.Failures.WithLabelValues(ns, cluster, sched, d.Name, "CheckFailed").Inc()
+		}
+	}
+}
+
+func memberNames(ms []topology.Server) string {
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.Name
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,452 @@
+package controllers_test
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
+)
+
+// world is one namespace with nodes in zones and a simulated Neo4j cluster in it.
+type world struct {
+	ns string
+}
+
+var worldCount int
+
+func newWorld() *world {
+	worldCount++
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("backup-%d", worldCount)}}
+	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
+	return &world{ns: ns.Name}
+}
+
+// node makes a Ready node in zone (idempotent: nodes are cluster-wide and shared by specs).
+func node(name, zone string) {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{corev1.LabelTopologyZone: zone}}}
+	if err := k8sClient.Create(ctx, n); err != nil {
+		Expect(client.IgnoreAlreadyExists(err)).To(Succeed())
+		return
+	}
+	n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
+	Expect(k8sClient.Status().Update(ctx, n)).To(Succeed())
+}
+
+var _ = BeforeEach(func() {
+	for _, z := range []string{"a", "b", "c"} {
+		node("node-"+z, "zone-"+z)
+	}
+})
+
+// server makes a Neo4j server pod on node, ready or not, a read replica or not.
+func (w *world) server(name, nodeName string, replica, ready bool) {
+	lbls := map[string]string{"app.kubernetes.io/instance": "graph"}
+	if replica {
+		lbls["neo4j.com/role"] = "secondary"
+	}
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns, Labels: lbls},
+		Spec: corev1.PodSpec{NodeName: nodeName, Hostname: name, Subdomain: "graph",
+			Containers: []corev1.Container{{Name: "neo4j", Image: "neo4j:5.26.2-enterprise"}}},
+	}
+	Expect(k8sClient.Create(ctx, p)).To(Succeed())
+	p.Status.Phase = corev1.PodRunning
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: status}}
+	Expect(k8sClient.Status().Update(ctx, p)).To(Succeed())
+}
+
+// cluster is three servers: a primary in zone-a, secondaries in zone-a and zone-b.
+func (w *world) cluster() {
+	w.server("graph-0", "node-a", false, true)
+	w.server("graph-1", "node-b", true, true)
+	w.server("graph-2", "node-a", true, true)
+}
+
+func (w *world) backup(name string, mut ...func(*v1.BackupSpec)) *v1.Backup {
+	b := &v1.Backup{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns},
+		Spec: v1.BackupSpec{
+			Cluster: v1.ClusterSpec{
+				Name: "graph", Neo4jVersion: "5.26",
+				ServerSelector:      &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/instance": "graph"}},
+				ReadReplicaSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"neo4j.com/role": "secondary"}},
+			},
+			Databases: []string{"neo4j", "movies"},
+			Storage: v1.StorageSpec{PersistentVolumeClaim: v1.ClaimSource{
+				Template: &v1.ClaimTemplate{StorageClassName: ptr.To("zonal"), Size: resource.MustParse("50Gi")},
+			}},
+			JobOptions: v1.JobOptions{Image: "neo4j:5.26.2-enterprise",
+				Memory: v1.MemorySpec{HeapSize: ptr.To(resource.MustParse("2Gi")), PageCache: ptr.To(resource.MustParse("1Gi"))}},
+		},
+	}
+	for _, m := range mut {
+		m(&b.Spec)
+	}
+	Expect(k8sClient.Create(ctx, b)).To(Succeed())
+	return b
+}
+
+func get(b *v1.Backup) func(Gomega) *v1.Backup {
+	return func(g Gomega) *v1.Backup {
+		out := &v1.Backup{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), out)).To(Succeed())
+		return out
+	}
+}
+
+func eventually(f func(Gomega)) {
+	GinkgoHelper()
+	Eventually(f).WithTimeout(20 * time.Second).WithPolling(50 * time.Millisecond).Should(Succeed())
+}
+
+func readyCondition(b *v1.Backup) metav1.Condition {
+	for _, c := range b.Status.Conditions {
+		if c.Type == v1.ConditionReady {
+			return c
+		}
+	}
+	return metav1.Condition{}
+}
+
+func jobOf(b *v1.Backup) *batchv1.Job {
+	GinkgoHelper()
+	job := &batchv1.Job{}
+	eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: resources.JobName(b.Name)}, job)).To(Succeed())
+	})
+	return job
+}
+
+// finish plays the kubelet and the Job controller: a pod of the Job whose backup container
+// ended with exitCode and message, then the Job's terminal condition.
+func finish(job *batchv1.Job, exitCode int32, message string) {
+	GinkgoHelper()
+	now := metav1.NewTime(time.Now().Truncate(time.Second))
+	job.Status.StartTime = &now
+	job.Status.Active = 1
+	Expect(k8sClient.Status().Update(ctx, job)).To(Succeed())
+
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-x1", Namespace: job.Namespace,
+			Labels: mergeLabels(job.Spec.Template.Labels, map[string]string{batchv1.JobNameLabel: job.Name})},
+		Spec: job.Spec.Template.Spec,
+	}
+	pod.Spec.NodeName = "node-c"
+	Expect(k8sClient.Create(ctx, pod)).To(Succeed())
+	phase := corev1.PodSucceeded
+	if exitCode != 0 {
+		phase = corev1.PodFailed
+	}
+	pod.Status.Phase = phase
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: resources.ContainerBackup, Image: job.Spec.Template.Spec.Containers[0].Image,
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exitCode, Message: message, FinishedAt: now, StartedAt: now}}}}
+	Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+
+	job.Status.Active = 0
+	if exitCode == 0 {
+		job.Status.Succeeded = 1
+		job.Status.CompletionTime = &now
+		job.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
+			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
+		}
+	} else {
+		job.Status.Failed = 1
+		job.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now, LastProbeTime: now},
+			{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now, LastProbeTime: now},
+		}
+	}
+	Expect(k8sClient.Status().Update(ctx, job)).To(Succeed())
+}
+
+func mergeLabels(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+func report(dbs ...result.Database) string {
+	return string(result.Encode(result.Backup{Databases: dbs}, result.MaxMessage))
+}
+
+func good(name, typ string) result.Database {
+	return result.Database{Name: name, Type: typ, Artifact: name + "-2026-11-28T02-00-00.backup", Size: 1 << 20,
+		LowTx: 1, HighTx: 42, Consistent: ptr.To(true), Member: "graph-1", Zone: "zone-b"}
+}
+
+func eventsFor(ns, name string) []string {
+	list := &eventsv1.EventList{}
+	Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+	var out []string
+	for _, e := range list.Items {
+		if e.Regarding.Name == name {
+			out = append(out, e.Type+" "+e.Reason+": "+e.Note)
+		}
+	}
+	return out
+}
+
+var _ = Describe("Backup controller", func() {
+	It("takes a backup from the read replicas into a zone without servers, and reports it", func() {
+		w := newWorld()
+		w.cluster()
+		b := w.backup("nightly")
+
+		job := jobOf(b)
+		By("building the Job the plan asks for")
+		Expect(job.OwnerReferences).To(HaveLen(1))
+		Expect(job.OwnerReferences[0].UID).To(Equal(get(b)(Default).UID))
+		Expect(job.Spec.Template.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Values).
+			To(Equal([]string{"zone-c"}))
+		c := job.Spec.Template.Spec.Containers[0]
+		Expect(c.Args).To(ContainElements(
+			"--member=graph-1/zone-b/graph-1.graph."+w.ns+".svc:6362",
+			"--member=graph-2/zone-a/graph-2.graph."+w.ns+".svc:6362",
+			"--member=graph-0/zone-a/graph-0.graph."+w.ns+".svc:6362",
+			"--database=neo4j", "--database=movies", "--pagecache-bytes=1073741824", "--dir=/backups/"+w.ns+"/graph"))
+		Expect(strings.Index(strings.Join(c.Args, " "), "graph-1/")).To(BeNumerically("<", strings.Index(strings.Join(c.Args, " "), "graph-0/")),
+			"read replicas come before the primary")
+		Expect(c.Env).To(ContainElement(corev1.EnvVar{Name: "HEAP_SIZE", Value: "2g"}))
+		Expect(c.Resources.Limits.Memory().String()).To(Equal("3584Mi"))
+		Expect(c.Resources.Requests.Memory().String()).To(Equal("3584Mi"))
+
+		claim := &corev1.PersistentVolumeClaim{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "neo4j-backups-graph"}, claim)).To(Succeed())
+		Expect(claim.OwnerReferences).To(BeEmpty(), "with deletionPolicy Retain the claim outlives every Backup")
+		Expect(*claim.Spec.StorageClassName).To(Equal("zonal"))
+
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupPending))
+			g.Expect(got.Status.JobName).To(Equal(job.Name))
+			g.Expect(got.Status.Placement).To(Equal(&v1.Placement{ClusterZones: []string{"zone-a", "zone-b"}, StorageZone: "zone-c", CrossZone: true}))
+			g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+		})
+
+		By("following the Job to its end")
+		finish(job, 0, report(good("neo4j", "FULL"), good("movies", "FULL")))
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupSucceeded))
+			g.Expect(readyCondition(got).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(readyCondition(got).ObservedGeneration).To(Equal(got.Generation))
+			g.Expect(got.Status.Type).To(Equal("FULL"))
+			g.Expect(got.Status.Size.String()).To(Equal("2Mi"))
+			g.Expect(got.Status.Placement.SourceMember).To(Equal("graph-1"))
+			g.Expect(got.Status.Placement.SourceZone).To(Equal("zone-b"))
+			g.Expect(got.Status.Placement.CrossZone).To(BeTrue())
+			g.Expect(got.Status.Databases).To(HaveLen(2))
+			g.Expect(got.Status.Databases[0].Name).To(Equal("movies"))
+			g.Expect(got.Status.Databases[1].HighestTx).To(BeEquivalentTo(42))
+			g.Expect(got.Status.StartTime).NotTo(BeNil())
+			g.Expect(got.Status.CompletionTime).NotTo(BeNil())
+		})
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, b.Name)).To(ContainElements(
+				ContainSubstring("Normal JobCreated: created Job nightly in zone zone-c"),
+				ContainSubstring("Normal Succeeded: backed up neo4j (FULL), movies (FULL)"),
+			))
+		})
+	})
+
+	It("refuses to store backups beside the servers: NoIsolatedZone, no Job, then Failed after the start timeout", func() {
+		w := newWorld()
+		w.cluster()
+		w.server("graph-3", "node-c", true, true)
+		b := w.backup("spread")
+
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupPending))
+			ready := readyCondition(got)
+			g.Expect(ready.Reason).To(Equal(v1.ReasonNoIsolatedZone))
+			g.Expect(ready.Message).To(ContainSubstring("servers run in zone-a, zone-b, zone-c"))
+		})
+		Consistently(func(g Gomega) {
+			jobs := &batchv1.JobList{}
+			g.Expect(k8sClient.List(ctx, jobs, client.InNamespace(w.ns))).To(Succeed())
+			g.Expect(jobs.Items).To(BeEmpty())
+		}).WithTimeout(time.Second).Should(Succeed())
+
+		By("advancing the clock past the start timeout")
+		clock.SetTime(time.Now().Add(startTimeout + time.Minute))
+		DeferCleanup(func() { clock.SetTime(time.Now()) })
+		// A change to the object wakes the controller at once (instead of its 15 s requeue).
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
+		b.Annotations = map[string]string{"poke": "1"}
+		Expect(k8sClient.Update(ctx, b)).To(Succeed())
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonNoIsolatedZone))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("gave up after 10m0s"))
+		})
+	})
+
+	It("allows the same zone when asked", func() {
+		w := newWorld()
+		w.cluster()
+		w.server("graph-3", "node-c", true, true)
+		b := w.backup("allowed", func(s *v1.BackupSpec) { s.Storage.Zone.AllowSameZone = true })
+		jobOf(b)
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Placement.StorageZone).To(Equal("zone-c"), "the zone with the fewest servers that is not the source's (zone-b)")
+			g.Expect(got.Status.Placement.CrossZone).To(BeFalse())
+		})
+	})
+
+	It("reads the zone of a bound claim and refuses it when servers run there", func() {
+		w := newWorld()
+		w.cluster()
+		pv := &corev1.PersistentVolume{
+			ObjectMeta: metav1.ObjectMeta{Name: "pv-" + w.ns, Labels: map[string]string{corev1.LabelTopologyZone: "zone-a"}},
+			Spec: corev1.PersistentVolumeSpec{
+				Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")},
+				AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/pv"}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, pv)).To(Succeed())
+		claim := &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: "existing", Namespace: w.ns},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, VolumeName: pv.Name,
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, claim)).To(Succeed())
+		b := w.backup("bound", func(s *v1.BackupSpec) {
+			s.Storage.PersistentVolumeClaim = v1.ClaimSource{ClaimName: "existing"}
+		})
+		eventually(func(g Gomega) {
+			ready := readyCondition(get(b)(g))
+			g.Expect(ready.Reason).To(Equal(v1.ReasonNoIsolatedZone))
+			g.Expect(ready.Message).To(ContainSubstring("bound to a volume in zone-a"))
+		})
+	})
+
+	It("waits for a missing claim and for a ready server, saying why", func() {
+		w := newWorld()
+		w.server("graph-0", "node-a", false, false)
+		b := w.backup("unready", func(s *v1.BackupSpec) { s.Source.Policy = v1.SourceReadReplicaOnly })
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupPending))
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonNoSourceMember))
+		})
+		c := w.backup("noclaim", func(s *v1.BackupSpec) {
+			s.Source.Policy = v1.SourceAny
+			s.Storage.PersistentVolumeClaim = v1.ClaimSource{ClaimName: "later"}
+		})
+		w.server("graph-1", "node-b", false, true)
+		eventually(func(g Gomega) {
+			g.Expect(readyCondition(get(c)(g)).Reason).To(Equal(v1.ReasonClaimNotFound))
+		})
+	})
+
+	It("ends PartiallyFailed when one database fails and the others are backed up", func() {
+		w := newWorld()
+		w.cluster()
+		b := w.backup("partial")
+		movies := result.Database{Name: "movies", Member: "graph-1", Zone: "zone-b", Error: "every member failed: graph-1: exit 1: store copy failed"}
+		finish(jobOf(b), 0, report(good("neo4j", "DIFF"), movies))
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupPartiallyFailed))
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonPartiallyFailed))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("movies: every member failed"))
+			g.Expect(got.Status.Databases).To(ContainElement(And(HaveField("Name", "neo4j"), HaveField("Type", v1.BackupDiff))))
+		})
+	})
+
+	It("ends Failed with the Job's reason and the agent's words", func() {
+		w := newWorld()
+		w.cluster()
+		b := w.backup("failing")
+		failed := result.Database{Name: "neo4j", Error: "every member failed: graph-1: exit 1: Unable to connect"}
+		finish(jobOf(b), 1, report(failed, result.Database{Name: "movies", Error: "every member failed"}))
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
+			ready := readyCondition(got)
+			g.Expect(ready.Reason).To(Equal(v1.ReasonBackupFailed))
+			g.Expect(ready.Message).To(ContainSubstring("BackoffLimitExceeded"))
+			g.Expect(ready.Message).To(ContainSubstring("Unable to connect"))
+			g.Expect(got.Status.CompletionTime).NotTo(BeNil())
+		})
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, b.Name)).To(ContainElement(ContainSubstring("Warning BackupFailed")))
+		})
+	})
+
+	It("never trusts a report it cannot read", func() {
+		w := newWorld()
+		w.cluster()
+		b := w.backup("garbage")
+		finish(jobOf(b), 0, "backup done\x1b[31m, trust me")
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonInvalidReport))
+			g.Expect(readyCondition(got).Message).NotTo(ContainSubstring("\x1b"))
+			g.Expect(got.Status.Databases).To(BeEmpty())
+		})
+	})
+
+	It("leaves a Job that is not its own alone", func() {
+		w := newWorld()
+		w.cluster()
+		foreign := &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: w.ns},
+			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+				Containers: []corev1.Container{{Name: "x", Image: "busybox"}}}}},
+		}
+		Expect(k8sClient.Create(ctx, foreign)).To(Succeed())
+		b := w.backup("taken")
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonJobConflict))
+		})
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(foreign), foreign)).To(Succeed())
+		Expect(foreign.OwnerReferences).To(BeEmpty())
+	})
+
+	It("fails a Backup whose Job was deleted before it finished", func() {
+		w := newWorld()
+		w.cluster()
+		b := w.backup("deleted")
+		job := jobOf(b)
+		eventually(func(g Gomega) { g.Expect(get(b)(g).Status.JobName).To(Equal(job.Name)) })
+		Expect(k8sClient.Delete(ctx, job)).To(Succeed())
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonJobDeleted))
+		})
+	})
+})

@@ -1,0 +1,70 @@
+// Package metrics defines the operator's Prometheus metrics, registered with controller-runtime's
+// registry (served on the manager's metrics endpoint).
+package metrics
+
+import (
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+var (
+	// LastSuccess is when a database of a cluster was last backed up (Unix seconds), per
+	// schedule ("" for on-demand Backups). Alert when time() - this exceeds the schedule's
+	// interval by a margin.
+	LastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_last_success_timestamp_seconds",
+		Help: "Completion time of the newest backup of each database that was backed up.",
+	}, []string{"namespace", "cluster", "schedule", "database"})
+
+	// Size of the newest artifact per database.
+	Size = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_size_bytes",
+		Help: "Size of the newest backup artifact of each database.",
+	}, []string{"namespace", "cluster", "schedule", "database"})
+
+	// Duration of finished backups.
+	Duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "neo4j_backup_duration_seconds",
+		Help:    "Time from a backup Job's start to the Backup's completion.",
+		Buckets: prometheus.ExponentialBuckets(10, 2, 12), // 10 s to ~5.7 h
+	}, []string{"namespace", "cluster", "schedule", "phase"})
+
+	// Backups counts finished Backups by phase.
+	Backups = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "neo4j_backup_backups_total",
+		Help: "Finished Backups by phase (Succeeded, PartiallyFailed, Failed).",
+	}, []string{"namespace", "cluster", "schedule", "phase"})
+
+	// Failures counts failed databases and failed Backups by reason.
+	Failures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "neo4j_backup_failures_total",
+		Help: "Backups that failed, and databases that failed within a backup, by reason.",
+	}, []string{"namespace", "cluster", "schedule", "database", "reason"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(LastSuccess, Size, Duration, Backups, Failures)
+}
+
+var (
+	mu     sync.Mutex
+	newest = map[[4]string]time.Time{}
+)
+
+// RecordSuccess sets the last-success time and size of a database, unless a newer backup was
+// recorded already: every Backup is reconciled again when the operator starts, oldest and newest
+// in any order, and the gauges must end at the newest.
+func RecordSuccess(namespace, cluster, schedule, database string, at time.Time, size int64) {
+	key := [4]string{namespace, cluster, schedule, database}
+	mu.Lock()
+	defer mu.Unlock()
+	if prev, ok := newest[key]; ok && !at.After(prev) {
+		return
+	}
+	newest[key] = at
+	LastSuccess.WithLabelValues(key[:]...).Set(float64(at.Unix()))
+	Size.WithLabelValues(key[:]...).Set(float64(size))
+}

@@ -1,0 +1,282 @@
+package resources
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/topology"
+)
+
+// Paths inside the backup pod.
+const (
+	BackupMount = "/backups"
+	agentDir    = "/var/run/neo4j-backup/agent"
+	agentPath   = agentDir + "/neo4j-backup-operator"
+	tlsDir      = "/var/run/neo4j-backup/tls"
+
+	// ContainerBackup is the container that runs the agent and neo4j-admin.
+	ContainerBackup = "backup"
+	// ContainerInstallAgent copies the agent from the operator image.
+	ContainerInstallAgent = "install-agent"
+
+	// neo4jUID is the user of the official Neo4j images.
+	neo4jUID = 7474
+)
+
+// Options are the operator's own settings that shape the pods.
+type Options struct {
+	// OperatorImage holds the agent (the operator binary); the init container copies it.
+	OperatorImage string
+	// OperatorImagePullPolicy for the init container.
+	OperatorImagePullPolicy corev1.PullPolicy
+}
+
+// BackupPlan is what the controller decided for a Backup.
+type BackupPlan struct {
+	// Members to try, in order.
+	Members []topology.Server
+	// StorageZone the pod must run in (the backup volume's zone).
+	StorageZone string
+	// ClaimName of the backup volume.
+	ClaimName string
+	// Path of this cluster's backups inside the volume.
+	Path string
+	// Memory is the budget from MemorySpec.Budget.
+	Memory v1.MemoryBudget
+}
+
+// DefaultPath is where a cluster's backups go in the volume when spec.storage.path is unset.
+func DefaultPath(b *v1.Backup) string {
+	if b.Spec.Storage.Path != "" {
+		return b.Spec.Storage.Path
+	}
+	return path.Join(b.Namespace, b.Spec.Cluster.Name)
+}
+
+// BackupJob builds the Job that takes backup b as planned: one pod in the storage zone, the
+// claim mounted, memory request = limit = the budget, HEAP_SIZE and --pagecache set, restricted
+// Pod Security, and the agent copied in by an init container from the operator image.
+func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error) {
+	version, err := neo4j.ParseVersion(b.Spec.Cluster.Neo4jVersion)
+	if err != nil {
+		return nil, err
+	}
+	name := JobName(b.Name)
+	lbls := labels("backup", b.Name, b.Spec.Cluster.Name)
+	lbls[LabelBackup] = LabelValue(b.Name)
+
+	podLabels := map[string]string{}
+	for k, v := range b.Spec.PodMetadata.Labels {
+		podLabels[k] = v
+	}
+	for k, v := range lbls { // ours win: the cache and the controller select by them
+		podLabels[k] = v
+	}
+
+	dir := path.Join(BackupMount, plan.Path)
+	args := []string{"agent", "backup",
+		"--neo4j-version=" + version.String(),
+		"--type=" + string(b.Spec.Type),
+		"--dir=" + dir,
+		"--pagecache-bytes=" + strconv.FormatInt(plan.Memory.PageCache.Value(), 10),
+		"--check=" + strconv.FormatBool(b.Spec.ConsistencyCheck.Enabled == nil || *b.Spec.ConsistencyCheck.Enabled),
+		// Scratch on the backup volume, sized for backups: a 5.x consistency check recovers
+		// the backup into it. The agent removes it when done.
+		"--temp-dir=" + path.Join(BackupMount, ".neo4j-backup-tmp", name),
+	}
+	port := b.Spec.Cluster.BackupPort
+	if port == 0 {
+		port = 6362
+	}
+	for _, m := range plan.Members {
+		args = append(args, fmt.Sprintf("--member=%s/%s/%s:%d", m.Name, m.Zone, m.Host, port))
+	}
+	dbs := b.Spec.Databases
+	if len(dbs) == 0 {
+		dbs = []string{"neo4j"}
+	}
+	for _, d := range dbs {
+		args = append(args, "--database="+d)
+	}
+
+	mem := plan.Memory.Limit
+	resources := corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceMemory: mem},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: mem},
+	}
+	if cpu := b.Spec.Resources.CPU; cpu != nil {
+		resources.Requests[corev1.ResourceCPU] = *cpu
+		resources.Limits[corev1.ResourceCPU] = *cpu
+	}
+	agentMem := resource.MustParse("64Mi")
+
+	volumes := []corev1.Volume{
+		{Name: "agent", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr.To(resource.MustParse("256Mi"))}}},
+		{Name: "backups", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: plan.ClaimName}}},
+		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr.To(resource.MustParse("1Gi"))}}},
+	}
+	mounts := []corev1.VolumeMount{
+		{Name: "agent", MountPath: agentDir, ReadOnly: true},
+		{Name: "backups", MountPath: BackupMount},
+		{Name: "tmp", MountPath: "/tmp"},
+	}
+	if tls := b.Spec.Cluster.TLS; tls != nil {
+		volumes = append(volumes, corev1.Volume{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: tls.SecretName, DefaultMode: ptr.To[int32](0o440),
+		}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: "tls", MountPath: tlsDir, ReadOnly: true})
+		args = append(args, "--tls-dir="+tlsDir)
+	}
+
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      name,
+			Namespace: b.Namespace,
+			Labels:    lbls,
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion:         v1.GroupVersion.String(),
+				Kind:               "Backup",
+				Name:               b.Name,
+				UID:                b.UID,
+				Controller:         ptr.To(true),
+				BlockOwnerDeletion: ptr.To(true),
+			}},
+		},
+		Spec: batchv1.JobSpec{
+			Parallelism:           ptr.To[int32](1),
+			Completions:           ptr.To[int32](1),
+			BackoffLimit:          ptr.To(ptr.Deref(b.Spec.BackoffLimit, 2)),
+			ActiveDeadlineSeconds: b.Spec.ActiveDeadlineSeconds,
+			PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+				{
+					// The agent's own arguments or environment are wrong: retrying cannot help.
+					Action: batchv1.PodFailurePolicyActionFailJob,
+					OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+						ContainerName: ptr.To(ContainerBackup),
+						Operator:      batchv1.PodFailurePolicyOnExitCodesOpIn,
+						Values:        []int32{2},
+					},
+				},
+				{
+					// Evicted or preempted: not the backup's fault, not counted against retries.
+					Action:          batchv1.PodFailurePolicyActionIgnore,
+					OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}},
+				},
+			}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: copyMap(b.Spec.PodMetadata.Annotations)},
+				Spec: corev1.PodSpec{
+					RestartPolicy:                 corev1.RestartPolicyNever,
+					ServiceAccountName:            b.Spec.ServiceAccountName,
+					AutomountServiceAccountToken:  ptr.To(false),
+					EnableServiceLinks:            ptr.To(false),
+					ImagePullSecrets:              b.Spec.ImagePullSecrets,
+					NodeSelector:                  b.Spec.NodeSelector,
+					Tolerations:                   b.Spec.Tolerations,
+					PriorityClassName:             b.Spec.PriorityClassName,
+					TerminationGracePeriodSeconds: ptr.To[int64](30),
+					Affinity:                      zoneAffinity(plan.StorageZone),
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot:   ptr.To(true),
+						RunAsUser:      ptr.To[int64](neo4jUID),
+						RunAsGroup:     ptr.To[int64](neo4jUID),
+						FSGroup:        ptr.To[int64](neo4jUID),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					InitContainers: []corev1.Container{{
+						Name:            ContainerInstallAgent,
+						Image:           opts.OperatorImage,
+						ImagePullPolicy: opts.OperatorImagePullPolicy,
+						Command:         []string{"/neo4j-backup-operator", "install-agent", agentPath},
+						VolumeMounts:    []corev1.VolumeMount{{Name: "agent", MountPath: agentDir}},
+						Resources: corev1.ResourceRequirements{
+							Requests: corev1.ResourceList{corev1.ResourceMemory: agentMem, corev1.ResourceCPU: resource.MustParse("10m")},
+							Limits:   corev1.ResourceList{corev1.ResourceMemory: agentMem},
+						},
+						SecurityContext:          restricted(true),
+						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+					}},
+					Containers: []corev1.Container{{
+						Name:            ContainerBackup,
+						Image:           b.Spec.Image,
+						ImagePullPolicy: b.Spec.ImagePullPolicy,
+						Command:         []string{agentPath},
+						Args:            args,
+						Env: []corev1.EnvVar{
+							// The JVM's heap comes from HEAP_SIZE only (never a flag).
+							{Name: "HEAP_SIZE", Value: neo4j.Size(plan.Memory.Heap.Value())},
+						},
+						Resources:    resources,
+						VolumeMounts: mounts,
+						// neo4j-admin writes its own logs and lock files under NEO4J_HOME.
+						SecurityContext:          restricted(false),
+						TerminationMessagePath:   corev1.TerminationMessagePathDefault,
+						TerminationMessagePolicy: corev1.TerminationMessageReadFile,
+					}},
+					Volumes: volumes,
+				},
+			},
+		},
+	}
+	return job, nil
+}
+
+// restricted is the container security context of the restricted Pod Security Standard.
+func restricted(readOnlyRoot bool) *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: ptr.To(false),
+		RunAsNonRoot:             ptr.To(true),
+		ReadOnlyRootFilesystem:   ptr.To(readOnlyRoot),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+}
+
+func zoneAffinity(zone string) *corev1.Affinity {
+	return &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+		RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{{
+				Key: corev1.LabelTopologyZone, Operator: corev1.NodeSelectorOpIn, Values: []string{zone},
+			}}}},
+		},
+	}}
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// BackupClaim is the claim created from spec.storage.persistentVolumeClaim.template. It has no
+// owner with deletionPolicy Retain: it outlives every Backup, so the chain it holds survives.
+func BackupClaim(b *v1.Backup) *corev1.PersistentVolumeClaim {
+	t := b.Spec.Storage.PersistentVolumeClaim.Template
+	claim := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      ClaimName(b.Spec.Cluster.Name),
+			Namespace: b.Namespace,
+			Labels:    labels("storage", b.Spec.Cluster.Name, b.Spec.Cluster.Name),
+		},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName: t.StorageClassName,
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: t.Size}},
+		},
+	}
+	return claim
+}

@@ -1,0 +1,83 @@
+// Package resources builds the objects the operator creates (Jobs, claims) from the object
+// that asks for them and the decisions already made. Pure: no client, no clock, no I/O; the
+// same inputs give the same object, which is what makes names and adoption safe.
+package resources
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Labels every child carries. The manager caches Jobs, Pods and claims only with ManagedBy, so
+// its memory does not grow with unrelated workloads.
+const (
+	LabelName      = "app.kubernetes.io/name"
+	LabelInstance  = "app.kubernetes.io/instance"
+	LabelComponent = "app.kubernetes.io/component"
+	LabelPartOf    = "app.kubernetes.io/part-of"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+
+	// ManagedBy is the value of LabelManagedBy on everything the operator creates.
+	ManagedBy = "neo4j-backup-operator"
+
+	// LabelBackup names the Backup a Job or pod belongs to.
+	LabelBackup = "backup.graphkeeper.dev/backup"
+	// LabelCluster names the Neo4j cluster (spec.cluster.name).
+	LabelCluster = "backup.graphkeeper.dev/cluster"
+)
+
+// labels is the full set for a child of component ("backup", "storage") belonging to instance.
+func labels(component, instance, cluster string) map[string]string {
+	return map[string]string{
+		LabelName:      "neo4j-backup",
+		LabelInstance:  LabelValue(instance),
+		LabelComponent: component,
+		LabelPartOf:    LabelValue(cluster),
+		LabelManagedBy: ManagedBy,
+		LabelCluster:   LabelValue(cluster),
+	}
+}
+
+// LabelValue fits s into a label value (63 characters): long names keep a readable prefix and a
+// hash of the whole, so two long names never share a value.
+func LabelValue(s string) string {
+	if len(validation.IsValidLabelValue(s)) == 0 {
+		return s
+	}
+	return shorten(s, validation.LabelValueMaxLength)
+}
+
+// shorten cuts s to max characters as prefix-hash, ending on an alphanumeric.
+func shorten(s string, max int) string {
+	sum := sha256.Sum256([]byte(s))
+	h := hex.EncodeToString(sum[:])[:8]
+	prefix := s
+	if len(prefix) > max-len(h)-1 {
+		prefix = prefix[:max-len(h)-1]
+	}
+	prefix = strings.TrimRight(prefix, "-_.")
+	return prefix + "-" + h
+}
+
+// JobName is the Job of a Backup: the Backup's own name when it fits a label value (the Job
+// controller labels pods with job-name), else a stable shortened form. One Backup, one name,
+// so a retried or restarted reconcile can never create a second Job.
+func JobName(backup string) string {
+	if len(backup) <= validation.LabelValueMaxLength {
+		return backup
+	}
+	return shorten(backup, validation.LabelValueMaxLength)
+}
+
+// ClaimName is the claim created from a storage template for a cluster: one per cluster and
+// namespace, reused by every backup so DIFFs find their chain.
+func ClaimName(cluster string) string {
+	const prefix = "neo4j-backups-"
+	if len(prefix)+len(cluster) <= validation.DNS1123LabelMaxLength {
+		return prefix + cluster
+	}
+	return shorten(prefix+cluster, validation.DNS1123LabelMaxLength)
+}

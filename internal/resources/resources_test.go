@@ -1,0 +1,171 @@
+package resources
+
+import (
+	"strings"
+	"testing"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/topology"
+)
+
+func TestNames(t *testing.T) {
+	long := strings.Repeat("nightly-backup-of-the-production-graph-", 5)
+	for _, tc := range []struct{ got, want string }{
+		{JobName("graph-nightly-20261128t0200"), "graph-nightly-20261128t0200"},
+		{ClaimName("graph"), "neo4j-backups-graph"},
+		{LabelValue("graph"), "graph"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+	for _, name := range []string{JobName(long), LabelValue(long), ClaimName(long)} {
+		if len(name) > 63 || len(validation.IsDNS1123Label(name)) > 0 {
+			t.Errorf("%q is not a DNS label", name)
+		}
+	}
+	if JobName(long) != JobName(long) || JobName(long) == JobName(long+"x") {
+		t.Error("shortened names must be stable and distinct")
+	}
+}
+
+func backup() *v1.Backup {
+	return &v1.Backup{
+		ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "prod", UID: "uid-1"},
+		Spec: v1.BackupSpec{
+			Cluster:   v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26.2", BackupPort: 6362},
+			Databases: []string{"neo4j", "*"},
+			Type:      v1.BackupAuto,
+			Storage: v1.StorageSpec{PersistentVolumeClaim: v1.ClaimSource{
+				Template: &v1.ClaimTemplate{StorageClassName: ptr.To("zonal"), Size: resource.MustParse("10Gi")}}},
+			JobOptions: v1.JobOptions{
+				Image:        "neo4j:5.26.2-enterprise",
+				BackoffLimit: ptr.To[int32](3),
+				Resources:    v1.ComputeResources{CPU: ptr.To(resource.MustParse("500m"))},
+				PodMetadata: v1.PodMetadata{
+					Labels:      map[string]string{"team": "graph", LabelManagedBy: "someone-else"},
+					Annotations: map[string]string{"sidecar.istio.io/inject": "false"},
+				},
+			},
+		},
+	}
+}
+
+func plan(b *v1.Backup) BackupPlan {
+	budget, err := b.Spec.Memory.Budget(field.NewPath("spec", "memory"))
+	if err != nil {
+		panic(err)
+	}
+	return BackupPlan{
+		Members: []topology.Server{
+			{Name: "graph-1", Zone: "zone-b", Host: "graph-1.graph.prod.svc"},
+			{Name: "graph-0", Zone: "zone-a", Host: "10.0.0.7"},
+		},
+		StorageZone: "zone-c", ClaimName: "neo4j-backups-graph", Path: DefaultPath(b), Memory: budget,
+	}
+}
+
+func TestBackupJob(t *testing.T) {
+	b := backup()
+	job, err := BackupJob(b, plan(b), Options{OperatorImage: "neo4j-backup-operator:1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := job.Spec.Template.Spec
+	c := pod.Containers[0]
+	args := strings.Join(c.Args, " ")
+
+	for what, ok := range map[string]bool{
+		"named after the Backup":            job.Name == "nightly" && job.Namespace == "prod",
+		"owned by the Backup":               len(job.OwnerReferences) == 1 && job.OwnerReferences[0].UID == "uid-1" && *job.OwnerReferences[0].Controller,
+		"labelled ours, Job and pod":        job.Labels[LabelManagedBy] == ManagedBy && job.Spec.Template.Labels[LabelManagedBy] == ManagedBy,
+		"user labels added, ours kept":      job.Spec.Template.Labels["team"] == "graph",
+		"user annotations":                  job.Spec.Template.Annotations["sidecar.istio.io/inject"] == "false",
+		"pinned to the storage zone":        pod.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Values[0] == "zone-c",
+		"claim mounted":                     pod.Volumes[1].PersistentVolumeClaim.ClaimName == "neo4j-backups-graph",
+		"memory request = limit = budget":   c.Resources.Requests.Memory().String() == "2Gi" && c.Resources.Limits.Memory().String() == "2Gi",
+		"CPU request = limit":               c.Resources.Requests.Cpu().String() == "500m" && c.Resources.Limits.Cpu().String() == "500m",
+		"HEAP_SIZE from the budget":         len(c.Env) == 1 && c.Env[0].Name == "HEAP_SIZE" && c.Env[0].Value == "1g",
+		"page cache as a flag":              strings.Contains(args, "--pagecache-bytes=536870912"),
+		"members in order":                  strings.Contains(args, "--member=graph-1/zone-b/graph-1.graph.prod.svc:6362 --member=graph-0/zone-a/10.0.0.7:6362"),
+		"databases and globs":               strings.Contains(args, "--database=neo4j --database=*"),
+		"default path":                      strings.Contains(args, "--dir=/backups/prod/graph"),
+		"version for the agent":             strings.Contains(args, "--neo4j-version=5.26"),
+		"consistency check on by default":   strings.Contains(args, "--check=true"),
+		"agent from the operator image":     pod.InitContainers[0].Image == "neo4j-backup-operator:1.0" && c.Command[0] == "/var/run/neo4j-backup/agent/neo4j-backup-operator",
+		"no API token":                      !*pod.AutomountServiceAccountToken,
+		"never restarted in place":          pod.RestartPolicy == corev1.RestartPolicyNever,
+		"retries from the spec":             *job.Spec.BackoffLimit == 3,
+		"exit 2 fails the Job at once":      job.Spec.PodFailurePolicy.Rules[0].Action == batchv1.PodFailurePolicyActionFailJob && job.Spec.PodFailurePolicy.Rules[0].OnExitCodes.Values[0] == 2,
+		"disruptions are not failures":      job.Spec.PodFailurePolicy.Rules[1].Action == batchv1.PodFailurePolicyActionIgnore,
+		"report read from the message file": c.TerminationMessagePolicy == corev1.TerminationMessageReadFile,
+	} {
+		if !ok {
+			t.Errorf("not %s", what)
+		}
+	}
+
+	// The restricted Pod Security Standard.
+	if sc := pod.SecurityContext; !*sc.RunAsNonRoot || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Error("pod security context is not restricted")
+	}
+	for _, ctr := range append(pod.InitContainers, pod.Containers...) {
+		sc := ctr.SecurityContext
+		if *sc.AllowPrivilegeEscalation || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || !*sc.RunAsNonRoot {
+			t.Errorf("container %s is not restricted", ctr.Name)
+		}
+	}
+	for _, v := range pod.Volumes {
+		if v.HostPath != nil {
+			t.Error("hostPath volume")
+		}
+	}
+}
+
+func TestBackupJobOptions(t *testing.T) {
+	b := backup()
+	b.Spec.Cluster.TLS = &v1.TLSSpec{SecretName: "backup-tls"}
+	b.Spec.ConsistencyCheck.Enabled = ptr.To(false)
+	b.Spec.Storage.Path = "team/graph"
+	b.Spec.Cluster.Neo4jVersion = "4.4"
+	job, err := BackupJob(b, plan(b), Options{OperatorImage: "op"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Join(job.Spec.Template.Spec.Containers[0].Args, " ")
+	for _, want := range []string{"--tls-dir=/var/run/neo4j-backup/tls", "--check=false", "--dir=/backups/team/graph", "--neo4j-version=4.4"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("args lack %s: %s", want, args)
+		}
+	}
+	var tls *corev1.Volume
+	for i, v := range job.Spec.Template.Spec.Volumes {
+		if v.Secret != nil {
+			tls = &job.Spec.Template.Spec.Volumes[i]
+		}
+	}
+	if tls == nil || tls.Secret.SecretName != "backup-tls" {
+		t.Fatal("the TLS Secret is not mounted")
+	}
+
+	b.Spec.Cluster.Neo4jVersion = "3.5"
+	if _, err := BackupJob(b, plan(b), Options{}); err == nil {
+		t.Error("an unsupported version built a Job")
+	}
+}
+
+func TestBackupClaim(t *testing.T) {
+	c := BackupClaim(backup())
+	if c.Name != "neo4j-backups-graph" || c.Namespace != "prod" || *c.Spec.StorageClassName != "zonal" ||
+		c.Spec.Resources.Requests.Storage().String() != "10Gi" || len(c.OwnerReferences) != 0 || c.Labels[LabelManagedBy] != ManagedBy {
+		t.Fatalf("%+v", c)
+	}
+}
