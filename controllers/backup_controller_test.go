@@ -15,7 +15,10 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/metrics"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
 )
@@ -264,6 +267,9 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(got.Status.StartTime).NotTo(BeNil())
 			g.Expect(got.Status.CompletionTime).NotTo(BeNil())
 		})
+		Expect(testutil.ToFloat64(metrics.LastSuccess.WithLabelValues(w.ns, "graph", "", "neo4j"))).To(BeNumerically(">", 0))
+		Expect(testutil.ToFloat64(metrics.Size.WithLabelValues(w.ns, "graph", "", "movies"))).To(BeEquivalentTo(1 << 20))
+		Expect(testutil.ToFloat64(metrics.Backups.WithLabelValues(w.ns, "graph", "", "Succeeded"))).To(BeEquivalentTo(1))
 		eventually(func(g Gomega) {
 			g.Expect(eventsFor(w.ns, b.Name)).To(ContainElements(
 				ContainSubstring("Normal JobCreated: created Job nightly in zone zone-c"),

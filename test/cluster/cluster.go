@@ -437,6 +437,29 @@ func (c *Cluster) Stop() error {
 	return errors.Join(errs...)
 }
 
+// Process is a program a test runs beside the cluster (the operator), stopped with it.
+type Process struct{ p *process }
+
+// Start runs bin with args and env (added to this process's environment) until Stop, or until
+// the cluster stops; its output goes to logs/<name>.log in the cluster's folder.
+func (c *Cluster) Start(name, bin string, env []string, args ...string) (*Process, error) {
+	p, err := startProcessEnv(name, bin, args, env, filepath.Join(c.Dir, "logs"))
+	if err != nil {
+		return nil, err
+	}
+	c.procs = append(c.procs, p)
+	return &Process{p: p}, nil
+}
+
+// Stop terminates the process (SIGTERM, then SIGKILL after grace).
+func (p *Process) Stop(grace time.Duration) error { return p.p.stop(grace) }
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool { return p.p.exited() }
+
+// Log is the path of the process's log.
+func (p *Process) Log() string { return p.p.log }
+
 // KeepLogs makes Stop leave Dir (with logs/) in place; call it when a test failed.
 func (c *Cluster) KeepLogs() { c.opts.KeepDir = true }
 

@@ -24,12 +24,19 @@ type process struct {
 }
 
 func startProcess(name, bin string, args []string, logDir string) (*process, error) {
+	return startProcessEnv(name, bin, args, nil, logDir)
+}
+
+func startProcessEnv(name, bin string, args, env []string, logDir string) (*process, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -12,15 +12,7 @@ import (
 // What a user meets first: the CRDs applied with kubectl, their documentation in kubectl explain,
 // the short names and category, and admission refusing a bad object with a message naming the
 // field.
-var _ = Describe("the API as kubectl shows it", Ordered, func() {
-	BeforeAll(func() {
-		_, err := box.Kubectl(ctx, nil, "apply", "--server-side", "-f", filepath.Join("..", "..", "config", "crd", "bases"))
-		Expect(err).NotTo(HaveOccurred())
-		_, err = box.Kubectl(ctx, nil, "wait", "--for=condition=Established", "--timeout=60s",
-			"crd/backups.backup.graphkeeper.dev", "crd/backupschedules.backup.graphkeeper.dev", "crd/restores.backup.graphkeeper.dev")
-		Expect(err).NotTo(HaveOccurred())
-	})
-
+var _ = Describe("the API as kubectl shows it", func() {
 	It("documents the memory budget in kubectl explain", func() {
 		var out string
 		// The API server publishes a new CRD's OpenAPI a moment after it is Established.

@@ -3,6 +3,8 @@ package e2e
 
 import (
 	"context"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -17,6 +19,7 @@ import (
 
 var (
 	box       *cluster.Cluster
+	operator  *cluster.Process
 	k8sClient client.Client
 	ctx       context.Context
 )
@@ -41,6 +44,23 @@ var _ = BeforeSuite(func() {
 		}
 		Expect(box.Stop()).To(Succeed())
 	})
+
+	By("installing the CRDs with kubectl, as a user would")
+	_, err = box.Kubectl(ctx, nil, "apply", "--server-side", "-f", filepath.Join("..", "..", "config", "crd", "bases"))
+	Expect(err).NotTo(HaveOccurred())
+	_, err = box.Kubectl(ctx, nil, "wait", "--for=condition=Established", "--timeout=60s",
+		"crd/backups.backup.graphkeeper.dev", "crd/backupschedules.backup.graphkeeper.dev", "crd/restores.backup.graphkeeper.dev")
+	Expect(err).NotTo(HaveOccurred())
+
+	By("building the operator and running it as a process")
+	bin := filepath.Join(box.Dir, "neo4j-backup-operator")
+	build := exec.Command("go", "build", "-o", bin, "github.com/graphkeeper/neo4j-backup-operator")
+	build.Stdout, build.Stderr = GinkgoWriter, GinkgoWriter
+	Expect(build.Run()).To(Succeed())
+	operator, err = box.Start("operator", bin, []string{"KUBECONFIG=" + box.Kubeconfig},
+		"--metrics-bind-address=0", "--health-probe-bind-address=0",
+		"--agent-image=neo4j-backup-operator:e2e", "--start-timeout=2m")
+	Expect(err).NotTo(HaveOccurred())
 
 	scheme := runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
