@@ -55,7 +55,7 @@ type BackupReconciler struct {
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backups/finalizers,verbs=update
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=persistentvolumes,verbs=get
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -228,13 +228,26 @@ func (r *BackupReconciler) plan(ctx context.Context, b *v1.Backup, budget v1.Mem
 		}
 	}
 
+	deleteWithBackups := b.Spec.Storage.PersistentVolumeClaim.Template != nil && b.Spec.Storage.DeletionPolicy == v1.DeletionDelete
 	if claim == nil {
 		claim = resources.BackupClaim(b)
+		if deleteWithBackups {
+			claim.OwnerReferences = []metav1.OwnerReference{backupOwner(b)}
+		}
 		if err := r.Client.Create(ctx, claim); err != nil && !apierrors.IsAlreadyExists(err) {
 			return nil, nil, fmt.Errorf("creating claim %s: %w", claim.Name, err)
 		} else if err == nil {
 			r.Recorder.Eventf(b, claim, corev1.EventTypeNormal, "ClaimCreated", "Create",
 				"created claim %s (%s) for the backups of cluster %s", claim.Name, b.Spec.Storage.PersistentVolumeClaim.Template.Size.String(), b.Spec.Cluster.Name)
+		}
+	} else if deleteWithBackups && !ownedBy(claim, b) {
+		// deletionPolicy Delete: every Backup that uses the claim owns it, so the garbage
+		// collector deletes it once the last of them is gone, and never before. The optimistic
+		// lock keeps two Backups starting together from dropping each other's reference.
+		patch := client.MergeFromWithOptions(claim.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		claim.OwnerReferences = append(claim.OwnerReferences, backupOwner(b))
+		if err := r.Client.Patch(ctx, claim, patch); err != nil {
+			return nil, nil, fmt.Errorf("adding the Backup as an owner of claim %s: %w", claim.Name, err)
 		}
 	}
 	return &resources.BackupPlan{
@@ -244,6 +257,19 @@ func (r *BackupReconciler) plan(ctx context.Context, b *v1.Backup, budget v1.Mem
 		Path:        resources.DefaultPath(b),
 		Memory:      budget,
 	}, nil, nil
+}
+
+func backupOwner(b *v1.Backup) metav1.OwnerReference {
+	return metav1.OwnerReference{APIVersion: v1.GroupVersion.String(), Kind: "Backup", Name: b.Name, UID: b.UID}
+}
+
+func ownedBy(obj metav1.Object, b *v1.Backup) bool {
+	for _, o := range obj.GetOwnerReferences() {
+		if o.UID == b.UID {
+			return true
+		}
+	}
+	return false
 }
 
 // servers reads the cluster's server pods and their nodes' zones.

@@ -239,6 +239,7 @@ var _ = Describe("Backup controller", func() {
 		claim := &corev1.PersistentVolumeClaim{}
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "neo4j-backups-graph"}, claim)).To(Succeed())
 		Expect(claim.OwnerReferences).To(BeEmpty(), "with deletionPolicy Retain the claim outlives every Backup")
+		Expect(claim.Labels).To(HaveKeyWithValue(resources.LabelManagedBy, resources.ManagedBy))
 		Expect(*claim.Spec.StorageClassName).To(Equal("zonal"))
 
 		eventually(func(g Gomega) {
@@ -274,6 +275,24 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(eventsFor(w.ns, b.Name)).To(ContainElements(
 				ContainSubstring("Normal JobCreated: created Job nightly in zone zone-c"),
 				ContainSubstring("Normal Succeeded: backed up neo4j (FULL), movies (FULL)"),
+			))
+		})
+	})
+
+	It("lets every Backup own a template claim with deletionPolicy Delete, so it goes with the last of them", func() {
+		w := newWorld()
+		w.cluster()
+		del := func(s *v1.BackupSpec) { s.Storage.DeletionPolicy = v1.DeletionDelete }
+		first := w.backup("first", del)
+		jobOf(first)
+		second := w.backup("second", del)
+		jobOf(second)
+		claim := &corev1.PersistentVolumeClaim{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "neo4j-backups-graph"}, claim)).To(Succeed())
+			g.Expect(claim.OwnerReferences).To(ConsistOf(
+				And(HaveField("Name", "first"), HaveField("Kind", "Backup"), HaveField("Controller", BeNil())),
+				And(HaveField("Name", "second"), HaveField("Kind", "Backup"), HaveField("Controller", BeNil())),
 			))
 		})
 	})
