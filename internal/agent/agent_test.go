@@ -50,6 +50,7 @@ type run struct {
 	check   bool
 	env     map[string]string
 	noHeap  bool
+	extra   []string // more agent flags
 }
 
 type outcome struct {
@@ -84,6 +85,7 @@ func agent(t *testing.T, dir string, r run) outcome {
 	for _, d := range r.dbs {
 		args = append(args, "--database="+d)
 	}
+	args = append(args, r.extra...)
 	cmd := exec.Command(filepath.Join(binDir, "neo4j-backup-operator"), args...)
 	cmd.Env = []string{"PATH=" + binDir, "STANDIN_NEO4J_VERSION=" + r.version, "STANDIN_LOG=" + standinLog}
 	if !r.noHeap {
@@ -108,6 +110,9 @@ func agent(t *testing.T, dir string, r run) outcome {
 	o.raw = string(raw)
 	if o.report, err = result.Decode(raw); err != nil {
 		t.Fatalf("the controller would not accept the report: %v\n%s", err, raw)
+	}
+	if _, err := os.Stat(filepath.Join(work, "tmp")); err == nil {
+		t.Errorf("the agent left its scratch folder behind")
 	}
 	logData, _ := os.ReadFile(standinLog)
 	o.log = string(logData)
@@ -339,5 +344,25 @@ func TestTerminationStopsNeo4jAdminAndReports(t *testing.T) {
 	out, _ := exec.Command("pgrep", "-f", "--to-path="+filepath.Join(work, "backups")).Output()
 	if len(bytes.TrimSpace(out)) != 0 {
 		t.Fatalf("neo4j-admin still running: %s", out)
+	}
+}
+
+func TestTLSPolicyFromTheSecret(t *testing.T) {
+	secret := t.TempDir()
+	for name, body := range map[string]string{"private.key": "k", "public.crt": "c", "trusted-ca.crt": "ca", "ignored.txt": "x"} {
+		if err := os.WriteFile(filepath.Join(secret, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := agent(t, t.TempDir(), run{version: "5.26", extra: []string{"--tls-dir=" + secret}})
+	if o.code != 0 || !strings.Contains(o.log, "--additional-config=") || !strings.Contains(o.log, "tls/neo4j-backup-ssl.conf") {
+		t.Fatalf("exit %d, calls:\n%s", o.code, o.log)
+	}
+	if err := os.Remove(filepath.Join(secret, "public.crt")); err != nil {
+		t.Fatal(err)
+	}
+	o = agent(t, t.TempDir(), run{version: "5.26", extra: []string{"--tls-dir=" + secret}})
+	if o.code != 2 || !strings.Contains(o.report.Error, "private.key and public.crt") {
+		t.Fatalf("exit %d: %s", o.code, o.raw)
 	}
 }

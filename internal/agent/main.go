@@ -101,6 +101,11 @@ func backupMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	case os.Getenv("HEAP_SIZE") == "":
 		return fail("HEAP_SIZE is not set: an unbounded JVM sizes its heap from the host")
 	}
+	if cfg.TempDir != os.TempDir() {
+		// Scratch (consistency-check recovery, TLS layout) is the agent's alone; the
+		// backups beside it are never touched.
+		defer os.RemoveAll(cfg.TempDir)
+	}
 	if *tlsDir != "" {
 		if cfg.AdditionalConfig, err = writeTLSConfig(*tlsDir, filepath.Join(cfg.TempDir, "tls")); err != nil {
 			return fail("TLS: %v", err)

@@ -126,6 +126,25 @@ func parse(args []string, allowed map[string]bool) (map[string]string, []string,
 	return opts, pos, nil
 }
 
+// additionalConfig checks that --additional-config names a readable neo4j.conf fragment whose
+// lines are settings.
+func additionalConfig(opts map[string]string) error {
+	p, ok := opts["additional-config"]
+	if !ok {
+		return nil
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return fmt.Errorf("--additional-config: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if k, _, ok := strings.Cut(line, "="); !ok || !strings.HasPrefix(k, "dbms.") {
+			return fmt.Errorf("--additional-config: %q is not a setting", line)
+		}
+	}
+	return nil
+}
+
 func set(names ...string) map[string]bool {
 	m := map[string]bool{}
 	for _, n := range names {
@@ -198,6 +217,9 @@ func legacyBackup(v version, args []string) int {
 		"check-property-owners", "verbose", "expand-commands"))
 	if err != nil {
 		return violation("4.4 backup: %v", err)
+	}
+	if err := additionalConfig(opts); err != nil {
+		return violation("%v", err)
 	}
 	if len(pos) > 0 {
 		return violation("4.4 backup takes no positional arguments, got %q (the database is --database)", pos)
@@ -308,6 +330,9 @@ func backup(v version, args []string) int {
 	opts, pos, err := parse(args, allowed)
 	if err != nil {
 		return violation("%d.%d database backup: %v", v.major, v.minor, err)
+	}
+	if err := additionalConfig(opts); err != nil {
+		return violation("%v", err)
 	}
 	if dir := opts["inspect-path"]; dir != "" {
 		return inspect(dir)
