@@ -1,0 +1,135 @@
+// Package retention decides which backups of a schedule to keep. It is chain-aware: a DIFF is
+// only restorable with the FULL that started its chain and every DIFF between them, so keeping a
+// DIFF keeps those too; the newest restorable chain is always kept; and only restorable backups
+// count towards the rules, so a run of failures never makes a good backup expire.
+package retention
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Backup is one backup of the schedule as retention sees it.
+type Backup struct {
+	Name string
+	// Time the backup was taken (its completion).
+	Time time.Time
+	// Full: it starts a chain (every database FULL).
+	Full bool
+	// Restorable: it wrote artifacts (Succeeded, or PartiallyFailed with some databases).
+	Restorable bool
+}
+
+// Policy is spec.retention in plain values; zero fields are unset.
+type Policy struct {
+	KeepLast, KeepDaily, KeepWeekly, KeepMonthly int
+	MaxAge                                       time.Duration
+	// Location buckets days, weeks and months (the schedule's time zone).
+	Location *time.Location
+}
+
+// Decision maps every restorable backup to why it is kept, or lists it for deletion.
+type Decision struct {
+	Keep   map[string]string
+	Delete []string
+}
+
+// Decide applies p to the schedule's backups at now. Backups that are not restorable are not
+// retention's business (the failed-history limit handles them) and are in neither list.
+func Decide(backups []Backup, p Policy, now time.Time) Decision {
+	loc := p.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	var ok []Backup
+	for _, b := range backups {
+		if b.Restorable {
+			ok = append(ok, b)
+		}
+	}
+	// Newest first.
+	sort.SliceStable(ok, func(i, j int) bool { return ok[i].Time.After(ok[j].Time) })
+	d := Decision{Keep: map[string]string{}}
+	keep := func(b Backup, why string) {
+		if _, kept := d.Keep[b.Name]; !kept {
+			d.Keep[b.Name] = why
+		}
+	}
+	for i, b := range ok {
+		if i < p.KeepLast {
+			keep(b, "keepLast")
+		}
+		if p.MaxAge > 0 && now.Sub(b.Time) < p.MaxAge {
+			keep(b, "maxAge")
+		}
+	}
+	bucket := func(n int, why string, key func(time.Time) string) {
+		seen := map[string]bool{}
+		for _, b := range ok {
+			k := key(b.Time.In(loc))
+			if seen[k] {
+				continue
+			}
+			if len(seen) == n {
+				return
+			}
+			seen[k] = true
+			keep(b, why) // the newest backup of each bucket
+		}
+	}
+	bucket(p.KeepDaily, "keepDaily", func(t time.Time) string { return t.Format("2006-01-02") })
+	bucket(p.KeepWeekly, "keepWeekly", func(t time.Time) string { y, w := t.ISOWeek(); return fmt.Sprintf("%d-W%02d", y, w) })
+	bucket(p.KeepMonthly, "keepMonthly", func(t time.Time) string { return t.Format("2006-01") })
+	if len(ok) > 0 {
+		keep(ok[0], "newest") // the newest restorable chain, whatever the rules say
+	}
+
+	// Chains: oldest first, a FULL opens one, DIFFs extend it. Keeping any member keeps every
+	// earlier member of its chain.
+	for i := len(ok) - 1; i >= 0; i-- {
+		if _, kept := d.Keep[ok[i].Name]; !kept || ok[i].Full {
+			continue
+		}
+		for j := i + 1; j < len(ok); j++ { // older ones
+			keep(ok[j], "chain of "+ok[i].Name)
+			if ok[j].Full {
+				break
+			}
+		}
+	}
+	for _, b := range ok {
+		if _, kept := d.Keep[b.Name]; !kept {
+			d.Delete = append(d.Delete, b.Name)
+		}
+	}
+	return d
+}
+
+var ageRE = regexp.MustCompile(`([0-9]+)([smhdw])`)
+
+// ParseMaxAge reads spec.retention.maxAge: numbers with units s, m, h, d (24h) or w (7d), e.g.
+// "30d", "12h", "1w3d".
+func ParseMaxAge(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if !regexp.MustCompile(`^([0-9]+[smhdw])+$`).MatchString(s) {
+		return 0, fmt.Errorf("maxAge %q: want numbers with units s, m, h, d or w, e.g. 30d", s)
+	}
+	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}
+	var total time.Duration
+	for _, m := range ageRE.FindAllStringSubmatch(s, -1) {
+		n, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil || n > 1<<20 {
+			return 0, fmt.Errorf("maxAge %q: %s is too large", s, m[0])
+		}
+		total += time.Duration(n) * unit[m[2]]
+	}
+	if total <= 0 {
+		return 0, fmt.Errorf("maxAge %q must be positive", s)
+	}
+	return total, nil
+}

@@ -1,0 +1,115 @@
+package retention
+
+import (
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+)
+
+// month is 31 nightly backups at 02:00 UTC from 1 October 2026 (a Thursday), FULL on Sundays,
+// DIFF otherwise, named by day.
+func month() []Backup {
+	var bs []Backup
+	for d := 1; d <= 31; d++ {
+		t := time.Date(2026, 10, d, 2, 0, 0, 0, time.UTC)
+		bs = append(bs, Backup{Name: fmt.Sprintf("d%02d", d), Time: t, Full: t.Weekday() == time.Sunday, Restorable: true})
+	}
+	return bs
+}
+
+func names(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var now = time.Date(2026, 10, 31, 12, 0, 0, 0, time.UTC)
+
+func TestKeepLastKeepsWholeChains(t *testing.T) {
+	// Sundays in October 2026: 4, 11, 18, 25. The newest 3 (29, 30, 31) need 25..28.
+	d := Decide(month(), Policy{KeepLast: 3}, now)
+	want := []string{"d25", "d26", "d27", "d28", "d29", "d30", "d31"}
+	if got := names(d.Keep); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("kept %v, want %v", got, want)
+	}
+	if len(d.Delete) != 31-len(want) {
+		t.Fatalf("deleted %d", len(d.Delete))
+	}
+	if d.Keep["d25"] != "chain of d29" && d.Keep["d25"] != "chain of d31" && d.Keep["d25"] != "chain of d30" {
+		t.Errorf("d25 kept for %q", d.Keep["d25"])
+	}
+}
+
+func TestWeeklyKeepsTheNewestOfEachWeekAndItsChain(t *testing.T) {
+	d := Decide(month(), Policy{KeepWeekly: 2}, now)
+	// ISO weeks: 26 Oct - 1 Nov (newest d31), 19 - 25 Oct (newest d25, a FULL).
+	for _, n := range []string{"d31", "d25", "d26", "d27", "d28", "d29", "d30"} {
+		if _, ok := d.Keep[n]; !ok {
+			t.Errorf("%s deleted", n)
+		}
+	}
+	if _, ok := d.Keep["d24"]; ok {
+		t.Error("d24 kept: d25 is a FULL and needs nothing before it")
+	}
+}
+
+func TestNothingKeptByRulesStillKeepsTheNewestChain(t *testing.T) {
+	d := Decide(month(), Policy{MaxAge: time.Hour}, now)
+	if got := names(d.Keep); fmt.Sprint(got) != fmt.Sprint([]string{"d25", "d26", "d27", "d28", "d29", "d30", "d31"}) {
+		t.Fatalf("kept %v", got)
+	}
+}
+
+func TestFailuresNeverExpireGoodBackups(t *testing.T) {
+	bs := month()
+	for d := 32; d <= 40; d++ { // nine failed runs after the month
+		bs = append(bs, Backup{Name: fmt.Sprintf("f%02d", d), Time: now.Add(time.Duration(d) * time.Hour)})
+	}
+	d := Decide(bs, Policy{KeepLast: 2}, now.Add(48*time.Hour))
+	for _, n := range []string{"d30", "d31", "d25"} {
+		if _, ok := d.Keep[n]; !ok {
+			t.Errorf("%s expired because of failures", n)
+		}
+	}
+	for _, n := range d.Delete {
+		if n[0] == 'f' {
+			t.Errorf("retention deleted failed backup %s (the history limit's business)", n)
+		}
+	}
+}
+
+func TestDailyMonthlyAndMaxAgeInTheScheduleZone(t *testing.T) {
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	// 23:30 UTC on the 30th is already the 31st in Tokyo: one bucket with the 31st's backup.
+	bs := []Backup{
+		{Name: "a", Time: time.Date(2026, 10, 30, 23, 30, 0, 0, time.UTC), Full: true, Restorable: true},
+		{Name: "b", Time: time.Date(2026, 10, 31, 2, 0, 0, 0, time.UTC), Full: true, Restorable: true},
+	}
+	d := Decide(bs, Policy{KeepDaily: 1, Location: tokyo}, now)
+	if _, ok := d.Keep["a"]; ok {
+		t.Error("a and b share a day in Tokyo; only the newest is kept")
+	}
+	d = Decide(month(), Policy{KeepMonthly: 1, MaxAge: 72 * time.Hour}, now)
+	for _, n := range []string{"d31", "d29", "d30"} {
+		if _, ok := d.Keep[n]; !ok {
+			t.Errorf("%s deleted", n)
+		}
+	}
+}
+
+func TestParseMaxAge(t *testing.T) {
+	for in, want := range map[string]time.Duration{"30d": 720 * time.Hour, "12h": 12 * time.Hour, "1w3d": 240 * time.Hour, "90m": 90 * time.Minute} {
+		if got, err := ParseMaxAge(in); err != nil || got != want {
+			t.Errorf("ParseMaxAge(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"30 days", "0d", "-1d", "d", "99999999999d"} {
+		if _, err := ParseMaxAge(in); err == nil {
+			t.Errorf("ParseMaxAge(%q) accepted", in)
+		}
+	}
+}
