@@ -133,6 +133,13 @@ func run(args []string) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("backup controller: %w", err)
 	}
+	if err := (&controllers.BackupScheduleReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("neo4j-backup-operator"),
+		Clock:    clock.RealClock{},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("backup schedule controller: %w", err)
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}

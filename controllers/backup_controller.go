@@ -31,9 +31,6 @@ import (
 	"github.com/graphkeeper/neo4j-backup-operator/internal/topology"
 )
 
-// LabelSchedule names the BackupSchedule a Backup was made by ("" for on-demand Backups).
-const LabelSchedule = "backup.graphkeeper.dev/schedule"
-
 // BackupReconciler turns each Backup into one Job and the Job's outcome into status.
 type BackupReconciler struct {
 	// Client reads through the manager's cache (Backups, and our own Jobs and pods) and writes.
@@ -404,9 +401,10 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Ti
 	}
 
 	rep, repErr := r.report(ctx, job)
-	completed := metav1.NewTime(now)
-	if ended.LastTransitionTime.After(b.CreationTimestamp.Time) {
-		completed = ended.LastTransitionTime
+	// The Job controller's time of the end, not this pass's: a reconcile may come late.
+	completed := ended.LastTransitionTime
+	if completed.IsZero() {
+		completed = metav1.NewTime(now)
 	}
 	b.Status.CompletionTime = &completed
 	if repErr == nil {
@@ -623,7 +621,7 @@ func (r *BackupReconciler) event(b *v1.Backup) {
 
 // recordMetrics updates the metrics of a finished Backup; counters only on the transition.
 func (r *BackupReconciler) recordMetrics(b *v1.Backup, transition bool) {
-	ns, cluster, sched := b.Namespace, b.Spec.Cluster.Name, b.Labels[LabelSchedule]
+	ns, cluster, sched := b.Namespace, b.Spec.Cluster.Name, b.Labels[v1.ScheduleLabel]
 	if b.Status.CompletionTime != nil {
 		for _, d := range b.Status.Databases {
 			if d.Artifact != "" {

@@ -82,23 +82,24 @@ func (w *world) cluster() {
 	w.server("graph-2", "node-a", true, true)
 }
 
-func (w *world) backup(name string, mut ...func(*v1.BackupSpec)) *v1.Backup {
-	b := &v1.Backup{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns},
-		Spec: v1.BackupSpec{
-			Cluster: v1.ClusterSpec{
-				Name: "graph", Neo4jVersion: "5.26",
-				ServerSelector:      &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/instance": "graph"}},
-				ReadReplicaSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"neo4j.com/role": "secondary"}},
-			},
-			Databases: []string{"neo4j", "movies"},
-			Storage: v1.StorageSpec{PersistentVolumeClaim: v1.ClaimSource{
-				Template: &v1.ClaimTemplate{StorageClassName: ptr.To("zonal"), Size: resource.MustParse("50Gi")},
-			}},
-			JobOptions: v1.JobOptions{Image: "neo4j:5.26.2-enterprise",
-				Memory: v1.MemorySpec{HeapSize: ptr.To(resource.MustParse("2Gi")), PageCache: ptr.To(resource.MustParse("1Gi"))}},
+func backupSpec() v1.BackupSpec {
+	return v1.BackupSpec{
+		Cluster: v1.ClusterSpec{
+			Name: "graph", Neo4jVersion: "5.26",
+			ServerSelector:      &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/instance": "graph"}},
+			ReadReplicaSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"neo4j.com/role": "secondary"}},
 		},
+		Databases: []string{"neo4j", "movies"},
+		Storage: v1.StorageSpec{PersistentVolumeClaim: v1.ClaimSource{
+			Template: &v1.ClaimTemplate{StorageClassName: ptr.To("zonal"), Size: resource.MustParse("50Gi")},
+		}},
+		JobOptions: v1.JobOptions{Image: "neo4j:5.26.2-enterprise",
+			Memory: v1.MemorySpec{HeapSize: ptr.To(resource.MustParse("2Gi")), PageCache: ptr.To(resource.MustParse("1Gi"))}},
 	}
+}
+
+func (w *world) backup(name string, mut ...func(*v1.BackupSpec)) *v1.Backup {
+	b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns}, Spec: backupSpec()}
 	for _, m := range mut {
 		m(&b.Spec)
 	}
@@ -268,9 +269,12 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(got.Status.StartTime).NotTo(BeNil())
 			g.Expect(got.Status.CompletionTime).NotTo(BeNil())
 		})
-		Expect(testutil.ToFloat64(metrics.LastSuccess.WithLabelValues(w.ns, "graph", "", "neo4j"))).To(BeNumerically(">", 0))
-		Expect(testutil.ToFloat64(metrics.Size.WithLabelValues(w.ns, "graph", "", "movies"))).To(BeEquivalentTo(1 << 20))
-		Expect(testutil.ToFloat64(metrics.Backups.WithLabelValues(w.ns, "graph", "", "Succeeded"))).To(BeEquivalentTo(1))
+		// Metrics follow the status write.
+		eventually(func(g Gomega) {
+			g.Expect(testutil.ToFloat64(metrics.LastSuccess.WithLabelValues(w.ns, "graph", "", "neo4j"))).To(BeNumerically(">", 0))
+			g.Expect(testutil.ToFloat64(metrics.Size.WithLabelValues(w.ns, "graph", "", "movies"))).To(BeEquivalentTo(1 << 20))
+			g.Expect(testutil.ToFloat64(metrics.Backups.WithLabelValues(w.ns, "graph", "", "Succeeded"))).To(BeEquivalentTo(1))
+		})
 		eventually(func(g Gomega) {
 			g.Expect(eventsFor(w.ns, b.Name)).To(ContainElements(
 				ContainSubstring("Normal JobCreated: created Job nightly in zone zone-c"),

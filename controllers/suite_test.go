@@ -98,6 +98,11 @@ var _ = BeforeSuite(func() {
 		Options:      resources.Options{OperatorImage: "neo4j-backup-operator:test"},
 		StartTimeout: startTimeout,
 	}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&controllers.BackupScheduleReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("neo4j-backup-operator"),
+		Clock:    clock,
+	}).SetupWithManager(mgr)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())

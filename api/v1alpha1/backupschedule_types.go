@@ -181,7 +181,21 @@ type BackupScheduleStatus struct {
 	// lastMissedTime is the newest skipped slot.
 	// +optional
 	LastMissedTime *metav1.Time `json:"lastMissedTime,omitempty"`
+	// lastTrigger is the value of the backup.graphkeeper.dev/trigger annotation that was last
+	// acted on: setting the annotation to any other value takes one backup now.
+	// +optional
+	LastTrigger string `json:"lastTrigger,omitempty"`
 }
+
+// TriggerAnnotation on a BackupSchedule takes one backup now whenever its value changes, e.g.
+// kubectl annotate nbs nightly backup.graphkeeper.dev/trigger="$(date +%s)" --overwrite.
+const TriggerAnnotation = "backup.graphkeeper.dev/trigger"
+
+// SlotAnnotation on a Backup made by a schedule holds its slot (RFC 3339, UTC).
+const SlotAnnotation = "backup.graphkeeper.dev/slot"
+
+// ScheduleLabel on a Backup names the BackupSchedule that made it.
+const ScheduleLabel = "backup.graphkeeper.dev/schedule"
 
 // BackupSchedule takes Backups of a Neo4j cluster on a cron schedule, full
 // and incremental, and keeps them by a retention rule that never breaks a

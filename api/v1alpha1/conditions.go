@@ -46,6 +46,12 @@ const (
 	ReasonJobDeleted = "JobDeleted"
 	// ReasonInvalidReport: the backup pod ended without a report the operator can read.
 	ReasonInvalidReport = "InvalidReport"
+	// ReasonSuspended: spec.suspend is true; no slot is taken.
+	ReasonSuspended = "Suspended"
+	// ReasonScheduled: the schedule is taking its slots.
+	ReasonScheduled = "Scheduled"
+	// ReasonNoBackupYet: no Backup of the schedule has finished.
+	ReasonNoBackupYet = "NoBackupYet"
 	// ReasonTimedOut: a condition that blocked the Backup from starting (no source member, no
 	// isolated zone, a missing claim) lasted longer than the operator waits.
 	ReasonTimedOut = "TimedOut"

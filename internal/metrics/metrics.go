@@ -43,10 +43,22 @@ var (
 		Name: "neo4j_backup_failures_total",
 		Help: "Backups that failed, and databases that failed within a backup, by reason.",
 	}, []string{"namespace", "cluster", "schedule", "database", "reason"})
+
+	// ScheduleLastSuccess is when the newest successful Backup of a schedule completed.
+	ScheduleLastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_schedule_last_success_timestamp_seconds",
+		Help: "Completion time of the newest successful Backup of each BackupSchedule.",
+	}, []string{"namespace", "schedule"})
+
+	// MissedSlots counts slots a schedule did not take (deadline passed, Forbid, outage).
+	MissedSlots = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "neo4j_backup_schedule_missed_slots_total",
+		Help: "Slots of a BackupSchedule that were not taken, by reason.",
+	}, []string{"namespace", "schedule", "reason"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(LastSuccess, Size, Duration, Backups, Failures)
+	metrics.Registry.MustRegister(LastSuccess, Size, Duration, Backups, Failures, ScheduleLastSuccess, MissedSlots)
 }
 
 var (

@@ -81,3 +81,14 @@ func ClaimName(cluster string) string {
 	}
 	return shorten(prefix+cluster, validation.DNS1123LabelMaxLength)
 }
+
+// ScheduledBackupName is the Backup a schedule creates for a slot: the schedule's name and the
+// slot's UTC minute. A retried or restarted reconcile computes the same name for the same slot,
+// so a second Backup for it cannot exist (the CronJob controller names Jobs the same way).
+func ScheduledBackupName(schedule string, suffix string) string {
+	name := schedule + "-" + suffix
+	if len(name) <= validation.DNS1123SubdomainMaxLength {
+		return name
+	}
+	return shorten(name, validation.DNS1123SubdomainMaxLength)
+}

@@ -54,3 +54,15 @@ func Set(conds *[]metav1.Condition, generation int64, state State, reason, messa
 		set(ConditionStalled, metav1.ConditionFalse, reason, "")
 	}
 }
+
+// SetCondition sets one explanatory condition (not Ready, Reconciling or Stalled) for generation.
+func SetCondition(conds *[]metav1.Condition, generation int64, typ string, ok bool, reason, message string, now metav1.Time) {
+	s := metav1.ConditionFalse
+	if ok {
+		s = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(conds, metav1.Condition{
+		Type: typ, Status: s, Reason: reason, Message: message,
+		ObservedGeneration: generation, LastTransitionTime: now,
+	})
+}

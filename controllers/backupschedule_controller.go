@@ -1,0 +1,531 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/metrics"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/retention"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/schedule"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/status"
+)
+
+// BackupScheduleReconciler creates a Backup for each slot of a schedule, and keeps its Backups by
+// retention and history limits.
+type BackupScheduleReconciler struct {
+	Client   client.Client
+	Recorder recorder.EventRecorder
+	Clock    clock.PassiveClock
+}
+
+// requeuePad lands the requeue just after the slot, never just before it.
+const requeuePad = 100 * time.Millisecond
+
+// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backupschedules,verbs=get;list;watch
+// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backupschedules/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backupschedules/finalizers,verbs=update
+// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backups,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=delete
+
+// SetupWithManager registers the controller: schedules, and the Backups they own.
+func (r *BackupScheduleReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1.BackupSchedule{}).
+		Owns(&v1.Backup{}).
+		Named("backupschedule").
+		Complete(r)
+}
+
+// Reconcile takes the slot that is due (at most one), then applies retention, and requeues at
+// the next slot. Status is written once, from what this pass computed.
+func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	s := &v1.BackupSchedule{}
+	if err := r.Client.Get(ctx, req.NamespacedName, s); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if s.DeletionTimestamp != nil {
+		return ctrl.Result{}, nil
+	}
+	now := r.Clock.Now()
+	next := s.DeepCopy()
+	res, err := r.reconcile(ctx, next, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	next.Status.ObservedGeneration = s.Generation
+	if !equality.Semantic.DeepEqual(s.Status, next.Status) {
+		if err := r.Client.Status().Update(ctx, next); err != nil {
+			if apierrors.IsConflict(err) {
+				log.FromContext(ctx).V(1).Info("status write conflicted; looking again")
+				return ctrl.Result{Requeue: true}, nil
+			}
+			return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
+		}
+		log.FromContext(ctx).V(1).Info("status written", "missedSlots", next.Status.MissedSlots, "lastScheduleTime", next.Status.LastScheduleTime)
+		if t := next.Status.LastSuccessfulTime; t != nil {
+			metrics.ScheduleLastSuccess.WithLabelValues(s.Namespace, s.Name).Set(float64(t.Unix()))
+		}
+	}
+	return res, nil
+}
+
+func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSchedule, now time.Time) (ctrl.Result, error) {
+	t := metav1.NewTime(now)
+	sched, full, deadline, err := parse(s)
+	if err != nil {
+		status.Set(&s.Status.Conditions, s.Generation, status.Failed, v1.ReasonInvalidSpec, err.Error(), t)
+		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionScheduled, false, v1.ReasonInvalidSpec, err.Error(), t)
+		s.Status.NextScheduleTime = nil
+		return ctrl.Result{}, nil
+	}
+
+	backups := &v1.BackupList{}
+	if err := r.Client.List(ctx, backups, client.InNamespace(s.Namespace), client.MatchingLabels{v1.ScheduleLabel: s.Name}); err != nil {
+		return ctrl.Result{}, err
+	}
+	owned := ownedBackups(s, backups.Items)
+	observe(s, owned, t)
+
+	if err := r.trigger(ctx, s, owned, now); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	var res ctrl.Result
+	if s.Spec.Suspend {
+		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionScheduled, false, v1.ReasonSuspended, "spec.suspend is true: no slot is taken", t)
+		s.Status.NextScheduleTime = nil
+	} else {
+		if err := r.slots(ctx, s, owned, sched, full, deadline, now); err != nil {
+			return ctrl.Result{}, err
+		}
+		nextSlot := sched.Next(now)
+		s.Status.NextScheduleTime = &metav1.Time{Time: nextSlot}
+		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionScheduled, true, v1.ReasonScheduled,
+			fmt.Sprintf("next slot %s", nextSlot.Format(time.RFC3339)), t)
+		res.RequeueAfter = nextSlot.Sub(now) + requeuePad
+	}
+	status.Set(&s.Status.Conditions, s.Generation, status.Done, scheduledReason(s), "the schedule is valid", t)
+
+	if err := r.prune(ctx, s, owned, now); err != nil {
+		return ctrl.Result{}, err
+	}
+	return res, nil
+}
+
+func scheduledReason(s *v1.BackupSchedule) string {
+	if s.Spec.Suspend {
+		return v1.ReasonSuspended
+	}
+	return v1.ReasonScheduled
+}
+
+// parse reads the schedule, the full-backup schedule and the deadline; what the CRD's checks
+// cannot see (backwards ranges, schedules that never fire) is an InvalidSpec here.
+func parse(s *v1.BackupSchedule) (sched, full *schedule.Schedule, deadline *time.Duration, err error) {
+	if sched, err = schedule.Parse(string(s.Spec.Schedule), s.Spec.TimeZone); err != nil {
+		return nil, nil, nil, fmt.Errorf("spec.schedule: %w", err)
+	}
+	if s.Spec.FullBackupSchedule != "" {
+		if full, err = schedule.Parse(string(s.Spec.FullBackupSchedule), s.Spec.TimeZone); err != nil {
+			return nil, nil, nil, fmt.Errorf("spec.fullBackupSchedule: %w", err)
+		}
+	}
+	if s.Spec.Retention != nil {
+		if _, err := retention.ParseMaxAge(s.Spec.Retention.MaxAge); err != nil {
+			return nil, nil, nil, fmt.Errorf("spec.retention.maxAge: %w", err)
+		}
+	}
+	if s.Spec.StartingDeadlineSeconds != nil {
+		deadline = ptr.To(time.Duration(*s.Spec.StartingDeadlineSeconds) * time.Second)
+	}
+	return sched, full, deadline, nil
+}
+
+// ownedBackups are the schedule's Backups, oldest first. The label finds them; the controller
+// reference proves them ours (a Backup that only carries the label is not touched).
+func ownedBackups(s *v1.BackupSchedule, all []v1.Backup) []v1.Backup {
+	var out []v1.Backup
+	for _, b := range all {
+		if metav1.IsControlledBy(&b, s) {
+			out = append(out, b)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreationTimestamp.Equal(&out[j].CreationTimestamp) {
+			return out[i].CreationTimestamp.Before(&out[j].CreationTimestamp)
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// observe derives the status fields that follow from the Backups: the active ones, the newest
+// success, the storage zone, and how the newest finished Backup ended.
+func observe(s *v1.BackupSchedule, owned []v1.Backup, now metav1.Time) {
+	s.Status.Active = nil
+	var lastFinished *v1.Backup
+	for i := range owned {
+		b := &owned[i]
+		if !finished(b.Status.Phase) {
+			s.Status.Active = append(s.Status.Active, corev1.ObjectReference{
+				APIVersion: v1.GroupVersion.String(), Kind: "Backup", Namespace: b.Namespace, Name: b.Name, UID: b.UID})
+			continue
+		}
+		if lastFinished == nil || completedAfter(b, lastFinished) {
+			lastFinished = b
+		}
+		// Oldest first, so among equal completion times (one-second resolution) the newer wins.
+		if b.Status.Phase == v1.BackupSucceeded && b.Status.CompletionTime != nil &&
+			(s.Status.LastSuccessfulTime == nil || !b.Status.CompletionTime.Before(s.Status.LastSuccessfulTime)) {
+			s.Status.LastSuccessfulBackup = b.Name
+			s.Status.LastSuccessfulTime = b.Status.CompletionTime
+		}
+		if b.Status.Placement != nil && b.Status.Placement.StorageZone != "" {
+			s.Status.StorageZone = b.Status.Placement.StorageZone
+		}
+	}
+	switch {
+	case lastFinished == nil:
+		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionLastBackupSucceeded, false, v1.ReasonNoBackupYet, "no Backup of this schedule has finished yet", now)
+	default:
+		reason, msg := string(lastFinished.Status.Phase), lastFinished.Name
+		for _, c := range lastFinished.Status.Conditions {
+			if c.Type == v1.ConditionReady {
+				reason, msg = c.Reason, lastFinished.Name+": "+c.Message
+			}
+		}
+		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionLastBackupSucceeded,
+			lastFinished.Status.Phase == v1.BackupSucceeded, reason, msg, now)
+	}
+}
+
+func completedAfter(a, b *v1.Backup) bool {
+	if b.Status.CompletionTime == nil {
+		return true
+	}
+	return completedAfterTime(a, b.Status.CompletionTime.Time)
+}
+
+func completedAfterTime(b *v1.Backup, t time.Time) bool {
+	return b.Status.CompletionTime != nil && b.Status.CompletionTime.After(t)
+}
+
+// slots takes the slot that is due, if any: the most recent one since the last handled slot,
+// never more than one, skipped when past the starting deadline, when Forbid finds a Backup
+// running, or when a suspension just ended (slots passed while suspended are not taken).
+func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedule, owned []v1.Backup,
+	sched, full *schedule.Schedule, deadline *time.Duration, now time.Time) error {
+	// The newest slot handled: from status, and from the Backups themselves, so a status write
+	// that was lost after a Backup was created cannot make its slot look missed.
+	since := s.CreationTimestamp.Time
+	for _, t := range []*metav1.Time{s.Status.LastScheduleTime, s.Status.LastMissedTime} {
+		if t != nil && t.After(since) {
+			since = t.Time
+		}
+	}
+	for _, b := range owned {
+		slot, err := time.Parse(time.RFC3339, b.Annotations[v1.SlotAnnotation])
+		if err != nil || (s.Status.LastScheduleTime != nil && !slot.After(s.Status.LastScheduleTime.Time)) {
+			continue
+		}
+		// Not yet in status: count what its creation skipped, once.
+		missedBefore, _ := strconv.ParseInt(b.Annotations[missedAnnotation], 10, 64)
+		s.Status.MissedSlots += missedBefore
+		s.Status.LastScheduleTime = &metav1.Time{Time: slot}
+		if slot.After(since) {
+			since = slot
+		}
+	}
+	resumed := false
+	if c := meta.FindStatusCondition(s.Status.Conditions, v1.ConditionScheduled); c != nil && c.Reason == v1.ReasonSuspended {
+		resumed = true
+	}
+	due := sched.DueAt(since, now, deadline)
+	switch {
+	case resumed && !due.Slot.IsZero():
+		r.missed(s, due.Slot, due.Missed+1, "Suspended", fmt.Sprintf("%d slot(s) passed while the schedule was suspended; they are not taken", due.Missed+1))
+		return nil
+	case !due.TooLate.IsZero():
+		r.missed(s, due.TooLate, due.Missed, "DeadlinePassed", fmt.Sprintf(
+			"slot %s was missed by more than startingDeadlineSeconds (%d slot(s) in all); it is skipped, not replayed",
+			due.TooLate.Format(time.RFC3339), due.Missed))
+		return nil
+	case due.Slot.IsZero():
+		return nil
+	}
+
+	name := resources.ScheduledBackupName(s.Name, due.Slot.UTC().Format("200601021504"))
+	for _, b := range owned {
+		if b.Name == name {
+			// This slot's Backup exists: an earlier pass made it and its status write was lost.
+			// Carry on from it; it is not a concurrent run of itself.
+			s.Status.LastScheduleTime = &metav1.Time{Time: due.Slot}
+			return nil
+		}
+	}
+	active := activeBackups(owned)
+	if len(active) > 0 {
+		switch s.Spec.ConcurrencyPolicy {
+		case v1.ConcurrencyAllow:
+		case v1.ConcurrencyReplace:
+			for _, b := range active {
+				if err := r.Client.Delete(ctx, &b, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+					return fmt.Errorf("replacing Backup %s: %w", b.Name, err)
+				}
+				r.Recorder.Eventf(s, &b, corev1.EventTypeNormal, "Replaced", "Delete",
+					"deleted running Backup %s to start the backup of slot %s (concurrencyPolicy Replace)", b.Name, due.Slot.Format(time.RFC3339))
+			}
+		default: // Forbid
+			r.missed(s, due.Slot, 1, "Forbid", fmt.Sprintf(
+				"slot %s skipped: Backup %s is still running (concurrencyPolicy Forbid)", due.Slot.Format(time.RFC3339), active[0].Name))
+			return nil
+		}
+	}
+	typ := slotType(s, full, due.Slot, owned)
+	// The slots an outage skipped are recorded on the Backup that follows it, so the count
+	// survives a lost status write (the next pass adds it from there, exactly once).
+	annotations := map[string]string{v1.SlotAnnotation: due.Slot.UTC().Format(time.RFC3339)}
+	if due.Missed > 0 {
+		annotations[missedAnnotation] = strconv.FormatInt(due.Missed, 10)
+	}
+	if err := r.create(ctx, s, name, typ, annotations); err != nil {
+		return err
+	}
+	if due.Missed > 0 {
+		s.Status.MissedSlots += due.Missed
+		metrics.MissedSlots.WithLabelValues(s.Namespace, s.Name, "Outage").Add(float64(due.Missed))
+		r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, "SlotMissed", "Skip",
+			"%d slot(s) before %s were missed (operator or API server away); only the most recent is taken",
+			due.Missed, due.Slot.Format(time.RFC3339))
+	}
+	s.Status.LastScheduleTime = &metav1.Time{Time: due.Slot}
+	return nil
+}
+
+// missedAnnotation on a scheduled Backup counts the slots skipped before it.
+const missedAnnotation = "backup.graphkeeper.dev/missed-before"
+
+// missed records skipped slots: counted in status and a metric, told in an event.
+func (r *BackupScheduleReconciler) missed(s *v1.BackupSchedule, slot time.Time, n int64, reason, msg string) {
+	if !slot.IsZero() {
+		s.Status.LastMissedTime = &metav1.Time{Time: slot}
+	}
+	if n <= 0 {
+		return
+	}
+	s.Status.MissedSlots += n
+	metrics.MissedSlots.WithLabelValues(s.Namespace, s.Name, reason).Add(float64(n))
+	r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, "SlotMissed", "Skip", "%s", msg)
+}
+
+func activeBackups(owned []v1.Backup) []v1.Backup {
+	var out []v1.Backup
+	for _, b := range owned {
+		if !finished(b.Status.Phase) && b.DeletionTimestamp == nil {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// slotType decides a slot's backup type: FULL when fullBackupSchedule says so or when there is
+// no chain to extend; else AUTO, with which neo4j-admin takes a DIFF (and a FULL for a database
+// that has no chain yet, such as one created since); without fullBackupSchedule, the template's.
+func slotType(s *v1.BackupSchedule, full *schedule.Schedule, slot time.Time, owned []v1.Backup) v1.BackupType {
+	if schedule.FullSlot(full, slot, chainExists(owned)) {
+		return v1.BackupFull
+	}
+	if full != nil || s.Spec.Template.Type == "" {
+		return v1.BackupAuto
+	}
+	return s.Spec.Template.Type
+}
+
+// chainExists: the newest finished Backup that took (or tried) a FULL wrote one. A failed FULL,
+// or no FULL at all (the first backup, or its Backup deleted), means the next backup is a FULL.
+func chainExists(owned []v1.Backup) bool {
+	exists := false
+	for _, b := range owned { // oldest first
+		if !finished(b.Status.Phase) {
+			continue
+		}
+		ok := b.Status.Phase == v1.BackupSucceeded || b.Status.Phase == v1.BackupPartiallyFailed
+		switch {
+		case b.Spec.Type == v1.BackupFull:
+			exists = ok && b.Status.Type != ""
+		case ok && (b.Status.Type == string(v1.BackupFull) || b.Status.Type == "MIXED"):
+			exists = true
+		}
+	}
+	return exists
+}
+
+// create makes the slot's Backup, or adopts it when an earlier pass already did.
+func (r *BackupScheduleReconciler) create(ctx context.Context, s *v1.BackupSchedule, name string, typ v1.BackupType, annotations map[string]string) error {
+	b := &v1.Backup{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      name,
+			Namespace: s.Namespace,
+			Labels: map[string]string{
+				v1.ScheduleLabel:         resources.LabelValue(s.Name),
+				resources.LabelManagedBy: resources.ManagedBy,
+				resources.LabelCluster:   resources.LabelValue(s.Spec.Template.Cluster.Name),
+			},
+			Annotations: annotations,
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: v1.GroupVersion.String(), Kind: "BackupSchedule", Name: s.Name, UID: s.UID,
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+			}},
+		},
+		Spec: *s.Spec.Template.DeepCopy(),
+	}
+	b.Spec.Type = typ
+	err := r.Client.Create(ctx, b)
+	if err == nil {
+		r.Recorder.Eventf(s, b, corev1.EventTypeNormal, "BackupCreated", "Create", "created %s Backup %s (%s)", typ, name, describe(annotations))
+		return nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating Backup %s: %w", name, err)
+	}
+	existing := &v1.Backup{}
+	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(b), existing); err != nil {
+		return fmt.Errorf("reading existing Backup %s: %w", name, err)
+	}
+	if !metav1.IsControlledBy(existing, s) {
+		r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, "SlotTaken", "Skip",
+			"a Backup named %s exists and does not belong to this schedule; %s is skipped", name, describe(annotations))
+	}
+	return nil
+}
+
+func describe(annotations map[string]string) string {
+	if slot, ok := annotations[v1.SlotAnnotation]; ok {
+		return "slot " + slot
+	}
+	return fmt.Sprintf("trigger %q", annotations[v1.TriggerAnnotation])
+}
+
+// trigger takes one backup now when the trigger annotation has a value not acted on yet.
+func (r *BackupScheduleReconciler) trigger(ctx context.Context, s *v1.BackupSchedule, owned []v1.Backup, now time.Time) error {
+	v, ok := s.Annotations[v1.TriggerAnnotation]
+	if !ok || v == "" || v == s.Status.LastTrigger {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(v))
+	name := resources.ScheduledBackupName(s.Name, "manual-"+hex.EncodeToString(sum[:])[:10])
+	typ := v1.BackupAuto
+	if !chainExists(owned) {
+		typ = v1.BackupFull
+	}
+	if err := r.create(ctx, s, name, typ, map[string]string{v1.TriggerAnnotation: v}); err != nil {
+		return err
+	}
+	s.Status.LastTrigger = v
+	return nil
+}
+
+// prune deletes what retention and the history limits let go: restorable Backups that no rule
+// (or chain) keeps, failed Backups beyond failedBackupsHistoryLimit, and the Jobs of successful
+// Backups beyond successfulBackupsHistoryLimit. Deleting a Backup deletes its artifacts only
+// when its storage.deletionPolicy says so.
+func (r *BackupScheduleReconciler) prune(ctx context.Context, s *v1.BackupSchedule, owned []v1.Backup, now time.Time) error {
+	// Newest first by completion; equal times (one-second resolution) keep creation order.
+	var done []v1.Backup
+	for i := len(owned) - 1; i >= 0; i-- {
+		if b := owned[i]; finished(b.Status.Phase) && b.DeletionTimestamp == nil {
+			done = append(done, b)
+		}
+	}
+	sort.SliceStable(done, func(i, j int) bool { return completion(&done[i]).After(completion(&done[j])) })
+
+	del := map[string]string{}
+	if p := s.Spec.Retention; p != nil {
+		maxAge, _ := retention.ParseMaxAge(p.MaxAge)
+		loc, _ := time.LoadLocation(s.Spec.TimeZone)
+		var items []retention.Backup
+		for _, b := range done {
+			items = append(items, retention.Backup{
+				Name:       b.Name,
+				Time:       completion(&b),
+				Full:       b.Status.Type == string(v1.BackupFull),
+				Restorable: b.Status.Phase == v1.BackupSucceeded || b.Status.Phase == v1.BackupPartiallyFailed,
+			})
+		}
+		d := retention.Decide(items, retention.Policy{
+			KeepLast: int(ptr.Deref(p.KeepLast, 0)), KeepDaily: int(ptr.Deref(p.KeepDaily, 0)),
+			KeepWeekly: int(ptr.Deref(p.KeepWeekly, 0)), KeepMonthly: int(ptr.Deref(p.KeepMonthly, 0)),
+			MaxAge: maxAge, Location: loc,
+		}, now)
+		for _, n := range d.Delete {
+			del[n] = "retention"
+		}
+	}
+	failedKept, okJobsKept := 0, 0
+	for _, b := range done {
+		if b.Status.Phase == v1.BackupFailed {
+			if failedKept++; failedKept > int(ptr.Deref(s.Spec.FailedBackupsHistoryLimit, 3)) {
+				del[b.Name] = "failedBackupsHistoryLimit"
+			}
+			continue
+		}
+		if _, going := del[b.Name]; going || b.Status.JobName == "" {
+			continue
+		}
+		if okJobsKept++; okJobsKept > int(ptr.Deref(s.Spec.SuccessfulBackupsHistoryLimit, 3)) {
+			if err := r.deleteJob(ctx, &b); err != nil {
+				return err
+			}
+		}
+	}
+	for _, b := range done {
+		why, ok := del[b.Name]
+		if !ok {
+			continue
+		}
+		if err := r.Client.Delete(ctx, &b, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting Backup %s: %w", b.Name, err)
+		}
+		r.Recorder.Eventf(s, &b, corev1.EventTypeNormal, "BackupDeleted", "Delete", "deleted Backup %s (%s)", b.Name, why)
+	}
+	return nil
+}
+
+func completion(b *v1.Backup) time.Time {
+	if b.Status.CompletionTime != nil {
+		return b.Status.CompletionTime.Time
+	}
+	return b.CreationTimestamp.Time
+}
+
+// deleteJob removes a finished Backup's Job (and its pods) once, if it is still there.
+func (r *BackupScheduleReconciler) deleteJob(ctx context.Context, b *v1.Backup) error {
+	job := &batchv1.Job{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.Status.JobName}, job); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if job.DeletionTimestamp != nil || !metav1.IsControlledBy(job, b) {
+		return nil
+	}
+	return client.IgnoreNotFound(r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)))
+}

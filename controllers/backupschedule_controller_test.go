@@ -1,0 +1,407 @@
+package controllers_test
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/retention"
+)
+
+func (w *world) schedule(name, cron string, mut ...func(*v1.BackupScheduleSpec)) *v1.BackupSchedule {
+	GinkgoHelper()
+	// The controller looks at a new schedule at once, at the injected time: bring the clock back
+	// to the real one, where a spec's earlier steps may have moved it.
+	clock.SetTime(time.Now())
+	s := &v1.BackupSchedule{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns},
+		Spec:       v1.BackupScheduleSpec{Schedule: v1.CronSchedule(cron), Template: backupSpec()},
+	}
+	for _, m := range mut {
+		m(&s.Spec)
+	}
+	Expect(k8sClient.Create(ctx, s)).To(Succeed())
+	return s
+}
+
+// at sets the injected clock and pokes obj so that its controller looks at once (instead of at
+// the requeue it computed from the clock).
+func at(t time.Time, obj client.Object) {
+	GinkgoHelper()
+	clock.SetTime(t)
+	poke(obj)
+}
+
+var pokes int
+
+func poke(obj client.Object) {
+	GinkgoHelper()
+	pokes++
+	// The controller writes status meanwhile: retry on conflict, as kubectl annotate would.
+	eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+		a := obj.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		a["test/poke"] = fmt.Sprint(pokes)
+		obj.SetAnnotations(a)
+		g.Expect(k8sClient.Update(ctx, obj)).To(Succeed())
+	})
+}
+
+func backupsOf(g Gomega, s *v1.BackupSchedule) []v1.Backup {
+	list := &v1.BackupList{}
+	g.Expect(k8sClient.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingLabels{v1.ScheduleLabel: s.Name})).To(Succeed())
+	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+	return list.Items
+}
+
+func names(bs []v1.Backup) []string {
+	out := []string{}
+	for _, b := range bs {
+		out = append(out, b.Name)
+	}
+	return out
+}
+
+func getSchedule(g Gomega, s *v1.BackupSchedule) *v1.BackupSchedule {
+	out := &v1.BackupSchedule{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(s), out)).To(Succeed())
+	return out
+}
+
+// slotAfter is the first */5 slot after t.
+func slotAfter(t time.Time) time.Time {
+	return t.Truncate(5 * time.Minute).Add(5 * time.Minute)
+}
+
+// succeed plays a Backup's whole run: its Job completes with a report for type.
+func succeed(g Gomega, name, ns, typ string) {
+	b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+	finish(jobOf(b), 0, report(good("neo4j", typ), good("movies", typ)))
+}
+
+var _ = Describe("BackupSchedule controller", func() {
+	AfterEach(func() { clock.SetTime(time.Now()) })
+
+	It("takes one Backup per slot, named by the slot, FULL first and on the full schedule's slots", func() {
+		w := newWorld()
+		w.cluster()
+		s := w.schedule("nightly", "*/5 * * * *", func(s *v1.BackupScheduleSpec) { s.FullBackupSchedule = "0,30 * * * *" })
+		s1 := slotAfter(getSchedule(Default, s).CreationTimestamp.Time)
+
+		By("the first slot: a FULL, since there is no chain yet")
+		at(s1.Add(time.Second), s)
+		name1 := fmt.Sprintf("nightly-%s", s1.UTC().Format("200601021504"))
+		eventually(func(g Gomega) {
+			bs := backupsOf(g, s)
+			g.Expect(names(bs)).To(Equal([]string{name1}))
+			g.Expect(bs[0].Spec.Type).To(Equal(v1.BackupFull))
+			g.Expect(bs[0].OwnerReferences[0].Name).To(Equal("nightly"))
+			got := getSchedule(g, s)
+			g.Expect(got.Status.LastScheduleTime).NotTo(BeNil())
+			g.Expect(got.Status.NextScheduleTime).NotTo(BeNil())
+			g.Expect(got.Status.LastScheduleTime.Time).To(BeTemporally("==", s1))
+			g.Expect(got.Status.NextScheduleTime.Time).To(BeTemporally("==", s1.Add(5*time.Minute)))
+			g.Expect(got.Status.Active).To(HaveLen(1))
+		})
+
+		By("a retried reconcile in the same slot creates nothing")
+		poke(s)
+		Consistently(func(g Gomega) { g.Expect(backupsOf(g, s)).To(HaveLen(1)) }).WithTimeout(time.Second).Should(Succeed())
+
+		succeed(Default, name1, w.ns, "FULL")
+		eventually(func(g Gomega) {
+			got := getSchedule(g, s)
+			g.Expect(got.Status.LastSuccessfulBackup).To(Equal(name1))
+			g.Expect(got.Status.Active).To(BeEmpty())
+			g.Expect(got.Status.StorageZone).To(Equal("zone-c"))
+			c := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionLastBackupSucceeded)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+		})
+
+		By("the next slots: DIFF (AUTO) on ordinary slots, FULL on the full schedule's")
+		s2 := s1.Add(5 * time.Minute)
+		at(s2.Add(time.Second), s)
+		eventually(func(g Gomega) { g.Expect(backupsOf(g, s)).To(HaveLen(2)) })
+		b2 := backupsOf(Default, s)[1]
+		want := v1.BackupAuto
+		if s2.Minute()%30 == 0 {
+			want = v1.BackupFull
+		}
+		Expect(b2.Spec.Type).To(Equal(want))
+	})
+
+	It("adopts its own Backup for a slot after a lost status write, and leaves a foreign one alone", func() {
+		w := newWorld()
+		w.cluster()
+		s := w.schedule("restart", "*/5 * * * *", func(s *v1.BackupScheduleSpec) { s.ConcurrencyPolicy = v1.ConcurrencyAllow })
+		got := getSchedule(Default, s)
+		s1 := slotAfter(got.CreationTimestamp.Time)
+		// The Backup a previous pass created before its status write was lost.
+		mine := &v1.Backup{ObjectMeta: metav1.ObjectMeta{
+			Name: "restart-" + s1.UTC().Format("200601021504"), Namespace: w.ns,
+			Annotations:     map[string]string{v1.SlotAnnotation: s1.UTC().Format(time.RFC3339)},
+			Labels:          map[string]string{v1.ScheduleLabel: "restart"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: v1.GroupVersion.String(), Kind: "BackupSchedule", Name: "restart", UID: got.UID, Controller: ptr.To(true)}},
+		}, Spec: backupSpec()}
+		Expect(k8sClient.Create(ctx, mine)).To(Succeed())
+		at(s1.Add(time.Second), s)
+		eventually(func(g Gomega) {
+			g.Expect(getSchedule(g, s).Status.LastScheduleTime).NotTo(BeNil())
+			g.Expect(backupsOf(g, s)).To(HaveLen(1))
+		})
+
+		foreign := w.backup("restart-" + s1.Add(5*time.Minute).UTC().Format("200601021504"))
+		at(s1.Add(5*time.Minute+time.Second), s)
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "restart")).To(ContainElement(ContainSubstring("SlotTaken")))
+		})
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(foreign), foreign)).To(Succeed())
+		Expect(foreign.OwnerReferences).To(BeEmpty())
+	})
+
+	It("skips a slot while a backup runs (Forbid) and replaces the running one (Replace)", func() {
+		w := newWorld()
+		w.cluster()
+		forbid := w.schedule("forbid", "*/5 * * * *")
+		s1 := slotAfter(getSchedule(Default, forbid).CreationTimestamp.Time)
+		at(s1.Add(time.Second), forbid)
+		eventually(func(g Gomega) { g.Expect(backupsOf(g, forbid)).To(HaveLen(1)) })
+		at(s1.Add(5*time.Minute+time.Second), forbid)
+		eventually(func(g Gomega) {
+			got := getSchedule(g, forbid)
+			g.Expect(got.Status.MissedSlots).To(BeEquivalentTo(1), "%v", eventsFor(w.ns, "forbid"))
+			g.Expect(got.Status.LastMissedTime.Time).To(BeTemporally("==", s1.Add(5*time.Minute)))
+		})
+		Expect(backupsOf(Default, forbid)).To(HaveLen(1))
+
+		replace := w.schedule("replace", "*/5 * * * *", func(s *v1.BackupScheduleSpec) { s.ConcurrencyPolicy = v1.ConcurrencyReplace })
+		r1 := slotAfter(getSchedule(Default, replace).CreationTimestamp.Time)
+		at(r1.Add(time.Second), replace)
+		eventually(func(g Gomega) { g.Expect(backupsOf(g, replace)).To(HaveLen(1)) })
+		first := backupsOf(Default, replace)[0].Name
+		at(r1.Add(5*time.Minute+time.Second), replace)
+		eventually(func(g Gomega) {
+			var live []string
+			for _, b := range backupsOf(g, replace) {
+				if b.DeletionTimestamp == nil {
+					live = append(live, b.Name)
+				}
+			}
+			g.Expect(live).To(Equal([]string{"replace-" + r1.Add(5*time.Minute).UTC().Format("200601021504")}))
+		})
+		Expect(eventsFor(w.ns, "replace")).To(ContainElement(ContainSubstring("deleted running Backup " + first)))
+	})
+
+	It("after a long outage takes exactly one catch-up backup, and skips a slot past the deadline", func() {
+		w := newWorld()
+		w.cluster()
+		s := w.schedule("outage", "* * * * *")
+		created := getSchedule(Default, s).CreationTimestamp.Time
+		at(created.Add(3*time.Hour+30*time.Second), s)
+		eventually(func(g Gomega) {
+			bs := backupsOf(g, s)
+			g.Expect(bs).To(HaveLen(1))
+			// Every minute in (created, now] is a slot; all but the newest are missed.
+			slots := int64(created.Add(3*time.Hour+30*time.Second).Truncate(time.Minute).Sub(created.Truncate(time.Minute)) / time.Minute)
+			g.Expect(getSchedule(g, s).Status.MissedSlots).To(Equal(slots-1), "%v", eventsFor(w.ns, "outage"))
+		})
+		Expect(eventsFor(w.ns, "outage")).To(ContainElement(ContainSubstring("only the most recent is taken")))
+
+		late := w.schedule("late", "*/5 * * * *", func(s *v1.BackupScheduleSpec) { s.StartingDeadlineSeconds = ptr.To[int64](60) })
+		l1 := slotAfter(getSchedule(Default, late).CreationTimestamp.Time)
+		at(l1.Add(2*time.Minute), late)
+		eventually(func(g Gomega) {
+			got := getSchedule(g, late)
+			g.Expect(got.Status.LastMissedTime).NotTo(BeNil())
+			g.Expect(got.Status.LastMissedTime.Time).To(BeTemporally("==", l1))
+		})
+		Expect(backupsOf(Default, late)).To(BeEmpty())
+	})
+
+	It("takes no slot while suspended, nor the ones that passed, and takes one on the trigger annotation", func() {
+		w := newWorld()
+		w.cluster()
+		s := w.schedule("paused", "*/5 * * * *", func(s *v1.BackupScheduleSpec) { s.Suspend = true })
+		s1 := slotAfter(getSchedule(Default, s).CreationTimestamp.Time)
+		at(s1.Add(time.Second), s)
+		eventually(func(g Gomega) {
+			got := getSchedule(g, s)
+			c := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionScheduled)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(v1.ReasonSuspended))
+			g.Expect(got.Status.NextScheduleTime).To(BeNil())
+		})
+		Expect(backupsOf(Default, s)).To(BeEmpty())
+
+		By("the trigger takes one backup even while suspended, once per value")
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(s), s)).To(Succeed())
+			s.Annotations = map[string]string{v1.TriggerAnnotation: "before-upgrade"}
+			g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
+		})
+		eventually(func(g Gomega) {
+			bs := backupsOf(g, s)
+			g.Expect(bs).To(HaveLen(1))
+			g.Expect(bs[0].Name).To(HavePrefix("paused-manual-"))
+			g.Expect(bs[0].Spec.Type).To(Equal(v1.BackupFull))
+			g.Expect(getSchedule(g, s).Status.LastTrigger).To(Equal("before-upgrade"))
+		})
+		poke(s)
+		Consistently(func(g Gomega) { g.Expect(backupsOf(g, s)).To(HaveLen(1)) }).WithTimeout(time.Second).Should(Succeed())
+		succeed(Default, backupsOf(Default, s)[0].Name, w.ns, "FULL")
+		eventually(func(g Gomega) { g.Expect(getSchedule(g, s).Status.Active).To(BeEmpty()) })
+
+		By("resuming after two slots passed takes neither")
+		clock.SetTime(s1.Add(5*time.Minute + time.Second))
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(s), s)).To(Succeed())
+			s.Spec.Suspend = false
+			g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
+		})
+		eventually(func(g Gomega) {
+			got := getSchedule(g, s)
+			g.Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionScheduled).Reason).To(Equal(v1.ReasonScheduled))
+			g.Expect(got.Status.MissedSlots).To(BeEquivalentTo(2))
+		})
+		Expect(backupsOf(Default, s)).To(HaveLen(1))
+		at(s1.Add(10*time.Minute+time.Second), s)
+		eventually(func(g Gomega) { g.Expect(backupsOf(g, s)).To(HaveLen(2)) })
+	})
+
+	It("reports a schedule the CRD's check lets through but that cannot run as InvalidSpec", func() {
+		w := newWorld()
+		s := w.schedule("backwards", "5-1 * * * *")
+		eventually(func(g Gomega) {
+			got := getSchedule(g, s)
+			ready := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(ready.Reason).To(Equal(v1.ReasonInvalidSpec))
+			g.Expect(ready.Message).To(ContainSubstring("spec.schedule"))
+			g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, "Stalled")).To(BeTrue())
+		})
+	})
+
+	It("applies retention over a month of backups exactly as the rule says, and the failed-history limit", func() {
+		w := newWorld()
+		s := w.schedule("month", "0 2 * * *", func(s *v1.BackupScheduleSpec) {
+			s.Retention = &v1.RetentionSpec{KeepDaily: ptr.To[int32](7), KeepWeekly: ptr.To[int32](3)}
+			s.FailedBackupsHistoryLimit = ptr.To[int32](1)
+		})
+		owner := getSchedule(Default, s)
+		// A month of finished nightly backups, FULL on Sundays, and three failures, made as the
+		// Backup controller would have left them.
+		var items []retention.Backup
+		base := time.Date(2026, 10, 1, 2, 0, 0, 0, time.UTC)
+		mk := func(name string, at time.Time, phase v1.BackupPhase, typ string) {
+			b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns,
+				Labels:          map[string]string{v1.ScheduleLabel: "month"},
+				OwnerReferences: []metav1.OwnerReference{{APIVersion: v1.GroupVersion.String(), Kind: "BackupSchedule", Name: "month", UID: owner.UID, Controller: ptr.To(true)}},
+			}, Spec: backupSpec()}
+			Expect(k8sClient.Create(ctx, b)).To(Succeed())
+			// The Backup controller may write Pending first (this world has no servers); the
+			// finished status wins the race on retry, and then it is left alone.
+			eventually(func(g Gomega) {
+				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
+				b.Status = v1.BackupStatus{Phase: phase, Type: typ, CompletionTime: &metav1.Time{Time: at}}
+				g.Expect(k8sClient.Status().Update(ctx, b)).To(Succeed())
+			})
+			items = append(items, retention.Backup{Name: name, Time: at, Full: typ == "FULL", Restorable: phase != v1.BackupFailed})
+		}
+		for d := 0; d < 31; d++ {
+			t := base.AddDate(0, 0, d)
+			typ := "DIFF"
+			if t.Weekday() == time.Sunday {
+				typ = "FULL"
+			}
+			mk(fmt.Sprintf("month-%02d", d+1), t, v1.BackupSucceeded, typ)
+		}
+		for i := 0; i < 3; i++ {
+			mk(fmt.Sprintf("month-failed-%d", i), base.AddDate(0, 0, 20+i).Add(time.Hour), v1.BackupFailed, "")
+		}
+		now := base.AddDate(0, 0, 30).Add(12 * time.Hour)
+		want := retention.Decide(items, retention.Policy{KeepDaily: 7, KeepWeekly: 3, Location: time.UTC}, now)
+		Expect(want.Delete).NotTo(BeEmpty())
+
+		at(now, s)
+		eventually(func(g Gomega) {
+			var live []string
+			for _, b := range backupsOf(g, s) {
+				if b.DeletionTimestamp == nil {
+					live = append(live, b.Name)
+				}
+			}
+			wantLive := []string{"month-failed-2"}
+			for n := range want.Keep {
+				wantLive = append(wantLive, n)
+			}
+			sort.Strings(wantLive)
+			g.Expect(live).To(Equal(wantLive))
+		})
+		// Every kept DIFF still has its chain back to a FULL.
+		live := map[string]bool{}
+		for _, b := range backupsOf(Default, s) {
+			live[b.Name] = true
+		}
+		for d := 31; d >= 1; d-- {
+			name := fmt.Sprintf("month-%02d", d)
+			if !live[name] {
+				continue
+			}
+			for e := d; e >= 1; e-- {
+				prev := fmt.Sprintf("month-%02d", e)
+				Expect(live).To(HaveKey(prev), "%s is kept but %s of its chain is gone", name, prev)
+				if base.AddDate(0, 0, e-1).Weekday() == time.Sunday {
+					break
+				}
+			}
+		}
+	})
+
+	It("keeps the Jobs of the newest successful backups only", func() {
+		w := newWorld()
+		w.cluster()
+		s := w.schedule("history", "*/5 * * * *", func(s *v1.BackupScheduleSpec) { s.SuccessfulBackupsHistoryLimit = ptr.To[int32](1) })
+		s1 := slotAfter(getSchedule(Default, s).CreationTimestamp.Time)
+		var made []string
+		for i := 0; i < 3; i++ {
+			slot := s1.Add(time.Duration(5*i) * time.Minute)
+			at(slot.Add(time.Second), s)
+			name := "history-" + slot.UTC().Format("200601021504")
+			made = append(made, name)
+			eventually(func(g Gomega) { g.Expect(names(backupsOf(g, s))).To(ContainElement(name)) })
+			typ := "DIFF"
+			if i == 0 {
+				typ = "FULL"
+			}
+			succeed(Default, name, w.ns, typ)
+			eventually(func(g Gomega) { g.Expect(getSchedule(g, s).Status.LastSuccessfulBackup).To(Equal(name)) })
+		}
+		poke(s)
+		eventually(func(g Gomega) {
+			jobs := &batchv1.JobList{}
+			g.Expect(k8sClient.List(ctx, jobs, client.InNamespace(w.ns))).To(Succeed())
+			var live []string
+			for _, j := range jobs.Items {
+				if j.DeletionTimestamp == nil {
+					live = append(live, j.Name)
+				}
+			}
+			g.Expect(live).To(Equal([]string{made[2]}))
+		})
+		Expect(backupsOf(Default, s)).To(HaveLen(3), "the Backups stay: only retention deletes them")
+	})
+})
