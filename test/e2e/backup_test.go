@@ -77,27 +77,30 @@ func waitServersReady(ns string, n int) {
 
 func e2eBackup(ns, name string, annotations map[string]string) *v1.Backup {
 	GinkgoHelper()
-	b := &v1.Backup{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: v1.BackupSpec{
-			Cluster: v1.ClusterSpec{
-				Name: "graph", Neo4jVersion: "5.26",
-				ServerSelector:      &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/instance": "graph"}},
-				ReadReplicaSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"neo4j.com/role": "secondary"}},
-			},
-			Databases: []string{"neo4j", "movies"},
-			Storage: v1.StorageSpec{PersistentVolumeClaim: v1.ClaimSource{
-				Template: &v1.ClaimTemplate{StorageClassName: ptr.To(cluster.StorageClassName), Size: resource.MustParse("20Gi")},
-			}},
-			JobOptions: v1.JobOptions{
-				Image:        "neo4j:5.26.2-enterprise",
-				BackoffLimit: ptr.To[int32](0),
-				PodMetadata:  v1.PodMetadata{Annotations: annotations},
-			},
-		},
-	}
+	b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: e2eSpec(annotations)}
 	Expect(k8sClient.Create(ctx, b)).To(Succeed())
 	return b
+}
+
+// e2eSpec backs up neo4j and movies of the simulated cluster "graph" into a claim made from a
+// template in the zonal storage class; annotations tell kwok how the backup pod ends.
+func e2eSpec(annotations map[string]string) v1.BackupSpec {
+	return v1.BackupSpec{
+		Cluster: v1.ClusterSpec{
+			Name: "graph", Neo4jVersion: "5.26",
+			ServerSelector:      &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/instance": "graph"}},
+			ReadReplicaSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"neo4j.com/role": "secondary"}},
+		},
+		Databases: []string{"neo4j", "movies"},
+		Storage: v1.StorageSpec{PersistentVolumeClaim: v1.ClaimSource{
+			Template: &v1.ClaimTemplate{StorageClassName: ptr.To(cluster.StorageClassName), Size: resource.MustParse("20Gi")},
+		}},
+		JobOptions: v1.JobOptions{
+			Image:        "neo4j:5.26.2-enterprise",
+			BackoffLimit: ptr.To[int32](0),
+			PodMetadata:  v1.PodMetadata{Annotations: annotations},
+		},
+	}
 }
 
 // simulated is the report a real agent would write for a backup read from graph-1 in zone-b.

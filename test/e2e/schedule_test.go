@@ -1,0 +1,64 @@
+package e2e
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
+)
+
+// Real minutes, real slots: an every-minute schedule on the cluster in a box takes two backups,
+// each into zone-c, and its status follows them. (The operator runs with the real clock here;
+// the clock-injected specs in controllers/ cover outages, deadlines and retention.)
+var _ = Describe("a BackupSchedule on the cluster in a box", func() {
+	It("takes a backup every minute into zone-c and reports them in its status", func() {
+		ns := restrictedNamespace("schedule")
+		neo4jServer(ns, "graph-0", "zone-a", false)
+		neo4jServer(ns, "graph-1", "zone-b", true)
+		neo4jServer(ns, "graph-2", "zone-a", true)
+		waitServersReady(ns, 3)
+
+		// kwok completes each backup pod with this report (the same for every slot: the
+		// simulation cannot vary it, so it names no type).
+		msg := simulated(result.Database{Name: "neo4j", Artifact: "neo4j-2026-11-28T02-00-00.backup", Size: 4096,
+			LowTx: 1, HighTx: 10, Consistent: ptr.To(true), Member: "graph-1", Zone: "zone-b"})
+		tmpl := e2eSpec(map[string]string{"sim.graphkeeper.dev/outcome": "Succeeded", "sim.graphkeeper.dev/message": msg})
+		tmpl.Databases = []string{"neo4j"}
+		s := &v1.BackupSchedule{
+			ObjectMeta: metav1.ObjectMeta{Name: "every-minute", Namespace: ns},
+			Spec:       v1.BackupScheduleSpec{Schedule: "* * * * *", Template: tmpl},
+		}
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			list := &v1.BackupList{}
+			g.Expect(k8sClient.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{v1.ScheduleLabel: s.Name})).To(Succeed())
+			succeeded := 0
+			for _, b := range list.Items {
+				if b.Status.Phase == v1.BackupSucceeded {
+					succeeded++
+					g.Expect(b.Status.Placement.StorageZone).To(Equal("zone-c"))
+					g.Expect(b.Status.Placement.CrossZone).To(BeTrue())
+				}
+			}
+			g.Expect(succeeded).To(BeNumerically(">=", 2))
+			got := &v1.BackupSchedule{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(s), got)).To(Succeed())
+			g.Expect(got.Status.LastSuccessfulBackup).NotTo(BeEmpty())
+			g.Expect(got.Status.StorageZone).To(Equal("zone-c"))
+			g.Expect(got.Status.NextScheduleTime).NotTo(BeNil())
+			g.Expect(got.Status.NextScheduleTime.Time).To(BeTemporally(">", time.Now().Add(-time.Second)))
+		}).WithTimeout(200 * time.Second).WithPolling(time.Second).Should(Succeed())
+
+		out, err := box.Kubectl(ctx, nil, "get", "nbs,nbk", "-n", ns)
+		Expect(err).NotTo(HaveOccurred())
+		GinkgoWriter.Printf("kubectl get nbs,nbk:\n%s\n", out)
+		Expect(out).To(MatchRegexp(`every-minute\s+\* \* \* \* \*\s+false`))
+	})
+})
