@@ -15,11 +15,15 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
@@ -27,6 +31,7 @@ import (
 	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/retention"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/status"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/topology"
 )
@@ -47,26 +52,125 @@ type BackupReconciler struct {
 }
 
 // The operator's permissions, read by controller-gen into config/rbac/role.yaml.
-// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backups,verbs=get;list;watch
+// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backups,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backups/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backups/finalizers,verbs=update
-// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=persistentvolumes,verbs=get
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// SetupWithManager registers the controller: Backups, and the Jobs they own.
+// ArtifactsFinalizer holds a Backup with storage.deletionPolicy Delete until its artifacts are
+// deleted (or found to be needed by a later backup, and kept).
+const ArtifactsFinalizer = "backup.graphkeeper.dev/artifacts"
+
+// SetupWithManager registers the controller: Backups, the Jobs they own, and their prune Jobs.
 func (r *BackupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.StartTimeout == 0 {
 		r.StartTimeout = 10 * time.Minute
 	}
+	pruneOwner := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []reconcile.Request {
+		name := obj.GetAnnotations()[resources.BackupNameAnnotation]
+		if name == "" {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}}}
+	})
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1.Backup{}).
 		Owns(&batchv1.Job{}).
+		Watches(&batchv1.Job{}, pruneOwner).
 		Named("backup").
 		Complete(r)
+}
+
+// deletesArtifacts: storage.deletionPolicy Delete, on a version whose artifacts are files of
+// their own (4.4 rewrites one folder per database in place; there is nothing per Backup to
+// delete).
+func deletesArtifacts(b *v1.Backup) bool {
+	v, err := neo4j.ParseVersion(b.Spec.Cluster.Neo4jVersion)
+	return b.Spec.Storage.DeletionPolicy == v1.DeletionDelete && err == nil && !v.Legacy()
+}
+
+// finalize deletes the artifacts of a Backup being deleted, through one path: a prune Job in the
+// storage zone. It keeps them, and says so, when they belong to the newest restorable chain or
+// a later backup of their chain still needs them. A prune that fails leaves the files in place.
+func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(b, ArtifactsFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	done := func(typ, reason, format string, args ...any) (ctrl.Result, error) {
+		r.Recorder.Eventf(b, nil, typ, reason, "Delete", format, args...)
+		controllerutil.RemoveFinalizer(b, ArtifactsFinalizer)
+		return ctrl.Result{}, client.IgnoreNotFound(r.Client.Update(ctx, b))
+	}
+	var artifacts []string
+	for _, d := range b.Status.Databases {
+		if d.Artifact != "" {
+			artifacts = append(artifacts, d.Artifact)
+		}
+	}
+	if len(artifacts) == 0 || b.Status.Storage == nil {
+		return done(corev1.EventTypeNormal, "NoArtifacts", "no artifacts to delete")
+	}
+	if keep, why, err := r.protected(ctx, b); err != nil {
+		return ctrl.Result{}, err
+	} else if keep {
+		return done(corev1.EventTypeNormal, "ArtifactsKept", "kept %s: %s", strings.Join(artifacts, ", "), why)
+	}
+
+	job := &batchv1.Job{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: resources.PruneJobName(b.Name)}, job)
+	if apierrors.IsNotFound(err) {
+		job = resources.PruneJob(b, artifacts, r.Options)
+		if err := r.Client.Create(ctx, job); err != nil && !apierrors.IsAlreadyExists(err) {
+			return ctrl.Result{}, fmt.Errorf("creating prune Job: %w", err)
+		}
+		r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "PruneStarted", "Delete", "deleting %s from %s", strings.Join(artifacts, ", "), b.Status.Storage.ClaimName)
+		return ctrl.Result{}, nil
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if !jobEnded(job) {
+		return ctrl.Result{}, nil
+	}
+	if err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+		return ctrl.Result{}, err
+	}
+	for _, c := range job.Status.Conditions {
+		if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
+			return done(corev1.EventTypeNormal, "ArtifactsDeleted", "deleted %s", strings.Join(artifacts, ", "))
+		}
+	}
+	return done(corev1.EventTypeWarning, "PruneFailed", "could not delete %s; they are left in place in %s (delete them by hand if they are not wanted)",
+		strings.Join(artifacts, ", "), b.Status.Storage.ClaimName)
+}
+
+// protected applies retention.Protected to the Backups stored in the same place.
+func (r *BackupReconciler) protected(ctx context.Context, b *v1.Backup) (bool, string, error) {
+	// Past the cache: a decision to delete data is made on what the API server holds now, not
+	// on a cache that may not have seen the latest backup finish yet.
+	list := &v1.BackupList{}
+	if err := r.Reader.List(ctx, list, client.InNamespace(b.Namespace)); err != nil {
+		return false, "", err
+	}
+	var items []retention.Backup
+	for _, o := range list.Items {
+		if o.Status.Storage == nil || *o.Status.Storage != *b.Status.Storage || (o.DeletionTimestamp != nil && o.UID != b.UID) {
+			continue
+		}
+		t := o.CreationTimestamp.Time
+		if o.Status.CompletionTime != nil {
+			t = o.Status.CompletionTime.Time
+		}
+		items = append(items, retention.Backup{Name: o.Name, Time: t, Full: o.Status.Type == string(v1.BackupFull),
+			Restorable: o.Status.Phase == v1.BackupSucceeded || o.Status.Phase == v1.BackupPartiallyFailed})
+	}
+	keep, why := retention.Protected(b.Name, items)
+	return keep, why, nil
 }
 
 // Reconcile moves one Backup along: plan and create its Job, then follow the Job to its end.
@@ -74,6 +178,15 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	b := &v1.Backup{}
 	if err := r.Client.Get(ctx, req.NamespacedName, b); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if b.DeletionTimestamp != nil {
+		return r.finalize(ctx, b)
+	}
+	if deletesArtifacts(b) && !controllerutil.ContainsFinalizer(b, ArtifactsFinalizer) && !finished(b.Status.Phase) {
+		// Before anything is written: the artifacts must never outlive a deleted Backup
+		// whose policy says Delete, nor be deleted without the checks in finalize.
+		controllerutil.AddFinalizer(b, ArtifactsFinalizer)
+		return ctrl.Result{}, r.Client.Update(ctx, b)
 	}
 	if finished(b.Status.Phase) {
 		r.recordMetrics(b, false)

@@ -10,6 +10,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -140,9 +141,14 @@ func jobOf(b *v1.Backup) *batchv1.Job {
 
 // finish plays the kubelet and the Job controller: a pod of the Job whose backup container
 // ended with exitCode and message, then the Job's terminal condition.
+var finishes int
+
 func finish(job *batchv1.Job, exitCode int32, message string) {
 	GinkgoHelper()
-	now := metav1.NewTime(time.Now().Truncate(time.Second))
+	// Each finish a second after the one before: status times have one-second resolution, and
+	// the order of backups is what chains are made of.
+	finishes++
+	now := metav1.NewTime(time.Now().Truncate(time.Second).Add(time.Duration(finishes) * time.Second))
 	job.Status.StartTime = &now
 	job.Status.Active = 1
 	Expect(k8sClient.Status().Update(ctx, job)).To(Succeed())
@@ -299,6 +305,60 @@ var _ = Describe("Backup controller", func() {
 				And(HaveField("Name", "second"), HaveField("Kind", "Backup"), HaveField("Controller", BeNil())),
 			))
 		})
+	})
+
+	It("with deletionPolicy Delete, deletes a Backup's artifacts through a prune Job, but never the newest chain's", func() {
+		w := newWorld()
+		w.cluster()
+		del := func(s *v1.BackupSpec) { s.Storage.DeletionPolicy = v1.DeletionDelete; s.Type = v1.BackupFull }
+		older := w.backup("older", del)
+		eventually(func(g Gomega) {
+			g.Expect(get(older)(g).Finalizers).To(ContainElement("backup.graphkeeper.dev/artifacts"))
+		})
+		finish(jobOf(older), 0, report(good("neo4j", "FULL")))
+		eventually(func(g Gomega) { g.Expect(get(older)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
+		newer := w.backup("newer", del)
+		newerReport := good("neo4j", "FULL")
+		newerReport.Artifact = "neo4j-2026-11-29T02-00-00.backup"
+		finish(jobOf(newer), 0, report(newerReport))
+		eventually(func(g Gomega) { g.Expect(get(newer)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
+
+		By("deleting the newest: its artifacts are the newest restorable chain and stay")
+		Expect(k8sClient.Delete(ctx, newer)).To(Succeed())
+		eventually(func(g Gomega) {
+			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(newer), &v1.Backup{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
+		})
+		Expect(eventsFor(w.ns, "newer")).To(ContainElement(ContainSubstring("ArtifactsKept: kept neo4j-2026-11-29T02-00-00.backup: it belongs to the newest restorable chain")))
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "newer-prune"}, &batchv1.Job{})).NotTo(Succeed())
+
+		By("a third backup makes the older one deletable: a prune Job deletes exactly its artifact")
+		third := w.backup("third", del)
+		finish(jobOf(third), 0, report(newerReport))
+		eventually(func(g Gomega) { g.Expect(get(third)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
+		Expect(k8sClient.Delete(ctx, older)).To(Succeed())
+		prune := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "older-prune"}, prune)).To(Succeed())
+		})
+		c := prune.Spec.Template.Spec.Containers[0]
+		Expect(c.Args).To(Equal([]string{"agent", "prune", "--dir=/backups/" + w.ns + "/graph", "--artifact=neo4j-2026-11-28T02-00-00.backup"}))
+		Expect(prune.Spec.Template.Spec.Volumes[0].PersistentVolumeClaim.ClaimName).To(Equal("neo4j-backups-graph"))
+		Expect(prune.Spec.Template.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Values).To(Equal([]string{"zone-c"}))
+		Expect(get(older)(Default).Finalizers).To(ContainElement("backup.graphkeeper.dev/artifacts"), "held until the prune is done")
+
+		now := metav1.NewTime(time.Now().Truncate(time.Second))
+		prune.Status.StartTime, prune.Status.CompletionTime, prune.Status.Succeeded = &now, &now, 1
+		prune.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
+			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
+		}
+		Expect(k8sClient.Status().Update(ctx, prune)).To(Succeed())
+		eventually(func(g Gomega) {
+			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(older), &v1.Backup{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
+		})
+		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted neo4j-2026-11-28T02-00-00.backup")))
 	})
 
 	It("refuses to store backups beside the servers: NoIsolatedZone, no Job, then Failed after the start timeout", func() {

@@ -366,3 +366,38 @@ func TestTLSPolicyFromTheSecret(t *testing.T) {
 		t.Fatalf("exit %d: %s", o.code, o.raw)
 	}
 }
+
+func TestPruneDeletesExactlyTheNamedArtifacts(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"neo4j-2026-11-01T02-00-00.backup", "neo4j-2026-11-02T02-00-00.backup", "movies-2026-11-01T02-00-00.backup", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prune := func(args ...string) int {
+		cmd := exec.Command(filepath.Join(binDir, "neo4j-backup-operator"), append([]string{"agent", "prune", "--dir=" + dir}, args...)...)
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		return 0
+	}
+	if code := prune("--artifact=neo4j-2026-11-01T02-00-00.backup", "--artifact=movies-2026-11-01T02-00-00.backup"); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(left) != 2 || filepath.Base(left[0]) != "neo4j-2026-11-02T02-00-00.backup" || filepath.Base(left[1]) != "notes.txt" {
+		t.Fatalf("left %v", left)
+	}
+	if code := prune("--artifact=neo4j-2026-11-01T02-00-00.backup"); code != 0 {
+		t.Fatalf("a retried prune must succeed, exit %d", code)
+	}
+	for _, bad := range []string{"../neo4j-2026-11-02T02-00-00.backup", "notes.txt", "neo4j"} {
+		if code := prune("--artifact=neo4j-2026-11-02T02-00-00.backup", "--artifact="+bad); code != 2 {
+			t.Errorf("%q: exit %d, want 2", bad, code)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "neo4j-2026-11-02T02-00-00.backup")); err != nil {
+		t.Fatal("a refused prune deleted something")
+	}
+}

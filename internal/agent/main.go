@@ -20,16 +20,18 @@ import (
 	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
 )
 
-// Main runs `agent <command> [flags]` and returns the process's exit code. The only command so
-// far is backup.
+// Main runs `agent <command> [flags]` and returns the process's exit code: backup, or prune
+// (delete named artifacts).
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: agent backup [flags]")
+		fmt.Fprintln(stderr, "usage: agent backup|prune [flags]")
 		return ExitInvalid
 	}
 	switch args[0] {
 	case "backup":
 		return backupMain(ctx, args[1:], stdout, stderr)
+	case "prune":
+		return pruneMain(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "agent: unknown command %q\n", args[0])
 		return ExitInvalid

@@ -133,3 +133,44 @@ func ParseMaxAge(s string) (time.Duration, error) {
 	}
 	return total, nil
 }
+
+// Protected tells whether the artifacts of backup name must outlive its Backup object: when it
+// belongs to the newest restorable chain, or when a later member of its own chain is still there
+// (a DIFF needs every artifact of its chain back to the FULL). backups are the restorable
+// backups in the same storage location that are not being deleted, plus name itself.
+func Protected(name string, backups []Backup) (bool, string) {
+	var ok []Backup
+	for _, b := range backups {
+		if b.Restorable {
+			ok = append(ok, b)
+		}
+	}
+	sort.SliceStable(ok, func(i, j int) bool { return ok[i].Time.Before(ok[j].Time) }) // oldest first
+	chain := make([]int, len(ok))                                                      // chain number of each backup
+	n, idx := 0, -1
+	for i, b := range ok {
+		if b.Full || i == 0 {
+			n++
+		}
+		chain[i] = n
+		if b.Name == name {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return false, ""
+	}
+	for i, b := range ok {
+		if i != idx && b.Time.Equal(ok[idx].Time) {
+			// Which came first is unknown, so which chain needs which is too: keep.
+			return true, fmt.Sprintf("backup %s finished at the same time, so the order of their chain is unknown", b.Name)
+		}
+	}
+	if chain[idx] == chain[len(ok)-1] {
+		return true, "it belongs to the newest restorable chain"
+	}
+	for j := idx + 1; j < len(ok) && chain[j] == chain[idx]; j++ {
+		return true, fmt.Sprintf("backup %s, a later part of its chain, still needs it", ok[j].Name)
+	}
+	return false, ""
+}

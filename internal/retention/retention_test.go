@@ -113,3 +113,25 @@ func TestParseMaxAge(t *testing.T) {
 		}
 	}
 }
+
+func TestProtected(t *testing.T) {
+	bs := month() // chains start on Sundays 4, 11, 18, 25
+	for _, tc := range []struct {
+		name string
+		set  []Backup
+		want bool
+	}{
+		{"d31", bs, true},        // newest chain
+		{"d25", bs, true},        // FULL of the newest chain
+		{"d12", bs, true},        // d13..d17 still need it
+		{"d17", bs, false},       // last of an older chain
+		{"d11", bs[10:11], true}, // alone: it is the newest chain
+		{"d04", append([]Backup{bs[3]}, bs[10:]...), false}, // its chain's later members are gone
+		{"d02", bs, true}, // first chain (no FULL before it): d03 still needs d02
+		{"d17", append(append([]Backup{}, bs...), Backup{Name: "twin", Time: bs[16].Time, Restorable: true}), true}, // order unknown
+	} {
+		if got, why := Protected(tc.name, tc.set); got != tc.want {
+			t.Errorf("Protected(%s) = %t (%s), want %t", tc.name, got, why, tc.want)
+		}
+	}
+}

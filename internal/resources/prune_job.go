@@ -1,0 +1,82 @@
+package resources
+
+import (
+	"path"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+)
+
+// ContainerPrune deletes artifacts.
+const ContainerPrune = "prune"
+
+// BackupNameAnnotation on a prune Job names the Backup it deletes the artifacts of (in full:
+// label values are cut at 63 characters).
+const BackupNameAnnotation = "backup.graphkeeper.dev/backup-name"
+
+// PruneJobName is the Job that deletes a Backup's artifacts.
+func PruneJobName(backup string) string { return JobName(backup + "-prune") }
+
+// PruneJob deletes the artifacts of a Backup being deleted (storage.deletionPolicy Delete): the
+// agent in the operator's own image, the backup claim mounted, in the storage zone. It has no
+// owner reference: a foreground deletion of the Backup would otherwise take it down before it
+// ran. The controller deletes it when done.
+func PruneJob(b *v1.Backup, artifacts []string, opts Options) *batchv1.Job {
+	lbls := labels("prune", b.Name, b.Spec.Cluster.Name)
+	lbls[LabelBackup] = LabelValue(b.Name)
+	args := []string{"agent", "prune", "--dir=" + path.Join(BackupMount, b.Status.Storage.Path)}
+	for _, a := range artifacts {
+		args = append(args, "--artifact="+a)
+	}
+	zone := ""
+	if b.Status.Placement != nil {
+		zone = b.Status.Placement.StorageZone
+	}
+	mem := resource.MustParse("64Mi")
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: PruneJobName(b.Name), Namespace: b.Namespace, Labels: lbls,
+			Annotations: map[string]string{BackupNameAnnotation: b.Name},
+		},
+		Spec: batchv1.JobSpec{
+			BackoffLimit:          ptr.To[int32](2),
+			ActiveDeadlineSeconds: ptr.To[int64](600),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: lbls},
+				Spec: corev1.PodSpec{
+					RestartPolicy:                corev1.RestartPolicyNever,
+					AutomountServiceAccountToken: ptr.To(false),
+					EnableServiceLinks:           ptr.To(false),
+					NodeSelector:                 b.Spec.NodeSelector,
+					Tolerations:                  b.Spec.Tolerations,
+					Affinity:                     zoneAffinity(zone),
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](neo4jUID), RunAsGroup: ptr.To[int64](neo4jUID),
+						FSGroup: ptr.To[int64](neo4jUID), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					Containers: []corev1.Container{{
+						Name:            ContainerPrune,
+						Image:           opts.OperatorImage,
+						ImagePullPolicy: opts.OperatorImagePullPolicy,
+						Command:         []string{"/neo4j-backup-operator"},
+						Args:            args,
+						Resources: corev1.ResourceRequirements{
+							Requests: corev1.ResourceList{corev1.ResourceMemory: mem, corev1.ResourceCPU: resource.MustParse("10m")},
+							Limits:   corev1.ResourceList{corev1.ResourceMemory: mem},
+						},
+						SecurityContext: restricted(true),
+						VolumeMounts:    []corev1.VolumeMount{{Name: "backups", MountPath: BackupMount}},
+					}},
+					Volumes: []corev1.Volume{{Name: "backups", VolumeSource: corev1.VolumeSource{
+						PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: b.Status.Storage.ClaimName},
+					}}},
+				},
+			},
+		},
+	}
+}
