@@ -685,7 +685,7 @@ func (r *BackupReconciler) writeStatus(ctx context.Context, old, b *v1.Backup, r
 	}
 	if err := r.Client.Status().Update(ctx, b); err != nil {
 		if apierrors.IsConflict(err) {
-			return ctrl.Result{Requeue: true}, nil
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
 	}

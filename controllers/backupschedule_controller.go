@@ -77,7 +77,7 @@ func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		if err := r.Client.Status().Update(ctx, next); err != nil {
 			if apierrors.IsConflict(err) {
 				log.FromContext(ctx).V(1).Info("status write conflicted; looking again")
-				return ctrl.Result{Requeue: true}, nil
+				return ctrl.Result{RequeueAfter: conflictRetry}, nil
 			}
 			return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
 		}
