@@ -149,7 +149,9 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup) (ctrl.Res
 		strings.Join(artifacts, ", "), b.Status.Storage.ClaimName)
 }
 
-// protected applies retention.Protected to the Backups stored in the same place.
+// protected applies retention.Protected to each database of b, over the backups of that
+// database stored in the same place: chains are per database (a FULL of one database does not
+// end another's chain, and two schedules may share a path).
 func (r *BackupReconciler) protected(ctx context.Context, b *v1.Backup) (bool, string, error) {
 	// Past the cache: a decision to delete data is made on what the API server holds now, not
 	// on a cache that may not have seen the latest backup finish yet.
@@ -157,20 +159,32 @@ func (r *BackupReconciler) protected(ctx context.Context, b *v1.Backup) (bool, s
 	if err := r.Reader.List(ctx, list, client.InNamespace(b.Namespace)); err != nil {
 		return false, "", err
 	}
-	var items []retention.Backup
-	for _, o := range list.Items {
-		if o.Status.Storage == nil || *o.Status.Storage != *b.Status.Storage || (o.DeletionTimestamp != nil && o.UID != b.UID) {
+	for _, mine := range b.Status.Databases {
+		if mine.Artifact == "" {
 			continue
 		}
-		t := o.CreationTimestamp.Time
-		if o.Status.CompletionTime != nil {
-			t = o.Status.CompletionTime.Time
+		var items []retention.Backup
+		for _, o := range list.Items {
+			if o.Status.Storage == nil || *o.Status.Storage != *b.Status.Storage || (o.DeletionTimestamp != nil && o.UID != b.UID) {
+				continue
+			}
+			for _, d := range o.Status.Databases {
+				if d.Name != mine.Name || d.Artifact == "" {
+					continue
+				}
+				t := o.CreationTimestamp.Time
+				if o.Status.CompletionTime != nil {
+					t = o.Status.CompletionTime.Time
+				}
+				// Every artifact on disk is a link of its chain, consistent or not.
+				items = append(items, retention.Backup{Name: o.Name, Time: t, Full: d.Type == v1.BackupFull, Restorable: true})
+			}
 		}
-		items = append(items, retention.Backup{Name: o.Name, Time: t, Full: o.Status.Type == string(v1.BackupFull),
-			Restorable: o.Status.Phase == v1.BackupSucceeded || o.Status.Phase == v1.BackupPartiallyFailed})
+		if keep, why := retention.Protected(b.Name, items); keep {
+			return true, mine.Name + ": " + why, nil
+		}
 	}
-	keep, why := retention.Protected(b.Name, items)
-	return keep, why, nil
+	return false, "", nil
 }
 
 // Reconcile moves one Backup along: plan and create its Job, then follow the Job to its end.
@@ -484,12 +498,20 @@ func (r *BackupReconciler) volumeZone(ctx context.Context, name string) (string,
 // follow reads the Job and, once it ended, its pod's report.
 func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Time) (ctrl.Result, error) {
 	job := &batchv1.Job{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.Status.JobName}, job); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.fail(b, now, v1.ReasonJobDeleted, fmt.Sprintf("Job %s was deleted before it finished", b.Status.JobName))
-			return ctrl.Result{}, nil
+	key := client.ObjectKey{Namespace: b.Namespace, Name: b.Status.JobName}
+	if err := r.Client.Get(ctx, key, job); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
 		}
-		return ctrl.Result{}, err
+		// The cache may not have seen a Job created a moment ago: ask the API server before
+		// calling it deleted.
+		if err := r.Reader.Get(ctx, key, job); err == nil {
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		} else if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+		r.fail(b, now, v1.ReasonJobDeleted, fmt.Sprintf("Job %s was deleted before it finished", b.Status.JobName))
+		return ctrl.Result{}, nil
 	}
 	if job.Status.StartTime != nil {
 		b.Status.StartTime = job.Status.StartTime
@@ -513,7 +535,11 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Ti
 		return ctrl.Result{}, nil
 	}
 
-	rep, repErr := r.report(ctx, job)
+	rep, repErr := r.report(ctx, r.Client, job)
+	if errors.Is(repErr, errNoTerminated) {
+		// The cache may be behind the Job: look at the pods on the API server itself.
+		rep, repErr = r.report(ctx, r.Reader, job)
+	}
 	// The Job controller's time of the end, not this pass's: a reconcile may come late.
 	completed := ended.LastTransitionTime
 	if completed.IsZero() {
@@ -528,6 +554,13 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Ti
 		r.fail(b, now, v1.ReasonInvalidReport, "the backup pod completed without a report the operator can read: "+repErr.Error())
 	case ended.Type == batchv1.JobFailed:
 		msg := fmt.Sprintf("Job %s failed (%s: %s)", job.Name, ended.Reason, result.Clean(ended.Message, 300))
+		if repErr == nil && backedUpAny(rep) {
+			// The deadline or a retry limit cut the run short after some databases were
+			// written: those artifacts exist and later backups chain on them.
+			b.Status.Phase = v1.BackupPartiallyFailed
+			status.Set(&b.Status.Conditions, b.Generation, status.Failed, v1.ReasonPartiallyFailed, msg+": "+summary(rep), metav1.NewTime(now))
+			break
+		}
 		if repErr == nil {
 			msg += ": " + summary(rep)
 		}
@@ -548,9 +581,11 @@ func jobEnded(job *batchv1.Job) bool {
 }
 
 // report reads the agent's report from the termination message of the Job's newest pod.
-func (r *BackupReconciler) report(ctx context.Context, job *batchv1.Job) (result.Backup, error) {
+var errNoTerminated = errors.New("no terminated backup container found")
+
+func (r *BackupReconciler) report(ctx context.Context, reader client.Reader, job *batchv1.Job) (result.Backup, error) {
 	pods := &corev1.PodList{}
-	if err := r.Client.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
+	if err := reader.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
 		return result.Backup{}, err
 	}
 	var newest *corev1.ContainerStateTerminated
@@ -567,7 +602,7 @@ func (r *BackupReconciler) report(ctx context.Context, job *batchv1.Job) (result
 		}
 	}
 	if newest == nil {
-		return result.Backup{}, errors.New("no terminated backup container found")
+		return result.Backup{}, errNoTerminated
 	}
 	return result.Decode([]byte(newest.Message))
 }
@@ -627,15 +662,45 @@ func (r *BackupReconciler) conclude(b *v1.Backup, rep result.Backup, now time.Ti
 	}
 	t := metav1.NewTime(now)
 	switch {
-	case len(clean) == 0:
+	case !backedUpAny(rep):
+		// Failed means what it says: nothing was written. Any artifact, even an inconsistent
+		// one, makes the Backup PartiallyFailed, so retention and pruning see it as the chain
+		// member it is on disk.
 		r.fail(b, now, v1.ReasonBackupFailed, summary(rep))
-	case len(bad) > 0 || rep.Truncated > 0:
+	case len(clean) == 0 || len(bad) > 0 || rep.Truncated > 0:
 		b.Status.Phase = v1.BackupPartiallyFailed
 		status.Set(&b.Status.Conditions, b.Generation, status.Failed, v1.ReasonPartiallyFailed, summary(rep), t)
 	default:
 		b.Status.Phase = v1.BackupSucceeded
 		status.Set(&b.Status.Conditions, b.Generation, status.Done, v1.ReasonSucceeded, summary(rep), t)
 	}
+}
+
+func backedUpAny(rep result.Backup) bool {
+	for _, d := range rep.Databases {
+		if d.BackedUp() {
+			return true
+		}
+	}
+	return false
+}
+
+// StartsChain reports whether a finished Backup wrote a FULL for every database it was asked
+// for: only then does it start a new chain for all of them. A FULL with one database failed
+// leaves that database's chain running through the older backups.
+func StartsChain(b *v1.Backup) bool {
+	if b.Status.Phase != v1.BackupSucceeded && b.Status.Phase != v1.BackupPartiallyFailed {
+		return false
+	}
+	if len(b.Status.Databases) == 0 {
+		return false
+	}
+	for _, d := range b.Status.Databases {
+		if d.Artifact == "" || d.Type != v1.BackupFull {
+			return false
+		}
+	}
+	return true
 }
 
 // summary says in one line what the report holds; every text in it was cleaned by Decode.
@@ -737,7 +802,9 @@ func (r *BackupReconciler) recordMetrics(b *v1.Backup, transition bool) {
 	ns, cluster, sched := b.Namespace, b.Spec.Cluster.Name, b.Labels[v1.ScheduleLabel]
 	if b.Status.CompletionTime != nil {
 		for _, d := range b.Status.Databases {
-			if d.Artifact != "" {
+			// Only a clean database is a success: an inconsistent one must not silence a
+			// staleness alert.
+			if d.Artifact != "" && d.Error == "" && (d.Consistent == nil || *d.Consistent) {
 				metrics.RecordSuccess(ns, cluster, sched, d.Name, b.Status.CompletionTime.Time, d.SizeBytes)
 			}
 		}

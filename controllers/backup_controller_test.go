@@ -329,7 +329,7 @@ var _ = Describe("Backup controller", func() {
 			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(newer), &v1.Backup{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
 		})
-		Expect(eventsFor(w.ns, "newer")).To(ContainElement(ContainSubstring("ArtifactsKept: kept neo4j-2026-11-29T02-00-00.backup: it belongs to the newest restorable chain")))
+		Expect(eventsFor(w.ns, "newer")).To(ContainElement(ContainSubstring("ArtifactsKept: kept neo4j-2026-11-29T02-00-00.backup: neo4j: it belongs to the newest restorable chain")))
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "newer-prune"}, &batchv1.Job{})).NotTo(Succeed())
 
 		By("a third backup makes the older one deletable: a prune Job deletes exactly its artifact")
@@ -469,6 +469,29 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonPartiallyFailed))
 			g.Expect(readyCondition(got).Message).To(ContainSubstring("movies: every member failed"))
 			g.Expect(got.Status.Databases).To(ContainElement(And(HaveField("Name", "neo4j"), HaveField("Type", v1.BackupDiff))))
+		})
+	})
+
+	It("keeps an inconsistent backup, and one cut short after some databases, as PartiallyFailed: Failed means nothing was written", func() {
+		w := newWorld()
+		w.cluster()
+		b := w.backup("inconsistent")
+		bad := good("neo4j", "FULL")
+		bad.Consistent = ptr.To(false)
+		bad.Error = "backed up, but the consistency check found inconsistencies"
+		finish(jobOf(b), 0, report(bad))
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupPartiallyFailed))
+			g.Expect(got.Status.Databases[0].Artifact).NotTo(BeEmpty())
+		})
+
+		cut := w.backup("deadline")
+		finish(jobOf(cut), 1, report(good("neo4j", "DIFF"), result.Database{Name: "movies", Error: "neo4j-admin stopped: context canceled"}))
+		eventually(func(g Gomega) {
+			got := get(cut)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupPartiallyFailed))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("BackoffLimitExceeded"))
 		})
 	})
 

@@ -106,8 +106,13 @@ func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSc
 	owned := ownedBackups(s, backups.Items)
 	observe(s, owned, t)
 
-	if err := r.trigger(ctx, s, owned, now); err != nil {
+	triggered, err := r.trigger(ctx, s, owned)
+	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if triggered != nil {
+		// Running now: a slot due in this same pass must see it (Forbid).
+		owned = append(owned, *triggered)
 	}
 
 	var res ctrl.Result
@@ -296,7 +301,7 @@ func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedu
 					"deleted running Backup %s to start the backup of slot %s (concurrencyPolicy Replace)", b.Name, due.Slot.Format(time.RFC3339))
 			}
 		default: // Forbid
-			r.missed(s, due.Slot, 1, "Forbid", fmt.Sprintf(
+			r.missed(s, due.Slot, due.Missed+1, "Forbid", fmt.Sprintf(
 				"slot %s skipped: Backup %s is still running (concurrencyPolicy Forbid)", due.Slot.Format(time.RFC3339), active[0].Name))
 			return nil
 		}
@@ -308,7 +313,7 @@ func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedu
 	if due.Missed > 0 {
 		annotations[missedAnnotation] = strconv.FormatInt(due.Missed, 10)
 	}
-	if err := r.create(ctx, s, name, typ, annotations); err != nil {
+	if _, err := r.create(ctx, s, name, typ, annotations); err != nil {
 		return err
 	}
 	if due.Missed > 0 {
@@ -369,11 +374,11 @@ func chainExists(owned []v1.Backup) bool {
 		if !finished(b.Status.Phase) {
 			continue
 		}
-		ok := b.Status.Phase == v1.BackupSucceeded || b.Status.Phase == v1.BackupPartiallyFailed
 		switch {
 		case b.Spec.Type == v1.BackupFull:
-			exists = ok && b.Status.Type != ""
-		case ok && (b.Status.Type == string(v1.BackupFull) || b.Status.Type == "MIXED"):
+			// A FULL that did not write every database leaves some without a chain.
+			exists = StartsChain(&b)
+		case StartsChain(&b):
 			exists = true
 		}
 	}
@@ -381,7 +386,7 @@ func chainExists(owned []v1.Backup) bool {
 }
 
 // create makes the slot's Backup, or adopts it when an earlier pass already did.
-func (r *BackupScheduleReconciler) create(ctx context.Context, s *v1.BackupSchedule, name string, typ v1.BackupType, annotations map[string]string) error {
+func (r *BackupScheduleReconciler) create(ctx context.Context, s *v1.BackupSchedule, name string, typ v1.BackupType, annotations map[string]string) (*v1.Backup, error) {
 	b := &v1.Backup{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
@@ -403,20 +408,21 @@ func (r *BackupScheduleReconciler) create(ctx context.Context, s *v1.BackupSched
 	err := r.Client.Create(ctx, b)
 	if err == nil {
 		r.Recorder.Eventf(s, b, corev1.EventTypeNormal, "BackupCreated", "Create", "created %s Backup %s (%s)", typ, name, describe(annotations))
-		return nil
+		return b, nil
 	}
 	if !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating Backup %s: %w", name, err)
+		return nil, fmt.Errorf("creating Backup %s: %w", name, err)
 	}
 	existing := &v1.Backup{}
 	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(b), existing); err != nil {
-		return fmt.Errorf("reading existing Backup %s: %w", name, err)
+		return nil, fmt.Errorf("reading existing Backup %s: %w", name, err)
 	}
 	if !metav1.IsControlledBy(existing, s) {
 		r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, "SlotTaken", "Skip",
 			"a Backup named %s exists and does not belong to this schedule; %s is skipped", name, describe(annotations))
+		return nil, nil
 	}
-	return nil
+	return existing, nil
 }
 
 func describe(annotations map[string]string) string {
@@ -427,10 +433,10 @@ func describe(annotations map[string]string) string {
 }
 
 // trigger takes one backup now when the trigger annotation has a value not acted on yet.
-func (r *BackupScheduleReconciler) trigger(ctx context.Context, s *v1.BackupSchedule, owned []v1.Backup, now time.Time) error {
+func (r *BackupScheduleReconciler) trigger(ctx context.Context, s *v1.BackupSchedule, owned []v1.Backup) (*v1.Backup, error) {
 	v, ok := s.Annotations[v1.TriggerAnnotation]
 	if !ok || v == "" || v == s.Status.LastTrigger {
-		return nil
+		return nil, nil
 	}
 	sum := sha256.Sum256([]byte(v))
 	name := resources.ScheduledBackupName(s.Name, "manual-"+hex.EncodeToString(sum[:])[:10])
@@ -438,11 +444,12 @@ func (r *BackupScheduleReconciler) trigger(ctx context.Context, s *v1.BackupSche
 	if !chainExists(owned) {
 		typ = v1.BackupFull
 	}
-	if err := r.create(ctx, s, name, typ, map[string]string{v1.TriggerAnnotation: v}); err != nil {
-		return err
+	b, err := r.create(ctx, s, name, typ, map[string]string{v1.TriggerAnnotation: v})
+	if err != nil {
+		return nil, err
 	}
 	s.Status.LastTrigger = v
-	return nil
+	return b, nil
 }
 
 // prune deletes what retention and the history limits let go: restorable Backups that no rule
@@ -468,7 +475,7 @@ func (r *BackupScheduleReconciler) prune(ctx context.Context, s *v1.BackupSchedu
 			items = append(items, retention.Backup{
 				Name:       b.Name,
 				Time:       completion(&b),
-				Full:       b.Status.Type == string(v1.BackupFull),
+				Full:       StartsChain(&b),
 				Restorable: b.Status.Phase == v1.BackupSucceeded || b.Status.Phase == v1.BackupPartiallyFailed,
 			})
 		}

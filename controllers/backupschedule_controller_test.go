@@ -317,6 +317,9 @@ var _ = Describe("BackupSchedule controller", func() {
 			eventually(func(g Gomega) {
 				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
 				b.Status = v1.BackupStatus{Phase: phase, Type: typ, CompletionTime: &metav1.Time{Time: at}}
+				if phase != v1.BackupFailed {
+					b.Status.Databases = []v1.DatabaseResult{{Name: "neo4j", Type: v1.BackupType(typ), Artifact: "neo4j-" + at.Format("2006-01-02T15-04-05") + ".backup"}}
+				}
 				g.Expect(k8sClient.Status().Update(ctx, b)).To(Succeed())
 			})
 			items = append(items, retention.Backup{Name: name, Time: at, Full: typ == "FULL", Restorable: phase != v1.BackupFailed})

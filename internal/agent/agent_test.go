@@ -355,7 +355,7 @@ func TestTLSPolicyFromTheSecret(t *testing.T) {
 		}
 	}
 	o := agent(t, t.TempDir(), run{version: "5.26", extra: []string{"--tls-dir=" + secret}})
-	if o.code != 0 || !strings.Contains(o.log, "--additional-config=") || !strings.Contains(o.log, "tls/neo4j-backup-ssl.conf") {
+	if o.code != 0 || !strings.Contains(o.log, "--additional-config=/tmp/") || !strings.Contains(o.log, "/neo4j-backup-ssl.conf") {
 		t.Fatalf("exit %d, calls:\n%s", o.code, o.log)
 	}
 	if err := os.Remove(filepath.Join(secret, "public.crt")); err != nil {

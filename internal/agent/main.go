@@ -109,7 +109,14 @@ func backupMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		defer os.RemoveAll(cfg.TempDir)
 	}
 	if *tlsDir != "" {
-		if cfg.AdditionalConfig, err = writeTLSConfig(*tlsDir, filepath.Join(cfg.TempDir, "tls")); err != nil {
+		// The key pair goes to the pod's own /tmp (an emptyDir), never to the backup volume,
+		// where a killed run would leave it for whatever reads the backups next.
+		tlsBase, terr := os.MkdirTemp("", "neo4j-backup-tls-")
+		if terr != nil {
+			return fail("TLS: %v", terr)
+		}
+		defer os.RemoveAll(tlsBase)
+		if cfg.AdditionalConfig, err = writeTLSConfig(*tlsDir, tlsBase); err != nil {
 			return fail("TLS: %v", err)
 		}
 	}
