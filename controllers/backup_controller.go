@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -364,10 +365,16 @@ func (r *BackupReconciler) plan(ctx context.Context, b *v1.Backup, budget v1.Mem
 			r.Recorder.Eventf(b, claim, corev1.EventTypeNormal, "ClaimCreated", "Create",
 				"created claim %s (%s) for the backups of cluster %s", claim.Name, b.Spec.Storage.PersistentVolumeClaim.Template.Size.String(), b.Spec.Cluster.Name)
 		}
-	} else if deleteWithBackups && !ownedBy(claim, b) {
+	} else if !deleteWithBackups && len(claim.OwnerReferences) > 0 && b.Spec.Storage.PersistentVolumeClaim.Template != nil {
+		// The claim was made under deletionPolicy Delete and goes with its last Backup; a
+		// Backup that asks to retain its data must not be stored where it would go too.
+		return nil, &topology.Refusal{Reason: v1.ReasonClaimConflict, Message: fmt.Sprintf(
+			"claim %s is deleted with its Backups (it was created with storage.deletionPolicy Delete); use deletionPolicy Delete here too, or a claim of your own in claimName", claimName)}, nil
+	} else if deleteWithBackups && len(claim.OwnerReferences) > 0 && !ownedBy(claim, b) {
 		// deletionPolicy Delete: every Backup that uses the claim owns it, so the garbage
 		// collector deletes it once the last of them is gone, and never before. The optimistic
-		// lock keeps two Backups starting together from dropping each other's reference.
+		// lock keeps two Backups starting together from dropping each other's reference. A
+		// claim made under Retain has no owners and keeps none: it is never deleted.
 		patch := client.MergeFromWithOptions(claim.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		claim.OwnerReferences = append(claim.OwnerReferences, backupOwner(b))
 		if err := r.Client.Patch(ctx, claim, patch); err != nil {
@@ -527,11 +534,25 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Ti
 		}
 	}
 	if ended == nil {
-		if job.Status.Active > 0 && b.Status.Phase != v1.BackupRunning {
+		if ptr.Deref(job.Status.Ready, 0) > 0 && b.Status.Phase != v1.BackupRunning {
 			b.Status.Phase = v1.BackupRunning
 			status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonRunning,
 				fmt.Sprintf("Job %s is running", job.Name), metav1.NewTime(now))
 		}
+		if b.Status.Phase != v1.BackupPending {
+			return ctrl.Result{}, nil
+		}
+		// A pod that never starts (unschedulable, image not pulled) would hold a schedule's
+		// Forbid policy forever: stop it after the start timeout and say why.
+		waited := now.Sub(job.CreationTimestamp.Time)
+		if waited < r.StartTimeout {
+			return ctrl.Result{RequeueAfter: min(r.StartTimeout-waited, 30*time.Second)}, nil
+		}
+		why := r.whyNotStarted(ctx, job)
+		if err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, err
+		}
+		r.fail(b, now, v1.ReasonNotStarted, fmt.Sprintf("the backup pod did not start within %s (%s); Job %s deleted", r.StartTimeout, why, job.Name))
 		return ctrl.Result{}, nil
 	}
 
@@ -569,6 +590,26 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Ti
 		r.conclude(b, rep, now)
 	}
 	return ctrl.Result{}, nil
+}
+
+// whyNotStarted says what holds the Job's pod back, from its conditions and container states.
+func (r *BackupReconciler) whyNotStarted(ctx context.Context, job *batchv1.Job) string {
+	pods := &corev1.PodList{}
+	if err := r.Client.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil || len(pods.Items) == 0 {
+		return "no pod was created; see the Job's events"
+	}
+	p := pods.Items[0]
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return result.Clean(fmt.Sprintf("%s: %s", c.Reason, c.Message), 300)
+		}
+	}
+	for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+		if w := cs.State.Waiting; w != nil {
+			return result.Clean(fmt.Sprintf("container %s: %s: %s", cs.Name, w.Reason, w.Message), 300)
+		}
+	}
+	return "pod " + p.Name + " is " + string(p.Status.Phase)
 }
 
 func jobEnded(job *batchv1.Job) bool {

@@ -361,6 +361,19 @@ var _ = Describe("Backup controller", func() {
 		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted neo4j-2026-11-28T02-00-00.backup")))
 	})
 
+	It("refuses to keep a Retain backup on a claim that goes with its Delete backups", func() {
+		w := newWorld()
+		w.cluster()
+		first := w.backup("deleting", func(s *v1.BackupSpec) { s.Storage.DeletionPolicy = v1.DeletionDelete })
+		jobOf(first)
+		retain := w.backup("retaining")
+		eventually(func(g Gomega) {
+			ready := readyCondition(get(retain)(g))
+			g.Expect(ready.Reason).To(Equal(v1.ReasonClaimConflict))
+			g.Expect(ready.Message).To(ContainSubstring("is deleted with its Backups"))
+		})
+	})
+
 	It("refuses to store backups beside the servers: NoIsolatedZone, no Job, then Failed after the start timeout", func() {
 		w := newWorld()
 		w.cluster()
@@ -391,8 +404,27 @@ var _ = Describe("Backup controller", func() {
 			got := get(b)(g)
 			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
 			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonNoIsolatedZone))
-			g.Expect(readyCondition(got).Message).To(ContainSubstring("gave up after 10m0s"))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("gave up after 30m0s"))
 		})
+	})
+
+	It("stops a backup whose pod never starts, so a schedule is not held forever", func() {
+		w := newWorld()
+		w.cluster()
+		b := w.backup("stuck")
+		job := jobOf(b)
+		eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Phase).To(Equal(v1.BackupPending)) })
+		clock.SetTime(time.Now().Add(startTimeout + time.Minute))
+		DeferCleanup(func() { clock.SetTime(time.Now()) })
+		poke(b)
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonNotStarted))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("no pod was created"))
+		})
+		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the stuck Job is deleted")
 	})
 
 	It("allows the same zone when asked", func() {

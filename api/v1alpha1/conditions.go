@@ -52,6 +52,9 @@ const (
 	ReasonScheduled = "Scheduled"
 	// ReasonNoBackupYet: no Backup of the schedule has finished.
 	ReasonNoBackupYet = "NoBackupYet"
+	// ReasonNotStarted: the backup pod did not start within the start timeout (unschedulable,
+	// image not pulled); its Job was deleted.
+	ReasonNotStarted = "NotStarted"
 	// ReasonTimedOut: a condition that blocked the Backup from starting (no source member, no
 	// isolated zone, a missing claim) lasted longer than the operator waits.
 	ReasonTimedOut = "TimedOut"

@@ -47,9 +47,12 @@ func PruneJob(b *v1.Backup, artifacts []string, opts Options) *batchv1.Job {
 			BackoffLimit:          ptr.To[int32](2),
 			ActiveDeadlineSeconds: ptr.To[int64](600),
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: lbls},
+				ObjectMeta: metav1.ObjectMeta{Labels: lbls, Annotations: copyMap(b.Spec.PodMetadata.Annotations)},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                corev1.RestartPolicyNever,
+					ImagePullSecrets:             b.Spec.ImagePullSecrets,
+					ServiceAccountName:           b.Spec.ServiceAccountName,
+					PriorityClassName:            b.Spec.PriorityClassName,
 					AutomountServiceAccountToken: ptr.To(false),
 					EnableServiceLinks:           ptr.To(false),
 					NodeSelector:                 b.Spec.NodeSelector,
