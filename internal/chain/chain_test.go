@@ -1,0 +1,82 @@
+package chain
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+)
+
+var day0 = time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
+
+func art(name string, day int, full bool, low, high int64) Artifact {
+	return Artifact{File: name, Backup: "b-" + name, Time: day0.AddDate(0, 0, day), Full: full, LowTx: low, HighTx: high}
+}
+
+// two chains: F1 D1 D2 (empty) D3 | F2 D4
+func storage() []Artifact {
+	return []Artifact{
+		art("F1", 0, true, 1, 100),
+		art("D1", 1, false, 101, 150),
+		art("D2", 2, false, 0, 0), // nothing new that night
+		art("D3", 3, false, 151, 170),
+		art("F2", 4, true, 1, 200),
+		art("D4", 5, false, 201, 260),
+	}
+}
+
+func TestResolve(t *testing.T) {
+	at := func(day int, h int) *time.Time {
+		x := day0.AddDate(0, 0, day).Add(time.Duration(h) * time.Hour)
+		return &x
+	}
+	for _, tc := range []struct {
+		name   string
+		arts   []Artifact
+		target Target
+		want   []string
+		high   int64
+		err    error
+	}{
+		{"newest", storage(), Target{}, []string{"F2", "D4"}, 260, nil},
+		{"a Backup's own DIFF", storage(), Target{EndAt: "D3"}, []string{"F1", "D1", "D3"}, 170, nil},
+		{"a FULL alone", storage(), Target{EndAt: "F1"}, []string{"F1"}, 100, nil},
+		{"an empty DIFF ends on its predecessor's data", storage(), Target{EndAt: "D2"}, []string{"F1", "D1"}, 150, nil},
+		{"point in time inside a DIFF", storage(), Target{Until: at(0, 12)}, []string{"F1", "D1"}, 150, nil},
+		{"point in time exactly at a FULL", storage(), Target{Until: at(4, 0)}, []string{"F2"}, 200, nil},
+		{"point in time between two chains", storage(), Target{Until: at(3, 12)}, nil, 0, ErrNotCovered},
+		{"point in time after the newest", storage(), Target{Until: at(9, 0)}, nil, 0, ErrNotCovered},
+		{"transaction in a DIFF", storage(), Target{UntilTx: 160}, []string{"F1", "D1", "D3"}, 170, nil},
+		{"transaction at a FULL's end", storage(), Target{UntilTx: 200}, []string{"F2"}, 200, nil},
+		{"transaction inside a FULL only", []Artifact{art("F1", 0, true, 1, 100)}, Target{UntilTx: 50}, nil, 0, ErrNotCovered},
+		{"transaction beyond the newest", storage(), Target{UntilTx: 999}, nil, 0, ErrNotCovered},
+		{"a DIFF without its FULL", storage()[1:4], Target{}, nil, 0, ErrNoFull},
+		{"a gap in the chain", []Artifact{art("F1", 0, true, 1, 100), art("D1", 1, false, 101, 150), art("D3", 3, false, 161, 170)}, Target{}, nil, 0, ErrGap},
+		{"an artifact not there", storage(), Target{EndAt: "D9"}, nil, 0, ErrNotFound},
+		{"nothing at all", nil, Target{}, nil, 0, ErrNotCovered},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Resolve(tc.arts, tc.target)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("got %v, want %v", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.Files(), tc.want) || c.HighTx != tc.high {
+				t.Fatalf("got %v up to %d, want %v up to %d", c.Files(), c.HighTx, tc.want, tc.high)
+			}
+		})
+	}
+}
+
+func TestResolveNamesTheGap(t *testing.T) {
+	_, err := Resolve([]Artifact{art("F1", 0, true, 1, 100), art("D3", 3, false, 161, 170)}, Target{})
+	if err == nil || err.Error() != fmt.Sprintf("%v: D3 starts at transaction 161, after 100", ErrGap) {
+		t.Fatalf("%v", err)
+	}
+}
