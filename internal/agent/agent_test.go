@@ -401,3 +401,85 @@ func TestPruneDeletesExactlyTheNamedArtifacts(t *testing.T) {
 		t.Fatal("a refused prune deleted something")
 	}
 }
+
+// restore runs `agent restore` with the stand-in playing version, data written under data.
+func restore(t *testing.T, version, dir, data string, args ...string) (int, result.Restore, string) {
+	t.Helper()
+	work := t.TempDir()
+	termLog := filepath.Join(work, "termination-log")
+	standinLog := filepath.Join(work, "standin.log")
+	cmd := exec.Command(filepath.Join(binDir, "neo4j-backup-operator"), append([]string{"agent", "restore",
+		"--neo4j-version=" + version, "--dir=" + dir, "--data-dir=" + data, "--termination-log=" + termLog}, args...)...)
+	cmd.Env = []string{"PATH=" + binDir, "HEAP_SIZE=1g", "STANDIN_NEO4J_VERSION=" + version, "STANDIN_LOG=" + standinLog, "STANDIN_DATA_DIR=" + data}
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(termLog)
+	rep, derr := result.DecodeRestore(raw)
+	if derr != nil {
+		t.Fatalf("report %q: %v\n%s", raw, derr, out)
+	}
+	logData, _ := os.ReadFile(standinLog)
+	if strings.Contains(string(logData), "VIOLATION") {
+		t.Fatalf("the agent broke neo4j-admin %s's contract:\n%s", version, logData)
+	}
+	return code, rep, string(logData)
+}
+
+func TestRestoreAChainUntilATransaction(t *testing.T) {
+	dir, data := t.TempDir(), t.TempDir()
+	agent(t, dir, run{version: "5.26"})
+	agent(t, dir, run{version: "5.26"})
+	entries, _ := os.ReadDir(dir)
+	var chain []string
+	for _, e := range entries {
+		chain = append(chain, e.Name())
+	}
+	if len(chain) != 2 {
+		t.Fatalf("artifacts: %v", chain)
+	}
+	args := []string{"--database=neo4j-restored", "--until-tx=15", "--artifact=" + chain[0], "--artifact=" + chain[1]}
+	code, rep, calls := restore(t, "5.26", dir, data, args...)
+	if code != 0 || rep.Database != "neo4j-restored" || len(rep.Chain) != 2 || rep.Error != "" {
+		t.Fatalf("exit %d: %+v", code, rep)
+	}
+	if !strings.Contains(calls, "database restore --from-path="+filepath.Join(dir, chain[0])+","+filepath.Join(dir, chain[1])+" --restore-until=15 neo4j-restored") {
+		t.Fatalf("calls:\n%s", calls)
+	}
+	marker, _ := os.ReadFile(filepath.Join(data, "databases", "neo4j-restored", "restored-from"))
+	if !strings.Contains(string(marker), "until 15") {
+		t.Fatalf("restored: %s", marker)
+	}
+
+	By := "an existing database is never touched without replaceExisting"
+	code, rep, calls = restore(t, "5.26", dir, data, args...)
+	if code != 3 || rep.Reason != "TargetExists" || strings.Contains(calls, "database restore") {
+		t.Fatalf("%s: exit %d, %+v, calls %q", By, code, rep, calls)
+	}
+	code, _, calls = restore(t, "5.26", dir, data, append(args, "--replace")...)
+	if code != 0 || !strings.Contains(calls, "--overwrite-destination=true") {
+		t.Fatalf("replace: exit %d, calls %q", code, calls)
+	}
+
+	code, rep, _ = restore(t, "5.26", dir, t.TempDir(), "--database=x-restored", "--artifact="+chain[1])
+	if code != 1 || rep.Reason != "RestoreFailed" || !strings.Contains(rep.Error, "exit 1") {
+		t.Fatalf("a DIFF without its FULL: exit %d, %+v", code, rep)
+	}
+}
+
+func TestRestoreLegacyFolder(t *testing.T) {
+	dir, data := t.TempDir(), t.TempDir()
+	agent(t, dir, run{version: "4.4"})
+	code, rep, calls := restore(t, "4.4", dir, data, "--database=neo4j", "--artifact=neo4j")
+	if code != 0 || rep.Error != "" || !strings.Contains(calls, "restore --from="+filepath.Join(dir, "neo4j")+" --database=neo4j") {
+		t.Fatalf("exit %d, %+v, calls %q", code, rep, calls)
+	}
+	code, rep, _ = restore(t, "4.4", dir, t.TempDir(), "--database=neo4j", "--artifact=neo4j", "--until-tx=5")
+	if code != 2 || !strings.Contains(rep.Error, "no point in time") {
+		t.Fatalf("4.4 point in time: exit %d, %+v", code, rep)
+	}
+}

@@ -20,11 +20,11 @@ import (
 	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
 )
 
-// Main runs `agent <command> [flags]` and returns the process's exit code: backup, or prune
-// (delete named artifacts).
+// Main runs `agent <command> [flags]` and returns the process's exit code: backup, restore
+// (offline, into a data directory), or prune (delete named artifacts).
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: agent backup|prune [flags]")
+		fmt.Fprintln(stderr, "usage: agent backup|restore|prune [flags]")
 		return ExitInvalid
 	}
 	switch args[0] {
@@ -32,6 +32,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return backupMain(ctx, args[1:], stdout, stderr)
 	case "prune":
 		return pruneMain(args[1:], stdout, stderr)
+	case "restore":
+		return restoreMain(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "agent: unknown command %q\n", args[0])
 		return ExitInvalid

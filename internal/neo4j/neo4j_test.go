@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func mustVersion(t *testing.T, s string) Version {
@@ -132,6 +133,39 @@ func TestArtifactDatabase(t *testing.T) {
 		got, ok := ArtifactDatabase(in)
 		if got != want || ok != (want != "") {
 			t.Errorf("ArtifactDatabase(%q) = %q, %v", in, got, ok)
+		}
+	}
+}
+
+func TestRestoreArgs(t *testing.T) {
+	until := time.Date(2026, 11, 28, 1, 30, 0, 0, time.FixedZone("CET", 3600))
+	for _, tc := range []struct {
+		r    RestoreRequest
+		want string
+		bad  bool
+	}{
+		{RestoreRequest{Version: mustVersion(t, "4.4"), Artifacts: []string{"/backups/p/neo4j"}, Database: "neo4j"},
+			"restore --from=/backups/p/neo4j --database=neo4j", false},
+		{RestoreRequest{Version: mustVersion(t, "4.4"), Artifacts: []string{"/b/neo4j"}, Database: "copy", Overwrite: true},
+			"restore --from=/b/neo4j --database=copy --force", false},
+		{RestoreRequest{Version: mustVersion(t, "4.4"), Artifacts: []string{"/b/neo4j"}, Database: "x", UntilTx: 5}, "", true},
+		{RestoreRequest{Version: mustVersion(t, "5.26"), Artifacts: []string{"/b/F.backup", "/b/D.backup"}, Database: "neo4j-restored", UntilTx: 160, TempPath: "/t"},
+			"database restore --from-path=/b/F.backup,/b/D.backup --restore-until=160 --temp-path=/t neo4j-restored", false},
+		{RestoreRequest{Version: mustVersion(t, "5.20"), Artifacts: []string{"/b/F.backup"}, Database: "neo4j", UntilTime: &until, TempPath: "/t"},
+			"database restore --from-path=/b/F.backup --restore-until=2026-11-28 00:30:00 neo4j", false},
+		{RestoreRequest{Version: mustVersion(t, "2025.10"), Artifacts: []string{"/b/F.backup"}, Database: "neo4j", Overwrite: true},
+			"database restore --from-path=/b/F.backup --overwrite-destination=true neo4j", false},
+		{RestoreRequest{Version: mustVersion(t, "5.26"), Database: "neo4j"}, "", true},
+	} {
+		args, err := RestoreArgs(tc.r)
+		if tc.bad {
+			if err == nil {
+				t.Errorf("%+v accepted", tc.r)
+			}
+			continue
+		}
+		if err != nil || strings.Join(args, " ") != tc.want {
+			t.Errorf("got %q (%v)\nwant %q", strings.Join(args, " "), err, tc.want)
 		}
 	}
 }

@@ -192,3 +192,56 @@ func clip(s string, max int) string {
 	}
 	return s[:cut] + "…"
 }
+
+// Restore is the agent's report of one restore.
+type Restore struct {
+	V int `json:"v"`
+	// Database restored (the target name).
+	Database string `json:"database"`
+	// Chain is the artifacts restored, FULL first.
+	Chain []string `json:"chain,omitempty"`
+	// Reason is a condition reason when the restore was refused (TargetExists).
+	Reason string `json:"reason,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// EncodeRestore writes r as compact JSON within max bytes (the chain is cut first).
+func EncodeRestore(r Restore, max int) []byte {
+	r.V = Version
+	r.Error = clip(r.Error, 1024)
+	for {
+		b, _ := json.Marshal(r)
+		if len(b) <= max || len(r.Chain) == 0 {
+			return b
+		}
+		r.Chain = r.Chain[:len(r.Chain)-1]
+	}
+}
+
+// DecodeRestore parses a restore report as strictly as Decode does a backup's.
+func DecodeRestore(msg []byte) (Restore, error) {
+	var r Restore
+	if len(msg) == 0 || len(msg) > MaxMessage || !utf8.Valid(msg) {
+		return r, errors.New("report is empty, too large or not UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(msg))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil || dec.More() {
+		return Restore{}, errors.New("report is not valid")
+	}
+	if r.V != Version || !validName(r.Database) || len(r.Chain) > maxFiles {
+		return Restore{}, errors.New("report has an invalid version, database or chain")
+	}
+	for _, f := range r.Chain {
+		if len(f) > 255 || strings.ContainsAny(f, "/\\\x00") || f == ".." {
+			return Restore{}, errors.New("report has an invalid artifact name")
+		}
+	}
+	switch r.Reason {
+	case "", "TargetExists", "InvalidChain", "RestoreFailed":
+	default:
+		return Restore{}, errors.New("report has an unknown reason")
+	}
+	r.Error = Clean(r.Error, maxText)
+	return r, nil
+}

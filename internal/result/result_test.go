@@ -98,3 +98,18 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestRestoreReport(t *testing.T) {
+	r, err := DecodeRestore(EncodeRestore(Restore{Database: "neo4j-restored", Chain: []string{"a.backup", "b.backup"}}, MaxMessage))
+	if err != nil || r.Database != "neo4j-restored" || len(r.Chain) != 2 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	for _, bad := range []string{
+		`{"v":1,"database":"x y"}`, `{"v":1,"database":"neo4j","chain":["../etc"]}`,
+		`{"v":1,"database":"neo4j","reason":"Whatever"}`, `{"v":1,"database":"neo4j","extra":1}`, ``,
+	} {
+		if _, err := DecodeRestore([]byte(bad)); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}

@@ -17,6 +17,7 @@
 //	STANDIN_CHECK_BROKEN    "1": the consistency check cannot run
 //	STANDIN_HANG            "1": hang until killed
 //	STANDIN_SIZE            bytes of payload per artifact (default 1024)
+//	STANDIN_DATA_DIR        the server's data directory, for restores (the image's conf says /data)
 package main
 
 import (
@@ -87,6 +88,10 @@ func run(args []string) int {
 		return backup(v, args[2:])
 	case !v.legacy() && len(args) > 1 && args[0] == "database" && args[1] == "check":
 		return check(v, args[2:])
+	case v.legacy() && len(args) > 0 && args[0] == "restore":
+		return legacyRestore(args[1:])
+	case !v.legacy() && len(args) > 1 && args[0] == "database" && args[1] == "restore":
+		return restore(v, args[2:])
 	default:
 		return violation("neo4j-admin %s has no command %q", os.Getenv("STANDIN_NEO4J_VERSION"), strings.Join(args, " "))
 	}
@@ -477,4 +482,89 @@ func check(v version, args []string) int {
 	}
 	fmt.Printf("Database %s is consistent\n", db)
 	return 0
+}
+
+// restoreInto writes the restored database's folder, refusing an existing one unless force.
+func restoreInto(db string, force bool, what string) int {
+	data := os.Getenv("STANDIN_DATA_DIR")
+	if data == "" {
+		return violation("restore without STANDIN_DATA_DIR (the server's data directory)")
+	}
+	target := filepath.Join(data, "databases", db)
+	if _, err := os.Stat(target); err == nil && !force {
+		fmt.Fprintf(os.Stderr, "Database with name [%s] already exists\n", db)
+		return 1
+	}
+	_ = os.RemoveAll(target)
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := os.WriteFile(filepath.Join(target, "restored-from"), []byte(what+"\n"), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("Restored %s\n", db)
+	return 0
+}
+
+// legacyRestore plays 4.4's `neo4j-admin restore --from --database [--force]`.
+func legacyRestore(args []string) int {
+	opts, pos, err := parse(args, set("from", "database", "force", "verbose", "expand-commands"))
+	if err != nil {
+		return violation("4.4 restore: %v", err)
+	}
+	if len(pos) > 0 || opts["from"] == "" || opts["database"] == "" {
+		return violation("4.4 restore needs --from and --database and no positional arguments")
+	}
+	if info, err := os.Stat(opts["from"]); err != nil || !info.IsDir() {
+		fmt.Fprintf(os.Stderr, "backup folder %s not found\n", opts["from"])
+		return 1
+	}
+	return restoreInto(opts["database"], opts["force"] == "true", "folder "+opts["from"])
+}
+
+var untilRE = regexp.MustCompile(`^([0-9]+|[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2})$`)
+
+// restore plays 5.x / 2025.x `neo4j-admin database restore --from-path=<list>`: the list must be
+// a chain, FULL first, contiguous in transactions.
+func restore(v version, args []string) int {
+	allowed := set("from-path", "restore-until", "overwrite-destination", "parallel-recovery", "additional-config", "verbose", "expand-commands")
+	if v.atLeast(5, 24) {
+		allowed["temp-path"] = true
+	}
+	opts, pos, err := parse(args, allowed)
+	if err != nil {
+		return violation("%d.%d database restore: %v", v.major, v.minor, err)
+	}
+	if len(pos) != 1 || opts["from-path"] == "" {
+		return violation("database restore needs --from-path and one database")
+	}
+	if u, ok := opts["restore-until"]; ok && !untilRE.MatchString(u) {
+		return violation("--restore-until=%q: want a transaction id or \"YYYY-MM-DD hh:mm:ss\"", u)
+	}
+	var prev *header
+	for i, p := range strings.Split(opts["from-path"], ",") {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", p, err)
+			return 1
+		}
+		line, _, _ := strings.Cut(string(data), "\n")
+		var h header
+		if json.Unmarshal([]byte(line), &h) != nil {
+			fmt.Fprintf(os.Stderr, "%s is not a backup artifact\n", p)
+			return 1
+		}
+		switch {
+		case i == 0 && !h.Full:
+			fmt.Fprintf(os.Stderr, "%s is not a full backup: the chain has no start\n", p)
+			return 1
+		case i > 0 && h.LowTx != prev.HighTx+1:
+			fmt.Fprintf(os.Stderr, "%s does not follow the previous backup\n", p)
+			return 1
+		}
+		prev = &h
+	}
+	return restoreInto(pos[0], opts["overwrite-destination"] == "true", "chain "+opts["from-path"]+" until "+opts["restore-until"])
 }

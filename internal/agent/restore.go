@@ -1,0 +1,110 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
+)
+
+// ExitTargetExists: the target database exists and the Restore does not allow replacing it.
+// Retrying cannot help; the Job's podFailurePolicy fails at once on it.
+const ExitTargetExists = 3
+
+// restoreMain restores a chain offline into the server data directory mounted in the pod
+// (Volume mode): `neo4j-admin restore` (4.4) or `database restore` (5.x, with --restore-until).
+// An existing database of the target name is never touched unless --replace is given.
+func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("agent restore", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	version := flags.String("neo4j-version", "", "Neo4j version (4.4, 5.26, 2025.10, ...)")
+	dir := flags.String("dir", "", "backup folder inside the mounted backup volume (read-only)")
+	var artifacts listFlag
+	flags.Var(&artifacts, "artifact", "an artifact of the chain, FULL first (4.4: the database's backup folder); repeat")
+	database := flags.String("database", "", "the name to restore as")
+	untilTx := flags.Int64("until-tx", 0, "restore up to and including this transaction (5.x)")
+	untilTime := flags.String("until-time", "", "restore up to this RFC 3339 time (5.x)")
+	replace := flags.Bool("replace", false, "replace an existing database of that name")
+	dataDir := flags.String("data-dir", "/data", "the server's data directory (the target claim)")
+	tempDir := flags.String("temp-dir", "", "scratch space for 5.24+")
+	admin := flags.String("neo4j-admin", "neo4j-admin", "the neo4j-admin command")
+	termLog := flags.String("termination-log", "/dev/termination-log", "where the report goes")
+	if err := flags.Parse(args); err != nil {
+		return ExitInvalid
+	}
+	rep := result.Restore{Database: *database}
+	finish := func(code int, reason, format string, a ...any) int {
+		rep.Reason = reason
+		if format != "" {
+			rep.Error = fmt.Sprintf(format, a...)
+		}
+		fmt.Fprintf(stdout, "report: %s\n", result.EncodeRestore(rep, 1<<20))
+		if err := os.WriteFile(*termLog, result.EncodeRestore(rep, result.MaxMessage), 0o644); err != nil {
+			fmt.Fprintf(stderr, "agent: writing the report to %s: %v\n", *termLog, err)
+		}
+		return code
+	}
+	v, err := neo4j.ParseVersion(*version)
+	if err != nil {
+		return finish(ExitInvalid, "", "%v", err)
+	}
+	if *dir == "" || len(artifacts) == 0 || *database == "" {
+		return finish(ExitInvalid, "", "--dir, --artifact and --database are required")
+	}
+	if os.Getenv("HEAP_SIZE") == "" {
+		return finish(ExitInvalid, "", "HEAP_SIZE is not set: an unbounded JVM sizes its heap from the host")
+	}
+	req := neo4j.RestoreRequest{Version: v, Database: *database, UntilTx: *untilTx, Overwrite: *replace}
+	if *untilTime != "" {
+		t, err := time.Parse(time.RFC3339, *untilTime)
+		if err != nil {
+			return finish(ExitInvalid, "", "--until-time: %v", err)
+		}
+		req.UntilTime = &t
+	}
+	if *tempDir != "" {
+		req.TempPath = *tempDir
+		defer os.RemoveAll(*tempDir)
+	}
+	for _, a := range artifacts {
+		p := filepath.Join(*dir, a)
+		if _, err := os.Stat(p); err != nil {
+			return finish(ExitFailed, "InvalidChain", "artifact %s: %v", a, err)
+		}
+		req.Artifacts = append(req.Artifacts, p)
+	}
+	rep.Chain = artifacts
+
+	// Never touched unless asked: the check is the agent's own, before neo4j-admin runs, so
+	// the refusal does not depend on any version's flag defaults.
+	if _, err := os.Stat(filepath.Join(*dataDir, "databases", *database)); err == nil && !*replace {
+		return finish(ExitTargetExists, "TargetExists", "database %s already exists in %s; set replaceExisting to replace it", *database, *dataDir)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return finish(ExitFailed, "RestoreFailed", "checking the data directory: %v", err)
+	}
+	argv, err := neo4j.RestoreArgs(req)
+	if err != nil {
+		return finish(ExitInvalid, "", "%v", err)
+	}
+	bin, err := exec.LookPath(*admin)
+	if err != nil {
+		return finish(ExitInvalid, "", "neo4j-admin not found (%v): is spec.image a Neo4j Enterprise image?", err)
+	}
+	code, out, err := (&execRunner{bin: bin, log: stdout}).Run(ctx, argv)
+	switch {
+	case err != nil:
+		return finish(ExitFailed, "RestoreFailed", "%v", err)
+	case code != 0:
+		return finish(ExitFailed, "RestoreFailed", "neo4j-admin exit %d: %s", code, lastLine(out))
+	}
+	return finish(ExitOK, "", "")
+}
