@@ -140,6 +140,16 @@ func run(args []string) error {
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("backup schedule controller: %w", err)
 	}
+	if err := (&controllers.RestoreReconciler{
+		Client:       mgr.GetClient(),
+		Reader:       mgr.GetAPIReader(),
+		Recorder:     mgr.GetEventRecorder("neo4j-backup-operator"),
+		Clock:        clock.RealClock{},
+		Options:      resources.Options{OperatorImage: *agentImage, OperatorImagePullPolicy: corev1.PullPolicy(*agentPullPolicy)},
+		StartTimeout: *startTimeout,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("restore controller: %w", err)
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}

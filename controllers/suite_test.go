@@ -105,6 +105,14 @@ var _ = BeforeSuite(func() {
 		Recorder: mgr.GetEventRecorder("neo4j-backup-operator"),
 		Clock:    clock,
 	}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&controllers.RestoreReconciler{
+		Client:       mgr.GetClient(),
+		Reader:       mgr.GetAPIReader(),
+		Recorder:     mgr.GetEventRecorder("neo4j-backup-operator"),
+		Clock:        clock,
+		Options:      resources.Options{OperatorImage: "neo4j-backup-operator:test"},
+		StartTimeout: startTimeout,
+	}).SetupWithManager(mgr)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())

@@ -55,6 +55,19 @@ const (
 	// ReasonNotStarted: the backup pod did not start within the start timeout (unschedulable,
 	// image not pulled); its Job was deleted.
 	ReasonNotStarted = "NotStarted"
+	// ReasonBackupNotFound: source.backupName names no Backup (yet).
+	ReasonBackupNotFound = "BackupNotFound"
+	// ReasonSourceNotReady: the source Backup has not finished, or did not back up the database.
+	ReasonSourceNotReady = "SourceNotReady"
+	// ReasonChainBroken: the chain has a gap in its transactions or lost its FULL.
+	ReasonChainBroken = "ChainBroken"
+	// ReasonNotCovered: no chain reaches restoreUntil.
+	ReasonNotCovered = "NotCovered"
+	// ReasonNotSupportedYet: the asked restore mode is not implemented by this version of the
+	// operator.
+	ReasonNotSupportedYet = "NotSupportedYet"
+	// ReasonRestoreFailed: neo4j-admin could not restore; the message has its words.
+	ReasonRestoreFailed = "RestoreFailed"
 	// ReasonTimedOut: a condition that blocked the Backup from starting (no source member, no
 	// isolated zone, a missing claim) lasted longer than the operator waits.
 	ReasonTimedOut = "TimedOut"

@@ -44,6 +44,13 @@ var (
 		Help: "Backups that failed, and databases that failed within a backup, by reason.",
 	}, []string{"namespace", "cluster", "schedule", "database", "reason"})
 
+	// RestoreDuration of finished restores.
+	RestoreDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "neo4j_backup_restore_duration_seconds",
+		Help:    "Time from a Restore's creation to its end, by mode and phase.",
+		Buckets: prometheus.ExponentialBuckets(10, 2, 12),
+	}, []string{"namespace", "mode", "phase"})
+
 	// ScheduleLastSuccess is when the newest successful Backup of a schedule completed.
 	ScheduleLastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "neo4j_backup_schedule_last_success_timestamp_seconds",
@@ -58,7 +65,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(LastSuccess, Size, Duration, Backups, Failures, ScheduleLastSuccess, MissedSlots)
+	metrics.Registry.MustRegister(LastSuccess, Size, Duration, Backups, Failures, ScheduleLastSuccess, MissedSlots, RestoreDuration)
 }
 
 var (

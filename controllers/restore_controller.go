@@ -1,0 +1,381 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/chain"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/metrics"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/status"
+)
+
+// RestoreReconciler resolves a Restore's chain and runs it as one Job.
+//
+// Implemented: mode Volume (offline neo4j-admin restore into a claim), from a Backup or from a
+// storage location that Backups recorded. Not yet: mode SeedFromURI, and storage locations no
+// Backup describes (they need an inspection Job); such Restores say so in their conditions.
+type RestoreReconciler struct {
+	Client       client.Client
+	Reader       client.Reader
+	Recorder     recorder.EventRecorder
+	Clock        clock.PassiveClock
+	Options      resources.Options
+	StartTimeout time.Duration
+}
+
+// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=restores,verbs=get;list;watch
+// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=restores/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=restores/finalizers,verbs=update
+
+// SetupWithManager registers the controller: Restores and the Jobs they own.
+func (r *RestoreReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.StartTimeout == 0 {
+		r.StartTimeout = 10 * time.Minute
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1.Restore{}).
+		Owns(&batchv1.Job{}).
+		Named("restore").
+		Complete(r)
+}
+
+func restoreFinished(p v1.RestorePhase) bool {
+	return p == v1.RestoreSucceeded || p == v1.RestoreFailed
+}
+
+// Reconcile plans and starts the restore once, then follows its Job to the end.
+func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	rs := &v1.Restore{}
+	if err := r.Client.Get(ctx, req.NamespacedName, rs); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if restoreFinished(rs.Status.Phase) || rs.DeletionTimestamp != nil {
+		return ctrl.Result{}, nil
+	}
+	now := r.Clock.Now()
+	next := rs.DeepCopy()
+	var res ctrl.Result
+	var err error
+	if rs.Status.JobName == "" {
+		res, err = r.start(ctx, next, now)
+	} else {
+		res, err = r.follow(ctx, next, now)
+	}
+	if err != nil {
+		return res, err
+	}
+	next.Status.ObservedGeneration = rs.Generation
+	if equality.Semantic.DeepEqual(rs.Status, next.Status) {
+		return res, nil
+	}
+	if err := r.Client.Status().Update(ctx, next); err != nil {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
+	}
+	if rs.Status.Phase != next.Status.Phase {
+		typ := corev1.EventTypeNormal
+		if next.Status.Phase == v1.RestoreFailed {
+			typ = corev1.EventTypeWarning
+		}
+		ready := restoreReady(next)
+		r.Recorder.Eventf(next, nil, typ, ready.Reason, string(next.Status.Phase), "%s", ready.Message)
+		if restoreFinished(next.Status.Phase) {
+			metrics.RestoreDuration.WithLabelValues(next.Namespace, string(next.Spec.Mode), string(next.Status.Phase)).
+				Observe(next.Status.CompletionTime.Sub(next.CreationTimestamp.Time).Seconds())
+		}
+	}
+	return res, nil
+}
+
+func restoreReady(rs *v1.Restore) metav1.Condition {
+	for _, c := range rs.Status.Conditions {
+		if c.Type == v1.ConditionReady {
+			return c
+		}
+	}
+	return metav1.Condition{}
+}
+
+func (r *RestoreReconciler) fail(rs *v1.Restore, now time.Time, reason, msg string) {
+	rs.Status.Phase = v1.RestoreFailed
+	if rs.Status.CompletionTime == nil {
+		rs.Status.CompletionTime = &metav1.Time{Time: now}
+	}
+	status.Set(&rs.Status.Conditions, rs.Generation, status.Failed, reason, msg, metav1.NewTime(now))
+}
+
+// wait keeps the Restore Pending with reason, and fails it after StartTimeout.
+func (r *RestoreReconciler) wait(rs *v1.Restore, now time.Time, reason, msg string) ctrl.Result {
+	if now.Sub(rs.CreationTimestamp.Time) >= r.StartTimeout {
+		r.fail(rs, now, reason, fmt.Sprintf("%s (gave up after %s)", msg, r.StartTimeout))
+		return ctrl.Result{}
+	}
+	rs.Status.Phase = v1.RestorePending
+	status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, reason, msg, metav1.NewTime(now))
+	return ctrl.Result{RequeueAfter: 15 * time.Second}
+}
+
+func (r *RestoreReconciler) start(ctx context.Context, rs *v1.Restore, now time.Time) (ctrl.Result, error) {
+	if rs.Spec.Mode != v1.RestoreVolume {
+		r.fail(rs, now, v1.ReasonNotSupportedYet, fmt.Sprintf(
+			"mode %s is not implemented by this version of the operator yet; use mode Volume", rs.Spec.Mode))
+		return ctrl.Result{}, nil
+	}
+	version, err := neo4j.ParseVersion(rs.Spec.Cluster.Neo4jVersion)
+	if err != nil {
+		r.fail(rs, now, v1.ReasonInvalidSpec, "spec.cluster.neo4jVersion: "+err.Error())
+		return ctrl.Result{}, nil
+	}
+	budget, ferr := rs.Spec.Memory.Budget(field.NewPath("spec", "memory"))
+	if ferr != nil {
+		r.fail(rs, now, v1.ReasonInvalidSpec, ferr.Error())
+		return ctrl.Result{}, nil
+	}
+	plan, reason, msg, err := r.plan(ctx, rs, version, budget)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	switch reason {
+	case "":
+	case v1.ReasonBackupNotFound:
+		return r.wait(rs, now, reason, msg), nil
+	default:
+		r.fail(rs, now, reason, msg)
+		return ctrl.Result{}, nil
+	}
+	job, err := resources.RestoreJob(rs, *plan, r.Options)
+	if err != nil {
+		r.fail(rs, now, v1.ReasonInvalidSpec, err.Error())
+		return ctrl.Result{}, nil
+	}
+	if err := r.Client.Create(ctx, job); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			return ctrl.Result{}, fmt.Errorf("creating Job %s: %w", job.Name, err)
+		}
+		existing := &batchv1.Job{}
+		if err := r.Reader.Get(ctx, client.ObjectKeyFromObject(job), existing); err != nil {
+			return ctrl.Result{}, err
+		}
+		if !metav1.IsControlledBy(existing, rs) {
+			r.fail(rs, now, v1.ReasonJobConflict, fmt.Sprintf("a Job named %s exists and does not belong to this Restore", job.Name))
+			return ctrl.Result{}, nil
+		}
+	} else {
+		r.Recorder.Eventf(rs, job, corev1.EventTypeNormal, "JobCreated", "Create", "created Job %s restoring %s", job.Name, strings.Join(plan.Chain, ", "))
+	}
+	rs.Status.JobName = job.Name
+	rs.Status.Phase = v1.RestorePending
+	rs.Status.Chain = plan.Chain
+	rs.Status.StartTime = &metav1.Time{Time: now}
+	status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonPending,
+		fmt.Sprintf("Job %s created; restoring %d artifact(s)", job.Name, len(plan.Chain)), metav1.NewTime(now))
+	return ctrl.Result{}, nil
+}
+
+// plan finds the source's artifacts and resolves the chain. A reason is a refusal.
+func (r *RestoreReconciler) plan(ctx context.Context, rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget) (*resources.RestorePlan, string, string, error) {
+	db := rs.Spec.Database
+	var loc v1.StorageLocation
+	zone := ""
+	target := chain.Target{}
+	if name := rs.Spec.Source.BackupName; name != "" {
+		b := &v1.Backup{}
+		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: rs.Namespace, Name: name}, b); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil, v1.ReasonBackupNotFound, fmt.Sprintf("Backup %s does not exist in %s", name, rs.Namespace), nil
+			}
+			return nil, "", "", err
+		}
+		var mine *v1.DatabaseResult
+		for i, d := range b.Status.Databases {
+			if d.Name == db {
+				mine = &b.Status.Databases[i]
+			}
+		}
+		switch {
+		case b.Status.Phase != v1.BackupSucceeded && b.Status.Phase != v1.BackupPartiallyFailed:
+			return nil, v1.ReasonSourceNotReady, fmt.Sprintf("Backup %s is %s; a restore needs a finished backup", name, orUnknown(string(b.Status.Phase))), nil
+		case mine == nil || mine.Artifact == "" || b.Status.Storage == nil:
+			return nil, v1.ReasonSourceNotReady, fmt.Sprintf("Backup %s did not back up database %s", name, db), nil
+		}
+		loc = *b.Status.Storage
+		if b.Status.Placement != nil {
+			zone = b.Status.Placement.StorageZone
+		}
+		if rs.Spec.RestoreUntil == "" {
+			target.EndAt = mine.Artifact
+		}
+	} else {
+		loc = v1.StorageLocation{ClaimName: rs.Spec.Source.Storage.ClaimName, Path: rs.Spec.Source.Storage.Path}
+	}
+	if u := rs.Spec.RestoreUntil; u != "" {
+		if tx, err := strconv.ParseInt(u, 10, 64); err == nil {
+			target.UntilTx = tx
+		} else if t, err := time.Parse(time.RFC3339, u); err == nil {
+			target.Until = &t
+		} else {
+			return nil, v1.ReasonInvalidSpec, "spec.restoreUntil: want an RFC 3339 time or a transaction id", nil
+		}
+	}
+
+	// The artifacts of the database in that location, as the Backups recorded them (read past
+	// the cache: which files make a chain is decided on what the API server holds now).
+	list := &v1.BackupList{}
+	if err := r.Reader.List(ctx, list, client.InNamespace(rs.Namespace)); err != nil {
+		return nil, "", "", err
+	}
+	var arts []chain.Artifact
+	newest := ""
+	var newestAt time.Time
+	for _, b := range list.Items {
+		if b.Status.Storage == nil || *b.Status.Storage != loc {
+			continue
+		}
+		for _, d := range b.Status.Databases {
+			if d.Name != db || d.Artifact == "" {
+				continue
+			}
+			at := b.CreationTimestamp.Time
+			if b.Status.CompletionTime != nil {
+				at = b.Status.CompletionTime.Time
+			}
+			arts = append(arts, chain.Artifact{File: d.Artifact, Backup: b.Name, Time: at,
+				Full: d.Type == v1.BackupFull, LowTx: d.LowestTx, HighTx: d.HighestTx})
+			if zone == "" && b.Status.Placement != nil {
+				zone = b.Status.Placement.StorageZone
+			}
+			if newest == "" || at.After(newestAt) {
+				newest, newestAt = b.Name, at
+			}
+		}
+	}
+	if len(arts) == 0 {
+		return nil, v1.ReasonNotCovered, fmt.Sprintf("no Backup records artifacts of %s in %s/%s (locations no Backup describes are not supported yet)", db, loc.ClaimName, loc.Path), nil
+	}
+	plan := &resources.RestorePlan{ClaimName: loc.ClaimName, Path: loc.Path, Zone: zone, Memory: budget,
+		UntilTx: target.UntilTx, UntilTime: target.Until}
+	if version.Legacy() {
+		// 4.4 keeps one folder per database, rewritten by every backup: what can be restored
+		// is its newest state, and only that.
+		if name := rs.Spec.Source.BackupName; name != "" && name != newest {
+			return nil, v1.ReasonNotCovered, fmt.Sprintf(
+				"Neo4j 4.4 keeps one backup folder per database, rewritten by each backup: it now holds Backup %s, not %s", newest, name), nil
+		}
+		plan.Chain = []string{db}
+		return plan, "", "", nil
+	}
+	c, err := chain.Resolve(arts, target)
+	switch {
+	case errors.Is(err, chain.ErrGap), errors.Is(err, chain.ErrNoFull):
+		return nil, v1.ReasonChainBroken, err.Error(), nil
+	case err != nil:
+		return nil, v1.ReasonNotCovered, err.Error(), nil
+	}
+	plan.Chain = c.Files()
+	if target.Until == nil {
+		if target.UntilTx > 0 {
+			rs.Status.RestoredUntilTx = target.UntilTx
+		} else {
+			rs.Status.RestoredUntilTx = c.HighTx
+		}
+	}
+	return plan, "", "", nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "not started"
+	}
+	return s
+}
+
+// follow reads the Job and, once it ended, the agent's report.
+func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time.Time) (ctrl.Result, error) {
+	job := &batchv1.Job{}
+	key := client.ObjectKey{Namespace: rs.Namespace, Name: rs.Status.JobName}
+	if err := r.Client.Get(ctx, key, job); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+		if err := r.Reader.Get(ctx, key, job); err == nil {
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
+		r.fail(rs, now, v1.ReasonJobDeleted, fmt.Sprintf("Job %s was deleted before it finished", rs.Status.JobName))
+		return ctrl.Result{}, nil
+	}
+	var ended *batchv1.JobCondition
+	for i, c := range job.Status.Conditions {
+		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+			ended = &job.Status.Conditions[i]
+		}
+	}
+	if ended == nil {
+		if job.Status.Ready != nil && *job.Status.Ready > 0 && rs.Status.Phase != v1.RestoreRunning {
+			rs.Status.Phase = v1.RestoreRunning
+			status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonRunning, "Job "+job.Name+" is running", metav1.NewTime(now))
+		}
+		return ctrl.Result{}, nil
+	}
+	rs.Status.CompletionTime = &ended.LastTransitionTime
+	rep, repErr := r.report(ctx, job)
+	switch {
+	case ended.Type == batchv1.JobComplete && repErr == nil && rep.Error == "":
+		rs.Status.Phase = v1.RestoreSucceeded
+		target := rs.Spec.TargetDatabase
+		if target == "" {
+			target = rs.Spec.Database
+		}
+		status.Set(&rs.Status.Conditions, rs.Generation, status.Done, v1.ReasonSucceeded,
+			fmt.Sprintf("restored %s as %s from %s", rs.Spec.Database, target, strings.Join(rs.Status.Chain, ", ")), metav1.NewTime(now))
+	case repErr == nil && rep.Reason != "":
+		r.fail(rs, now, rep.Reason, rep.Error)
+	case repErr == nil:
+		r.fail(rs, now, v1.ReasonRestoreFailed, fmt.Sprintf("Job %s: %s: %s", job.Name, ended.Reason, rep.Error))
+	default:
+		r.fail(rs, now, v1.ReasonInvalidReport, fmt.Sprintf("Job %s ended (%s) without a report the operator can read: %v", job.Name, ended.Type, repErr))
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *RestoreReconciler) report(ctx context.Context, job *batchv1.Job) (result.Restore, error) {
+	for _, reader := range []client.Reader{r.Client, r.Reader} {
+		pods := &corev1.PodList{}
+		if err := reader.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
+			return result.Restore{}, err
+		}
+		var newest *corev1.ContainerStateTerminated
+		for _, p := range pods.Items {
+			for _, cs := range p.Status.ContainerStatuses {
+				if cs.Name == resources.ContainerRestore && cs.State.Terminated != nil &&
+					(newest == nil || cs.State.Terminated.FinishedAt.After(newest.FinishedAt.Time)) {
+					newest = cs.State.Terminated
+				}
+			}
+		}
+		if newest != nil {
+			return result.DecodeRestore([]byte(newest.Message))
+		}
+	}
+	return result.Restore{}, errNoTerminated
+}
