@@ -5,12 +5,15 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
@@ -35,7 +38,9 @@ var _ = BeforeSuite(func() {
 	DeferCleanup(cancel)
 
 	var err error
-	box, err = cluster.Start(ctx, cluster.Options{Log: GinkgoWriter})
+	// Every spec binds claims in zone-c (backups, restore targets) and Retain volumes are never
+	// reused: enough for all of them.
+	box, err = cluster.Start(ctx, cluster.Options{Log: GinkgoWriter, VolumesPerZone: 24})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() {
 		if CurrentSpecReport().Failed() || suiteFailed {
@@ -52,12 +57,13 @@ var _ = BeforeSuite(func() {
 		"crd/backups.backup.graphkeeper.dev", "crd/backupschedules.backup.graphkeeper.dev", "crd/restores.backup.graphkeeper.dev")
 	Expect(err).NotTo(HaveOccurred())
 
-	By("building the operator and running it as a process")
+	By("building the operator and running it as a process, as its ServiceAccount")
 	bin := filepath.Join(box.Dir, "neo4j-backup-operator")
 	build := exec.Command("go", "build", "-o", bin, "github.com/graphkeeper/neo4j-backup-operator")
 	build.Stdout, build.Stderr = GinkgoWriter, GinkgoWriter
 	Expect(build.Run()).To(Succeed())
-	operator, err = box.Start("operator", bin, []string{"KUBECONFIG=" + box.Kubeconfig},
+	kubeconfig := operatorKubeconfig()
+	operator, err = box.Start("operator", bin, []string{"KUBECONFIG=" + kubeconfig},
 		"--metrics-bind-address=0", "--health-probe-bind-address=0",
 		"--agent-image=neo4j-backup-operator:e2e", "--start-timeout=2m")
 	Expect(err).NotTo(HaveOccurred())
@@ -77,3 +83,50 @@ var _ = ReportAfterEach(func(r SpecReport) {
 		suiteFailed = true
 	}
 })
+
+// operatorKubeconfig gives the operator the identity it has in a cluster: a ServiceAccount
+// bound to the ClusterRole generated from the controllers' RBAC markers (config/rbac), with a
+// token from the TokenRequest API. The API server enforces RBAC on every request it makes, so a
+// permission the markers miss fails the suite, as it would fail users.
+func operatorKubeconfig() string {
+	GinkgoHelper()
+	_, err := box.Kubectl(ctx, nil, "apply", "-f", filepath.Join("..", "..", "config", "rbac", "role.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	_, err = box.Kubectl(ctx, strings.NewReader(`apiVersion: v1
+kind: Namespace
+metadata:
+  name: neo4j-backup-system
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: neo4j-backup-operator
+  namespace: neo4j-backup-system
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: neo4j-backup-operator
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: manager-role
+subjects:
+- kind: ServiceAccount
+  name: neo4j-backup-operator
+  namespace: neo4j-backup-system
+`), "apply", "-f", "-")
+	Expect(err).NotTo(HaveOccurred())
+	token, err := box.Kubectl(ctx, nil, "create", "token", "neo4j-backup-operator", "-n", "neo4j-backup-system", "--duration=6h")
+	Expect(err).NotTo(HaveOccurred())
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["box"] = &clientcmdapi.Cluster{Server: box.Config.Host, CertificateAuthorityData: box.Config.CAData}
+	cfg.AuthInfos["operator"] = &clientcmdapi.AuthInfo{Token: strings.TrimSpace(token)}
+	cfg.Contexts["box"] = &clientcmdapi.Context{Cluster: "box", AuthInfo: "operator"}
+	cfg.CurrentContext = "box"
+	path := filepath.Join(box.Dir, "operator.kubeconfig")
+	Expect(clientcmd.WriteToFile(*cfg, path)).To(Succeed())
+	out, err := box.Kubectl(ctx, nil, "auth", "can-i", "list", "secrets", "--as=system:serviceaccount:neo4j-backup-system:neo4j-backup-operator", "-A")
+	Expect(strings.TrimSpace(out)).To(Equal("no"), "the operator reads no Secrets (%v)", err)
+	return path
+}
