@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
@@ -144,6 +145,7 @@ var _ = Describe("a Backup on the cluster in a box", func() {
 		}).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
 
 		Expect(got.Status.Placement.CrossZone).To(BeTrue())
+		Expect(kstatusOf(Default, &got)).To(Equal(kstatus.CurrentStatus), "what Argo CD and Flux see")
 		Expect(got.Status.Placement.StorageZone).To(Equal("zone-c"))
 		Expect(got.Status.Placement.ClusterZones).To(Equal([]string{"zone-a", "zone-b"}))
 		Expect(got.Status.Placement.SourceMember).To(Equal("graph-1"))
@@ -187,6 +189,7 @@ var _ = Describe("a Backup on the cluster in a box", func() {
 			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
 		}).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
 		ready := e2eReady(&got)
+		Expect(kstatusOf(Default, &got)).To(Equal(kstatus.FailedStatus))
 		Expect(ready.Reason).To(Equal(v1.ReasonBackupFailed))
 		Expect(ready.Message).To(ContainSubstring("Unable to connect to graph-1:6362"))
 		Expect(ready.Message).To(ContainSubstring("BackoffLimitExceeded"))
@@ -205,6 +208,7 @@ var _ = Describe("a Backup on the cluster in a box", func() {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), &got)).To(Succeed())
 			g.Expect(e2eReady(&got).Reason).To(Equal(v1.ReasonNoIsolatedZone))
 			g.Expect(e2eReady(&got).Message).To(ContainSubstring("servers run in zone-a, zone-b, zone-c"))
+			g.Expect(kstatusOf(g, &got)).To(Equal(kstatus.InProgressStatus), "still waiting, not failed yet")
 		}).WithTimeout(30 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
 		jobs := &batchv1.JobList{}
 		Expect(k8sClient.List(ctx, jobs, client.InNamespace(ns))).To(Succeed())
