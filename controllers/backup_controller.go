@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -253,22 +252,15 @@ func (r *BackupReconciler) start(ctx context.Context, b *v1.Backup, now time.Tim
 		r.fail(b, now, v1.ReasonInvalidSpec, err.Error())
 		return ctrl.Result{}, nil
 	}
-	if err := r.Client.Create(ctx, job); err != nil {
-		if !apierrors.IsAlreadyExists(err) {
-			return ctrl.Result{}, fmt.Errorf("creating Job %s: %w", job.Name, err)
-		}
-		// Look, then adopt: a Job of this name that is ours (an earlier reconcile created it
-		// and its status write was lost) is carried on from; anybody else's is left alone.
-		existing := &batchv1.Job{}
-		// Past the cache: a Job that is not ours is not in it.
-		if err := r.Reader.Get(ctx, client.ObjectKeyFromObject(job), existing); err != nil {
-			return ctrl.Result{}, fmt.Errorf("reading existing Job %s: %w", job.Name, err)
-		}
-		if !metav1.IsControlledBy(existing, b) {
-			r.fail(b, now, v1.ReasonJobConflict, fmt.Sprintf("a Job named %s exists and does not belong to this Backup", job.Name))
-			return ctrl.Result{}, nil
-		}
-	} else {
+	// Look, then create, then adopt: one Job per Backup, whoever created it.
+	created, ours, err := createOrAdopt(ctx, r.Client, r.Reader, job, b)
+	switch {
+	case err != nil:
+		return ctrl.Result{}, err
+	case !ours:
+		r.fail(b, now, v1.ReasonJobConflict, fmt.Sprintf("a Job named %s exists and does not belong to this Backup", job.Name))
+		return ctrl.Result{}, nil
+	case created:
 		r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "JobCreated", "Create",
 			"created Job %s in zone %s, members in order: %s", job.Name, plan.StorageZone, memberNames(plan.Members))
 	}
@@ -505,18 +497,13 @@ func (r *BackupReconciler) volumeZone(ctx context.Context, name string) (string,
 // follow reads the Job and, once it ended, its pod's report.
 func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Time) (ctrl.Result, error) {
 	job := &batchv1.Job{}
-	key := client.ObjectKey{Namespace: b.Namespace, Name: b.Status.JobName}
-	if err := r.Client.Get(ctx, key, job); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, err
-		}
-		// The cache may not have seen a Job created a moment ago: ask the API server before
-		// calling it deleted.
-		if err := r.Reader.Get(ctx, key, job); err == nil {
-			return ctrl.Result{RequeueAfter: conflictRetry}, nil
-		} else if !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, err
-		}
+	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: b.Namespace, Name: b.Status.JobName}, job)
+	switch {
+	case err != nil:
+		return ctrl.Result{}, err
+	case wait:
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	case !found:
 		r.fail(b, now, v1.ReasonJobDeleted, fmt.Sprintf("Job %s was deleted before it finished", b.Status.JobName))
 		return ctrl.Result{}, nil
 	}
@@ -527,12 +514,7 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Ti
 		r.fail(b, now, v1.ReasonJobDeleted, fmt.Sprintf("Job %s was deleted before it finished", job.Name))
 		return ctrl.Result{}, nil
 	}
-	var ended *batchv1.JobCondition
-	for i, c := range job.Status.Conditions {
-		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
-			ended = &job.Status.Conditions[i]
-		}
-	}
+	ended := endOf(job)
 	if ended == nil {
 		if ptr.Deref(job.Status.Ready, 0) > 0 && b.Status.Phase != v1.BackupRunning {
 			b.Status.Phase = v1.BackupRunning
@@ -556,10 +538,10 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Ti
 		return ctrl.Result{}, nil
 	}
 
-	rep, repErr := r.report(ctx, r.Client, job)
-	if errors.Is(repErr, errNoTerminated) {
-		// The cache may be behind the Job: look at the pods on the API server itself.
-		rep, repErr = r.report(ctx, r.Reader, job)
+	var rep result.Backup
+	msg, repErr := terminationMessage(ctx, []client.Reader{r.Client, r.Reader}, job, resources.ContainerBackup)
+	if repErr == nil {
+		rep, repErr = result.Decode(msg)
 	}
 	// The Job controller's time of the end, not this pass's: a reconcile may come late.
 	completed := ended.LastTransitionTime
@@ -612,42 +594,7 @@ func (r *BackupReconciler) whyNotStarted(ctx context.Context, job *batchv1.Job) 
 	return "pod " + p.Name + " is " + string(p.Status.Phase)
 }
 
-func jobEnded(job *batchv1.Job) bool {
-	for _, c := range job.Status.Conditions {
-		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
-			return true
-		}
-	}
-	return false
-}
-
 // report reads the agent's report from the termination message of the Job's newest pod.
-var errNoTerminated = errors.New("no terminated backup container found")
-
-func (r *BackupReconciler) report(ctx context.Context, reader client.Reader, job *batchv1.Job) (result.Backup, error) {
-	pods := &corev1.PodList{}
-	if err := reader.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
-		return result.Backup{}, err
-	}
-	var newest *corev1.ContainerStateTerminated
-	var newestAt time.Time
-	for _, p := range pods.Items {
-		for _, cs := range p.Status.ContainerStatuses {
-			if cs.Name != resources.ContainerBackup || cs.State.Terminated == nil {
-				continue
-			}
-			at := cs.State.Terminated.FinishedAt.Time
-			if newest == nil || at.After(newestAt) || (at.Equal(newestAt) && p.CreationTimestamp.After(newestAt)) {
-				newest, newestAt = cs.State.Terminated, at
-			}
-		}
-	}
-	if newest == nil {
-		return result.Backup{}, errNoTerminated
-	}
-	return result.Decode([]byte(newest.Message))
-}
-
 // applyReport copies the report into status: databases, the member it was read from, sizes.
 func applyReport(b *v1.Backup, rep result.Backup) {
 	b.Status.Databases = nil

@@ -435,6 +435,7 @@ var _ = Describe("Backup controller", func() {
 		jobOf(b)
 		eventually(func(g Gomega) {
 			got := get(b)(g)
+			g.Expect(got.Status.Placement).NotTo(BeNil())
 			g.Expect(got.Status.Placement.StorageZone).To(Equal("zone-c"), "the zone with the fewest servers that is not the source's (zone-b)")
 			g.Expect(got.Status.Placement.CrossZone).To(BeFalse())
 		})

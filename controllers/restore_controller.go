@@ -169,19 +169,14 @@ func (r *RestoreReconciler) start(ctx context.Context, rs *v1.Restore, now time.
 		r.fail(rs, now, v1.ReasonInvalidSpec, err.Error())
 		return ctrl.Result{}, nil
 	}
-	if err := r.Client.Create(ctx, job); err != nil {
-		if !apierrors.IsAlreadyExists(err) {
-			return ctrl.Result{}, fmt.Errorf("creating Job %s: %w", job.Name, err)
-		}
-		existing := &batchv1.Job{}
-		if err := r.Reader.Get(ctx, client.ObjectKeyFromObject(job), existing); err != nil {
-			return ctrl.Result{}, err
-		}
-		if !metav1.IsControlledBy(existing, rs) {
-			r.fail(rs, now, v1.ReasonJobConflict, fmt.Sprintf("a Job named %s exists and does not belong to this Restore", job.Name))
-			return ctrl.Result{}, nil
-		}
-	} else {
+	created, ours, err := createOrAdopt(ctx, r.Client, r.Reader, job, rs)
+	switch {
+	case err != nil:
+		return ctrl.Result{}, err
+	case !ours:
+		r.fail(rs, now, v1.ReasonJobConflict, fmt.Sprintf("a Job named %s exists and does not belong to this Restore", job.Name))
+		return ctrl.Result{}, nil
+	case created:
 		r.Recorder.Eventf(rs, job, corev1.EventTypeNormal, "JobCreated", "Create", "created Job %s restoring %s", job.Name, strings.Join(plan.Chain, ", "))
 	}
 	rs.Status.JobName = job.Name
@@ -313,23 +308,17 @@ func orUnknown(s string) string {
 // follow reads the Job and, once it ended, the agent's report.
 func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time.Time) (ctrl.Result, error) {
 	job := &batchv1.Job{}
-	key := client.ObjectKey{Namespace: rs.Namespace, Name: rs.Status.JobName}
-	if err := r.Client.Get(ctx, key, job); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, err
-		}
-		if err := r.Reader.Get(ctx, key, job); err == nil {
-			return ctrl.Result{RequeueAfter: conflictRetry}, nil
-		}
+	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: rs.Status.JobName}, job)
+	switch {
+	case err != nil:
+		return ctrl.Result{}, err
+	case wait:
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	case !found:
 		r.fail(rs, now, v1.ReasonJobDeleted, fmt.Sprintf("Job %s was deleted before it finished", rs.Status.JobName))
 		return ctrl.Result{}, nil
 	}
-	var ended *batchv1.JobCondition
-	for i, c := range job.Status.Conditions {
-		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
-			ended = &job.Status.Conditions[i]
-		}
-	}
+	ended := endOf(job)
 	if ended == nil {
 		if job.Status.Ready != nil && *job.Status.Ready > 0 && rs.Status.Phase != v1.RestoreRunning {
 			rs.Status.Phase = v1.RestoreRunning
@@ -338,7 +327,11 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 		return ctrl.Result{}, nil
 	}
 	rs.Status.CompletionTime = &ended.LastTransitionTime
-	rep, repErr := r.report(ctx, job)
+	var rep result.Restore
+	msg, repErr := terminationMessage(ctx, []client.Reader{r.Client, r.Reader}, job, resources.ContainerRestore)
+	if repErr == nil {
+		rep, repErr = result.DecodeRestore(msg)
+	}
 	switch {
 	case ended.Type == batchv1.JobComplete && repErr == nil && rep.Error == "":
 		rs.Status.Phase = v1.RestoreSucceeded
@@ -356,26 +349,4 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 		r.fail(rs, now, v1.ReasonInvalidReport, fmt.Sprintf("Job %s ended (%s) without a report the operator can read: %v", job.Name, ended.Type, repErr))
 	}
 	return ctrl.Result{}, nil
-}
-
-func (r *RestoreReconciler) report(ctx context.Context, job *batchv1.Job) (result.Restore, error) {
-	for _, reader := range []client.Reader{r.Client, r.Reader} {
-		pods := &corev1.PodList{}
-		if err := reader.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
-			return result.Restore{}, err
-		}
-		var newest *corev1.ContainerStateTerminated
-		for _, p := range pods.Items {
-			for _, cs := range p.Status.ContainerStatuses {
-				if cs.Name == resources.ContainerRestore && cs.State.Terminated != nil &&
-					(newest == nil || cs.State.Terminated.FinishedAt.After(newest.FinishedAt.Time)) {
-					newest = cs.State.Terminated
-				}
-			}
-		}
-		if newest != nil {
-			return result.DecodeRestore([]byte(newest.Message))
-		}
-	}
-	return result.Restore{}, errNoTerminated
 }

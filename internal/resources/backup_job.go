@@ -74,14 +74,6 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 	lbls := labels("backup", b.Name, b.Spec.Cluster.Name)
 	lbls[LabelBackup] = LabelValue(b.Name)
 
-	podLabels := map[string]string{}
-	for k, v := range b.Spec.PodMetadata.Labels {
-		podLabels[k] = v
-	}
-	for k, v := range lbls { // ours win: the cache and the controller select by them
-		podLabels[k] = v
-	}
-
 	dir := path.Join(BackupMount, plan.Path)
 	args := []string{"agent", "backup",
 		"--neo4j-version=" + version.String(),
@@ -108,19 +100,8 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 		args = append(args, "--database="+d)
 	}
 
-	mem := plan.Memory.Limit
-	resources := corev1.ResourceRequirements{
-		Requests: corev1.ResourceList{corev1.ResourceMemory: mem},
-		Limits:   corev1.ResourceList{corev1.ResourceMemory: mem},
-	}
-	if cpu := b.Spec.Resources.CPU; cpu != nil {
-		resources.Requests[corev1.ResourceCPU] = *cpu
-		resources.Limits[corev1.ResourceCPU] = *cpu
-	}
-	agentMem := resource.MustParse("64Mi")
-
 	volumes := []corev1.Volume{
-		{Name: "agent", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr.To(resource.MustParse("256Mi"))}}},
+		agentVolume(),
 		{Name: "backups", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: plan.ClaimName}}},
 		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr.To(resource.MustParse("1Gi"))}}},
 	}
@@ -139,41 +120,20 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      name,
-			Namespace: b.Namespace,
-			Labels:    lbls,
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion:         v1.GroupVersion.String(),
-				Kind:               "Backup",
-				Name:               b.Name,
-				UID:                b.UID,
-				Controller:         ptr.To(true),
-				BlockOwnerDeletion: ptr.To(true),
-			}},
+			Name:            name,
+			Namespace:       b.Namespace,
+			Labels:          lbls,
+			OwnerReferences: []metav1.OwnerReference{controllerRef("Backup", b)},
 		},
 		Spec: batchv1.JobSpec{
 			Parallelism:           ptr.To[int32](1),
 			Completions:           ptr.To[int32](1),
 			BackoffLimit:          ptr.To(ptr.Deref(b.Spec.BackoffLimit, 2)),
 			ActiveDeadlineSeconds: b.Spec.ActiveDeadlineSeconds,
-			PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
-				{
-					// The agent's own arguments or environment are wrong: retrying cannot help.
-					Action: batchv1.PodFailurePolicyActionFailJob,
-					OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
-						ContainerName: ptr.To(ContainerBackup),
-						Operator:      batchv1.PodFailurePolicyOnExitCodesOpIn,
-						Values:        []int32{2},
-					},
-				},
-				{
-					// Evicted or preempted: not the backup's fault, not counted against retries.
-					Action:          batchv1.PodFailurePolicyActionIgnore,
-					OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}},
-				},
-			}},
+			// Exit 2: the agent's own arguments or environment are wrong; a retry cannot help.
+			PodFailurePolicy: failFast(ContainerBackup, 2),
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: copyMap(b.Spec.PodMetadata.Annotations)},
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels(b.Spec.PodMetadata.Labels, lbls), Annotations: copyMap(b.Spec.PodMetadata.Annotations)},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                 corev1.RestartPolicyNever,
 					ServiceAccountName:            b.Spec.ServiceAccountName,
@@ -185,26 +145,8 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 					PriorityClassName:             b.Spec.PriorityClassName,
 					TerminationGracePeriodSeconds: ptr.To[int64](30),
 					Affinity:                      zoneAffinity(plan.StorageZone),
-					SecurityContext: &corev1.PodSecurityContext{
-						RunAsNonRoot:   ptr.To(true),
-						RunAsUser:      ptr.To[int64](neo4jUID),
-						RunAsGroup:     ptr.To[int64](neo4jUID),
-						FSGroup:        ptr.To[int64](neo4jUID),
-						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
-					InitContainers: []corev1.Container{{
-						Name:            ContainerInstallAgent,
-						Image:           opts.OperatorImage,
-						ImagePullPolicy: opts.OperatorImagePullPolicy,
-						Command:         []string{"/neo4j-backup-operator", "install-agent", agentPath},
-						VolumeMounts:    []corev1.VolumeMount{{Name: "agent", MountPath: agentDir}},
-						Resources: corev1.ResourceRequirements{
-							Requests: corev1.ResourceList{corev1.ResourceMemory: agentMem, corev1.ResourceCPU: resource.MustParse("10m")},
-							Limits:   corev1.ResourceList{corev1.ResourceMemory: agentMem},
-						},
-						SecurityContext:          restricted(true),
-						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-					}},
+					SecurityContext:               podSecurityContext(),
+					InitContainers:                []corev1.Container{installAgent(opts)},
 					Containers: []corev1.Container{{
 						Name:            ContainerBackup,
 						Image:           b.Spec.Image,
@@ -215,7 +157,7 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 							// The JVM's heap comes from HEAP_SIZE only (never a flag).
 							{Name: "HEAP_SIZE", Value: neo4j.Size(plan.Memory.Heap.Value())},
 						},
-						Resources:    resources,
+						Resources:    memoryResources(plan.Memory, b.Spec.Resources.CPU),
 						VolumeMounts: mounts,
 						// neo4j-admin writes its own logs and lock files under NEO4J_HOME.
 						SecurityContext:          restricted(false),

@@ -5,7 +5,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -37,7 +36,6 @@ func PruneJob(b *v1.Backup, artifacts []string, opts Options) *batchv1.Job {
 	if b.Status.Placement != nil {
 		zone = b.Status.Placement.StorageZone
 	}
-	mem := resource.MustParse("64Mi")
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: PruneJobName(b.Name), Namespace: b.Namespace, Labels: lbls,
@@ -58,20 +56,14 @@ func PruneJob(b *v1.Backup, artifacts []string, opts Options) *batchv1.Job {
 					NodeSelector:                 b.Spec.NodeSelector,
 					Tolerations:                  b.Spec.Tolerations,
 					Affinity:                     zoneAffinity(zone),
-					SecurityContext: &corev1.PodSecurityContext{
-						RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](neo4jUID), RunAsGroup: ptr.To[int64](neo4jUID),
-						FSGroup: ptr.To[int64](neo4jUID), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-					},
+					SecurityContext:              podSecurityContext(),
 					Containers: []corev1.Container{{
 						Name:            ContainerPrune,
 						Image:           opts.OperatorImage,
 						ImagePullPolicy: opts.OperatorImagePullPolicy,
 						Command:         []string{"/neo4j-backup-operator"},
 						Args:            args,
-						Resources: corev1.ResourceRequirements{
-							Requests: corev1.ResourceList{corev1.ResourceMemory: mem, corev1.ResourceCPU: resource.MustParse("10m")},
-							Limits:   corev1.ResourceList{corev1.ResourceMemory: mem},
-						},
+						Resources:       smallResources(),
 						SecurityContext: restricted(true),
 						VolumeMounts:    []corev1.VolumeMount{{Name: "backups", MountPath: BackupMount}},
 					}},
