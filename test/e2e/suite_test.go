@@ -65,6 +65,8 @@ var _ = BeforeSuite(func() {
 	kubeconfig := operatorKubeconfig()
 	operator, err = box.Start("operator", bin, []string{"KUBECONFIG=" + kubeconfig},
 		"--metrics-bind-address=0", "--health-probe-bind-address=0",
+		// As the chart runs it: elected, so the Lease permissions are proven too.
+		"--leader-elect", "--leader-election-namespace=neo4j-backup-system",
 		"--agent-image=neo4j-backup-operator:e2e", "--start-timeout=2m")
 	Expect(err).NotTo(HaveOccurred())
 
