@@ -169,3 +169,56 @@ func TestRestoreArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestSeedStatement(t *testing.T) {
+	until := time.Date(2026, 11, 28, 1, 30, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		r    SeedRequest
+		want string
+	}{
+		{SeedRequest{Version: mustVersion(t, "5.26"), Database: "neo4j-restored", SeedURI: "http://seed.prod.svc:8080/neo4j-2026-11-28T02-00-00.backup"},
+			"CREATE DATABASE `neo4j-restored` OPTIONS {existingData: 'use', seedURI: 'http://seed.prod.svc:8080/neo4j-2026-11-28T02-00-00.backup'}"},
+		{SeedRequest{Version: mustVersion(t, "2025.10"), Database: "neo4j", SeedURI: "http://s/x.backup", UntilTx: 160, Replace: true},
+			"CREATE OR REPLACE DATABASE `neo4j` OPTIONS {seedURI: 'http://s/x.backup', seedRestoreUntil: 160}"},
+		{SeedRequest{Version: mustVersion(t, "2025.01"), Database: "neo4j", SeedURI: "http://s/it's", UntilTime: &until},
+			`CREATE DATABASE ` + "`neo4j`" + ` OPTIONS {seedURI: 'http://s/it\'s', seedRestoreUntil: datetime('2026-11-28T01:30:00Z')}`},
+	} {
+		got, err := SeedStatement(tc.r)
+		if err != nil || got != tc.want {
+			t.Errorf("got %s (%v)\nwant %s", got, err, tc.want)
+		}
+	}
+	for _, bad := range []SeedRequest{
+		{Version: mustVersion(t, "4.4"), Database: "neo4j", SeedURI: "u"},
+		{Version: mustVersion(t, "5.26"), Database: "neo4j", SeedURI: "u", UntilTx: 5},
+	} {
+		if _, err := SeedStatement(bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+func TestParseShowAndOnline(t *testing.T) {
+	out := `"name", "address", "currentStatus", "statusMessage"
+"neo4j-restored", "graph-0.graph:7687", "online", ""
+"neo4j-restored", "graph-1.graph:7687", "starting", ""
+`
+	states, err := ParseShow(out)
+	if err != nil || len(states) != 2 || states[1].CurrentStatus != "starting" {
+		t.Fatalf("%+v %v", states, err)
+	}
+	if online, failed := Online(states); online || failed != "" {
+		t.Errorf("starting server: online=%t failed=%q", online, failed)
+	}
+	states[1].CurrentStatus = "online"
+	if online, _ := Online(states); !online {
+		t.Error("all online")
+	}
+	states[1] = DatabaseState{Address: "graph-1.graph:7687", CurrentStatus: "offline", StatusMessage: "Unable to fetch seed"}
+	if _, failed := Online(states); !strings.Contains(failed, "Unable to fetch seed") {
+		t.Errorf("failed = %q", failed)
+	}
+	if _, err := ParseShow(`"name"` + "\n" + `"x"`); err == nil {
+		t.Error("missing columns accepted")
+	}
+}
