@@ -21,10 +21,11 @@ import (
 )
 
 // Main runs `agent <command> [flags]` and returns the process's exit code: backup, restore
-// (offline, into a data directory), or prune (delete named artifacts).
+// (offline, into a data directory), prune (delete named artifacts), or serve (a chain's files,
+// read-only, for a SeedFromURI restore).
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: agent backup|restore|prune [flags]")
+		fmt.Fprintln(stderr, "usage: agent backup|restore|prune|serve [flags]")
 		return ExitInvalid
 	}
 	switch args[0] {
@@ -34,6 +35,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return pruneMain(args[1:], stdout, stderr)
 	case "restore":
 		return restoreMain(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return serveMain(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "agent: unknown command %q\n", args[0])
 		return ExitInvalid
