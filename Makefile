@@ -51,6 +51,6 @@ test: verify-generated vet k8s ## Run every test: unit, envtest (real API server
 	@KUBEBUILDER_ASSETS="$$(hack/build-k8s.sh)" hack/run-tests.sh ./...
 
 .PHONY: demo
-demo: k8s ## Bring the cluster in a box up and keep it up until Ctrl-C.
+demo: k8s ## The cluster in a box with the operator, a simulated Neo4j cluster, a schedule and a restore, until Ctrl-C.
 	@go build -o bin/box ./test/cmd/box
 	@bin/box

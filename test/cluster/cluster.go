@@ -460,6 +460,53 @@ func (p *Process) Exited() bool { return p.p.exited() }
 // Log is the path of the process's log.
 func (p *Process) Log() string { return p.p.log }
 
+// ServiceAccountKubeconfig writes a kubeconfig that acts as ServiceAccount namespace/name, bound
+// to the ClusterRole in roleFile (applied first), with a token from the TokenRequest API: the
+// identity an in-cluster pod has, so RBAC is enforced on every request made with it.
+func (c *Cluster) ServiceAccountKubeconfig(ctx context.Context, namespace, name, roleFile, roleName string) (string, error) {
+	if _, err := c.Kubectl(ctx, nil, "apply", "-f", roleFile); err != nil {
+		return "", err
+	}
+	manifest := fmt.Sprintf(`apiVersion: v1
+kind: Namespace
+metadata:
+  name: %[1]s
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: %[2]s
+  namespace: %[1]s
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: %[1]s-%[2]s
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: %[3]s
+subjects:
+- kind: ServiceAccount
+  name: %[2]s
+  namespace: %[1]s
+`, namespace, name, roleName)
+	if _, err := c.Kubectl(ctx, strings.NewReader(manifest), "apply", "-f", "-"); err != nil {
+		return "", err
+	}
+	token, err := c.Kubectl(ctx, nil, "create", "token", name, "-n", namespace, "--duration=24h")
+	if err != nil {
+		return "", err
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["box"] = &clientcmdapi.Cluster{Server: c.Config.Host, CertificateAuthorityData: c.Config.CAData}
+	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: strings.TrimSpace(token)}
+	cfg.Contexts["box"] = &clientcmdapi.Context{Cluster: "box", AuthInfo: name}
+	cfg.CurrentContext = "box"
+	path := filepath.Join(c.Dir, name+".kubeconfig")
+	return path, clientcmd.WriteToFile(*cfg, path)
+}
+
 // KeepLogs makes Stop leave Dir (with logs/) in place; call it when a test failed.
 func (c *Cluster) KeepLogs() { c.opts.KeepDir = true }
 

@@ -12,8 +12,6 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	backupv1alpha1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
@@ -92,42 +90,9 @@ var _ = ReportAfterEach(func(r SpecReport) {
 // permission the markers miss fails the suite, as it would fail users.
 func operatorKubeconfig() string {
 	GinkgoHelper()
-	_, err := box.Kubectl(ctx, nil, "apply", "-f", filepath.Join("..", "..", "config", "rbac", "role.yaml"))
+	path, err := box.ServiceAccountKubeconfig(ctx, "neo4j-backup-system", "neo4j-backup-operator",
+		filepath.Join("..", "..", "config", "rbac", "role.yaml"), "manager-role")
 	Expect(err).NotTo(HaveOccurred())
-	_, err = box.Kubectl(ctx, strings.NewReader(`apiVersion: v1
-kind: Namespace
-metadata:
-  name: neo4j-backup-system
----
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: neo4j-backup-operator
-  namespace: neo4j-backup-system
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: neo4j-backup-operator
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: manager-role
-subjects:
-- kind: ServiceAccount
-  name: neo4j-backup-operator
-  namespace: neo4j-backup-system
-`), "apply", "-f", "-")
-	Expect(err).NotTo(HaveOccurred())
-	token, err := box.Kubectl(ctx, nil, "create", "token", "neo4j-backup-operator", "-n", "neo4j-backup-system", "--duration=6h")
-	Expect(err).NotTo(HaveOccurred())
-	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["box"] = &clientcmdapi.Cluster{Server: box.Config.Host, CertificateAuthorityData: box.Config.CAData}
-	cfg.AuthInfos["operator"] = &clientcmdapi.AuthInfo{Token: strings.TrimSpace(token)}
-	cfg.Contexts["box"] = &clientcmdapi.Context{Cluster: "box", AuthInfo: "operator"}
-	cfg.CurrentContext = "box"
-	path := filepath.Join(box.Dir, "operator.kubeconfig")
-	Expect(clientcmd.WriteToFile(*cfg, path)).To(Succeed())
 	out, err := box.Kubectl(ctx, nil, "auth", "can-i", "list", "secrets", "--as=system:serviceaccount:neo4j-backup-system:neo4j-backup-operator", "-A")
 	Expect(strings.TrimSpace(out)).To(Equal("no"), "the operator reads no Secrets (%v)", err)
 	return path

@@ -1,30 +1,47 @@
 // Command box runs the cluster in a box in the foreground until Ctrl-C (or SIGTERM), then stops
-// every process it started and removes its folder. `make demo` runs it.
+// every process it started and removes its folder. `make demo` runs it with the demo story: the
+// operator (as its ServiceAccount, elected leader), a simulated three-server Neo4j cluster in
+// zone-a and zone-b, a BackupSchedule every minute, and, once the first backup is in, a Restore
+// of it, with a live view of what happens.
 package main
 
 import (
 	"context"
+	_ "embed"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/graphkeeper/neo4j-backup-operator/test/cluster"
 )
 
+var (
+	//go:embed demo.yaml
+	demoManifest string
+	//go:embed restore.yaml
+	restoreManifest string
+)
+
 func main() {
 	keep := flag.Bool("keep", false, "keep the cluster's folder (certificates, etcd data, logs) after stopping")
+	story := flag.Bool("story", true, "run the operator and the demo story (false: the bare cluster)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	box, err := cluster.Start(ctx, cluster.Options{Log: os.Stdout, KeepDir: *keep})
+	box, err := cluster.Start(ctx, cluster.Options{Log: os.Stdout, KeepDir: *keep, VolumesPerZone: 8})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "box:", err)
 		os.Exit(1)
 	}
+	code := 0
 	fmt.Printf(`
 The cluster in a box is up. In another terminal:
 
@@ -33,6 +50,12 @@ The cluster in a box is up. In another terminal:
 
 Component logs: %s/logs. Press Ctrl-C to stop everything.
 `, box.Kubeconfig, box.BinDir, box.Dir)
+	if *story {
+		if err := runStory(ctx, box); err != nil && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "box: demo:", err)
+			code = 1
+		}
+	}
 	<-ctx.Done()
 	fmt.Println("\nstopping the cluster in a box...")
 	if err := box.Stop(); err != nil {
@@ -40,4 +63,67 @@ Component logs: %s/logs. Press Ctrl-C to stop everything.
 		os.Exit(1)
 	}
 	fmt.Println("stopped; no process left behind")
+	os.Exit(code)
+}
+
+func runStory(ctx context.Context, box *cluster.Cluster) error {
+	step := func(s string) { fmt.Printf("\n==> %s\n", s) }
+	step("installing the CRDs (config/crd/bases) with kubectl")
+	if _, err := box.Kubectl(ctx, nil, "apply", "--server-side", "-f", filepath.Join("config", "crd", "bases")); err != nil {
+		return err
+	}
+	if _, err := box.Kubectl(ctx, nil, "wait", "--for=condition=Established", "--timeout=60s",
+		"crd/backups.backup.graphkeeper.dev", "crd/backupschedules.backup.graphkeeper.dev", "crd/restores.backup.graphkeeper.dev"); err != nil {
+		return err
+	}
+	step("running the operator as ServiceAccount neo4j-backup-system/neo4j-backup-operator (RBAC from config/rbac)")
+	kubeconfig, err := box.ServiceAccountKubeconfig(ctx, "neo4j-backup-system", "neo4j-backup-operator",
+		filepath.Join("config", "rbac", "role.yaml"), "manager-role")
+	if err != nil {
+		return err
+	}
+	bin := filepath.Join(box.Dir, "neo4j-backup-operator")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building the operator: %w", err)
+	}
+	op, err := box.Start("operator", bin, []string{"KUBECONFIG=" + kubeconfig},
+		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=0", "--leader-elect",
+		"--leader-election-namespace=neo4j-backup-system", "--agent-image=neo4j-backup-operator:demo")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("    operator log: %s\n", op.Log())
+
+	step("a simulated Neo4j cluster (graph-0 primary in zone-a, graph-1 and graph-2 secondaries in zone-b and zone-a) and a BackupSchedule every minute")
+	if _, err := box.Kubectl(ctx, strings.NewReader(demoManifest), "apply", "-f", "-"); err != nil {
+		return err
+	}
+	fmt.Println("    backups go to zone-c, the zone without servers; each takes ~3 s (simulated)")
+
+	restored := false
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(5 * time.Second):
+		}
+		if !restored {
+			first, _ := box.Kubectl(ctx, nil, "get", "nbk", "-n", "graph", "-o",
+				`jsonpath={range .items[?(@.status.phase=="Succeeded")]}{.metadata.name}{"\n"}{end}`)
+			if name := strings.TrimSpace(strings.SplitN(first, "\n", 2)[0]); name != "" {
+				step("the first backup is in: restoring it (mode Volume) into a new server's claim")
+				if _, err := box.Kubectl(ctx, strings.NewReader(strings.ReplaceAll(restoreManifest, "BACKUP", name)), "apply", "-f", "-"); err != nil {
+					return err
+				}
+				restored = true
+			}
+		}
+		view, err := box.Kubectl(ctx, nil, "get", "nbs,nbk,nrs,jobs,pvc", "-n", "graph", "-o", "wide")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\n--- %s ---------------------------------------------\n%s", time.Now().UTC().Format("15:04:05"), view)
+	}
 }
