@@ -61,3 +61,33 @@ func TestBudgetMessageNamesTheFields(t *testing.T) {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
 }
+
+// FuzzBudget: a budget that is accepted never exceeds its limit, and every part is positive.
+func FuzzBudget(f *testing.F) {
+	f.Add("1Gi", "512Mi", "512Mi", "2Gi")
+	f.Add("1G", "8Mi", "100Mi", "")
+	f.Add("0", "-1", "1e3", "1Ti")
+	f.Fuzz(func(t *testing.T, heap, pc, oh, limit string) {
+		parse := func(s string) *resource.Quantity {
+			if s == "" {
+				return nil
+			}
+			q, err := resource.ParseQuantity(s)
+			if err != nil {
+				return nil
+			}
+			return &q
+		}
+		m := MemorySpec{HeapSize: parse(heap), PageCache: parse(pc), Overhead: parse(oh), Limit: parse(limit)}
+		b, err := m.Budget(field.NewPath("spec", "memory"))
+		if err != nil {
+			return
+		}
+		sum := b.Heap.DeepCopy()
+		sum.Add(b.PageCache)
+		sum.Add(b.Overhead)
+		if sum.Cmp(b.Limit) > 0 || b.Heap.Sign() <= 0 || b.PageCache.Sign() <= 0 || b.Overhead.Sign() <= 0 {
+			t.Fatalf("accepted %+v", b)
+		}
+	})
+}

@@ -135,3 +135,15 @@ func TestProtected(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseMaxAge(f *testing.F) {
+	for _, s := range []string{"30d", "1w3d", "12h", "0d", "99999999999d", "1s1s1s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseMaxAge(s)
+		if err == nil && d <= 0 && s != "" { // "" is unset: 0, no error
+			t.Fatalf("%q accepted as %v", s, d)
+		}
+	})
+}

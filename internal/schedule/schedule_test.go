@@ -158,3 +158,32 @@ func BenchmarkDueAtThreeMonthOutage(b *testing.B) {
 		s.DueAt(since, now, nil)
 	}
 }
+
+// FuzzSchedule: whatever parses behaves: DueAt never returns a slot after now or before the
+// last handled slot, never counts negative misses, and Next moves forward.
+func FuzzSchedule(f *testing.F) {
+	for _, seed := range []string{"* * * * *", "0 2 * * *", "*/15 9-17 * * 1-5", "@daily", "0 0 1,15 * ?", "30 2 * * *"} {
+		f.Add(seed, "Europe/Berlin", int64(1_795_000_000), int64(3600*24*40))
+	}
+	f.Fuzz(func(t *testing.T, expr, tz string, sinceUnix, gap int64) {
+		s, err := Parse(expr, tz)
+		if err != nil {
+			return
+		}
+		if sinceUnix < 0 || sinceUnix > 4_000_000_000 || gap < 0 || gap > 3600*24*400 {
+			return
+		}
+		since := time.Unix(sinceUnix, 0).UTC()
+		now := since.Add(time.Duration(gap) * time.Second)
+		d := s.DueAt(since, now, nil)
+		if !d.Slot.IsZero() && (d.Slot.After(now) || !d.Slot.After(since)) {
+			t.Fatalf("%q in %s: slot %s outside (%s, %s]", expr, tz, d.Slot, since, now)
+		}
+		if d.Missed < 0 {
+			t.Fatalf("%q: negative misses", expr)
+		}
+		if n := s.Next(now); !n.IsZero() && !n.After(now) {
+			t.Fatalf("%q: Next(%s) = %s", expr, now, n)
+		}
+	})
+}
