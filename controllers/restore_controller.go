@@ -160,6 +160,11 @@ func (r *RestoreReconciler) start(ctx context.Context, rs *v1.Restore, now time.
 	case "":
 	case v1.ReasonBackupNotFound:
 		return r.wait(rs, now, reason, msg), nil
+	case reasonSourceRunning:
+		// The Backup is still being taken: wait for it, however long it runs.
+		rs.Status.Phase = v1.RestorePending
+		status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonSourceNotReady, msg, metav1.NewTime(now))
+		return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
 	default:
 		r.fail(rs, now, reason, msg)
 		return ctrl.Result{}, nil
@@ -196,7 +201,8 @@ func (r *RestoreReconciler) plan(ctx context.Context, rs *v1.Restore, version ne
 	target := chain.Target{}
 	if name := rs.Spec.Source.BackupName; name != "" {
 		b := &v1.Backup{}
-		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: rs.Namespace, Name: name}, b); err != nil {
+		// Past the cache: a Backup that finished a moment ago must not look unfinished.
+		if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: rs.Namespace, Name: name}, b); err != nil {
 			if apierrors.IsNotFound(err) {
 				return nil, v1.ReasonBackupNotFound, fmt.Sprintf("Backup %s does not exist in %s", name, rs.Namespace), nil
 			}
@@ -209,8 +215,10 @@ func (r *RestoreReconciler) plan(ctx context.Context, rs *v1.Restore, version ne
 			}
 		}
 		switch {
-		case b.Status.Phase != v1.BackupSucceeded && b.Status.Phase != v1.BackupPartiallyFailed:
-			return nil, v1.ReasonSourceNotReady, fmt.Sprintf("Backup %s is %s; a restore needs a finished backup", name, orUnknown(string(b.Status.Phase))), nil
+		case !finished(b.Status.Phase):
+			return nil, reasonSourceRunning, fmt.Sprintf("Backup %s is %s; the restore starts when it has finished", name, orUnknown(string(b.Status.Phase))), nil
+		case b.Status.Phase == v1.BackupFailed:
+			return nil, v1.ReasonSourceNotReady, fmt.Sprintf("Backup %s failed: it holds nothing to restore", name), nil
 		case mine == nil || mine.Artifact == "" || b.Status.Storage == nil:
 			return nil, v1.ReasonSourceNotReady, fmt.Sprintf("Backup %s did not back up database %s", name, db), nil
 		}
@@ -297,6 +305,9 @@ func (r *RestoreReconciler) plan(ctx context.Context, rs *v1.Restore, version ne
 	}
 	return plan, "", "", nil
 }
+
+// reasonSourceRunning is plan's word for "the source Backup has not finished": wait, not fail.
+const reasonSourceRunning = "sourceRunning"
 
 func orUnknown(s string) string {
 	if s == "" {

@@ -178,8 +178,11 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 		eventually(func(g Gomega) {
 			g.Expect(restoreReason(getRestore(g, broken))).To(Equal(v1.ReasonChainBroken))
 			g.Expect(restoreReason(getRestore(g, late))).To(Equal(v1.ReasonNotCovered))
-			g.Expect(restoreReason(getRestore(g, unfinished))).To(Equal(v1.ReasonSourceNotReady))
 			g.Expect(restoreReason(getRestore(g, seed))).To(Equal(v1.ReasonNotSupportedYet))
+			// A Backup still being taken is waited for, not failed.
+			got := getRestore(g, unfinished)
+			g.Expect(restoreReason(got)).To(Equal(v1.ReasonSourceNotReady))
+			g.Expect(got.Status.Phase).To(Equal(v1.RestorePending))
 		})
 		jobs := &batchv1.JobList{}
 		Expect(k8sClient.List(ctx, jobs, client.InNamespace(w.ns), client.MatchingLabels{resources.LabelComponent: "restore"})).To(Succeed())
