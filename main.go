@@ -18,11 +18,8 @@ import (
 	"syscall"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -87,17 +84,10 @@ func run(args []string) error {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
-	// Only the operator's own Jobs, pods and claims are cached, and without managedFields, so
-	// memory does not grow with the cluster's other workloads. The Neo4j server pods, nodes and
-	// volumes are read past the cache, once per Backup (BackupReconciler.Reader).
-	ours := labels.SelectorFromSet(labels.Set{resources.LabelManagedBy: resources.ManagedBy})
+	// Only the operator's own Jobs, pods and claims are cached, and without managedFields.
 	cacheOpts := cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
-		ByObject: map[client.Object]cache.ByObject{
-			&batchv1.Job{}:                  {Label: ours},
-			&corev1.Pod{}:                   {Label: ours},
-			&corev1.PersistentVolumeClaim{}: {Label: ours},
-		},
+		ByObject:         controllers.CachedByLabel(),
 	}
 	if *watchNamespaces != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
@@ -123,32 +113,12 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)
 	}
-	if err := (&controllers.BackupReconciler{
-		Client:       mgr.GetClient(),
-		Reader:       mgr.GetAPIReader(),
-		Recorder:     mgr.GetEventRecorder("neo4j-backup-operator"),
+	if err := controllers.Setup(mgr, controllers.Config{
 		Clock:        clock.RealClock{},
 		Options:      resources.Options{OperatorImage: *agentImage, OperatorImagePullPolicy: corev1.PullPolicy(*agentPullPolicy)},
 		StartTimeout: *startTimeout,
-	}).SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("backup controller: %w", err)
-	}
-	if err := (&controllers.BackupScheduleReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("neo4j-backup-operator"),
-		Clock:    clock.RealClock{},
-	}).SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("backup schedule controller: %w", err)
-	}
-	if err := (&controllers.RestoreReconciler{
-		Client:       mgr.GetClient(),
-		Reader:       mgr.GetAPIReader(),
-		Recorder:     mgr.GetEventRecorder("neo4j-backup-operator"),
-		Clock:        clock.RealClock{},
-		Options:      resources.Options{OperatorImage: *agentImage, OperatorImagePullPolicy: corev1.PullPolicy(*agentPullPolicy)},
-		StartTimeout: *startTimeout,
-	}).SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("restore controller: %w", err)
+	}); err != nil {
+		return fmt.Errorf("controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err

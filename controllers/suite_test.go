@@ -9,10 +9,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -79,40 +76,19 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
-	// The same cache shape as main.go: only the operator's own Jobs, pods and claims.
-	ours := labels.SelectorFromSet(labels.Set{resources.LabelManagedBy: resources.ManagedBy})
+	// The same cache and wiring as main.go.
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&batchv1.Job{}:                  {Label: ours},
-			&corev1.Pod{}:                   {Label: ours},
-			&corev1.PersistentVolumeClaim{}: {Label: ours},
-		}},
+		Cache:   cache.Options{ByObject: controllers.CachedByLabel()},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	clock = clocktesting.NewFakePassiveClock(time.Now())
-	Expect((&controllers.BackupReconciler{
-		Client:       mgr.GetClient(),
-		Reader:       mgr.GetAPIReader(),
-		Recorder:     mgr.GetEventRecorder("neo4j-backup-operator"),
+	Expect(controllers.Setup(mgr, controllers.Config{
 		Clock:        clock,
 		Options:      resources.Options{OperatorImage: "neo4j-backup-operator:test"},
 		StartTimeout: startTimeout,
-	}).SetupWithManager(mgr)).To(Succeed())
-	Expect((&controllers.BackupScheduleReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("neo4j-backup-operator"),
-		Clock:    clock,
-	}).SetupWithManager(mgr)).To(Succeed())
-	Expect((&controllers.RestoreReconciler{
-		Client:       mgr.GetClient(),
-		Reader:       mgr.GetAPIReader(),
-		Recorder:     mgr.GetEventRecorder("neo4j-backup-operator"),
-		Clock:        clock,
-		Options:      resources.Options{OperatorImage: "neo4j-backup-operator:test"},
-		StartTimeout: startTimeout,
-	}).SetupWithManager(mgr)).To(Succeed())
+	})).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())
