@@ -14,10 +14,19 @@ export TMPDIR=$NBO_TEST_TMP
 status=0
 go test -count=1 -timeout 45m "$@" || status=$?
 
-leftover=$(pgrep -f -- "$NBO_TEST_TMP" || true)
+# Read /proc rather than rely on pgrep: a fresh machine need not have procps.
+leftover=""
+for d in /proc/[0-9]*; do
+	pid=${d#/proc/}
+	[ "$pid" = "$$" ] && continue
+	if tr '\0' ' ' < "$d/cmdline" 2>/dev/null | grep -qF -- "$NBO_TEST_TMP"; then
+		leftover="$leftover $pid"
+	fi
+done
+leftover=${leftover# }
 if [ -n "$leftover" ]; then
 	echo "processes left running after the tests:" >&2
-	ps -o pid,args -p $(echo $leftover | tr ' ' ',') >&2 || true
+	for pid in $leftover; do echo "$pid: $(tr '\0' ' ' < /proc/$pid/cmdline 2>/dev/null)" >&2; done
 	kill -9 $leftover 2>/dev/null || true
 	status=1
 fi
