@@ -28,7 +28,8 @@ func TestMain(m *testing.M) {
 	binDir = dir
 	for pkg, out := range map[string]string{
 		"github.com/graphkeeper/neo4j-backup-operator":                          "neo4j-backup-operator",
-		"github.com/graphkeeper/neo4j-backup-operator/test/standin/neo4j-admin": "neo4j-admin",
+		"github.com/graphkeeper/neo4j-backup-operator/test/standin/neo4j-admin":  "neo4j-admin",
+		"github.com/graphkeeper/neo4j-backup-operator/test/standin/cypher-shell": "cypher-shell",
 	} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
 		cmd.Stderr = os.Stderr

@@ -21,11 +21,12 @@ import (
 )
 
 // Main runs `agent <command> [flags]` and returns the process's exit code: backup, restore
-// (offline, into a data directory), prune (delete named artifacts), or serve (a chain's files,
-// read-only, for a SeedFromURI restore).
+// (offline, into a data directory), prune (delete named artifacts), serve (a chain's files, or a
+// dump prepared from them, read-only, for a SeedFromURI restore), or seed (CREATE DATABASE from
+// that seed with cypher-shell, and wait for it online).
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: agent backup|restore|prune|serve [flags]")
+		fmt.Fprintln(stderr, "usage: agent backup|restore|prune|serve|seed [flags]")
 		return ExitInvalid
 	}
 	switch args[0] {
@@ -37,6 +38,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return restoreMain(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return serveMain(ctx, args[1:], stdout, stderr)
+	case "seed":
+		return seedMain(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "agent: unknown command %q\n", args[0])
 		return ExitInvalid

@@ -91,20 +91,40 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return finish(ExitFailed, "RestoreFailed", "checking the data directory: %v", err)
 	}
-	argv, err := neo4j.RestoreArgs(req)
-	if err != nil {
-		return finish(ExitInvalid, "", "%v", err)
-	}
-	bin, err := exec.LookPath(*admin)
-	if err != nil {
-		return finish(ExitInvalid, "", "neo4j-admin not found (%v): is spec.image a Neo4j Enterprise image?", err)
-	}
-	code, out, err := (&execRunner{bin: bin, log: stdout}).Run(ctx, argv)
-	switch {
-	case err != nil:
+	if err := runRestore(ctx, req, *admin, stdout); err != nil {
+		var bad invalidError
+		if errors.As(err, &bad) {
+			return finish(ExitInvalid, "", "%v", err)
+		}
 		return finish(ExitFailed, "RestoreFailed", "%v", err)
-	case code != 0:
-		return finish(ExitFailed, "RestoreFailed", "neo4j-admin exit %d: %s", code, lastLine(out))
 	}
 	return finish(ExitOK, "", "")
+}
+
+// invalidError is a mistake in what the agent was asked, not a failure of the restore.
+type invalidError struct{ error }
+
+// runRestore runs one neo4j-admin restore.
+func runRestore(ctx context.Context, req neo4j.RestoreRequest, admin string, log io.Writer) error {
+	argv, err := neo4j.RestoreArgs(req)
+	if err != nil {
+		return invalidError{err}
+	}
+	return runAdmin(ctx, admin, argv, log)
+}
+
+// runAdmin runs neo4j-admin with argv; a non-zero exit is an error naming its last line.
+func runAdmin(ctx context.Context, admin string, argv []string, log io.Writer) error {
+	bin, err := exec.LookPath(admin)
+	if err != nil {
+		return invalidError{fmt.Errorf("neo4j-admin not found (%v): is spec.image a Neo4j Enterprise image?", err)}
+	}
+	code, out, err := (&execRunner{bin: bin, log: log}).Run(ctx, argv)
+	switch {
+	case err != nil:
+		return err
+	case code != 0:
+		return fmt.Errorf("neo4j-admin exit %d: %s", code, lastLine(out))
+	}
+	return nil
 }

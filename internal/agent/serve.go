@@ -14,16 +14,19 @@ import (
 	"time"
 
 	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
 )
 
-// ChainHandler serves exactly the named artifact files of dir, read-only: GET and HEAD of
-// /<name> for a listed name, nothing else (no listing, no other file, no path). It is what a
-// SeedFromURI restore points the Neo4j servers at.
+// ChainHandler serves exactly the named files of dir, read-only: GET and HEAD of /<name> for a
+// listed name, nothing else (no listing, no other file, no path). The names are backup
+// artifacts or a prepared <database>.dump. It is what a SeedFromURI restore points the Neo4j
+// servers at.
 func ChainHandler(dir string, files []string) (http.Handler, error) {
 	allowed := map[string]bool{}
 	for _, f := range files {
-		if _, ok := neo4j.ArtifactDatabase(f); !ok || strings.ContainsAny(f, `/\`) {
-			return nil, fmt.Errorf("%q is not a backup artifact name", f)
+		_, artifact := neo4j.ArtifactDatabase(f)
+		if !(artifact || isDumpName(f)) || strings.ContainsAny(f, `/\`) {
+			return nil, fmt.Errorf("%q is not a backup artifact or dump name", f)
 		}
 		allowed[f] = true
 	}
@@ -53,26 +56,99 @@ func ChainHandler(dir string, files []string) (http.Handler, error) {
 	}), nil
 }
 
-// serveMain runs `agent serve --dir D --file A --file B [--listen :8080]` until terminated.
+func isDumpName(f string) bool {
+	db, ok := strings.CutSuffix(f, ".dump")
+	return ok && neo4j.ValidDatabaseName(db)
+}
+
+// SeedFile is the one file a SeedFromURI restore serves for a chain: the FULL itself when the
+// chain is only that and no point in time is asked, else a dump prepared from the chain (the
+// servers fetch an http seed as one file, and cannot apply a chain or a point in time to it).
+func SeedFile(database string, chain []string, pointInTime bool) (file string, prepare bool) {
+	if len(chain) == 1 && !pointInTime {
+		return chain[0], false
+	}
+	return database + ".dump", true
+}
+
+// serveMain runs `agent serve --dir D --file A [--file B ...] [--listen :8080]` until
+// terminated. With --prepare it first restores the chain (to --until-tx / --until-time) into
+// --data-dir and dumps it into --scratch, then serves only that dump; a failure is reported
+// in the termination message and ends the process.
 func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("agent serve", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	dir := flags.String("dir", "", "backup folder inside the mounted (read-only) backup volume")
 	listen := flags.String("listen", ":8080", "address to serve on")
 	var files listFlag
-	flags.Var(&files, "file", "an artifact to serve; repeat")
+	flags.Var(&files, "file", "an artifact to serve, or with --prepare, of the chain, FULL first; repeat")
+	prepare := flags.Bool("prepare", false, "restore the chain and serve a dump of it")
+	version := flags.String("neo4j-version", "", "with --prepare: the Neo4j version")
+	database := flags.String("database", "", "with --prepare: the database of the chain")
+	untilTx := flags.Int64("until-tx", 0, "with --prepare: restore up to and including this transaction")
+	untilTime := flags.String("until-time", "", "with --prepare: restore up to this RFC 3339 time")
+	dataDir := flags.String("data-dir", "/data", "with --prepare: a scratch data directory")
+	scratch := flags.String("scratch", "/scratch", "with --prepare: where the dump is written")
+	tempDir := flags.String("temp-dir", "", "with --prepare: scratch space for neo4j-admin 5.24+")
+	admin := flags.String("neo4j-admin", "neo4j-admin", "the neo4j-admin command")
+	termLog := flags.String("termination-log", "/dev/termination-log", "where a failure's report goes")
 	if err := flags.Parse(args); err != nil {
 		return ExitInvalid
 	}
-	h, err := ChainHandler(*dir, files)
-	if err != nil || *dir == "" || len(files) == 0 {
-		fmt.Fprintf(stderr, "agent serve: --dir and valid --file names are required (%v)\n", err)
-		return ExitInvalid
+	report := func(code int, reason, format string, a ...any) int {
+		rep := result.Restore{Database: *database, Chain: files, Reason: reason, Error: fmt.Sprintf(format, a...)}
+		fmt.Fprintf(stderr, "agent serve: %s\n", rep.Error)
+		if err := os.WriteFile(*termLog, result.EncodeRestore(rep, result.MaxMessage), 0o644); err != nil {
+			fmt.Fprintf(stderr, "agent: writing the report to %s: %v\n", *termLog, err)
+		}
+		return code
+	}
+	if *dir == "" || len(files) == 0 {
+		return report(ExitInvalid, "", "--dir and --file are required")
+	}
+	serveDir, serveFiles := *dir, []string(files)
+	if *prepare {
+		v, err := neo4j.ParseVersion(*version)
+		if err != nil || *database == "" {
+			return report(ExitInvalid, "", "--prepare needs --neo4j-version and --database (%v)", err)
+		}
+		if os.Getenv("HEAP_SIZE") == "" {
+			return report(ExitInvalid, "", "HEAP_SIZE is not set: an unbounded JVM sizes its heap from the host")
+		}
+		req := neo4j.RestoreRequest{Version: v, Database: *database, UntilTx: *untilTx, TempPath: *tempDir}
+		if *untilTime != "" {
+			t, err := time.Parse(time.RFC3339, *untilTime)
+			if err != nil {
+				return report(ExitInvalid, "", "--until-time: %v", err)
+			}
+			req.UntilTime = &t
+		}
+		for _, f := range files {
+			req.Artifacts = append(req.Artifacts, filepath.Join(*dir, f))
+		}
+		fmt.Fprintf(stdout, "preparing the seed: restoring %d artifact(s) of %s, then dumping it\n", len(files), *database)
+		if err := runRestore(ctx, req, *admin, stdout); err != nil {
+			return report(ExitFailed, "RestoreFailed", "preparing the seed: %v", err)
+		}
+		dumpArgs, err := neo4j.DumpArgs(v, *database, *scratch)
+		if err != nil {
+			return report(ExitInvalid, "", "%v", err)
+		}
+		if err := runAdmin(ctx, *admin, dumpArgs, stdout); err != nil {
+			return report(ExitFailed, "RestoreFailed", "preparing the seed: %v", err)
+		}
+		// The restored store is not needed any more: only the dump is served.
+		_ = os.RemoveAll(filepath.Join(*dataDir, "databases", *database))
+		_ = os.RemoveAll(filepath.Join(*dataDir, "transactions", *database))
+		serveDir, serveFiles = *scratch, []string{*database + ".dump"}
+	}
+	h, err := ChainHandler(serveDir, serveFiles)
+	if err != nil {
+		return report(ExitInvalid, "", "%v", err)
 	}
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {
-		fmt.Fprintf(stderr, "agent serve: %v\n", err)
-		return ExitFailed
+		return report(ExitFailed, "RestoreFailed", "listening on %s: %v", *listen, err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -81,10 +157,9 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	fmt.Fprintf(stdout, "serving %d artifact(s) of %s on %s\n", len(files), *dir, l.Addr())
+	fmt.Fprintf(stdout, "serving %s from %s on %s\n", strings.Join(serveFiles, ", "), serveDir, l.Addr())
 	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(stderr, "agent serve: %v\n", err)
-		return ExitFailed
+		return report(ExitFailed, "RestoreFailed", "serving: %v", err)
 	}
 	return ExitOK
 }

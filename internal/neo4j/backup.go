@@ -3,6 +3,7 @@ package neo4j
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -197,3 +198,9 @@ func ArtifactDatabase(file string) (string, bool) {
 	}
 	return name[:len(name)-timeLen-1], true
 }
+
+var databaseNameRE = regexp.MustCompile(`^[A-Za-z][-A-Za-z0-9.]{2,62}$`)
+
+// ValidDatabaseName tells whether name is a Neo4j database name as the API admits it: 3 to 63
+// letters, digits, '.' or '-', starting with a letter.
+func ValidDatabaseName(name string) bool { return databaseNameRE.MatchString(name) }

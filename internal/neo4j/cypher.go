@@ -5,19 +5,19 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 )
 
 // SeedRequest creates a database seeded from a backup URI, online, in a running cluster
-// (Operations Manual 5.x, "Seed a database from a URI"; seedRestoreUntil from 2025.01).
+// (Operations Manual 5.x, "Create a database from a URI").
+//
+// There is no seedRestoreUntil here on purpose: the servers fetch an http(s) seed as one file,
+// so a point in time is applied where the operator prepares that file (neo4j-admin restore
+// --restore-until, then dump), which also works before 2025.01.
 type SeedRequest struct {
 	Version  Version
 	Database string
-	// SeedURI is where the servers fetch the backup from.
+	// SeedURI is where the servers fetch the backup or dump from.
 	SeedURI string
-	// UntilTx / UntilTime stop the seed at a transaction or a moment (2025.01+).
-	UntilTx   int64
-	UntilTime *time.Time
 	// Replace uses CREATE OR REPLACE DATABASE: the existing database of that name is dropped.
 	Replace bool
 }
@@ -27,25 +27,24 @@ func SeedStatement(r SeedRequest) (string, error) {
 	if r.Version.Legacy() {
 		return "", fmt.Errorf("neo4j %s cannot seed a database from a URI: restore it offline", r.Version)
 	}
-	if (r.UntilTx > 0 || r.UntilTime != nil) && !r.Version.HasSeedRestoreUntil() {
-		return "", fmt.Errorf("neo4j %s has no seedRestoreUntil (from 2025.01)", r.Version)
-	}
 	verb := "CREATE DATABASE"
 	if r.Replace {
 		verb = "CREATE OR REPLACE DATABASE"
 	}
 	opts := []string{"seedURI: " + quote(r.SeedURI)}
 	if !r.Version.AtLeast(2025, 1) {
-		// Required with seedURI in 5.x; deprecated in Cypher 25, where seeding implies it.
+		// Required with seedURI in Cypher 5; deprecated in Cypher 25, where seeding implies it.
 		opts = append([]string{"existingData: 'use'"}, opts...)
 	}
-	switch {
-	case r.UntilTx > 0:
-		opts = append(opts, fmt.Sprintf("seedRestoreUntil: %d", r.UntilTx))
-	case r.UntilTime != nil:
-		opts = append(opts, "seedRestoreUntil: datetime("+quote(r.UntilTime.UTC().Format(time.RFC3339))+")")
-	}
 	return fmt.Sprintf("%s %s OPTIONS {%s}", verb, backtick(r.Database), strings.Join(opts, ", ")), nil
+}
+
+// CypherArgs are cypher-shell's arguments to run one statement against the system database
+// through the server at address (host:port of its Bolt connector), output as plain CSV-like
+// rows. Credentials are not arguments: cypher-shell reads NEO4J_USERNAME and NEO4J_PASSWORD
+// from its environment, which the pod fills from the Secret.
+func CypherArgs(address, statement string) []string {
+	return []string{"-a", "neo4j://" + address, "-d", "system", "--format", "plain", "--non-interactive", statement}
 }
 
 // ShowStatement lists the database on every server with its status.
@@ -59,8 +58,12 @@ type DatabaseState struct {
 }
 
 // ParseShow reads cypher-shell's --format plain output of ShowStatement: a header row, then
-// one row per server, comma-separated, strings double-quoted.
+// one row per server, comma-separated, strings double-quoted. No output at all means no row:
+// the database does not exist.
 func ParseShow(out string) ([]DatabaseState, error) {
+	if strings.TrimSpace(out) == "" {
+		return nil, nil
+	}
 	r := csv.NewReader(strings.NewReader(strings.TrimSpace(out)))
 	r.TrimLeadingSpace = true
 	header, err := r.Read()

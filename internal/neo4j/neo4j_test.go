@@ -171,17 +171,16 @@ func TestRestoreArgs(t *testing.T) {
 }
 
 func TestSeedStatement(t *testing.T) {
-	until := time.Date(2026, 11, 28, 1, 30, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		r    SeedRequest
 		want string
 	}{
 		{SeedRequest{Version: mustVersion(t, "5.26"), Database: "neo4j-restored", SeedURI: "http://seed.prod.svc:8080/neo4j-2026-11-28T02-00-00.backup"},
 			"CREATE DATABASE `neo4j-restored` OPTIONS {existingData: 'use', seedURI: 'http://seed.prod.svc:8080/neo4j-2026-11-28T02-00-00.backup'}"},
-		{SeedRequest{Version: mustVersion(t, "2025.10"), Database: "neo4j", SeedURI: "http://s/x.backup", UntilTx: 160, Replace: true},
-			"CREATE OR REPLACE DATABASE `neo4j` OPTIONS {seedURI: 'http://s/x.backup', seedRestoreUntil: 160}"},
-		{SeedRequest{Version: mustVersion(t, "2025.01"), Database: "neo4j", SeedURI: "http://s/it's", UntilTime: &until},
-			`CREATE DATABASE ` + "`neo4j`" + ` OPTIONS {seedURI: 'http://s/it\'s', seedRestoreUntil: datetime('2026-11-28T01:30:00Z')}`},
+		{SeedRequest{Version: mustVersion(t, "2025.10"), Database: "neo4j", SeedURI: "http://s/x.dump", Replace: true},
+			"CREATE OR REPLACE DATABASE `neo4j` OPTIONS {seedURI: 'http://s/x.dump'}"},
+		{SeedRequest{Version: mustVersion(t, "2025.01"), Database: "odd`name", SeedURI: "http://s/it's"},
+			"CREATE DATABASE `odd``name` OPTIONS {seedURI: 'http://s/it\\'s'}"},
 	} {
 		got, err := SeedStatement(tc.r)
 		if err != nil || got != tc.want {
@@ -190,7 +189,6 @@ func TestSeedStatement(t *testing.T) {
 	}
 	for _, bad := range []SeedRequest{
 		{Version: mustVersion(t, "4.4"), Database: "neo4j", SeedURI: "u"},
-		{Version: mustVersion(t, "5.26"), Database: "neo4j", SeedURI: "u", UntilTx: 5},
 	} {
 		if _, err := SeedStatement(bad); err == nil {
 			t.Errorf("%+v accepted", bad)
@@ -220,5 +218,27 @@ func TestParseShowAndOnline(t *testing.T) {
 	}
 	if _, err := ParseShow(`"name"` + "\n" + `"x"`); err == nil {
 		t.Error("missing columns accepted")
+	}
+}
+
+func TestDumpAndCypherArgs(t *testing.T) {
+	args, err := DumpArgs(mustVersion(t, "5.26"), "neo4j", "/scratch")
+	if err != nil || strings.Join(args, " ") != "database dump --to-path=/scratch --overwrite-destination=true neo4j" {
+		t.Errorf("dump: %q %v", args, err)
+	}
+	if _, err := DumpArgs(mustVersion(t, "4.4"), "neo4j", "/scratch"); err == nil {
+		t.Error("4.4 dump for a seed accepted")
+	}
+	got := CypherArgs("graph-0.graph.ns.svc:7687", "SHOW DATABASES")
+	if strings.Join(got, "|") != "-a|neo4j://graph-0.graph.ns.svc:7687|-d|system|--format|plain|--non-interactive|SHOW DATABASES" {
+		t.Errorf("cypher-shell args: %q", got)
+	}
+	for _, a := range got {
+		if strings.HasPrefix(a, "-u") || strings.HasPrefix(a, "-p") || strings.Contains(a, "password") {
+			t.Errorf("credentials in cypher-shell args: %q", got)
+		}
+	}
+	if states, err := ParseShow("\n"); err != nil || states != nil {
+		t.Errorf("no output: %v %v", states, err)
 	}
 }

@@ -60,3 +60,13 @@ func RestoreArgs(r RestoreRequest) ([]string, error) {
 	}
 	return append(args, r.Database), nil
 }
+
+// DumpArgs returns the arguments after "neo4j-admin" that dump a stopped database of the local
+// data directory into dir as <database>.dump (5.x `database dump --to-path <database>`): the
+// one file a SeedFromURI restore serves when the chain is more than a FULL.
+func DumpArgs(v Version, database, dir string) ([]string, error) {
+	if v.Legacy() {
+		return nil, fmt.Errorf("neo4j %s: a seed from a URI needs 5.x or later", v)
+	}
+	return []string{"database", "dump", "--to-path=" + dir, "--overwrite-destination=true", database}, nil
+}

@@ -62,9 +62,6 @@ func (v Version) AtLeast(major, minor int) bool {
 // HasTempPath: `database backup --temp-path` exists from 5.24.
 func (v Version) HasTempPath() bool { return v.AtLeast(5, 24) }
 
-// HasSeedRestoreUntil: CREATE DATABASE ... OPTIONS {seedRestoreUntil} exists from 2025.01.
-func (v Version) HasSeedRestoreUntil() bool { return v.AtLeast(2025, 1) }
-
 // Size writes a byte count as the JVM's -Xmx (HEAP_SIZE) and neo4j-admin's --pagecache accept:
 // a whole number of g, m or k (binary units) when it divides exactly, else plain bytes.
 func Size(bytes int64) string {

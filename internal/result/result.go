@@ -200,7 +200,8 @@ type Restore struct {
 	Database string `json:"database"`
 	// Chain is the artifacts restored, FULL first.
 	Chain []string `json:"chain,omitempty"`
-	// Reason is a condition reason when the restore was refused (TargetExists).
+	// Reason is a condition reason when the restore was refused or failed: TargetExists,
+	// InvalidChain, RestoreFailed or TimedOut.
 	Reason string `json:"reason,omitempty"`
 	Error  string `json:"error,omitempty"`
 }
@@ -238,7 +239,7 @@ func DecodeRestore(msg []byte) (Restore, error) {
 		}
 	}
 	switch r.Reason {
-	case "", "TargetExists", "InvalidChain", "RestoreFailed":
+	case "", "TargetExists", "InvalidChain", "RestoreFailed", "TimedOut":
 	default:
 		return Restore{}, errors.New("report has an unknown reason")
 	}

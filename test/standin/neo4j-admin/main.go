@@ -17,7 +17,8 @@
 //	STANDIN_CHECK_BROKEN    "1": the consistency check cannot run
 //	STANDIN_HANG            "1": hang until killed
 //	STANDIN_SIZE            bytes of payload per artifact (default 1024)
-//	STANDIN_DATA_DIR        the server's data directory, for restores (the image's conf says /data)
+//	STANDIN_DATA_DIR        the server's data directory, for restores and dumps (the image's conf
+//	                        says /data)
 package main
 
 import (
@@ -92,6 +93,8 @@ func run(args []string) int {
 		return legacyRestore(args[1:])
 	case !v.legacy() && len(args) > 1 && args[0] == "database" && args[1] == "restore":
 		return restore(v, args[2:])
+	case !v.legacy() && len(args) > 1 && args[0] == "database" && args[1] == "dump":
+		return dump(args[2:])
 	default:
 		return violation("neo4j-admin %s has no command %q", os.Getenv("STANDIN_NEO4J_VERSION"), strings.Join(args, " "))
 	}
@@ -567,4 +570,37 @@ func restore(v version, args []string) int {
 		prev = &h
 	}
 	return restoreInto(pos[0], opts["overwrite-destination"] == "true", "chain "+opts["from-path"]+" until "+opts["restore-until"])
+}
+
+// dump plays 5.x / 2025.x `neo4j-admin database dump --to-path=<dir> <database>`: it reads the
+// database of the data directory and writes <dir>/<database>.dump, which says what it holds.
+func dump(args []string) int {
+	opts, pos, err := parse(args, set("to-path", "overwrite-destination", "additional-config", "verbose", "expand-commands"))
+	if err != nil {
+		return violation("database dump: %v", err)
+	}
+	if len(pos) != 1 || opts["to-path"] == "" {
+		return violation("database dump needs --to-path and one database")
+	}
+	data := os.Getenv("STANDIN_DATA_DIR")
+	if data == "" {
+		return violation("dump without STANDIN_DATA_DIR (the server's data directory)")
+	}
+	what, err := os.ReadFile(filepath.Join(data, "databases", pos[0], "restored-from"))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Database does not exist: %s\n", pos[0])
+		return 1
+	}
+	out := filepath.Join(opts["to-path"], pos[0]+".dump")
+	if _, err := os.Stat(out); err == nil && opts["overwrite-destination"] != "true" {
+		fmt.Fprintf(os.Stderr, "%s already exists\n", out)
+		return 1
+	}
+	line, _ := json.Marshal(map[string]string{"dump": pos[0], "of": strings.TrimSpace(string(what))})
+	if err := os.WriteFile(out, append(append(line, '\n'), payload()...), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Printf("Dumped %s to %s\n", pos[0], out)
+	return 0
 }

@@ -1,0 +1,282 @@
+// Command cypher-shell is the tests' stand-in for Neo4j's cypher-shell talking to a running
+// cluster, which cannot be installed here. It enforces the argument contract the agent relies
+// on (shared/notes/neo4j-admin.md, Operations Manual "Create a database from a URI"): the
+// address as -a neo4j://host:port, the system database, --format plain, one statement, and the
+// credentials from NEO4J_USERNAME / NEO4J_PASSWORD only (a -u or -p flag is a violation: they
+// would show in the pod spec). It understands the two statements the agent sends, checks
+// their syntax for the version it plays, and keeps the cluster's databases in a folder.
+//
+// A CREATE DATABASE ... seedURI fetches the seed over HTTP as a server would; a seed that
+// cannot be fetched or is not a backup or dump leaves the database offline with the
+// statusMessage the real servers report, so the failure shows only in SHOW DATABASE.
+//
+// Environment:
+//
+//	STANDIN_NEO4J_VERSION  the version it plays (5.26, 2025.10, ...); required
+//	STANDIN_STATE          folder holding the cluster's databases; required
+//	STANDIN_LOG            a file each call appends "ARGS <args>" or "VIOLATION <why>" to
+//	STANDIN_SERVERS        the servers' Bolt addresses, comma-separated (default server-0:7687)
+//	STANDIN_UNREACHABLE    addresses that refuse the connection
+//	STANDIN_USER, STANDIN_PASSWORD  the credentials the servers accept (default neo4j / secret)
+//	STANDIN_ONLINE_AFTER   SHOW DATABASE polls a seeded database spends "store copying" (default 2)
+//	STANDIN_SEED_FAIL      "1": a seeded database fails to start on the last server
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func logLine(format string, a ...any) {
+	if p := os.Getenv("STANDIN_LOG"); p != "" {
+		if f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+			fmt.Fprintf(f, format+"\n", a...)
+			_ = f.Close()
+		}
+	}
+}
+
+func violation(format string, a ...any) int {
+	msg := fmt.Sprintf(format, a...)
+	logLine("VIOLATION %s", msg)
+	fmt.Fprintln(os.Stderr, "stand-in cypher-shell: contract violation:", msg)
+	return 64
+}
+
+// database is what the cluster knows of one database.
+type database struct {
+	SeedURI string `json:"seedURI"`
+	// Polls counts SHOW DATABASE calls since creation.
+	Polls int `json:"polls"`
+	// Broken: the seed could not be fetched or read; the servers cannot start it.
+	Broken string `json:"broken,omitempty"`
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(args []string) int {
+	logLine("ARGS %s", strings.Join(args, " "))
+	major, _, ok := parseVersion(os.Getenv("STANDIN_NEO4J_VERSION"))
+	if !ok || major == 4 {
+		return violation("STANDIN_NEO4J_VERSION %q: want 5.x or a calendar version", os.Getenv("STANDIN_NEO4J_VERSION"))
+	}
+	state := os.Getenv("STANDIN_STATE")
+	if state == "" {
+		return violation("STANDIN_STATE is not set")
+	}
+	var address, db, format, statement string
+	nonInteractive := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		next := func() string {
+			if i+1 < len(args) {
+				i++
+				return args[i]
+			}
+			return ""
+		}
+		switch a {
+		case "-a", "--address":
+			address = next()
+		case "-d", "--database":
+			db = next()
+		case "--format":
+			format = next()
+		case "--non-interactive":
+			nonInteractive = true
+		case "-u", "--username", "-p", "--password":
+			return violation("%s on the command line: credentials must come from NEO4J_USERNAME / NEO4J_PASSWORD", a)
+		default:
+			if strings.HasPrefix(a, "-") {
+				return violation("unknown option %s", a)
+			}
+			if statement != "" {
+				return violation("more than one statement argument")
+			}
+			statement = a
+		}
+	}
+	switch {
+	case !strings.HasPrefix(address, "neo4j://"):
+		return violation("-a %q: want neo4j://host:port", address)
+	case db != "system":
+		return violation("-d %q: databases are created and listed from the system database", db)
+	case format != "plain":
+		return violation("--format %q: the agent parses plain output", format)
+	case !nonInteractive:
+		return violation("--non-interactive missing: a Job has no terminal")
+	case statement == "":
+		return violation("no statement")
+	}
+	user, pass := os.Getenv("NEO4J_USERNAME"), os.Getenv("NEO4J_PASSWORD")
+	if user == "" || pass == "" {
+		return violation("NEO4J_USERNAME / NEO4J_PASSWORD not set")
+	}
+	host := strings.TrimPrefix(address, "neo4j://")
+	servers := strings.Split(env("STANDIN_SERVERS", "server-0:7687"), ",")
+	if contains(strings.Split(os.Getenv("STANDIN_UNREACHABLE"), ","), host) || !contains(servers, host) {
+		fmt.Fprintf(os.Stderr, "Unable to connect to %s, ensure the database is running and that there is a working network connection to it.\n", host)
+		return 1
+	}
+	if user != env("STANDIN_USER", "neo4j") || pass != env("STANDIN_PASSWORD", "secret") {
+		fmt.Fprintln(os.Stderr, "The client is unauthorized due to authentication failure.")
+		return 1
+	}
+	if m := showRE.FindStringSubmatch(statement); m != nil {
+		return show(state, unquote(m[1]), servers)
+	}
+	if m := createRE.FindStringSubmatch(statement); m != nil {
+		replace, name, opts := m[1] != "", unquote(m[2]), m[3]
+		om := optionsRE.FindStringSubmatch(opts)
+		if om == nil {
+			return violation("OPTIONS {%s}: want [existingData: 'use', ]seedURI: '<uri>'", opts)
+		}
+		if om[1] == "" && major == 5 {
+			return violation("Cypher 5 needs existingData: 'use' with seedURI")
+		}
+		return create(state, name, strings.ReplaceAll(om[2], `\'`, `'`), replace)
+	}
+	fmt.Fprintf(os.Stderr, "Invalid input: %s\n", statement)
+	return violation("statement the agent never sends: %s", statement)
+}
+
+var (
+	quotedName = "`((?:[^`]|``)+)`"
+	showRE     = regexp.MustCompile("^SHOW DATABASE " + quotedName + " YIELD name, address, currentStatus, statusMessage$")
+	createRE   = regexp.MustCompile("^CREATE (OR REPLACE )?DATABASE " + quotedName + " OPTIONS \\{(.*)\\}$")
+	optionsRE  = regexp.MustCompile(`^(existingData: 'use', )?seedURI: '((?:[^'\\]|\\.)*)'$`)
+)
+
+func unquote(n string) string { return strings.ReplaceAll(n, "``", "`") }
+
+func dbPath(state, name string) string { return filepath.Join(state, strconv.Quote(name)+".json") }
+
+func load(state, name string) (*database, error) {
+	data, err := os.ReadFile(dbPath(state, name))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := &database{}
+	return d, json.Unmarshal(data, d)
+}
+
+func save(state, name string, d *database) error {
+	data, _ := json.Marshal(d)
+	return os.WriteFile(dbPath(state, name), data, 0o644)
+}
+
+// show prints the database on every server, as --format plain does: a header row, then one
+// row per server with strings double-quoted; nothing at all when the database does not exist.
+func show(state, name string, servers []string) int {
+	d, err := load(state, name)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if d == nil {
+		return 0
+	}
+	d.Polls++
+	if err := save(state, name, d); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	after, _ := strconv.Atoi(env("STANDIN_ONLINE_AFTER", "2"))
+	fmt.Println("name, address, currentStatus, statusMessage")
+	for i, s := range servers {
+		status, msg := "store copying", ""
+		switch {
+		case d.Broken != "" || (os.Getenv("STANDIN_SEED_FAIL") == "1" && i == len(servers)-1 && d.Polls > after):
+			status, msg = "offline", fmt.Sprintf("Unable to start database `DatabaseId{3fe1a59b[%s]}`", name)
+		case d.Polls > after:
+			status = "online"
+		}
+		fmt.Printf("%q, %q, %q, %q\n", name, s, status, msg)
+	}
+	return 0
+}
+
+// create registers the database and fetches its seed as the servers would.
+func create(state, name, uri string, replace bool) int {
+	d, err := load(state, name)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if d != nil && !replace {
+		fmt.Fprintf(os.Stderr, "Failed to create the specified database '%s': Database already exists.\n", name)
+		return 1
+	}
+	d = &database{SeedURI: uri}
+	if err := fetch(uri); err != nil {
+		d.Broken = err.Error()
+		logLine("SEED %s: %v", uri, err)
+	} else {
+		logLine("SEED %s: fetched", uri)
+	}
+	if err := save(state, name, d); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// fetch reads the seed over HTTP and checks it is a backup artifact or a dump of the stand-in
+// neo4j-admin (its first line is a JSON header).
+func fetch(uri string) error {
+	if !strings.HasPrefix(uri, "http://") && !strings.HasPrefix(uri, "https://") {
+		return fmt.Errorf("no seed provider for %s in this stand-in", uri)
+	}
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(uri)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", uri, resp.Status)
+	}
+	line, err := bufio.NewReader(resp.Body).ReadBytes('\n')
+	var head map[string]any
+	if err != nil || json.Unmarshal(line, &head) != nil {
+		return fmt.Errorf("%s is not a backup or a dump", uri)
+	}
+	return nil
+}
+
+func parseVersion(s string) (major, minor int, ok bool) {
+	m := regexp.MustCompile(`^([0-9]+)\.([0-9]+)`).FindStringSubmatch(s)
+	if m == nil {
+		return 0, 0, false
+	}
+	major, _ = strconv.Atoi(m[1])
+	minor, _ = strconv.Atoi(m[2])
+	return major, minor, true
+}
+
+func contains(list []string, s string) bool {
+	for _, l := range list {
+		if l == s {
+			return true
+		}
+	}
+	return false
+}
