@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -17,21 +18,22 @@ import (
 
 var errNoTerminated = errors.New("no terminated container found")
 
-// createOrAdopt creates job; when a Job of its name exists, it is carried on from if owner
-// controls it (an earlier pass created it and lost its status write), and reported as foreign
-// (false) otherwise. created tells whether this call made it.
-func createOrAdopt(ctx context.Context, c client.Client, reader client.Reader, job *batchv1.Job, owner metav1.Object) (created, ours bool, err error) {
-	err = c.Create(ctx, job)
+// createOrAdopt creates obj (a Job, a Service); when one of its name exists, it is carried on
+// from if owner controls it (an earlier pass created it and lost its status write), and
+// reported as foreign (false) otherwise. created tells whether this call made it.
+func createOrAdopt(ctx context.Context, c client.Client, reader client.Reader, obj client.Object, owner metav1.Object) (created, ours bool, err error) {
+	kind := reflect.TypeOf(obj).Elem().Name() // Job, Service
+	err = c.Create(ctx, obj)
 	if err == nil {
 		return true, true, nil
 	}
 	if !apierrors.IsAlreadyExists(err) {
-		return false, false, fmt.Errorf("creating Job %s: %w", job.Name, err)
+		return false, false, fmt.Errorf("creating %s %s: %w", kind, obj.GetName(), err)
 	}
-	existing := &batchv1.Job{}
-	// Past the cache: a Job that is not ours is not in it.
-	if err := reader.Get(ctx, client.ObjectKeyFromObject(job), existing); err != nil {
-		return false, false, fmt.Errorf("reading existing Job %s: %w", job.Name, err)
+	existing := obj.DeepCopyObject().(client.Object)
+	// Past the cache: an object that is not ours is not in it.
+	if err := reader.Get(ctx, client.ObjectKeyFromObject(obj), existing); err != nil {
+		return false, false, fmt.Errorf("reading existing %s %s: %w", kind, obj.GetName(), err)
 	}
 	return false, metav1.IsControlledBy(existing, owner), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -28,11 +30,14 @@ import (
 	"github.com/graphkeeper/neo4j-backup-operator/internal/status"
 )
 
-// RestoreReconciler resolves a Restore's chain and runs it as one Job.
+// RestoreReconciler resolves a Restore's chain and runs it.
 //
-// Implemented: mode Volume (offline neo4j-admin restore into a claim), from a Backup or from a
-// storage location that Backups recorded. Not yet: mode SeedFromURI, and storage locations no
-// Backup describes (they need an inspection Job); such Restores say so in their conditions.
+// Mode Volume is one Job: neo4j-admin restore into the target claim. Mode SeedFromURI is a seed
+// server (a Job in the storage zone serving the chain, or a dump prepared from it, behind a
+// Service) and a seed Job (cypher-shell: CREATE DATABASE from that URI, then wait until it is
+// online on every server); the server and Service are deleted once the seed Job has ended.
+// Sources are a Backup or a storage location that Backups recorded; locations no Backup
+// describes need an inspection Job, which does not exist yet, and are refused as NotCovered.
 type RestoreReconciler struct {
 	Client       client.Client
 	Reader       client.Reader
@@ -45,6 +50,7 @@ type RestoreReconciler struct {
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=restores,verbs=get;list;watch
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=restores/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=restores/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;create;delete
 
 // SetupWithManager registers the controller: Restores and the Jobs they own.
 func (r *RestoreReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -84,6 +90,12 @@ func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return res, err
 	}
 	next.Status.ObservedGeneration = rs.Generation
+	if restoreFinished(next.Status.Phase) && next.Spec.Mode == v1.RestoreSeedFromURI {
+		// Nothing the restore started outlives it: the seed server and its Service go first.
+		if err := r.cleanupSeed(ctx, next); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	if equality.Semantic.DeepEqual(rs.Status, next.Status) {
 		return res, nil
 	}
@@ -137,11 +149,6 @@ func (r *RestoreReconciler) wait(rs *v1.Restore, now time.Time, reason, msg stri
 }
 
 func (r *RestoreReconciler) start(ctx context.Context, rs *v1.Restore, now time.Time) (ctrl.Result, error) {
-	if rs.Spec.Mode != v1.RestoreVolume {
-		r.fail(rs, now, v1.ReasonNotSupportedYet, fmt.Sprintf(
-			"mode %s is not implemented by this version of the operator yet; use mode Volume", rs.Spec.Mode))
-		return ctrl.Result{}, nil
-	}
 	version, err := neo4j.ParseVersion(rs.Spec.Cluster.Neo4jVersion)
 	if err != nil {
 		r.fail(rs, now, v1.ReasonInvalidSpec, "spec.cluster.neo4jVersion: "+err.Error())
@@ -169,10 +176,30 @@ func (r *RestoreReconciler) start(ctx context.Context, rs *v1.Restore, now time.
 		r.fail(rs, now, reason, msg)
 		return ctrl.Result{}, nil
 	}
-	job, err := resources.RestoreJob(rs, *plan, r.Options)
-	if err != nil {
-		r.fail(rs, now, v1.ReasonInvalidSpec, err.Error())
-		return ctrl.Result{}, nil
+	var job *batchv1.Job
+	switch rs.Spec.Mode {
+	case v1.RestoreSeedFromURI:
+		servers, err := r.servers(ctx, rs)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if len(servers) == 0 {
+			return r.wait(rs, now, v1.ReasonNoServer, "no running server pod matches spec.cluster.serverSelector"), nil
+		}
+		seed := resources.SeedPlan{RestorePlan: *plan, Servers: servers}
+		if done, err := r.startSeedServer(ctx, rs, now, *plan); err != nil || done {
+			return ctrl.Result{}, err
+		}
+		if job, err = resources.SeedJob(rs, seed, r.Options); err != nil {
+			r.fail(rs, now, v1.ReasonInvalidSpec, err.Error())
+			return ctrl.Result{}, nil
+		}
+		rs.Status.SeedURI = resources.SeedURI(rs, *plan)
+	default:
+		if job, err = resources.RestoreJob(rs, *plan, r.Options); err != nil {
+			r.fail(rs, now, v1.ReasonInvalidSpec, err.Error())
+			return ctrl.Result{}, nil
+		}
 	}
 	created, ours, err := createOrAdopt(ctx, r.Client, r.Reader, job, rs)
 	switch {
@@ -191,6 +218,60 @@ func (r *RestoreReconciler) start(ctx context.Context, rs *v1.Restore, now time.
 	status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonPending,
 		fmt.Sprintf("Job %s created; restoring %d artifact(s)", job.Name, len(plan.Chain)), metav1.NewTime(now))
 	return ctrl.Result{}, nil
+}
+
+// startSeedServer creates the seed server's Job and Service; done means the Restore failed
+// (a foreign object holds the name).
+func (r *RestoreReconciler) startSeedServer(ctx context.Context, rs *v1.Restore, now time.Time, plan resources.RestorePlan) (done bool, err error) {
+	server, err := resources.SeedServerJob(rs, plan, r.Options)
+	if err != nil {
+		r.fail(rs, now, v1.ReasonInvalidSpec, err.Error())
+		return true, nil
+	}
+	for _, obj := range []client.Object{server, resources.SeedService(rs)} {
+		created, ours, err := createOrAdopt(ctx, r.Client, r.Reader, obj, rs)
+		switch {
+		case err != nil:
+			return false, err
+		case !ours:
+			r.fail(rs, now, v1.ReasonJobConflict, fmt.Sprintf("%s exists and does not belong to this Restore", obj.GetName()))
+			return true, nil
+		case created:
+			r.Recorder.Eventf(rs, obj, corev1.EventTypeNormal, "SeedServerCreated", "Create", "created %s serving %s",
+				obj.GetName(), strings.Join(plan.Chain, ", "))
+		}
+	}
+	return false, nil
+}
+
+// servers are the Bolt addresses of the cluster's running server pods, ready ones first.
+func (r *RestoreReconciler) servers(ctx context.Context, rs *v1.Restore) ([]string, error) {
+	sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Cluster.ServerSelector)
+	if err != nil {
+		return nil, fmt.Errorf("spec.cluster.serverSelector: %w", err)
+	}
+	pods := &corev1.PodList{}
+	if err := r.Reader.List(ctx, pods, client.InNamespace(rs.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return nil, fmt.Errorf("listing server pods: %w", err)
+	}
+	port := rs.Spec.Cluster.BoltPort
+	if port == 0 {
+		port = 7687
+	}
+	var ready, others []string
+	for _, p := range pods.Items {
+		host := podHost(&p)
+		if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning || host == "" {
+			continue
+		}
+		addr := net.JoinHostPort(host, strconv.Itoa(int(port)))
+		if podReady(&p) {
+			ready = append(ready, addr)
+		} else {
+			others = append(others, addr)
+		}
+	}
+	return append(ready, others...), nil
 }
 
 // plan finds the source's artifacts and resolves the chain. A reason is a refusal.
@@ -330,6 +411,11 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 		return ctrl.Result{}, nil
 	}
 	ended := endOf(job)
+	if ended == nil && rs.Spec.Mode == v1.RestoreSeedFromURI {
+		if failed, err := r.seedServerFailed(ctx, rs, now); err != nil || failed {
+			return ctrl.Result{}, err
+		}
+	}
 	if ended == nil {
 		if job.Status.Ready != nil && *job.Status.Ready > 0 && rs.Status.Phase != v1.RestoreRunning {
 			rs.Status.Phase = v1.RestoreRunning
@@ -339,7 +425,11 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 	}
 	rs.Status.CompletionTime = &ended.LastTransitionTime
 	var rep result.Restore
-	msg, repErr := terminationMessage(ctx, []client.Reader{r.Client, r.Reader}, job, resources.ContainerRestore)
+	container := resources.ContainerRestore
+	if rs.Spec.Mode == v1.RestoreSeedFromURI {
+		container = resources.ContainerSeed
+	}
+	msg, repErr := terminationMessage(ctx, []client.Reader{r.Client, r.Reader}, job, container)
 	if repErr == nil {
 		rep, repErr = result.DecodeRestore(msg)
 	}
@@ -350,8 +440,11 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 		if target == "" {
 			target = rs.Spec.Database
 		}
-		status.Set(&rs.Status.Conditions, rs.Generation, status.Done, v1.ReasonSucceeded,
-			fmt.Sprintf("restored %s as %s from %s", rs.Spec.Database, target, strings.Join(rs.Status.Chain, ", ")), metav1.NewTime(now))
+		msg := fmt.Sprintf("restored %s as %s from %s", rs.Spec.Database, target, strings.Join(rs.Status.Chain, ", "))
+		if rs.Spec.Mode == v1.RestoreSeedFromURI {
+			msg += "; online on every server"
+		}
+		status.Set(&rs.Status.Conditions, rs.Generation, status.Done, v1.ReasonSucceeded, msg, metav1.NewTime(now))
 	case repErr == nil && rep.Reason != "":
 		r.fail(rs, now, rep.Reason, rep.Error)
 	case repErr == nil:
@@ -360,4 +453,74 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 		r.fail(rs, now, v1.ReasonInvalidReport, fmt.Sprintf("Job %s ended (%s) without a report the operator can read: %v", job.Name, ended.Type, repErr))
 	}
 	return ctrl.Result{}, nil
+}
+
+// seedServerFailed fails the Restore when its seed server ended before the seed Job did (the
+// chain could not be prepared, or the server kept crashing): the seed Job would only wait for a
+// URI nobody serves. The seed Job is deleted with it.
+func (r *RestoreReconciler) seedServerFailed(ctx context.Context, rs *v1.Restore, now time.Time) (bool, error) {
+	server := &batchv1.Job{}
+	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: resources.SeedServerName(rs.Name)}, server)
+	switch {
+	case err != nil || wait:
+		return false, err
+	case !found:
+		r.fail(rs, now, v1.ReasonJobDeleted, fmt.Sprintf("the seed server Job %s was deleted before the restore finished", resources.SeedServerName(rs.Name)))
+	default:
+		ended := endOf(server)
+		if ended == nil {
+			return false, nil
+		}
+		msg, repErr := terminationMessage(ctx, []client.Reader{r.Client, r.Reader}, server, resources.ContainerSeedServer)
+		var rep result.Restore
+		if repErr == nil {
+			rep, repErr = result.DecodeRestore(msg)
+		}
+		switch {
+		case repErr == nil && rep.Reason != "":
+			r.fail(rs, now, rep.Reason, "seed server: "+rep.Error)
+		case repErr == nil && rep.Error != "":
+			r.fail(rs, now, v1.ReasonRestoreFailed, "seed server: "+rep.Error)
+		default:
+			r.fail(rs, now, v1.ReasonRestoreFailed, fmt.Sprintf("the seed server Job %s ended (%s: %s) before the database was created", server.Name, ended.Type, ended.Reason))
+		}
+	}
+	seedJob := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: rs.Namespace, Name: rs.Status.JobName}}
+	if err := r.Client.Delete(ctx, seedJob, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+		return false, fmt.Errorf("deleting seed Job %s: %w", seedJob.Name, err)
+	}
+	return true, nil
+}
+
+// cleanupSeed deletes the seed server's Job (and its pods) and Service, when they are this
+// Restore's: an object of that name someone else owns is never touched.
+func (r *RestoreReconciler) cleanupSeed(ctx context.Context, rs *v1.Restore) error {
+	name := resources.SeedServerName(rs.Name)
+	for _, obj := range []client.Object{&batchv1.Job{}, &corev1.Service{}} {
+		err := r.Reader.Get(ctx, client.ObjectKey{Namespace: rs.Namespace, Name: name}, obj)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading the seed server %s: %w", name, err)
+		}
+		if !metav1.IsControlledBy(obj, rs) || obj.GetDeletionTimestamp() != nil {
+			continue
+		}
+		err = r.Client.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground),
+			client.Preconditions{UID: ptr.To(obj.GetUID())})
+		if client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting the seed server %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
 }

@@ -83,7 +83,7 @@ func finishRestore(job *batchv1.Job, exitCode int32, rep result.Restore) {
 		Spec: job.Spec.Template.Spec,
 	}
 	Expect(k8sClient.Create(ctx, pod)).To(Succeed())
-	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: resources.ContainerRestore, Image: "x",
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: job.Spec.Template.Spec.Containers[0].Name, Image: "x",
 		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exitCode, Message: string(result.EncodeRestore(rep, result.MaxMessage)), FinishedAt: now, StartedAt: now}}}}
 	Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
 	job.Status.StartTime = &now
@@ -168,17 +168,9 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 		late := w.restore("late", func(s *v1.RestoreSpec) { s.RestoreUntil = "2026-12-24T00:00:00Z" })
 		w.backup("running")
 		unfinished := w.restore("unfinished", func(s *v1.RestoreSpec) { s.Source.BackupName = "running" })
-		seed := w.restore("seed", func(s *v1.RestoreSpec) {
-			s.Mode = v1.RestoreSeedFromURI
-			s.Target = nil
-			s.Cluster.Neo4jVersion = "2025.10"
-			s.Cluster.ServerSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "graph"}}
-			s.CredentialsSecret = &v1.CredentialsSecret{Name: "admin"}
-		})
 		eventually(func(g Gomega) {
 			g.Expect(restoreReason(getRestore(g, broken))).To(Equal(v1.ReasonChainBroken))
 			g.Expect(restoreReason(getRestore(g, late))).To(Equal(v1.ReasonNotCovered))
-			g.Expect(restoreReason(getRestore(g, seed))).To(Equal(v1.ReasonNotSupportedYet))
 			// A Backup still being taken is waited for, not failed.
 			got := getRestore(g, unfinished)
 			g.Expect(restoreReason(got)).To(Equal(v1.ReasonSourceNotReady))
@@ -189,3 +181,152 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 		Expect(jobs.Items).To(BeEmpty())
 	})
 })
+
+func seedMode(s *v1.RestoreSpec) {
+	s.Mode = v1.RestoreSeedFromURI
+	s.Target = nil
+	s.Cluster.ServerSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/instance": "graph"}}
+	s.CredentialsSecret = &v1.CredentialsSecret{Name: "neo4j-admin", UsernameKey: "user", PasswordKey: "pass"}
+}
+
+var _ = Describe("Restore controller (mode SeedFromURI)", func() {
+	var w *world
+	BeforeEach(func() {
+		w = newWorld()
+		w.finishedBackup("d1", 1, true, 1, 100)
+		w.finishedBackup("d2", 2, false, 101, 150)
+	})
+
+	getJob := func(g Gomega, name string) *batchv1.Job {
+		job := &batchv1.Job{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: name}, job)).To(Succeed())
+		return job
+	}
+	gone := func(obj client.Object, name string) {
+		GinkgoHelper()
+		eventually(func(g Gomega) {
+			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: name}, obj)
+			if err == nil {
+				// envtest runs no garbage collector: a background deletion leaves the object
+				// marked only if it has finalizers; without, it is gone at once.
+				g.Expect(obj.GetDeletionTimestamp()).NotTo(BeNil())
+				return
+			}
+			g.Expect(client.IgnoreNotFound(err)).To(Succeed())
+			g.Expect(err).To(HaveOccurred())
+		})
+	}
+
+	It("serves a FULL as is, seeds it through the servers, and removes the seed server afterwards", func() {
+		w.cluster()
+		rs := w.restore("seed.full", func(s *v1.RestoreSpec) { seedMode(s); s.Source.BackupName = "d1" })
+		var server, seed *batchv1.Job
+		eventually(func(g Gomega) {
+			server = getJob(g, "seed-seed-full")
+			seed = getJob(g, "seed.full")
+		})
+		svc := &corev1.Service{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "seed-seed-full"}, svc)).To(Succeed())
+		Expect(svc.Spec.Selector).To(HaveKeyWithValue(resources.LabelComponent, resources.ComponentSeedServer))
+		Expect(server.Spec.Template.Labels).To(HaveKeyWithValue(resources.LabelComponent, resources.ComponentSeedServer))
+
+		sc := server.Spec.Template.Spec.Containers[0]
+		Expect(sc.Args).To(Equal([]string{"agent", "serve", "--dir=/backups/" + w.ns + "/graph", "--listen=:8080",
+			"--file=neo4j-2026-11-01T02-00-00.backup"}), "one FULL and no point in time: served as is, nothing prepared")
+		Expect(server.Spec.Template.Spec.Volumes[1].PersistentVolumeClaim.ReadOnly).To(BeTrue(), "a restore never modifies backup artifacts")
+		Expect(server.Spec.Template.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Values).To(Equal([]string{"zone-c"}))
+
+		c := seed.Spec.Template.Spec.Containers[0]
+		uri := "http://seed-seed-full." + w.ns + ".svc:8080/neo4j-2026-11-01T02-00-00.backup"
+		Expect(c.Args).To(Equal([]string{"agent", "seed", "--neo4j-version=5.26", "--database=neo4j-restored",
+			"--seed-uri=" + uri, "--timeout=24h0m0s",
+			// Ready servers first.
+			"--server=graph-0.graph." + w.ns + ".svc:7687", "--server=graph-1.graph." + w.ns + ".svc:7687", "--server=graph-2.graph." + w.ns + ".svc:7687",
+			"--chain=neo4j-2026-11-01T02-00-00.backup"}))
+		Expect(c.Env[0].ValueFrom.SecretKeyRef.Name).To(Equal("neo4j-admin"))
+		Expect(c.Env[0].ValueFrom.SecretKeyRef.Key).To(Equal("user"))
+		Expect(c.Env[1].Name).To(Equal("NEO4J_PASSWORD"))
+		Expect(c.Env[1].ValueFrom.SecretKeyRef.Key).To(Equal("pass"))
+		Expect(*seed.Spec.BackoffLimit).To(BeEquivalentTo(0), "a retry after CREATE would find the database and refuse it")
+		eventually(func(g Gomega) { g.Expect(getRestore(g, rs).Status.SeedURI).To(Equal(uri)) })
+
+		finishRestore(seed, 0, result.Restore{Database: "neo4j-restored", Chain: []string{"neo4j-2026-11-01T02-00-00.backup"}})
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreSucceeded))
+			g.Expect(got.Status.RestoredUntilTx).To(BeEquivalentTo(100))
+		})
+		gone(&batchv1.Job{}, "seed-seed-full")
+		gone(&corev1.Service{}, "seed-seed-full")
+	})
+
+	It("prepares a dump for a chain or a point in time", func() {
+		w.cluster()
+		rs := w.restore("seed-until", func(s *v1.RestoreSpec) {
+			seedMode(s)
+			s.Source.BackupName = ""
+			s.RestoreUntil = "120"
+			s.Source.Storage = &v1.StorageLocationSpec{ClaimName: "neo4j-backups-graph", Path: w.ns + "/graph"}
+		})
+		var server *batchv1.Job
+		eventually(func(g Gomega) { server = getJob(g, "seed-seed-until") })
+		Expect(server.Spec.Template.Spec.Containers[0].Args).To(Equal([]string{"agent", "serve", "--dir=/backups/" + w.ns + "/graph", "--listen=:8080",
+			"--file=neo4j-2026-11-01T02-00-00.backup", "--file=neo4j-2026-11-02T02-00-00.backup",
+			"--prepare", "--neo4j-version=5.26", "--database=neo4j", "--data-dir=/data", "--scratch=/scratch", "--temp-dir=/tmp/neo4j-restore", "--until-tx=120"}))
+		Expect(server.Spec.Template.Spec.Containers[0].Env).To(ContainElement(HaveField("Name", "HEAP_SIZE")))
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.SeedURI).To(HaveSuffix("/neo4j.dump"))
+			g.Expect(got.Status.RestoredUntilTx).To(BeEquivalentTo(120))
+		})
+	})
+
+	It("fails with the seed server's reason when it cannot prepare the seed, and stops the seed Job", func() {
+		w.cluster()
+		rs := w.restore("seed-broken", func(s *v1.RestoreSpec) { seedMode(s); s.Source.BackupName = "d2" })
+		var server *batchv1.Job
+		eventually(func(g Gomega) {
+			server = getJob(g, "seed-seed-broken")
+			getJob(g, "seed-broken")
+		})
+		finishRestore(server, 1, result.Restore{Database: "neo4j", Reason: "RestoreFailed", Error: "preparing the seed: neo4j-admin exit 1: no space left on device"})
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
+			g.Expect(restoreReason(got)).To(Equal(v1.ReasonRestoreFailed))
+			g.Expect(restoreReadyMessage(got)).To(ContainSubstring("seed server: preparing the seed: neo4j-admin exit 1: no space left on device"))
+		})
+		gone(&batchv1.Job{}, "seed-broken")
+		gone(&batchv1.Job{}, "seed-seed-broken")
+		gone(&corev1.Service{}, "seed-seed-broken")
+	})
+
+	It("reports TargetExists from the seed Job, and waits for a cluster with no running server", func() {
+		rs := w.restore("no-servers", func(s *v1.RestoreSpec) { seedMode(s); s.Source.BackupName = "d2" })
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestorePending))
+			g.Expect(restoreReason(got)).To(Equal(v1.ReasonNoServer))
+		})
+		w.cluster()
+		exists := w.restore("exists", func(s *v1.RestoreSpec) { seedMode(s); s.Source.BackupName = "d2" })
+		var seed *batchv1.Job
+		eventually(func(g Gomega) { seed = getJob(g, "exists") })
+		finishRestore(seed, 3, result.Restore{Database: "neo4j-restored", Reason: "TargetExists", Error: "database neo4j-restored already exists in the cluster"})
+		eventually(func(g Gomega) {
+			got := getRestore(g, exists)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
+			g.Expect(restoreReason(got)).To(Equal(v1.ReasonTargetExists))
+		})
+		gone(&corev1.Service{}, "seed-exists")
+	})
+})
+
+func restoreReadyMessage(rs *v1.Restore) string {
+	for _, c := range rs.Status.Conditions {
+		if c.Type == v1.ConditionReady {
+			return c.Message
+		}
+	}
+	return ""
+}

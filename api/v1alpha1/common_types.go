@@ -49,6 +49,14 @@ type ClusterSpec struct {
 	// +optional
 	BackupPort int32 `json:"backupPort,omitempty"`
 
+	// boltPort is the servers' Bolt port, which a SeedFromURI restore's
+	// cypher-shell connects to (neo4j://<server>:<boltPort>).
+	// +kubebuilder:default=7687
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	BoltPort int32 `json:"boltPort,omitempty"`
+
 	// tls names a Secret holding the backup SSL policy files (private.key,
 	// public.crt and the trusted/ certificates) when the backup port requires
 	// TLS. It is mounted read-only and passed to neo4j-admin through
@@ -190,7 +198,8 @@ type JobOptions struct {
 
 	// backoffLimit is how many times a failed pod is retried. Each try walks
 	// the whole list of candidate members. Exit codes that retrying cannot
-	// help fail the Job at once.
+	// help fail the Job at once. A SeedFromURI restore's seed Job is never
+	// retried: a second CREATE DATABASE would find the first one's database.
 	// +kubebuilder:default=2
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=10

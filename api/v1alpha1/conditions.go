@@ -63,6 +63,9 @@ const (
 	ReasonChainBroken = "ChainBroken"
 	// ReasonNotCovered: no chain reaches restoreUntil.
 	ReasonNotCovered = "NotCovered"
+	// ReasonNoServer: no running server pod matches spec.cluster.serverSelector, so a
+	// SeedFromURI restore has no cluster to create the database in.
+	ReasonNoServer = "NoServer"
 	// ReasonNotSupportedYet: the asked restore mode is not implemented by this version of the
 	// operator.
 	ReasonNotSupportedYet = "NotSupportedYet"

@@ -86,7 +86,6 @@ type CredentialsSecret struct {
 // creation.
 // +kubebuilder:validation:XValidation:rule="!has(self.restoreUntil) || !self.cluster.neo4jVersion.startsWith('4.')",message="restoreUntil needs Neo4j 5.x or later: 4.4 restores only whole backups",fieldPath=".restoreUntil"
 // +kubebuilder:validation:XValidation:rule="self.mode != 'SeedFromURI' || !self.cluster.neo4jVersion.startsWith('4.')",message="mode SeedFromURI needs Neo4j 5.x or later; restore 4.4 with mode Volume",fieldPath=".mode"
-// +kubebuilder:validation:XValidation:rule="self.mode != 'SeedFromURI' || !has(self.restoreUntil) || self.cluster.neo4jVersion.startsWith('20')",message="restoreUntil with mode SeedFromURI needs seedRestoreUntil, which Neo4j has from 2025.01; use mode Volume on 5.x",fieldPath=".restoreUntil"
 // +kubebuilder:validation:XValidation:rule="self.mode != 'SeedFromURI' || has(self.cluster.serverSelector)",message="mode SeedFromURI needs cluster.serverSelector to find the servers the database must come online on",fieldPath=".cluster.serverSelector"
 // +kubebuilder:validation:XValidation:rule="self.mode != 'SeedFromURI' || has(self.credentialsSecret)",message="mode SeedFromURI needs credentialsSecret: a Neo4j user allowed to CREATE DATABASE",fieldPath=".credentialsSecret"
 // +kubebuilder:validation:XValidation:rule="self.mode != 'Volume' || has(self.target)",message="mode Volume needs target.claimName: the claim to restore into",fieldPath=".target"
@@ -111,7 +110,9 @@ type RestoreSpec struct {
 
 	// restoreUntil restores up to a point in time, an RFC 3339 time such as
 	// "2026-11-28T02:00:00Z", or up to and including a transaction id such as
-	// "123456". Neo4j 5.x and later; with SeedFromURI, 2025.01 and later.
+	// "123456". Neo4j 5.x and later. With SeedFromURI the operator applies it
+	// while preparing the seed (neo4j-admin restore --restore-until, then a
+	// dump), so it works on every 5.x version.
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,19}$') || (self.matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$') && timestamp(self) > timestamp('1970-01-01T00:00:00Z'))",message="must be an RFC 3339 time such as 2026-11-28T02:00:00Z or a transaction id such as 123456"
 	// +optional
@@ -127,8 +128,9 @@ type RestoreSpec struct {
 	Mode RestoreMode `json:"mode"`
 
 	// credentialsSecret is a Secret with a Neo4j user allowed to create
-	// databases, for SeedFromURI. It is passed to cypher-shell from the
-	// Secret; it never appears in args, logs, events or status.
+	// databases, for SeedFromURI. It is passed to cypher-shell as environment
+	// from the Secret (the operator itself never reads it); it never appears
+	// in args, logs, events or status.
 	// +optional
 	CredentialsSecret *CredentialsSecret `json:"credentialsSecret,omitempty"`
 
@@ -186,6 +188,10 @@ type RestoreStatus struct {
 	// completionTime is when it finished, whatever its outcome.
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// seedURI is where the servers fetched the seed (SeedFromURI): a Service
+	// the operator ran for the restore's duration and removed afterwards.
+	// +optional
+	SeedURI string `json:"seedURI,omitempty"`
 }
 
 // Restore restores one database of a Neo4j backup, online into a running

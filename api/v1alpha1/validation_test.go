@@ -264,10 +264,6 @@ var invalidObjects = map[string]invalid{
 	}), "spec.restoreUntil", "restoreUntil needs Neo4j 5.x or later"},
 	"SeedFromURI on 4.4": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.Cluster.Neo4jVersion = "4.4" }),
 		"spec.mode", "mode SeedFromURI needs Neo4j 5.x or later"},
-	"SeedFromURI point in time on 5.26": {restoreWith(validRestore, func(s *v1.RestoreSpec) {
-		s.Cluster.Neo4jVersion = "5.26"
-		s.RestoreUntil = "2026-11-28T02:00:00Z"
-	}), "spec.restoreUntil", "seedRestoreUntil, which Neo4j has from 2025.01"},
 	"SeedFromURI without credentials": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.CredentialsSecret = nil }),
 		"spec.credentialsSecret", "mode SeedFromURI needs credentialsSecret"},
 	"SeedFromURI without a server selector": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.Cluster.ServerSelector = nil }),
@@ -301,7 +297,11 @@ var _ = Describe("admission of invalid objects", func() {
 	}
 
 	It("accepts the valid base objects, so each refusal above is the mutation's doing", func() {
-		for _, obj := range []client.Object{validBackup("base"), validSchedule("base"), validRestore("base"), volumeRestore("base-volume")} {
+		pointInTime := restoreWith(validRestore, func(s *v1.RestoreSpec) {
+			s.Cluster.Neo4jVersion = "5.26" // the operator applies it while preparing the seed
+			s.RestoreUntil = "2026-11-28T02:00:00Z"
+		})("base-seed-until")
+		for _, obj := range []client.Object{validBackup("base"), validSchedule("base"), validRestore("base"), volumeRestore("base-volume"), pointInTime} {
 			Expect(k8sClient.Create(ctx, obj)).To(Succeed(), "%T", obj)
 		}
 	})

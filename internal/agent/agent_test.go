@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	for pkg, out := range map[string]string{
-		"github.com/graphkeeper/neo4j-backup-operator":                          "neo4j-backup-operator",
+		"github.com/graphkeeper/neo4j-backup-operator":                           "neo4j-backup-operator",
 		"github.com/graphkeeper/neo4j-backup-operator/test/standin/neo4j-admin":  "neo4j-admin",
 		"github.com/graphkeeper/neo4j-backup-operator/test/standin/cypher-shell": "cypher-shell",
 	} {

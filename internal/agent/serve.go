@@ -61,16 +61,6 @@ func isDumpName(f string) bool {
 	return ok && neo4j.ValidDatabaseName(db)
 }
 
-// SeedFile is the one file a SeedFromURI restore serves for a chain: the FULL itself when the
-// chain is only that and no point in time is asked, else a dump prepared from the chain (the
-// servers fetch an http seed as one file, and cannot apply a chain or a point in time to it).
-func SeedFile(database string, chain []string, pointInTime bool) (file string, prepare bool) {
-	if len(chain) == 1 && !pointInTime {
-		return chain[0], false
-	}
-	return database + ".dump", true
-}
-
 // serveMain runs `agent serve --dir D --file A [--file B ...] [--listen :8080]` until
 // terminated. With --prepare it first restores the chain (to --until-tx / --until-time) into
 // --data-dir and dumps it into --scratch, then serves only that dump; a failure is reported

@@ -6,6 +6,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -93,5 +94,57 @@ var _ = Describe("a Restore on the cluster in a box", func() {
 				Expect(c.Message).To(ContainSubstring("set replaceExisting"))
 			}
 		}
+	})
+
+	It("seeds the Backup online into the running cluster, serving it from the backup zone, and removes the server afterwards", func() {
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "neo4j-restorer", Namespace: ns},
+			StringData: map[string]string{"username": "restorer", "password": "e2e-Pw-7c1f"}})).To(Succeed())
+		rep := string(result.EncodeRestore(result.Restore{Database: "neo4j-copy", Chain: []string{"neo4j-2026-11-28T02-00-00.backup"}}, result.MaxMessage))
+		rs := &v1.Restore{
+			ObjectMeta: metav1.ObjectMeta{Name: "online", Namespace: ns},
+			Spec: v1.RestoreSpec{
+				Source: v1.RestoreSource{BackupName: "nightly"}, Database: "neo4j", TargetDatabase: "neo4j-copy",
+				Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26",
+					ServerSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/instance": "graph"}}},
+				Mode:              v1.RestoreSeedFromURI,
+				CredentialsSecret: &v1.CredentialsSecret{Name: "neo4j-restorer"},
+				// The seed Job's pod (kwok: no containers run) ends after 4 s with the agent's report;
+				// the seed server's pod keeps running until the operator deletes it.
+				JobOptions: v1.JobOptions{Image: "neo4j:5.26.2-enterprise", PodMetadata: v1.PodMetadata{Annotations: map[string]string{
+					"sim.graphkeeper.dev/outcome": "Succeeded", "sim.graphkeeper.dev/delay": "4s", "sim.graphkeeper.dev/message": rep}}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, rs)).To(Succeed())
+
+		By("the seed server runs in the backup zone, behind its Service, while the seed Job runs")
+		Eventually(func(g Gomega) {
+			pods := &corev1.PodList{}
+			g.Expect(k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app.kubernetes.io/component": "seed-server"})).To(Succeed())
+			g.Expect(pods.Items).To(HaveLen(1))
+			g.Expect(pods.Items[0].Spec.NodeName).To(Equal("kwok-zone-c-0"))
+			g.Expect(pods.Items[0].Status.Phase).To(Equal(corev1.PodRunning))
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seed-online"}, &corev1.Service{})).To(Succeed())
+		}).WithTimeout(60 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(rs), rs)).To(Succeed())
+			g.Expect(rs.Status.Phase).To(Equal(v1.RestoreSucceeded))
+		}).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		Expect(rs.Status.SeedURI).To(Equal("http://seed-online." + ns + ".svc:8080/neo4j-2026-11-28T02-00-00.backup"))
+		Expect(rs.Status.RestoredUntilTx).To(BeEquivalentTo(42))
+
+		By("nothing the restore started outlives it")
+		Eventually(func(g Gomega) {
+			pods := &corev1.PodList{}
+			g.Expect(k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app.kubernetes.io/component": "seed-server"})).To(Succeed())
+			g.Expect(pods.Items).To(BeEmpty())
+			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seed-online"}, &corev1.Service{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "Service: %v", err)
+		}).WithTimeout(60 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+
+		out, err := box.Kubectl(ctx, nil, "get", "restore", "online", "-n", ns, "-o", "yaml")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out).NotTo(ContainSubstring("e2e-Pw-7c1f"))
+		GinkgoWriter.Printf("kubectl get restore online -o yaml:\n%s\n", out)
 	})
 })

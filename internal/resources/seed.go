@@ -1,0 +1,270 @@
+package resources
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
+)
+
+// A SeedFromURI restore is three objects, all owned by the Restore: the seed server (a Job in
+// the storage zone serving the chain, or a dump prepared from it, read-only over HTTP), the
+// Service in front of it, and the seed Job (cypher-shell creating the database from that URI
+// and waiting for it online). The operator never dials Neo4j or the seed server itself.
+const (
+	// ContainerSeedServer serves the seed.
+	ContainerSeedServer = "seed-server"
+	// ContainerSeed runs the agent's seed (cypher-shell).
+	ContainerSeed = "seed"
+	// SeedPort is the seed server's HTTP port.
+	SeedPort = 8080
+	// ComponentSeedServer is the seed server pods' app.kubernetes.io/component.
+	ComponentSeedServer = "seed-server"
+)
+
+// SeedPlan is what the Restore controller decided for a SeedFromURI restore.
+type SeedPlan struct {
+	RestorePlan
+	// Servers are the cluster's Bolt addresses (host:port), in the order to try.
+	Servers []string
+}
+
+// SeedServerName names the seed server's Job and Service: a DNS-1035 label (a Service name
+// starts with a letter and has no dots), stable for the Restore.
+func SeedServerName(restore string) string {
+	n := "seed-" + strings.ReplaceAll(restore, ".", "-")
+	if len(n) <= 63 {
+		return n
+	}
+	return shorten(n, 63)
+}
+
+// SeedFile is the one file the seed server serves: the FULL itself when the chain is only that
+// and no point in time is asked; else <database>.dump, prepared from the chain (Neo4j fetches an
+// http seed as one file, and applies neither a chain nor a point in time to it).
+func SeedFile(database string, plan RestorePlan) (file string, prepare bool) {
+	if len(plan.Chain) == 1 && plan.UntilTx == 0 && plan.UntilTime == nil {
+		return plan.Chain[0], false
+	}
+	return database + ".dump", true
+}
+
+// SeedURI is where the servers fetch the seed: the seed server's Service, by its cluster DNS
+// name.
+func SeedURI(r *v1.Restore, plan RestorePlan) string {
+	file, _ := SeedFile(r.Spec.Database, plan)
+	return fmt.Sprintf("http://%s.%s.svc:%d/%s", SeedServerName(r.Name), r.Namespace, SeedPort, file)
+}
+
+func seedServerLabels(r *v1.Restore) map[string]string {
+	return labels(ComponentSeedServer, r.Name, r.Spec.Cluster.Name)
+}
+
+// SeedServerJob builds the seed server: the backup claim mounted read-only in the storage zone,
+// the agent serving exactly the chain's files, or first restoring the chain (to restoreUntil)
+// into scratch space and dumping it, then serving only that dump. It runs until the operator
+// deletes it when the restore has ended.
+func SeedServerJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, error) {
+	version, err := neo4j.ParseVersion(r.Spec.Cluster.Neo4jVersion)
+	if err != nil {
+		return nil, err
+	}
+	name := SeedServerName(r.Name)
+	lbls := seedServerLabels(r)
+	_, prepare := SeedFile(r.Spec.Database, plan)
+	args := []string{"agent", "serve", "--dir=" + path.Join(BackupMount, plan.Path), fmt.Sprintf("--listen=:%d", SeedPort)}
+	for _, a := range plan.Chain {
+		args = append(args, "--file="+a)
+	}
+	res := smallResources()
+	var env []corev1.EnvVar
+	if prepare {
+		args = append(args, "--prepare", "--neo4j-version="+version.String(), "--database="+r.Spec.Database,
+			"--data-dir=/data", "--scratch=/scratch", "--temp-dir=/tmp/neo4j-restore")
+		switch {
+		case plan.UntilTx > 0:
+			args = append(args, "--until-tx="+strconv.FormatInt(plan.UntilTx, 10))
+		case plan.UntilTime != nil:
+			args = append(args, "--until-time="+plan.UntilTime.UTC().Format(time.RFC3339))
+		}
+		res = memoryResources(plan.Memory, r.Spec.Resources.CPU)
+		env = []corev1.EnvVar{{Name: "HEAP_SIZE", Value: neo4j.Size(plan.Memory.Heap.Value())}}
+	}
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: r.Namespace, Labels: lbls,
+			OwnerReferences: []metav1.OwnerReference{controllerRef("Restore", r)},
+		},
+		Spec: batchv1.JobSpec{
+			BackoffLimit:          ptr.To(ptr.Deref(r.Spec.BackoffLimit, 2)),
+			ActiveDeadlineSeconds: r.Spec.ActiveDeadlineSeconds,
+			PodFailurePolicy:      failFast(ContainerSeedServer, 2),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels(r.Spec.PodMetadata.Labels, lbls), Annotations: copyMap(r.Spec.PodMetadata.Annotations)},
+				Spec: corev1.PodSpec{
+					RestartPolicy:                 corev1.RestartPolicyNever,
+					ServiceAccountName:            r.Spec.ServiceAccountName,
+					AutomountServiceAccountToken:  ptr.To(false),
+					EnableServiceLinks:            ptr.To(false),
+					ImagePullSecrets:              r.Spec.ImagePullSecrets,
+					NodeSelector:                  r.Spec.NodeSelector,
+					Tolerations:                   r.Spec.Tolerations,
+					PriorityClassName:             r.Spec.PriorityClassName,
+					TerminationGracePeriodSeconds: ptr.To[int64](15),
+					Affinity:                      zoneAffinity(plan.Zone),
+					SecurityContext:               podSecurityContext(),
+					InitContainers:                []corev1.Container{installAgent(opts)},
+					Containers: []corev1.Container{{
+						Name: ContainerSeedServer, Image: r.Spec.Image, ImagePullPolicy: r.Spec.ImagePullPolicy,
+						Command:   []string{agentPath},
+						Args:      args,
+						Env:       env,
+						Ports:     []corev1.ContainerPort{{Name: "http", ContainerPort: SeedPort, Protocol: corev1.ProtocolTCP}},
+						Resources: res,
+						// The port opens only once the seed is ready to serve.
+						ReadinessProbe: &corev1.Probe{
+							ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}},
+							PeriodSeconds: 5,
+						},
+						VolumeMounts: []corev1.VolumeMount{
+							{Name: "agent", MountPath: agentDir, ReadOnly: true},
+							{Name: "backups", MountPath: BackupMount, ReadOnly: true},
+							{Name: "data", MountPath: "/data"},
+							{Name: "scratch", MountPath: "/scratch"},
+							{Name: "tmp", MountPath: "/tmp"},
+						},
+						SecurityContext:          restricted(false),
+						TerminationMessagePolicy: corev1.TerminationMessageReadFile,
+					}},
+					Volumes: []corev1.Volume{
+						agentVolume(),
+						{Name: "backups", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: plan.ClaimName, ReadOnly: true}}},
+						{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+						{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+					},
+				},
+			},
+		},
+	}, nil
+}
+
+// SeedService puts the seed server behind a stable name for the Neo4j servers.
+func SeedService(r *v1.Restore) *corev1.Service {
+	lbls := seedServerLabels(r)
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: SeedServerName(r.Name), Namespace: r.Namespace, Labels: lbls,
+			OwnerReferences: []metav1.OwnerReference{controllerRef("Restore", r)},
+		},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{LabelInstance: lbls[LabelInstance], LabelComponent: ComponentSeedServer, LabelManagedBy: ManagedBy},
+			Ports:    []corev1.ServicePort{{Name: "http", Port: SeedPort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
+		},
+	}
+}
+
+// SeedJob builds the Job that creates the database from the seed: the agent runs cypher-shell
+// against the servers with the credentials from the Secret as environment (never arguments),
+// and waits until the database is online on every server. It is never retried: a second
+// attempt after the CREATE would find the database and refuse it as TargetExists.
+func SeedJob(r *v1.Restore, plan SeedPlan, opts Options) (*batchv1.Job, error) {
+	version, err := neo4j.ParseVersion(r.Spec.Cluster.Neo4jVersion)
+	if err != nil {
+		return nil, err
+	}
+	if r.Spec.CredentialsSecret == nil {
+		return nil, fmt.Errorf("spec.credentialsSecret: required with mode SeedFromURI")
+	}
+	target := r.Spec.TargetDatabase
+	if target == "" {
+		target = r.Spec.Database
+	}
+	timeout := 24 * time.Hour
+	if d := r.Spec.ActiveDeadlineSeconds; d != nil && *d > 60 {
+		// Report before the Job's deadline kills the pod.
+		timeout = time.Duration(*d-30) * time.Second
+	}
+	args := []string{"agent", "seed", "--neo4j-version=" + version.String(), "--database=" + target,
+		"--seed-uri=" + SeedURI(r, plan.RestorePlan), "--timeout=" + timeout.String()}
+	for _, s := range plan.Servers {
+		args = append(args, "--server="+s)
+	}
+	for _, a := range plan.Chain {
+		args = append(args, "--chain="+a)
+	}
+	if r.Spec.ReplaceExisting {
+		args = append(args, "--replace")
+	}
+	cred := r.Spec.CredentialsSecret
+	key := func(k, def string) string {
+		if k == "" {
+			return def
+		}
+		return k
+	}
+	fromSecret := func(name, k string) corev1.EnvVar {
+		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: cred.Name}, Key: k}}}
+	}
+	lbls := labels("restore", r.Name, r.Spec.Cluster.Name)
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: JobName(r.Name), Namespace: r.Namespace, Labels: lbls,
+			OwnerReferences: []metav1.OwnerReference{controllerRef("Restore", r)},
+		},
+		Spec: batchv1.JobSpec{
+			BackoffLimit:          ptr.To[int32](0),
+			ActiveDeadlineSeconds: r.Spec.ActiveDeadlineSeconds,
+			PodFailurePolicy:      failFast(ContainerSeed, 2, 3),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels(r.Spec.PodMetadata.Labels, lbls), Annotations: copyMap(r.Spec.PodMetadata.Annotations)},
+				Spec: corev1.PodSpec{
+					RestartPolicy:                 corev1.RestartPolicyNever,
+					ServiceAccountName:            r.Spec.ServiceAccountName,
+					AutomountServiceAccountToken:  ptr.To(false),
+					EnableServiceLinks:            ptr.To(false),
+					ImagePullSecrets:              r.Spec.ImagePullSecrets,
+					NodeSelector:                  r.Spec.NodeSelector,
+					Tolerations:                   r.Spec.Tolerations,
+					PriorityClassName:             r.Spec.PriorityClassName,
+					TerminationGracePeriodSeconds: ptr.To[int64](30),
+					SecurityContext:               podSecurityContext(),
+					InitContainers:                []corev1.Container{installAgent(opts)},
+					Containers: []corev1.Container{{
+						Name: ContainerSeed, Image: r.Spec.Image, ImagePullPolicy: r.Spec.ImagePullPolicy,
+						Command: []string{agentPath},
+						Args:    args,
+						Env: []corev1.EnvVar{
+							fromSecret("NEO4J_USERNAME", key(cred.UsernameKey, "username")),
+							fromSecret("NEO4J_PASSWORD", key(cred.PasswordKey, "password")),
+							// cypher-shell is a JVM too: bound its heap like neo4j-admin's.
+							{Name: "JAVA_OPTS", Value: "-Xmx" + neo4j.Size(plan.Memory.Heap.Value())},
+						},
+						Resources: memoryResources(plan.Memory, r.Spec.Resources.CPU),
+						VolumeMounts: []corev1.VolumeMount{
+							{Name: "agent", MountPath: agentDir, ReadOnly: true},
+							{Name: "tmp", MountPath: "/tmp"},
+						},
+						SecurityContext:          restricted(false),
+						TerminationMessagePolicy: corev1.TerminationMessageReadFile,
+					}},
+					Volumes: []corev1.Volume{
+						agentVolume(),
+						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+					},
+				},
+			},
+		},
+	}, nil
+}
