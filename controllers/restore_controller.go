@@ -36,8 +36,9 @@ import (
 // server (a Job in the storage zone serving the chain, or a dump prepared from it, behind a
 // Service) and a seed Job (cypher-shell: CREATE DATABASE from that URI, then wait until it is
 // online on every server); the server and Service are deleted once the seed Job has ended.
-// Sources are a Backup or a storage location that Backups recorded; locations no Backup
-// describes need an inspection Job, which does not exist yet, and are refused as NotCovered.
+// Sources are a Backup, or a storage location: its artifacts as Backups recorded them, or, when
+// no Backup describes it (Backups deleted, another cluster's backups), as an inspection Job
+// lists them with neo4j-admin --inspect-path and resolves the chain.
 type RestoreReconciler struct {
 	Client       client.Client
 	Reader       client.Reader
@@ -167,6 +168,10 @@ func (r *RestoreReconciler) start(ctx context.Context, rs *v1.Restore, now time.
 	case "":
 	case v1.ReasonBackupNotFound:
 		return r.wait(rs, now, reason, msg), nil
+	case v1.ReasonInspecting:
+		rs.Status.Phase = v1.RestorePending
+		status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, reason, msg, metav1.NewTime(now))
+		return ctrl.Result{}, nil
 	case reasonSourceRunning:
 		// The Backup is still being taken: wait for it, however long it runs.
 		rs.Status.Phase = v1.RestorePending
@@ -354,11 +359,19 @@ func (r *RestoreReconciler) plan(ctx context.Context, rs *v1.Restore, version ne
 			}
 		}
 	}
-	if len(arts) == 0 {
-		return nil, v1.ReasonNotCovered, fmt.Sprintf("no Backup records artifacts of %s in %s/%s (locations no Backup describes are not supported yet)", db, loc.ClaimName, loc.Path), nil
-	}
 	plan := &resources.RestorePlan{ClaimName: loc.ClaimName, Path: loc.Path, Zone: zone, Memory: budget,
 		UntilTx: target.UntilTx, UntilTime: target.Until}
+	if len(arts) == 0 {
+		switch {
+		case rs.Spec.Source.BackupName != "":
+			return nil, v1.ReasonNotCovered, fmt.Sprintf("no Backup records artifacts of %s in %s/%s", db, loc.ClaimName, loc.Path), nil
+		case version.Legacy():
+			// 4.4: the location holds one folder per database; the agent finds it or says so.
+			plan.Chain = []string{db}
+			return plan, "", "", nil
+		}
+		return r.inspected(ctx, rs, plan)
+	}
 	if version.Legacy() {
 		// 4.4 keeps one folder per database, rewritten by every backup: what can be restored
 		// is its newest state, and only that.
@@ -523,4 +536,57 @@ func podReady(p *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// inspected resolves the chain of a storage location no Backup describes with an inspection
+// Job, created on the first pass; until it has ended the reason is Inspecting.
+func (r *RestoreReconciler) inspected(ctx context.Context, rs *v1.Restore, plan *resources.RestorePlan) (*resources.RestorePlan, string, string, error) {
+	where := fmt.Sprintf("%s/%s", plan.ClaimName, plan.Path)
+	job := &batchv1.Job{}
+	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: resources.InspectJobName(rs.Name)}, job)
+	switch {
+	case err != nil:
+		return nil, "", "", err
+	case wait:
+		return nil, v1.ReasonInspecting, "inspecting " + where, nil
+	case !found:
+		job, err = resources.InspectJob(rs, *plan, r.Options)
+		if err != nil {
+			return nil, v1.ReasonInvalidSpec, err.Error(), nil
+		}
+		created, ours, err := createOrAdopt(ctx, r.Client, r.Reader, job, rs)
+		switch {
+		case err != nil:
+			return nil, "", "", err
+		case !ours:
+			return nil, v1.ReasonJobConflict, fmt.Sprintf("a Job named %s exists and does not belong to this Restore", job.Name), nil
+		case created:
+			r.Recorder.Eventf(rs, job, corev1.EventTypeNormal, "JobCreated", "Create", "created Job %s inspecting %s", job.Name, where)
+		}
+		return nil, v1.ReasonInspecting, fmt.Sprintf("no Backup records artifacts of %s in %s: Job %s is listing them", rs.Spec.Database, where, job.Name), nil
+	case !metav1.IsControlledBy(job, rs):
+		return nil, v1.ReasonJobConflict, fmt.Sprintf("a Job named %s exists and does not belong to this Restore", job.Name), nil
+	}
+	ended := endOf(job)
+	if ended == nil {
+		return nil, v1.ReasonInspecting, fmt.Sprintf("Job %s is listing the artifacts in %s", job.Name, where), nil
+	}
+	msg, repErr := terminationMessage(ctx, []client.Reader{r.Client, r.Reader}, job, resources.ContainerInspect)
+	var rep result.Restore
+	if repErr == nil {
+		rep, repErr = result.DecodeRestore(msg)
+	}
+	switch {
+	case repErr != nil:
+		return nil, v1.ReasonInvalidReport, fmt.Sprintf("inspection Job %s ended (%s) without a report the operator can read: %v", job.Name, ended.Type, repErr), nil
+	case rep.Reason != "":
+		return nil, rep.Reason, fmt.Sprintf("in %s: %s", where, rep.Error), nil
+	case ended.Type != batchv1.JobComplete || len(rep.Chain) == 0:
+		return nil, v1.ReasonRestoreFailed, fmt.Sprintf("inspection Job %s ended (%s, %s) without a chain: %s", job.Name, ended.Type, ended.Reason, rep.Error), nil
+	}
+	plan.Chain = rep.Chain
+	if plan.UntilTime == nil {
+		rs.Status.RestoredUntilTx = rep.UntilTx
+	}
+	return plan, "", "", nil
 }

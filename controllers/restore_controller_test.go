@@ -330,3 +330,52 @@ func restoreReadyMessage(rs *v1.Restore) string {
 	}
 	return ""
 }
+
+var _ = Describe("Restore controller (a storage location no Backup describes)", func() {
+	It("inspects the location with a Job, then restores the chain it found", func() {
+		w := newWorld()
+		rs := w.restore("from-storage", func(s *v1.RestoreSpec) {
+			s.Source = v1.RestoreSource{Storage: &v1.StorageLocationSpec{ClaimName: "old-backups", Path: "prod/graph"}}
+			s.RestoreUntil = "2026-11-03T12:00:00Z"
+		})
+		inspect := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "from-storage-inspect"}, inspect)).To(Succeed())
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestorePending))
+			g.Expect(restoreReason(got)).To(Equal(v1.ReasonInspecting))
+		})
+		c := inspect.Spec.Template.Spec.Containers[0]
+		Expect(c.Args).To(Equal([]string{"agent", "inspect", "--neo4j-version=5.26", "--dir=/backups/prod/graph", "--database=neo4j",
+			"--until-time=2026-11-03T12:00:00Z"}))
+		Expect(inspect.Spec.Template.Spec.Volumes[1].PersistentVolumeClaim.ReadOnly).To(BeTrue())
+		Expect(inspect.Spec.Template.Spec.Affinity).To(BeNil(), "the zone is the bound volume's; the scheduler follows it")
+
+		chain := []string{"neo4j-2026-11-01T02-00-00.backup", "neo4j-2026-11-02T02-00-00.backup", "neo4j-2026-11-03T02-00-00.backup", "neo4j-2026-11-04T02-00-00.backup"}
+		finishRestore(inspect, 0, result.Restore{Database: "neo4j", Chain: chain})
+		job := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "from-storage"}, job)).To(Succeed())
+			g.Expect(getRestore(g, rs).Status.Chain).To(Equal(chain))
+		})
+		Expect(job.Spec.Template.Spec.Containers[0].Args).To(ContainElements("--artifact="+chain[0], "--artifact="+chain[3], "--until-time=2026-11-03T12:00:00Z"))
+	})
+
+	It("fails with the inspection's reason when the location holds no chain for the point", func() {
+		w := newWorld()
+		rs := w.restore("gap", func(s *v1.RestoreSpec) {
+			s.Source = v1.RestoreSource{Storage: &v1.StorageLocationSpec{ClaimName: "old-backups", Path: "prod/graph"}}
+		})
+		inspect := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "gap-inspect"}, inspect)).To(Succeed())
+		})
+		finishRestore(inspect, 3, result.Restore{Database: "neo4j", Reason: "ChainBroken", Error: "the chain has a gap in its transactions: neo4j-2026-11-04T02-00-00.backup starts at transaction 31, after 20"})
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
+			g.Expect(restoreReason(got)).To(Equal(v1.ReasonChainBroken))
+			g.Expect(restoreReadyMessage(got)).To(ContainSubstring("in old-backups/prod/graph: the chain has a gap"))
+		})
+	})
+})

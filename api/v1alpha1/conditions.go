@@ -63,6 +63,9 @@ const (
 	ReasonChainBroken = "ChainBroken"
 	// ReasonNotCovered: no chain reaches restoreUntil.
 	ReasonNotCovered = "NotCovered"
+	// ReasonInspecting: a Job is listing the artifacts of a storage location no Backup
+	// describes, to resolve the chain.
+	ReasonInspecting = "Inspecting"
 	// ReasonNoServer: no running server pod matches spec.cluster.serverSelector, so a
 	// SeedFromURI restore has no cluster to create the database in.
 	ReasonNoServer = "NoServer"

@@ -22,11 +22,12 @@ import (
 
 // Main runs `agent <command> [flags]` and returns the process's exit code: backup, restore
 // (offline, into a data directory), prune (delete named artifacts), serve (a chain's files, or a
-// dump prepared from them, read-only, for a SeedFromURI restore), or seed (CREATE DATABASE from
-// that seed with cypher-shell, and wait for it online).
+// dump prepared from them, read-only, for a SeedFromURI restore), seed (CREATE DATABASE from
+// that seed with cypher-shell, and wait for it online), or inspect (resolve a restore's chain in
+// a location no Backup describes).
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: agent backup|restore|prune|serve|seed [flags]")
+		fmt.Fprintln(stderr, "usage: agent backup|restore|prune|serve|seed|inspect [flags]")
 		return ExitInvalid
 	}
 	switch args[0] {
@@ -40,6 +41,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return serveMain(ctx, args[1:], stdout, stderr)
 	case "seed":
 		return seedMain(ctx, args[1:], stdout, stderr)
+	case "inspect":
+		return inspectMain(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "agent: unknown command %q\n", args[0])
 		return ExitInvalid
@@ -190,7 +193,8 @@ func writeTLSConfig(secretDir, base string) (string, error) {
 }
 
 // execRunner runs neo4j-admin with the agent's environment (HEAP_SIZE included), its output
-// going to the pod's log and the last few kilobytes kept for the report.
+// going to the pod's log and its last MiB kept: enough for --inspect-path's table of thousands
+// of artifacts (which must arrive whole, header included), and errors use its last line.
 type execRunner struct {
 	bin string
 	log io.Writer
@@ -198,7 +202,7 @@ type execRunner struct {
 
 func (r *execRunner) Run(ctx context.Context, args []string) (int, string, error) {
 	cmd := exec.Command(r.bin, args...)
-	tail := &tailBuffer{max: 4096}
+	tail := &tailBuffer{max: 1 << 20}
 	w := io.MultiWriter(r.log, tail)
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

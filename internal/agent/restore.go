@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -19,6 +18,10 @@ import (
 // ExitTargetExists: the target database exists and the Restore does not allow replacing it.
 // Retrying cannot help; the Job's podFailurePolicy fails at once on it.
 const ExitTargetExists = 3
+
+// ExitRefused: an inspection found no chain to restore (a gap, no FULL, nothing reaches the
+// point). Retrying cannot help either.
+const ExitRefused = 3
 
 // restoreMain restores a chain offline into the server data directory mounted in the pod
 // (Volume mode): `neo4j-admin restore` (4.4) or `database restore` (5.x, with --restore-until).
@@ -115,16 +118,6 @@ func runRestore(ctx context.Context, req neo4j.RestoreRequest, admin string, log
 
 // runAdmin runs neo4j-admin with argv; a non-zero exit is an error naming its last line.
 func runAdmin(ctx context.Context, admin string, argv []string, log io.Writer) error {
-	bin, err := exec.LookPath(admin)
-	if err != nil {
-		return invalidError{fmt.Errorf("neo4j-admin not found (%v): is spec.image a Neo4j Enterprise image?", err)}
-	}
-	code, out, err := (&execRunner{bin: bin, log: log}).Run(ctx, argv)
-	switch {
-	case err != nil:
-		return err
-	case code != 0:
-		return fmt.Errorf("neo4j-admin exit %d: %s", code, lastLine(out))
-	}
-	return nil
+	_, err := adminOutput(ctx, admin, argv, log)
+	return err
 }

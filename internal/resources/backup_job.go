@@ -184,6 +184,9 @@ func restricted(readOnlyRoot bool) *corev1.SecurityContext {
 }
 
 func zoneAffinity(zone string) *corev1.Affinity {
+	if zone == "" {
+		return nil // unknown (storage no Backup describes): the scheduler follows the bound volume
+	}
 	return &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
 		RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
 			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{{

@@ -198,10 +198,12 @@ type Restore struct {
 	V int `json:"v"`
 	// Database restored (the target name).
 	Database string `json:"database"`
-	// Chain is the artifacts restored, FULL first.
+	// Chain is the artifacts restored, FULL first (an inspection: the chain it resolved).
 	Chain []string `json:"chain,omitempty"`
+	// UntilTx is the last transaction the chain holds (an inspection).
+	UntilTx int64 `json:"untilTx,omitempty"`
 	// Reason is a condition reason when the restore was refused or failed: TargetExists,
-	// InvalidChain, RestoreFailed or TimedOut.
+	// InvalidChain, RestoreFailed, TimedOut, or an inspection's ChainBroken or NotCovered.
 	Reason string `json:"reason,omitempty"`
 	Error  string `json:"error,omitempty"`
 }
@@ -230,7 +232,7 @@ func DecodeRestore(msg []byte) (Restore, error) {
 	if err := dec.Decode(&r); err != nil || dec.More() {
 		return Restore{}, errors.New("report is not valid")
 	}
-	if r.V != Version || !validName(r.Database) || len(r.Chain) > maxFiles {
+	if r.V != Version || !validName(r.Database) || len(r.Chain) > maxFiles || r.UntilTx < 0 {
 		return Restore{}, errors.New("report has an invalid version, database or chain")
 	}
 	for _, f := range r.Chain {
@@ -239,7 +241,7 @@ func DecodeRestore(msg []byte) (Restore, error) {
 		}
 	}
 	switch r.Reason {
-	case "", "TargetExists", "InvalidChain", "RestoreFailed", "TimedOut":
+	case "", "TargetExists", "InvalidChain", "RestoreFailed", "TimedOut", "ChainBroken", "NotCovered":
 	default:
 		return Restore{}, errors.New("report has an unknown reason")
 	}

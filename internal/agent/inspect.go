@@ -1,0 +1,139 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/graphkeeper/neo4j-backup-operator/internal/chain"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
+)
+
+// inspectMain runs `agent inspect`: for a storage location no Backup describes, it lists the
+// artifacts with neo4j-admin's --inspect-path and resolves, here, the chain of one database
+// that a restore needs (ending at the newest artifact, or reaching --until-tx / --until-time).
+// Only that chain goes into the report, whole: a report that would not fit is a failure, never a
+// cut chain.
+func inspectMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("agent inspect", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	version := flags.String("neo4j-version", "", "Neo4j version (5.x, 2025.x and later)")
+	dir := flags.String("dir", "", "backup folder inside the mounted (read-only) backup volume")
+	database := flags.String("database", "", "the database whose chain to resolve")
+	untilTx := flags.Int64("until-tx", 0, "the chain must reach this transaction")
+	untilTime := flags.String("until-time", "", "the chain must reach this RFC 3339 time")
+	admin := flags.String("neo4j-admin", "neo4j-admin", "the neo4j-admin command")
+	termLog := flags.String("termination-log", "/dev/termination-log", "where the report goes")
+	if err := flags.Parse(args); err != nil {
+		return ExitInvalid
+	}
+	rep := result.Restore{Database: *database}
+	finish := func(code int, reason, format string, a ...any) int {
+		rep.Reason = reason
+		if format != "" {
+			rep.Error = fmt.Sprintf(format, a...)
+		}
+		msg := result.EncodeRestore(rep, 1<<20)
+		if len(msg) > result.MaxMessage {
+			n := len(rep.Chain)
+			rep = result.Restore{Database: *database, Reason: "RestoreFailed", Error: fmt.Sprintf(
+				"the chain has %d artifacts, too many to report; fold it into one with neo4j-admin backup aggregate", n)}
+			code, msg = ExitFailed, result.EncodeRestore(rep, result.MaxMessage)
+		}
+		fmt.Fprintf(stdout, "report: %s\n", msg)
+		if err := os.WriteFile(*termLog, msg, 0o644); err != nil {
+			fmt.Fprintf(stderr, "agent: writing the report to %s: %v\n", *termLog, err)
+		}
+		return code
+	}
+	v, err := neo4j.ParseVersion(*version)
+	if err != nil {
+		return finish(ExitInvalid, "", "%v", err)
+	}
+	if v.Legacy() || *dir == "" || *database == "" {
+		return finish(ExitInvalid, "", "--dir and --database are required, and a 5.x or later version")
+	}
+	if os.Getenv("HEAP_SIZE") == "" {
+		return finish(ExitInvalid, "", "HEAP_SIZE is not set: an unbounded JVM sizes its heap from the host")
+	}
+	target := chain.Target{UntilTx: *untilTx}
+	if *untilTime != "" {
+		t, err := time.Parse(time.RFC3339, *untilTime)
+		if err != nil {
+			return finish(ExitInvalid, "", "--until-time: %v", err)
+		}
+		target.Until = &t
+	}
+	var bad invalidError
+	out, err := adminOutput(ctx, *admin, neo4j.InspectArgs(*dir), stdout)
+	switch {
+	case errors.As(err, &bad):
+		return finish(ExitInvalid, "", "%v", err)
+	case err != nil:
+		return finish(ExitFailed, "RestoreFailed", "inspecting %s: %v", *dir, err)
+	}
+	listed, err := neo4j.ParseInspect(out)
+	if err != nil {
+		return finish(ExitFailed, "RestoreFailed", "inspecting %s: %v", *dir, err)
+	}
+	var arts []chain.Artifact
+	for _, a := range listed {
+		if a.Database != *database {
+			continue
+		}
+		at, ok := ArtifactTime(a.File)
+		if !ok {
+			return finish(ExitFailed, "RestoreFailed", "artifact %s has no time in its name", a.File)
+		}
+		arts = append(arts, chain.Artifact{File: a.File, Time: at, Full: a.Full, LowTx: a.LowestTx, HighTx: a.HighestTx})
+	}
+	c, err := chain.Resolve(arts, target)
+	switch {
+	case errors.Is(err, chain.ErrGap), errors.Is(err, chain.ErrNoFull):
+		return finish(ExitRefused, "ChainBroken", "%v", err)
+	case err != nil:
+		return finish(ExitRefused, "NotCovered", "%v", err)
+	}
+	rep.Chain, rep.UntilTx = c.Files(), c.HighTx
+	switch {
+	case target.UntilTx > 0:
+		rep.UntilTx = target.UntilTx
+	case target.Until != nil:
+		rep.UntilTx = 0 // a point in time: which transaction it is, neo4j-admin finds
+	}
+	return finish(ExitOK, "", "")
+}
+
+// ArtifactTime reads the time (UTC) in a 5.x artifact's name, <database>-<yyyy-mm-ddThh-mm-ss>.backup.
+func ArtifactTime(file string) (time.Time, bool) {
+	db, ok := neo4j.ArtifactDatabase(file)
+	if !ok {
+		return time.Time{}, false
+	}
+	stamp := strings.TrimSuffix(strings.TrimPrefix(file, db+"-"), ".backup")
+	t, err := time.Parse("2006-01-02T15-04-05", stamp)
+	return t, err == nil
+}
+
+// adminOutput runs neo4j-admin and returns its output; a non-zero exit is an error.
+func adminOutput(ctx context.Context, admin string, argv []string, log io.Writer) (string, error) {
+	bin, err := exec.LookPath(admin)
+	if err != nil {
+		return "", invalidError{fmt.Errorf("neo4j-admin not found (%v): is spec.image a Neo4j Enterprise image?", err)}
+	}
+	code, out, err := (&execRunner{bin: bin, log: log}).Run(ctx, argv)
+	switch {
+	case err != nil:
+		return "", err
+	case code != 0:
+		return "", fmt.Errorf("neo4j-admin exit %d: %s", code, lastLine(out))
+	}
+	return out, nil
+}
