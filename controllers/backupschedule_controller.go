@@ -61,9 +61,14 @@ func (r *BackupScheduleReconciler) SetupWithManager(mgr ctrl.Manager) error {
 func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	s := &v1.BackupSchedule{}
 	if err := r.Client.Get(ctx, req.NamespacedName, s); err != nil {
+		if apierrors.IsNotFound(err) {
+			// Gone: its series go too, so no alert fires for a schedule nobody has any more.
+			metrics.ForgetSchedule(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if s.DeletionTimestamp != nil {
+		metrics.ForgetSchedule(s.Namespace, s.Name)
 		return ctrl.Result{}, nil
 	}
 	now := r.Clock.Now()
@@ -117,6 +122,8 @@ func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSc
 
 	var res ctrl.Result
 	if s.Spec.Suspend {
+		// A suspended schedule takes no backup: nothing to alert on.
+		metrics.ScheduleInterval.DeleteLabelValues(s.Namespace, s.Name)
 		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionScheduled, false, v1.ReasonSuspended, "spec.suspend is true: no slot is taken", t)
 		s.Status.NextScheduleTime = nil
 	} else {
@@ -125,6 +132,7 @@ func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSc
 		}
 		nextSlot := sched.Next(now)
 		s.Status.NextScheduleTime = &metav1.Time{Time: nextSlot}
+		metrics.ScheduleInterval.WithLabelValues(s.Namespace, s.Name).Set(sched.Next(nextSlot).Sub(nextSlot).Seconds())
 		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionScheduled, true, v1.ReasonScheduled,
 			fmt.Sprintf("next slot %s", nextSlot.Format(time.RFC3339)), t)
 		res.RequeueAfter = nextSlot.Sub(now) + requeuePad

@@ -7,6 +7,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/metrics"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/retention"
 )
 
@@ -245,6 +248,8 @@ var _ = Describe("BackupSchedule controller", func() {
 			g.Expect(got.Status.NextScheduleTime).To(BeNil())
 		})
 		Expect(backupsOf(Default, s)).To(BeEmpty())
+		Expect(testutil.CollectAndCount(metrics.ScheduleInterval.MustCurryWith(prometheus.Labels{"namespace": w.ns}))).To(BeZero(),
+			"a suspended schedule has no interval series: no staleness alert")
 
 		By("the trigger takes one backup even while suspended, once per value")
 		eventually(func(g Gomega) {
@@ -277,8 +282,15 @@ var _ = Describe("BackupSchedule controller", func() {
 			g.Expect(got.Status.MissedSlots).To(BeEquivalentTo(2))
 		})
 		Expect(backupsOf(Default, s)).To(HaveLen(1))
+		Expect(testutil.ToFloat64(metrics.ScheduleInterval.WithLabelValues(w.ns, "paused"))).To(BeEquivalentTo(300))
 		at(s1.Add(10*time.Minute+time.Second), s)
 		eventually(func(g Gomega) { g.Expect(backupsOf(g, s)).To(HaveLen(2)) })
+
+		By("a deleted schedule's series go with it")
+		Expect(k8sClient.Delete(ctx, s)).To(Succeed())
+		eventually(func(g Gomega) {
+			g.Expect(testutil.CollectAndCount(metrics.ScheduleInterval.MustCurryWith(prometheus.Labels{"namespace": w.ns}))).To(BeZero())
+		})
 	})
 
 	It("reports a schedule the CRD's check lets through but that cannot run as InvalidSpec", func() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes components the tests and `make demo` run: kube-apiserver,
 # kube-controller-manager, kube-scheduler and kubectl (v1.37.2), etcd (v3.7.3) and kwok (v0.8.0),
-# all from the Go module proxy through the pinned modules under hack/tools/.
+# and helm (v3.22.0), all from the Go module proxy through the pinned modules under hack/tools/.
 #
 # The binaries go into a per-user cache folder keyed by a stamp of the versions, the tools modules'
 # go.sum files and the Go version, so a fresh clone in another folder (as CI makes) reuses a warm
@@ -31,7 +31,24 @@ link() {
 	echo "$dest"
 }
 
+# helm is built into the same folder, with its own stamp: a new helm does not rebuild Kubernetes.
+HELM_VERSION=v3.22.0
+helm_stamp=$( { echo "$HELM_VERSION"; go env GOVERSION GOARCH GOOS; cat "$tools"/helm/go.sum; } | sha256sum | cut -c1-12)
+helm() {
+	if [ -x "$dest/helm" ] && [ "$(cat "$dest/.helm" 2>/dev/null)" = "$helm_stamp" ]; then
+		return
+	fi
+	echo "building helm $HELM_VERSION into $dest" >&2
+	local hstart=$SECONDS
+	(cd "$tools/helm" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+		-o "$dest/helm.tmp.$$" helm.sh/helm/v3/cmd/helm)
+	mv "$dest/helm.tmp.$$" "$dest/helm"
+	echo "$helm_stamp" > "$dest/.helm"
+	echo "built helm in $((SECONDS - hstart)) s" >&2
+}
+
 if [ -f "$dest/.complete" ]; then
+	helm
 	link
 	exit 0
 fi
@@ -66,4 +83,5 @@ rm -rf "$dest"
 mv "$tmp" "$dest"
 trap - EXIT
 echo "built in $((SECONDS - start)) s" >&2
+helm
 link

@@ -57,6 +57,13 @@ var (
 		Help: "Completion time of the newest successful Backup of each BackupSchedule.",
 	}, []string{"namespace", "schedule"})
 
+	// ScheduleInterval is the time between a schedule's next two slots, so an alert can say
+	// "no success within N intervals" for any schedule. Absent while it is suspended.
+	ScheduleInterval = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_schedule_interval_seconds",
+		Help: "Seconds between the next two slots of each active BackupSchedule.",
+	}, []string{"namespace", "schedule"})
+
 	// MissedSlots counts slots a schedule did not take (deadline passed, Forbid, outage).
 	MissedSlots = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "neo4j_backup_schedule_missed_slots_total",
@@ -65,7 +72,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(LastSuccess, Size, Duration, Backups, Failures, ScheduleLastSuccess, MissedSlots, RestoreDuration)
+	metrics.Registry.MustRegister(LastSuccess, Size, Duration, Backups, Failures, ScheduleLastSuccess, ScheduleInterval, MissedSlots, RestoreDuration)
 }
 
 var (
@@ -86,4 +93,10 @@ func RecordSuccess(namespace, cluster, schedule, database string, at time.Time, 
 	newest[key] = at
 	LastSuccess.WithLabelValues(key[:]...).Set(float64(at.Unix()))
 	Size.WithLabelValues(key[:]...).Set(float64(size))
+}
+
+// ForgetSchedule drops a deleted or suspended schedule's per-schedule series.
+func ForgetSchedule(namespace, schedule string) {
+	ScheduleLastSuccess.DeleteLabelValues(namespace, schedule)
+	ScheduleInterval.DeleteLabelValues(namespace, schedule)
 }
