@@ -6,8 +6,9 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 
 CONTROLLER_GEN := go tool -modfile=hack/tools/dev/go.mod controller-gen
-# Generated files: deep-copy functions and the CRD and RBAC manifests.
-GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml
+# Generated files: deep-copy functions, the CRD and RBAC manifests, and the chart's copies of them.
+CHART := charts/neo4j-backup-operator
+GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml $(CHART)/crds $(CHART)/files/manager-role.yaml
 
 .PHONY: help
 help: ## Show the targets.
@@ -18,10 +19,12 @@ generate: ## Generate deep-copy functions from api/.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: ## Generate the CRDs (config/crd/bases) and RBAC (config/rbac/role.yaml) from markers.
+manifests: ## Generate the CRDs (config/crd/bases) and RBAC (config/rbac/role.yaml) from markers, and the chart's copies.
 	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths=./api/... paths=./controllers/... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	@rm -f config/crd/bases/.gitkeep
+	@rm -f $(CHART)/crds/*.yaml && cp config/crd/bases/*.yaml $(CHART)/crds/
+	@cp config/rbac/role.yaml $(CHART)/files/manager-role.yaml
 
 .PHONY: verify-generated
 verify-generated: generate manifests ## Fail when generated files differ from what git holds (committed or staged).
@@ -45,6 +48,13 @@ k8s: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd and k
 .PHONY: build
 build: ## Build the operator binary into bin/.
 	CGO_ENABLED=0 go build -trimpath -o bin/neo4j-backup-operator .
+
+IMAGE ?= graphkeeper/neo4j-backup-operator
+VERSION ?= $(shell sed -n 's/^appVersion: *"\(.*\)"/\1/p' $(CHART)/Chart.yaml)
+
+.PHONY: image
+image: ## Build the operator image with Docker (static, non-root, FROM scratch); the chart's default image.
+	docker build -t $(IMAGE):$(VERSION) .
 
 .PHONY: test
 test: verify-generated vet k8s ## Run every test: unit, envtest (real API server) and end to end (cluster in a box).

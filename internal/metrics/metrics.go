@@ -3,6 +3,8 @@
 package metrics
 
 import (
+	"fmt"
+	"regexp"
 	"sync"
 	"time"
 
@@ -71,8 +73,11 @@ var (
 	}, []string{"namespace", "schedule", "reason"})
 )
 
+// all is every collector the operator exports.
+var all = []prometheus.Collector{LastSuccess, Size, Duration, Backups, Failures, ScheduleLastSuccess, ScheduleInterval, MissedSlots, RestoreDuration}
+
 func init() {
-	metrics.Registry.MustRegister(LastSuccess, Size, Duration, Backups, Failures, ScheduleLastSuccess, ScheduleInterval, MissedSlots, RestoreDuration)
+	metrics.Registry.MustRegister(all...)
 }
 
 var (
@@ -99,4 +104,23 @@ func RecordSuccess(namespace, cluster, schedule, database string, at time.Time, 
 func ForgetSchedule(namespace, schedule string) {
 	ScheduleLastSuccess.DeleteLabelValues(namespace, schedule)
 	ScheduleInterval.DeleteLabelValues(namespace, schedule)
+}
+
+// Names returns the names of the metric families the operator exports (so that alert rules can
+// be checked against them). client_golang has no accessor for a Desc's name; its String form
+// carries it as fqName: "...".
+func Names() ([]string, error) {
+	var names []string
+	for _, c := range all {
+		ch := make(chan *prometheus.Desc, 1)
+		go func() { c.Describe(ch); close(ch) }()
+		for d := range ch {
+			m := regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch(d.String())
+			if m == nil {
+				return nil, fmt.Errorf("cannot read %s", d)
+			}
+			names = append(names, m[1])
+		}
+	}
+	return names, nil
 }

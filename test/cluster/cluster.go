@@ -460,40 +460,10 @@ func (p *Process) Exited() bool { return p.p.exited() }
 // Log is the path of the process's log.
 func (p *Process) Log() string { return p.p.log }
 
-// ServiceAccountKubeconfig writes a kubeconfig that acts as ServiceAccount namespace/name, bound
-// to the ClusterRole in roleFile (applied first), with a token from the TokenRequest API: the
-// identity an in-cluster pod has, so RBAC is enforced on every request made with it.
-func (c *Cluster) ServiceAccountKubeconfig(ctx context.Context, namespace, name, roleFile, roleName string) (string, error) {
-	if _, err := c.Kubectl(ctx, nil, "apply", "-f", roleFile); err != nil {
-		return "", err
-	}
-	manifest := fmt.Sprintf(`apiVersion: v1
-kind: Namespace
-metadata:
-  name: %[1]s
----
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: %[2]s
-  namespace: %[1]s
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: %[1]s-%[2]s
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: %[3]s
-subjects:
-- kind: ServiceAccount
-  name: %[2]s
-  namespace: %[1]s
-`, namespace, name, roleName)
-	if _, err := c.Kubectl(ctx, strings.NewReader(manifest), "apply", "-f", "-"); err != nil {
-		return "", err
-	}
+// ServiceAccountKubeconfig writes a kubeconfig that acts as the existing ServiceAccount
+// namespace/name, with a token from the TokenRequest API: the identity an in-cluster pod has, so
+// RBAC is enforced on every request made with it.
+func (c *Cluster) ServiceAccountKubeconfig(ctx context.Context, namespace, name string) (string, error) {
 	token, err := c.Kubectl(ctx, nil, "create", "token", name, "-n", namespace, "--duration=24h")
 	if err != nil {
 		return "", err
@@ -505,6 +475,20 @@ subjects:
 	cfg.CurrentContext = "box"
 	path := filepath.Join(c.Dir, name+".kubeconfig")
 	return path, clientcmd.WriteToFile(*cfg, path)
+}
+
+// Helm runs the helm built with the cluster (v3.22) against it, with its own config and cache
+// folders under Dir, and returns its stdout; stderr is in the error.
+func (c *Cluster) Helm(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(c.BinDir, "helm"), append([]string{"--kubeconfig=" + c.Kubeconfig}, args...)...)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+filepath.Join(c.Dir, "helm", "cache"),
+		"HELM_CONFIG_HOME="+filepath.Join(c.Dir, "helm", "config"), "HELM_DATA_HOME="+filepath.Join(c.Dir, "helm", "data"))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("helm %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
 }
 
 // KeepLogs makes Stop leave Dir (with logs/) in place; call it when a test failed.

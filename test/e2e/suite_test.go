@@ -18,6 +18,9 @@ import (
 	"github.com/graphkeeper/neo4j-backup-operator/test/cluster"
 )
 
+// chartDir is the chart the suite installs.
+var chartDir = filepath.Join("..", "..", "charts", "neo4j-backup-operator")
+
 var (
 	box       *cluster.Cluster
 	operator  *cluster.Process
@@ -48,24 +51,23 @@ var _ = BeforeSuite(func() {
 		Expect(box.Stop()).To(Succeed())
 	})
 
-	By("installing the CRDs with kubectl, as a user would")
-	_, err = box.Kubectl(ctx, nil, "apply", "--server-side", "-f", filepath.Join("..", "..", "config", "crd", "bases"))
+	By("installing the chart with helm, as a user would: CRDs, RBAC, the Deployment")
+	op, err := box.InstallChart(ctx, chartDir, "neo4j-backup-system", "nbo",
+		"image.tag=e2e", "startTimeout=2m")
 	Expect(err).NotTo(HaveOccurred())
 	_, err = box.Kubectl(ctx, nil, "wait", "--for=condition=Established", "--timeout=60s",
 		"crd/backups.backup.graphkeeper.dev", "crd/backupschedules.backup.graphkeeper.dev", "crd/restores.backup.graphkeeper.dev")
 	Expect(err).NotTo(HaveOccurred())
+	out, err := box.Kubectl(ctx, nil, "auth", "can-i", "list", "secrets", "--as=system:serviceaccount:"+op.ServiceAccount, "-A")
+	Expect(strings.TrimSpace(out)).To(Equal("no"), "the operator reads no Secrets (%v)", err)
 
-	By("building the operator and running it as a process, as its ServiceAccount")
+	By("building the operator and running it as a process with the chart's arguments, as the chart's ServiceAccount")
 	bin := filepath.Join(box.Dir, "neo4j-backup-operator")
 	build := exec.Command("go", "build", "-o", bin, "github.com/graphkeeper/neo4j-backup-operator")
 	build.Stdout, build.Stderr = GinkgoWriter, GinkgoWriter
 	Expect(build.Run()).To(Succeed())
-	kubeconfig := operatorKubeconfig()
-	operator, err = box.Start("operator", bin, []string{"KUBECONFIG=" + kubeconfig},
-		"--metrics-bind-address=0", "--health-probe-bind-address=0",
-		// As the chart runs it: elected, so the Lease permissions are proven too.
-		"--leader-elect", "--leader-election-namespace=neo4j-backup-system",
-		"--agent-image=neo4j-backup-operator:e2e", "--start-timeout=2m")
+	GinkgoWriter.Printf("operator args (from the chart's Deployment): %q\n", op.Args)
+	operator, err = box.Start("operator", bin, []string{"KUBECONFIG=" + op.Kubeconfig}, op.Args...)
 	Expect(err).NotTo(HaveOccurred())
 
 	scheme := runtime.NewScheme()
@@ -83,17 +85,3 @@ var _ = ReportAfterEach(func(r SpecReport) {
 		suiteFailed = true
 	}
 })
-
-// operatorKubeconfig gives the operator the identity it has in a cluster: a ServiceAccount
-// bound to the ClusterRole generated from the controllers' RBAC markers (config/rbac), with a
-// token from the TokenRequest API. The API server enforces RBAC on every request it makes, so a
-// permission the markers miss fails the suite, as it would fail users.
-func operatorKubeconfig() string {
-	GinkgoHelper()
-	path, err := box.ServiceAccountKubeconfig(ctx, "neo4j-backup-system", "neo4j-backup-operator",
-		filepath.Join("..", "..", "config", "rbac", "role.yaml"), "manager-role")
-	Expect(err).NotTo(HaveOccurred())
-	out, err := box.Kubectl(ctx, nil, "auth", "can-i", "list", "secrets", "--as=system:serviceaccount:neo4j-backup-system:neo4j-backup-operator", "-A")
-	Expect(strings.TrimSpace(out)).To(Equal("no"), "the operator reads no Secrets (%v)", err)
-	return path
-}

@@ -68,29 +68,20 @@ Component logs: %s/logs. Press Ctrl-C to stop everything.
 
 func runStory(ctx context.Context, box *cluster.Cluster) error {
 	step := func(s string) { fmt.Printf("\n==> %s\n", s) }
-	step("installing the CRDs (config/crd/bases) with kubectl")
-	if _, err := box.Kubectl(ctx, nil, "apply", "--server-side", "-f", filepath.Join("config", "crd", "bases")); err != nil {
-		return err
-	}
-	if _, err := box.Kubectl(ctx, nil, "wait", "--for=condition=Established", "--timeout=60s",
-		"crd/backups.backup.graphkeeper.dev", "crd/backupschedules.backup.graphkeeper.dev", "crd/restores.backup.graphkeeper.dev"); err != nil {
-		return err
-	}
-	step("running the operator as ServiceAccount neo4j-backup-system/neo4j-backup-operator (RBAC from config/rbac)")
-	kubeconfig, err := box.ServiceAccountKubeconfig(ctx, "neo4j-backup-system", "neo4j-backup-operator",
-		filepath.Join("config", "rbac", "role.yaml"), "manager-role")
+	step("installing the chart (charts/neo4j-backup-operator) with helm into neo4j-backup-system")
+	install, err := box.InstallChart(ctx, filepath.Join("charts", "neo4j-backup-operator"), "neo4j-backup-system", "nbo", "image.tag=demo")
 	if err != nil {
 		return err
 	}
+	step("running the operator as the chart's ServiceAccount " + install.ServiceAccount + ", with its Deployment's arguments")
+	fmt.Println("    (kwok runs no containers: the Deployment's pod is Running but empty; the operator runs here as a process)")
 	bin := filepath.Join(box.Dir, "neo4j-backup-operator")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("building the operator: %w", err)
 	}
-	op, err := box.Start("operator", bin, []string{"KUBECONFIG=" + kubeconfig},
-		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=0", "--leader-elect",
-		"--leader-election-namespace=neo4j-backup-system", "--agent-image=neo4j-backup-operator:demo")
+	op, err := box.Start("operator", bin, []string{"KUBECONFIG=" + install.Kubeconfig}, install.Args...)
 	if err != nil {
 		return err
 	}

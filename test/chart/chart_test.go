@@ -1,0 +1,342 @@
+// Package chart tests the Helm chart as helm renders it (helm v3, built with the control plane:
+// KUBEBUILDER_ASSETS/helm), and the kustomize layout as the project's kubectl builds it. The
+// install itself is proven on the cluster in a box by test/e2e.
+package chart
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/graphkeeper/neo4j-backup-operator/internal/metrics"
+)
+
+const chart = "../../charts/neo4j-backup-operator"
+
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	dir := os.Getenv("KUBEBUILDER_ASSETS")
+	if dir == "" {
+		t.Fatal("KUBEBUILDER_ASSETS must name the folder hack/build-k8s.sh prints: run the tests with make test")
+	}
+	return filepath.Join(dir, name)
+}
+
+func run(t *testing.T, bin string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.String(), errors.New(err.Error() + ": " + errb.String())
+	}
+	return out.String(), nil
+}
+
+// render runs helm template with the --set values and returns the objects.
+func render(t *testing.T, set ...string) []*unstructured.Unstructured {
+	t.Helper()
+	args := []string{"template", "nbo", chart, "--namespace", "neo4j-backup-system", "--kube-version", "1.37.2"}
+	for _, s := range set {
+		args = append(args, "--set", s)
+	}
+	out, err := run(t, tool(t, "helm"), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decode(t, out)
+}
+
+func decode(t *testing.T, out string) []*unstructured.Unstructured {
+	t.Helper()
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(out), 4096)
+	var objs []*unstructured.Unstructured
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				return objs
+			}
+			t.Fatal(err)
+		}
+		if len(u.Object) > 0 {
+			objs = append(objs, u)
+		}
+	}
+}
+
+func find(objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	return nil
+}
+
+func convert[T any](t *testing.T, u *unstructured.Unstructured, into *T) *T {
+	t.Helper()
+	if u == nil {
+		t.Fatalf("no %T rendered", into)
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into); err != nil {
+		t.Fatal(err)
+	}
+	return into
+}
+
+// grants flattens rules into "group/resource:verb" strings.
+func grants(rules []rbacv1.PolicyRule) []string {
+	var out []string
+	for _, r := range rules {
+		for _, g := range r.APIGroups {
+			for _, res := range r.Resources {
+				for _, v := range r.Verbs {
+					out = append(out, g+"/"+res+":"+v)
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func generatedRole(t *testing.T) *rbacv1.ClusterRole {
+	t.Helper()
+	data, err := os.ReadFile("../../config/rbac/role.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := &rbacv1.ClusterRole{}
+	if err := yaml.Unmarshal(data, role); err != nil {
+		t.Fatal(err)
+	}
+	return role
+}
+
+func TestLint(t *testing.T) {
+	if out, err := run(t, tool(t, "helm"), "lint", "--strict", chart); err != nil {
+		t.Fatalf("helm lint: %v\n%s", err, out)
+	}
+}
+
+func TestDefaultsGrantExactlyTheGeneratedRules(t *testing.T) {
+	objs := render(t)
+	cluster := convert(t, find(objs, "ClusterRole", "nbo-neo4j-backup-operator-cluster"), &rbacv1.ClusterRole{})
+	namespaced := convert(t, find(objs, "ClusterRole", "nbo-neo4j-backup-operator"), &rbacv1.ClusterRole{})
+	election := convert(t, find(objs, "Role", "nbo-neo4j-backup-operator-leader-election"), &rbacv1.Role{})
+	if find(objs, "ClusterRoleBinding", "nbo-neo4j-backup-operator") == nil || find(objs, "RoleBinding", "nbo-neo4j-backup-operator-leader-election") == nil {
+		t.Fatal("bindings missing")
+	}
+
+	// Together, exactly what the controllers' markers ask for: nothing more, nothing less.
+	all := map[string]bool{}
+	for _, g := range append(append(grants(cluster.Rules), grants(namespaced.Rules)...), grants(election.Rules)...) {
+		all[g] = true
+	}
+	want := grants(generatedRole(t).Rules)
+	var got []string
+	for g := range all {
+		got = append(got, g)
+	}
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("chart grants\n%s\nmarkers ask for\n%s", strings.Join(got, " "), strings.Join(want, " "))
+	}
+	for _, g := range grants(cluster.Rules) {
+		if !regexp.MustCompile(`^/(nodes|persistentvolumes):(get|list|watch)$`).MatchString(g) {
+			t.Errorf("cluster-wide rule beyond reading nodes and volumes: %s", g)
+		}
+	}
+	for _, g := range grants(namespaced.Rules) {
+		if strings.Contains(g, "leases") || strings.Contains(g, "nodes") {
+			t.Errorf("namespaced rule %s belongs elsewhere", g)
+		}
+	}
+	for _, g := range want {
+		if strings.Contains(g, "secrets") {
+			t.Errorf("the operator must not read Secrets: %s", g)
+		}
+	}
+	for _, g := range grants(election.Rules) {
+		if !strings.Contains(g, "leases") && !strings.Contains(g, "events") {
+			t.Errorf("leader-election Role grants %s", g)
+		}
+	}
+
+	d := convert(t, find(objs, "Deployment", "nbo-neo4j-backup-operator"), &appsv1.Deployment{})
+	pod := d.Spec.Template.Spec
+	c := pod.Containers[0]
+	for _, want := range []string{"--leader-elect=true", "--leader-election-namespace=neo4j-backup-system", "--metrics-bind-address=:8080",
+		"--agent-image=graphkeeper/neo4j-backup-operator:0.1.0", "--start-timeout=10m"} {
+		if !contains(c.Args, want) {
+			t.Errorf("args %q lack %s", c.Args, want)
+		}
+	}
+	if c.Image != "graphkeeper/neo4j-backup-operator:0.1.0" {
+		t.Errorf("image %s", c.Image)
+	}
+	if pod.SecurityContext == nil || !*pod.SecurityContext.RunAsNonRoot || pod.SecurityContext.SeccompProfile.Type != "RuntimeDefault" ||
+		*c.SecurityContext.AllowPrivilegeEscalation || !*c.SecurityContext.ReadOnlyRootFilesystem || c.SecurityContext.Capabilities.Drop[0] != "ALL" {
+		t.Errorf("not restricted: %+v %+v", pod.SecurityContext, c.SecurityContext)
+	}
+	if c.LivenessProbe == nil || c.ReadinessProbe == nil || c.Resources.Limits.Memory().IsZero() {
+		t.Error("probes or memory limit missing")
+	}
+	if find(objs, "Service", "nbo-neo4j-backup-operator-metrics") == nil {
+		t.Error("no metrics Service")
+	}
+	if find(objs, "ServiceMonitor", "nbo-neo4j-backup-operator") != nil || find(objs, "PrometheusRule", "nbo-neo4j-backup-operator") != nil {
+		t.Error("monitoring objects rendered though disabled")
+	}
+}
+
+func TestWatchNamespacesBindsPerNamespace(t *testing.T) {
+	objs := render(t, "watchNamespaces={prod,staging}", "leaderElection.enabled=false")
+	if find(objs, "ClusterRoleBinding", "nbo-neo4j-backup-operator") != nil {
+		t.Error("the namespaced rules are bound cluster-wide despite watchNamespaces")
+	}
+	for _, ns := range []string{"prod", "staging"} {
+		var rb *unstructured.Unstructured
+		for _, o := range objs {
+			if o.GetKind() == "RoleBinding" && o.GetNamespace() == ns {
+				rb = o
+			}
+		}
+		if rb == nil {
+			t.Errorf("no RoleBinding in %s", ns)
+		}
+	}
+	if find(objs, "Role", "nbo-neo4j-backup-operator-leader-election") != nil {
+		t.Error("leader-election Role rendered with leader election off")
+	}
+	d := convert(t, find(objs, "Deployment", "nbo-neo4j-backup-operator"), &appsv1.Deployment{})
+	if !contains(d.Spec.Template.Spec.Containers[0].Args, "--watch-namespaces=prod,staging") {
+		t.Errorf("args %q", d.Spec.Template.Spec.Containers[0].Args)
+	}
+}
+
+func TestMonitoringNamesMetricsTheOperatorExports(t *testing.T) {
+	objs := render(t, "serviceMonitor.enabled=true", "prometheusRule.enabled=true", "prometheusRule.staleIntervals=3")
+	if find(objs, "ServiceMonitor", "nbo-neo4j-backup-operator") == nil {
+		t.Fatal("no ServiceMonitor")
+	}
+	rule := find(objs, "PrometheusRule", "nbo-neo4j-backup-operator")
+	if rule == nil {
+		t.Fatal("no PrometheusRule")
+	}
+	groups, _, _ := unstructured.NestedSlice(rule.Object, "spec", "groups")
+	rules := groups[0].(map[string]any)["rules"].([]any)
+	exported := map[string]bool{}
+	fams, err := metrics.Names()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		exported[f] = true
+	}
+	var alerts []string
+	for _, r := range rules {
+		m := r.(map[string]any)
+		alerts = append(alerts, m["alert"].(string))
+		for _, name := range regexp.MustCompile(`neo4j_backup_[a-z_]+`).FindAllString(m["expr"].(string), -1) {
+			base := strings.TrimSuffix(strings.TrimSuffix(name, "_count"), "_sum")
+			if !exported[base] {
+				t.Errorf("alert %s uses %s, which the operator does not export", m["alert"], name)
+			}
+		}
+	}
+	if strings.Join(alerts, ",") != "Neo4jBackupStale,Neo4jBackupNeverSucceeded,Neo4jBackupFailed,Neo4jRestoreFailed" {
+		t.Errorf("alerts: %v", alerts)
+	}
+	if expr := rules[0].(map[string]any)["expr"].(string); !strings.Contains(expr, "3 * neo4j_backup_schedule_interval_seconds") {
+		t.Errorf("staleIntervals not applied: %s", expr)
+	}
+}
+
+func TestSchemaRefusesMistakes(t *testing.T) {
+	for set, says := range map[string]string{
+		"leaderElecton.enabled=false":                       "leaderElecton",
+		"image.pullPolicy=Sometimes":                        "pullPolicy",
+		"replicas=-1":                                       "replicas",
+		"watchNamespaces={Prod}":                            "watchNamespaces",
+		"startTimeout=ten minutes":                          "startTimeout",
+		"metrics.enabled=false,serviceMonitor.enabled=true": "serviceMonitor.enabled needs metrics.enabled",
+	} {
+		out, err := run(t, tool(t, "helm"), "template", "nbo", chart, "--kube-version", "1.37.2", "--set", set)
+		if err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("--set %s: want an error naming %q, got %v\n%.300s", set, says, err, out)
+		}
+	}
+}
+
+func TestChartCRDsAreTheGeneratedOnes(t *testing.T) {
+	for _, f := range []string{"backup.graphkeeper.dev_backups.yaml", "backup.graphkeeper.dev_backupschedules.yaml", "backup.graphkeeper.dev_restores.yaml"} {
+		a, _ := os.ReadFile(filepath.Join("../../config/crd/bases", f))
+		b, _ := os.ReadFile(filepath.Join(chart, "crds", f))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s: the chart's copy differs from config/crd/bases (run make manifests)", f)
+		}
+	}
+}
+
+func TestKustomizeDefault(t *testing.T) {
+	out, err := run(t, tool(t, "kubectl"), "kustomize", "../../config/default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := decode(t, out)
+	kinds := map[string]int{}
+	for _, o := range objs {
+		kinds[o.GetKind()]++
+		if o.GetKind() != "CustomResourceDefinition" && o.GetKind() != "ClusterRole" && o.GetKind() != "ClusterRoleBinding" &&
+			o.GetKind() != "Namespace" && o.GetNamespace() != "neo4j-backup-system" {
+			t.Errorf("%s %s in namespace %q", o.GetKind(), o.GetName(), o.GetNamespace())
+		}
+	}
+	for kind, n := range map[string]int{"CustomResourceDefinition": 3, "Namespace": 1, "ServiceAccount": 1, "ClusterRole": 1, "ClusterRoleBinding": 1, "Deployment": 1, "Service": 1} {
+		if kinds[kind] != n {
+			t.Errorf("%d %s, want %d (%v)", kinds[kind], kind, n, kinds)
+		}
+	}
+	d := convert(t, find(objs, "Deployment", "neo4j-backup-operator"), &appsv1.Deployment{})
+	if d.Spec.Template.Spec.ServiceAccountName != "neo4j-backup-operator" || d.Spec.Template.Spec.Containers[0].Image != "graphkeeper/neo4j-backup-operator:0.1.0" {
+		t.Errorf("deployment: sa %s image %s", d.Spec.Template.Spec.ServiceAccountName, d.Spec.Template.Spec.Containers[0].Image)
+	}
+}
+
+func TestImageMatchesTheAgentInstaller(t *testing.T) {
+	// The backup pods' init container runs /neo4j-backup-operator from the operator image.
+	data, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^COPY --from=build \S+ /neo4j-backup-operator$`).Match(data) ||
+		!regexp.MustCompile(`(?m)^USER 65532:65532$`).Match(data) {
+		t.Errorf("the Dockerfile no longer puts the binary at /neo4j-backup-operator as a non-root user")
+	}
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
