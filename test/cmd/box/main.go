@@ -111,7 +111,7 @@ func runStory(ctx context.Context, box *cluster.Cluster) error {
 				restored = true
 			}
 		}
-		view, err := box.Kubectl(ctx, nil, "get", "nbs,nbk,nrs,jobs,pvc", "-n", "graph", "-o", "wide")
+		view, err := box.Kubectl(ctx, nil, "get", "nbs,nbk,nrs,jobs,pods,pvc", "-n", "graph", "-o", "wide")
 		if err != nil {
 			return err
 		}
