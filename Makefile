@@ -60,6 +60,10 @@ image: ## Build the operator image with Docker (static, non-root, FROM scratch);
 test: verify-generated vet k8s ## Run every test: unit, envtest (real API server) and end to end (cluster in a box).
 	@KUBEBUILDER_ASSETS="$$(hack/build-k8s.sh)" hack/run-tests.sh ./...
 
+.PHONY: bench
+bench: k8s ## Benchmarks against the CronJob controller on the cluster in a box; writes docs/benchmarks.md (~10 min).
+	@go run ./test/cmd/bench -out docs/benchmarks.md
+
 .PHONY: demo
 demo: k8s ## The cluster in a box with the operator, a simulated Neo4j cluster, a schedule and a restore, until Ctrl-C.
 	@go build -o bin/box ./test/cmd/box

@@ -26,6 +26,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -75,6 +76,7 @@ func run(args []string) error {
 	watchNamespaces := fs.String("watch-namespaces", "", "comma-separated namespaces to watch (default: all)")
 	agentImage := fs.String("agent-image", envOr("AGENT_IMAGE", "neo4j-backup-operator:dev"), "the operator's image, whose binary the backup pods run as their agent")
 	agentPullPolicy := fs.String("agent-image-pull-policy", "IfNotPresent", "pull policy of the agent image")
+	concurrency := fs.Int("max-concurrent-reconciles", 8, "objects of each kind reconciled at once (the work waits on the API server, not the CPU: a thousand schedules due in the same second are not taken one by one)")
 	startTimeout := fs.Duration("start-timeout", 10*time.Minute, "how long a Backup waits for a ready server, an isolated zone or its claim before it fails")
 	opts := zap.Options{}
 	opts.BindFlags(fs)
@@ -102,6 +104,7 @@ func run(args []string) error {
 		Scheme:                  scheme,
 		Cache:                   cacheOpts,
 		Metrics:                 metricsserver.Options{BindAddress: *metricsAddr},
+		Controller:              ctrlconfig.Controller{MaxConcurrentReconciles: *concurrency},
 		HealthProbeBindAddress:  *probeAddr,
 		LeaderElection:          *leaderElect,
 		LeaderElectionID:        "neo4j-backup-operator.backup.graphkeeper.dev",

@@ -49,6 +49,8 @@ type BackupReconciler struct {
 	// StartTimeout is how long a Backup waits for what it needs to start (a ready server, an
 	// isolated zone, its claim) before it fails.
 	StartTimeout time.Duration
+	// reads shares the server, node and volume reads among Backups starting in the same second.
+	reads *readCache
 }
 
 // The operator's permissions, read by controller-gen into config/rbac/role.yaml.
@@ -70,6 +72,9 @@ const ArtifactsFinalizer = "backup.graphkeeper.dev/artifacts"
 func (r *BackupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.StartTimeout == 0 {
 		r.StartTimeout = 10 * time.Minute
+	}
+	if r.reads == nil {
+		r.reads = newReadCache(time.Second)
 	}
 	pruneOwner := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []reconcile.Request {
 		name := obj.GetAnnotations()[resources.BackupNameAnnotation]
@@ -286,7 +291,7 @@ func (r *BackupReconciler) wait(b *v1.Backup, now time.Time, reason, msg string)
 // plan gathers the cluster's servers, the nodes' zones and the claim, and decides the members
 // and the storage zone. A refusal is a reason not to start (yet), not an error.
 func (r *BackupReconciler) plan(ctx context.Context, b *v1.Backup, budget v1.MemoryBudget) (*resources.BackupPlan, *topology.Refusal, error) {
-	servers, err := r.servers(ctx, b)
+	servers, err := r.sharedServers(ctx, b)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -295,10 +300,11 @@ func (r *BackupReconciler) plan(ctx context.Context, b *v1.Backup, budget v1.Mem
 		return nil, &topology.Refusal{Reason: v1.ReasonNoSourceMember, Message: fmt.Sprintf(
 			"no ready server matches source.policy %s among %d server pod(s) selected by cluster.serverSelector", b.Spec.Source.Policy, len(servers))}, nil
 	}
-	nodeZones, err := r.nodeZones(ctx)
+	zones, err := r.reads.get("nodezones", func() (any, error) { return r.nodeZones(ctx) })
 	if err != nil {
 		return nil, nil, err
 	}
+	nodeZones := zones.([]string)
 
 	claimName := b.Spec.Storage.PersistentVolumeClaim.ClaimName
 	if claimName == "" {
@@ -320,9 +326,11 @@ func (r *BackupReconciler) plan(ctx context.Context, b *v1.Backup, budget v1.Mem
 	}
 	boundZone := ""
 	if claim != nil && claim.Spec.VolumeName != "" {
-		if boundZone, err = r.volumeZone(ctx, claim.Spec.VolumeName); err != nil {
+		zone, err := r.reads.get("pv/"+claim.Spec.VolumeName, func() (any, error) { return r.volumeZone(ctx, claim.Spec.VolumeName) })
+		if err != nil {
 			return nil, nil, err
 		}
+		boundZone = zone.(string)
 	}
 
 	placement, refusal := topology.StorageZone(topology.ZoneInput{
@@ -393,6 +401,18 @@ func ownedBy(obj metav1.Object, b *v1.Backup) bool {
 		}
 	}
 	return false
+}
+
+// sharedServers is servers, read once per second per namespace and selectors however many
+// Backups start at once (each gets its own copy).
+func (r *BackupReconciler) sharedServers(ctx context.Context, b *v1.Backup) ([]topology.Server, error) {
+	key := fmt.Sprintf("servers/%s/%s/%s", b.Namespace, metav1.FormatLabelSelector(b.Spec.Cluster.ServerSelector),
+		metav1.FormatLabelSelector(b.Spec.Cluster.ReadReplicaSelector))
+	v, err := r.reads.get(key, func() (any, error) { return r.servers(ctx, b) })
+	if err != nil {
+		return nil, err
+	}
+	return append([]topology.Server(nil), v.([]topology.Server)...), nil
 }
 
 // servers reads the cluster's server pods and their nodes' zones.

@@ -183,7 +183,7 @@ func TestDefaultsGrantExactlyTheGeneratedRules(t *testing.T) {
 	pod := d.Spec.Template.Spec
 	c := pod.Containers[0]
 	for _, want := range []string{"--leader-elect=true", "--leader-election-namespace=neo4j-backup-system", "--metrics-bind-address=:8080",
-		"--agent-image=graphkeeper/neo4j-backup-operator:0.1.0", "--start-timeout=10m"} {
+		"--agent-image=graphkeeper/neo4j-backup-operator:0.1.0", "--start-timeout=10m", "--max-concurrent-reconciles=8"} {
 		if !contains(c.Args, want) {
 			t.Errorf("args %q lack %s", c.Args, want)
 		}
