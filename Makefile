@@ -64,6 +64,10 @@ test: verify-generated vet k8s ## Run every test: unit, envtest (real API server
 bench: k8s ## Benchmarks against the CronJob controller on the cluster in a box; writes docs/benchmarks.md (~10 min).
 	@go run ./test/cmd/bench -out docs/benchmarks.md
 
+.PHONY: chaos
+chaos: k8s ## Longer fault rounds on the cluster in a box: 100 kill rounds and 20 real every-minute slots (~25 min).
+	@KUBEBUILDER_ASSETS="$$(hack/build-k8s.sh)" CHAOS_ROUNDS=100 CHAOS_SLOTS=20 hack/run-tests.sh ./test/e2e/ -run TestE2E -ginkgo.focus=faults -ginkgo.v -timeout 60m
+
 .PHONY: demo
 demo: k8s ## The cluster in a box with the operator, a simulated Neo4j cluster, a schedule and a restore, until Ctrl-C.
 	@go build -o bin/box ./test/cmd/box

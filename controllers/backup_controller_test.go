@@ -283,7 +283,7 @@ var _ = Describe("Backup controller", func() {
 		})
 		eventually(func(g Gomega) {
 			g.Expect(eventsFor(w.ns, b.Name)).To(ContainElements(
-				ContainSubstring("Normal JobCreated: created Job nightly in zone zone-c"),
+				ContainSubstring("Normal Pending: created Job nightly in zone zone-c, members in order: graph-"),
 				ContainSubstring("Normal Succeeded: backed up neo4j (FULL), movies (FULL)"),
 			))
 		})

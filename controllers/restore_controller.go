@@ -318,15 +318,11 @@ func (r *RestoreReconciler) plan(ctx context.Context, rs *v1.Restore, version ne
 	} else {
 		loc = v1.StorageLocation{ClaimName: rs.Spec.Source.Storage.ClaimName, Path: rs.Spec.Source.Storage.Path}
 	}
-	if u := rs.Spec.RestoreUntil; u != "" {
-		if tx, err := strconv.ParseInt(u, 10, 64); err == nil {
-			target.UntilTx = tx
-		} else if t, err := time.Parse(time.RFC3339, u); err == nil {
-			target.Until = &t
-		} else {
-			return nil, v1.ReasonInvalidSpec, "spec.restoreUntil: want an RFC 3339 time or a transaction id", nil
-		}
+	until, err := chain.ParseUntil(rs.Spec.RestoreUntil)
+	if err != nil {
+		return nil, v1.ReasonInvalidSpec, "spec.restoreUntil: " + err.Error(), nil
 	}
+	target.UntilTx, target.Until = until.UntilTx, until.Until
 
 	// The artifacts of the database in that location, as the Backups recorded them (read past
 	// the cache: which files make a chain is decided on what the API server holds now).

@@ -114,7 +114,7 @@ type RestoreSpec struct {
 	// while preparing the seed (neo4j-admin restore --restore-until, then a
 	// dump), so it works on every 5.x version.
 	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9]{1,19}$') || (self.matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$') && timestamp(self) > timestamp('1970-01-01T00:00:00Z'))",message="must be an RFC 3339 time such as 2026-11-28T02:00:00Z or a transaction id such as 123456"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[1-9][0-9]{0,17}$') || (self.matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$') && timestamp(self) > timestamp('1970-01-01T00:00:00Z'))",message="must be an RFC 3339 time such as 2026-11-28T02:00:00Z or a transaction id (1 or more, no leading zero) such as 123456"
 	// +optional
 	RestoreUntil string `json:"restoreUntil,omitempty"`
 

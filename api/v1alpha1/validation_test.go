@@ -258,6 +258,8 @@ var invalidObjects = map[string]invalid{
 		"spec.restoreUntil", "must be an RFC 3339 time"},
 	"restoreUntil without a zone": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.RestoreUntil = "2026-11-28 02:00:00" }),
 		"spec.restoreUntil", "must be an RFC 3339 time"},
+	"restoreUntil transaction 0": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.RestoreUntil = "0" }),
+		"spec.restoreUntil", "no leading zero"},
 	"restoreUntil on 4.4": {restoreWith(volumeRestore, func(s *v1.RestoreSpec) {
 		s.Cluster.Neo4jVersion = "4.4"
 		s.RestoreUntil = "123456"

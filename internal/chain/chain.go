@@ -8,7 +8,9 @@ package chain
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -160,4 +162,31 @@ func highest(arts []Artifact) int64 {
 		}
 	}
 	return h
+}
+
+// ParseUntil reads a Restore's restoreUntil: a transaction id (1 or more; "0" is before any
+// transaction and is refused, never read as "the newest") or an RFC 3339 time. The empty string
+// is the newest restorable point.
+func ParseUntil(s string) (Target, error) {
+	if s == "" {
+		return Target{}, nil
+	}
+	if s[0] >= '0' && s[0] <= '9' && !strings.ContainsAny(s, "-:T") {
+		tx, err := strconv.ParseInt(s, 10, 64)
+		switch {
+		case err != nil:
+			return Target{}, fmt.Errorf("restoreUntil %q: not a transaction id (1 to %d)", s, int64(math.MaxInt64))
+		case tx < 1:
+			return Target{}, fmt.Errorf("restoreUntil %q: transaction ids start at 1", s)
+		}
+		return Target{UntilTx: tx}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return Target{}, fmt.Errorf("restoreUntil %q: want an RFC 3339 time such as 2026-11-28T02:00:00Z or a transaction id", s)
+	}
+	if t.Unix() <= 0 {
+		return Target{}, fmt.Errorf("restoreUntil %q: before 1970", s)
+	}
+	return Target{Until: &t}, nil
 }

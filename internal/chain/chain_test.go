@@ -80,3 +80,44 @@ func TestResolveNamesTheGap(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+func TestParseUntil(t *testing.T) {
+	for in, ok := range map[string]bool{
+		"": true, "1": true, "123456": true, "2026-11-28T02:00:00Z": true, "2026-11-28T02:00:00.5+01:00": true,
+		"0": false, "-5": false, "99999999999999999999": false, "2026-11-28": false, "1969-12-31T23:59:59Z": false, "12:00": false,
+	} {
+		if _, err := ParseUntil(in); (err == nil) != ok {
+			t.Errorf("%q: err %v, want ok=%t", in, err, ok)
+		}
+	}
+}
+
+// FuzzParseUntil: whatever is accepted names exactly one point (or none, for ""), a transaction
+// from 1, or a time after 1970; nothing panics.
+func FuzzParseUntil(f *testing.F) {
+	for _, s := range []string{"", "0", "1", "42", "9223372036854775807", "9223372036854775808", "2026-11-28T02:00:00Z", "2026-02-30T00:00:00Z", "1e5", "0x10", " 1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tgt, err := ParseUntil(s)
+		if err != nil {
+			return
+		}
+		switch {
+		case s == "":
+			if tgt.UntilTx != 0 || tgt.Until != nil {
+				t.Fatalf("%q: %+v", s, tgt)
+			}
+		case tgt.UntilTx > 0:
+			if tgt.Until != nil {
+				t.Fatalf("%q: both a transaction and a time", s)
+			}
+		case tgt.Until != nil:
+			if tgt.Until.Unix() <= 0 {
+				t.Fatalf("%q: %v is not after 1970", s, tgt.Until)
+			}
+		default:
+			t.Fatalf("%q accepted as no point at all", s)
+		}
+	})
+}

@@ -454,6 +454,10 @@ func (c *Cluster) Start(name, bin string, env []string, args ...string) (*Proces
 // Stop terminates the process (SIGTERM, then SIGKILL after grace).
 func (p *Process) Stop(grace time.Duration) error { return p.p.stop(grace) }
 
+// Kill ends the process group at once (SIGKILL: no deferred cleanup, no lease released, as
+// when a node dies or the OOM killer strikes) and waits until it has exited.
+func (p *Process) Kill() error { return p.p.kill() }
+
 // Exited reports whether the process has ended.
 func (p *Process) Exited() bool { return p.p.exited() }
 

@@ -87,6 +87,20 @@ func (p *process) stop(grace time.Duration) error {
 	return nil
 }
 
+// kill sends SIGKILL to the process group, nothing else first, and waits for the exit.
+func (p *process) kill() error {
+	if p.exited() {
+		return nil
+	}
+	_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("%s (pid %d) did not exit after SIGKILL", p.name, p.pid())
+	}
+}
+
 // freePorts reserves n distinct loopback ports by listening on them together, then releases them
 // for the components to bind. Holding all listeners until every port is known avoids handing out
 // the same port twice.

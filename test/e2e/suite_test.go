@@ -22,10 +22,14 @@ import (
 var chartDir = filepath.Join("..", "..", "charts", "neo4j-backup-operator")
 
 var (
-	box       *cluster.Cluster
-	operator  *cluster.Process
-	k8sClient client.Client
-	ctx       context.Context
+	// operatorBin, operatorEnv and operatorArgs start an operator as the chart's Deployment
+	// would run it: its args, its ServiceAccount.
+	operatorBin               string
+	operatorEnv, operatorArgs []string
+	box                       *cluster.Cluster
+	operator                  *cluster.Process
+	k8sClient                 client.Client
+	ctx                       context.Context
 )
 
 func TestE2E(t *testing.T) {
@@ -41,7 +45,7 @@ var _ = BeforeSuite(func() {
 	var err error
 	// Every spec binds claims in zone-c (backups, restore targets) and Retain volumes are never
 	// reused: enough for all of them.
-	box, err = cluster.Start(ctx, cluster.Options{Log: GinkgoWriter, VolumesPerZone: 24})
+	box, err = cluster.Start(ctx, cluster.Options{Log: GinkgoWriter, VolumesPerZone: 32})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() {
 		if CurrentSpecReport().Failed() || suiteFailed {
@@ -67,8 +71,8 @@ var _ = BeforeSuite(func() {
 	build.Stdout, build.Stderr = GinkgoWriter, GinkgoWriter
 	Expect(build.Run()).To(Succeed())
 	GinkgoWriter.Printf("operator args (from the chart's Deployment): %q\n", op.Args)
-	operator, err = box.Start("operator", bin, []string{"KUBECONFIG=" + op.Kubeconfig}, op.Args...)
-	Expect(err).NotTo(HaveOccurred())
+	operatorBin, operatorEnv, operatorArgs = bin, []string{"KUBECONFIG=" + op.Kubeconfig}, op.Args
+	operator = startOperator("operator")
 
 	scheme := runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
@@ -85,3 +89,11 @@ var _ = ReportAfterEach(func(r SpecReport) {
 		suiteFailed = true
 	}
 })
+
+// startOperator starts an operator process; name names its log (logs/<name>.log).
+func startOperator(name string) *cluster.Process {
+	GinkgoHelper()
+	p, err := box.Start(name, operatorBin, operatorEnv, operatorArgs...)
+	Expect(err).NotTo(HaveOccurred())
+	return p
+}
