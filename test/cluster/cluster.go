@@ -82,7 +82,8 @@ type Cluster struct {
 	Nodes map[string][]string
 
 	opts  Options
-	procs []*process
+	procs   []*process
+	outages int
 }
 
 // Start brings every component up and returns once the nodes are Ready and the default
@@ -443,7 +444,7 @@ type Process struct{ p *process }
 // Start runs bin with args and env (added to this process's environment) until Stop, or until
 // the cluster stops; its output goes to logs/<name>.log in the cluster's folder.
 func (c *Cluster) Start(name, bin string, env []string, args ...string) (*Process, error) {
-	p, err := startProcessEnv(name, bin, args, env, filepath.Join(c.Dir, "logs"))
+	p, err := startProcessEnv(name, bin, args, env, filepath.Join(c.Dir, "logs"), name)
 	if err != nil {
 		return nil, err
 	}
@@ -454,9 +455,38 @@ func (c *Cluster) Start(name, bin string, env []string, args ...string) (*Proces
 // Stop terminates the process (SIGTERM, then SIGKILL after grace).
 func (p *Process) Stop(grace time.Duration) error { return p.p.stop(grace) }
 
+// Outage stops the running component name ("kube-apiserver", "etcd", ...) with SIGTERM, keeps it
+// down for down, and starts it again with the same command line (its log continues in
+// logs/<name>-<n>.log). It returns when the new process has started, not when it is ready.
+func (c *Cluster) Outage(name string, down time.Duration) error {
+	var old *process
+	for _, p := range c.procs {
+		if p.name == name && !p.exited() {
+			old = p
+		}
+	}
+	if old == nil {
+		return fmt.Errorf("no running %s", name)
+	}
+	if err := old.stop(15 * time.Second); err != nil {
+		return err
+	}
+	time.Sleep(down)
+	c.outages++
+	p, err := startProcessEnv(name, old.cmd.Path, old.cmd.Args[1:], old.cmd.Env, filepath.Join(c.Dir, "logs"), fmt.Sprintf("%s-%d", name, c.outages))
+	if err != nil {
+		return err
+	}
+	c.procs = append(c.procs, p)
+	return nil
+}
+
 // Kill ends the process group at once (SIGKILL: no deferred cleanup, no lease released, as
 // when a node dies or the OOM killer strikes) and waits until it has exited.
 func (p *Process) Kill() error { return p.p.kill() }
+
+// Pid is the process's id.
+func (p *Process) Pid() int { return p.p.pid() }
 
 // Exited reports whether the process has ended.
 func (p *Process) Exited() bool { return p.p.exited() }

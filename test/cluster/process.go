@@ -24,11 +24,12 @@ type process struct {
 }
 
 func startProcess(name, bin string, args []string, logDir string) (*process, error) {
-	return startProcessEnv(name, bin, args, nil, logDir)
+	return startProcessEnv(name, bin, args, nil, logDir, name)
 }
 
-func startProcessEnv(name, bin string, args, env []string, logDir string) (*process, error) {
-	logPath := filepath.Join(logDir, name+".log")
+// startProcessEnv starts bin as component name, its output in logDir/<logName>.log.
+func startProcessEnv(name, bin string, args, env []string, logDir, logName string) (*process, error) {
+	logPath := filepath.Join(logDir, logName+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err

@@ -32,6 +32,14 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// waitAPIServer waits until the API server answers again.
+func waitAPIServer() {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		g.Expect(k8sClient.List(ctx, &corev1.NamespaceList{})).To(Succeed())
+	}).WithTimeout(60 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
+}
+
 // restarts numbers the operator processes started by fault specs, so each keeps its own log.
 var restarts int
 
@@ -197,6 +205,59 @@ var _ = Describe("faults", func() {
 		}).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
 		Expect(takeover).To(BeNumerically("<", 20*time.Second), "the lease is 15 s")
 		AddReportEntry("leader failover", fmt.Sprintf("leader SIGKILLed mid-backup; standby acquired the lease after %s; the running Backup finished once, one Job; a new Backup ran", takeover.Round(time.Millisecond)))
+	})
+
+	It("rides out an API server restart and an etcd stop during a backup, without restarting", func() {
+		running, pid := operator, operator.Pid()
+		b := e2eBackup(ns, "outage", map[string]string{"sim.graphkeeper.dev/outcome": "Succeeded", "sim.graphkeeper.dev/delay": "10s", "sim.graphkeeper.dev/message": msg})
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
+			g.Expect(b.Status.JobName).NotTo(BeEmpty())
+		}).WithTimeout(60 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
+
+		By("restarting the API server (down 3 s), then stopping etcd for 3 s")
+		Expect(box.Outage("kube-apiserver", 3*time.Second)).To(Succeed())
+		apiBack := time.Now()
+		waitAPIServer()
+		Expect(box.Outage("etcd", 3*time.Second)).To(Succeed())
+		waitAPIServer()
+		back := time.Now()
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
+			g.Expect(b.Status.Phase).To(Equal(v1.BackupSucceeded))
+		}).WithTimeout(120 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		converged := time.Since(back)
+		after := e2eBackup(ns, "after-outage", map[string]string{"sim.graphkeeper.dev/outcome": "Succeeded", "sim.graphkeeper.dev/message": msg})
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(after), after)).To(Succeed())
+			g.Expect(after.Status.Phase).To(Equal(v1.BackupSucceeded))
+			g.Expect(invariants(g, ns)).To(Equal(2))
+		}).WithTimeout(120 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		Expect(running.Exited()).To(BeFalse(), "the operator exited")
+		Expect(operator.Pid()).To(Equal(pid), "the operator was restarted")
+		AddReportEntry("API server and etcd outages", fmt.Sprintf("kube-apiserver down 3 s then etcd down 3 s during a backup; the operator (same pid) converged %s after etcd was back (%s after the API server's restart); one Job per Backup; a new Backup ran",
+			converged.Round(time.Millisecond), time.Since(apiBack).Round(time.Millisecond)))
+	})
+
+	It("retries a failing backup pod exactly backoffLimit times, then names the cause", func() {
+		fail := simulated(result.Database{Name: "neo4j", Error: "every member failed: graph-1: exit 1: Unable to connect to graph-1:6362"})
+		spec := e2eSpec(map[string]string{"sim.graphkeeper.dev/outcome": "Failed", "sim.graphkeeper.dev/exit-code": "1", "sim.graphkeeper.dev/message": fail})
+		spec.Databases = []string{"neo4j"}
+		spec.BackoffLimit = ptr.To[int32](2)
+		b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: "flaky", Namespace: ns}, Spec: spec}
+		Expect(k8sClient.Create(ctx, b)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
+			g.Expect(b.Status.Phase).To(Equal(v1.BackupFailed))
+		}).WithTimeout(120 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		job := &batchv1.Job{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: b.Status.JobName}, job)).To(Succeed())
+		Expect(job.Status.Failed).To(BeEquivalentTo(3), "backoffLimit 2: the first try and two retries")
+		ready := e2eReady(b)
+		Expect(ready.Reason).To(Equal(v1.ReasonBackupFailed))
+		Expect(ready.Message).To(And(ContainSubstring("Unable to connect to graph-1:6362"), ContainSubstring("BackoffLimitExceeded")))
+		AddReportEntry("pod failures", fmt.Sprintf("backoffLimit 2: %d pods failed, then the Backup failed with: %s", job.Status.Failed, ready.Message))
 	})
 
 	It("never shows a credential in events, statuses, pod specs or the operator's logs", func() {

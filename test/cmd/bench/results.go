@@ -92,10 +92,14 @@ func (r *results) markdown() string {
 	fmt.Fprintf(&b, "| lateness p50 (Job created − slot) | %s | %s | %s | | |\n", ms(op50), ms(pp50), ratio(op50, pp50))
 	fmt.Fprintf(&b, "| lateness p99 | %s | %s | %s | < 1 s, ≤ peer | %s |\n", ms(op99), ms(pp99), ratio(op99, pp99), verdict(op99 < time.Second && op99 <= pp99))
 	fmt.Fprintf(&b, "| lateness max | %s | %s | %s | | |\n", ms(opMax), ms(ppMax), ratio(opMax, ppMax))
-	fmt.Fprintf(&b, "| Jobs seen / expected (%d × %d slots) | %d / %d | %d / %d | | all | %s |\n", r.schedules, len(r.slots), oursN, expected, peerN, expected, verdict(oursN == expected))
+	fmt.Fprintf(&b, "| Jobs created / slots due (%d × %d slots) | %d / %d | %d / %d | %.2f | all | %s |\n", r.schedules, len(r.slots), oursN, expected, peerN, expected, per(oursN, max(peerN, 1)), verdict(oursN == expected))
 	fmt.Fprintf(&b, "| operator RSS, own objects only | %.1f MiB | | | | |\n", mib(r.rssBefore))
 	fmt.Fprintf(&b, "| operator RSS, + %d Pods and %d Jobs unrelated | %.1f MiB (%+.1f %%) | | | growth < 10 %% | %s |\n", r.pods, r.jobs, mib(r.rssAfter), growth, verdict(growth < 10))
-	fmt.Fprintf(&b, "| writes per completed scheduled backup | %.2f | | | ≤ 4 | %s |\n", writesPer, verdict(writesPer <= 4))
+	if r.completed == 0 {
+		fmt.Fprintf(&b, "| writes per completed scheduled backup | n/a: no backup completed in the window | | | ≤ 4 | **not measured** |\n")
+	} else {
+		fmt.Fprintf(&b, "| writes per completed scheduled backup | %.2f | | | ≤ 4 | %s |\n", writesPer, verdict(writesPer <= 4))
+	}
 	fmt.Fprintf(&b, "| reads per completed scheduled backup | %.2f | | | | |\n", per(reads, r.completed))
 	fmt.Fprintf(&b, "| cold start: %d schedules reconciled | %s | | | < 10 s | %s |\n\n", r.schedules, r.coldStart.Round(time.Millisecond), verdict(r.coldStart < 10*time.Second))
 
