@@ -66,7 +66,9 @@ bench: k8s ## Benchmarks against the CronJob controller on the cluster in a box;
 
 .PHONY: chaos
 chaos: k8s ## Longer fault rounds on the cluster in a box: 100 kill rounds and 20 real every-minute slots (~25 min).
-	@KUBEBUILDER_ASSETS="$$(hack/build-k8s.sh)" CHAOS_ROUNDS=100 CHAOS_SLOTS=20 hack/run-tests.sh ./test/e2e/ -run TestE2E -ginkgo.focus=faults -ginkgo.v -timeout 60m
+	@KUBEBUILDER_ASSETS="$$(hack/build-k8s.sh)" CHAOS_ROUNDS=100 CHAOS_SLOTS=20 NBO_FAULT_FIGURES=$(CURDIR)/chaos-figures.txt \
+		hack/run-tests.sh ./test/e2e/ -run TestE2E -ginkgo.focus=faults -timeout 60m
+	@echo "figures appended to chaos-figures.txt"
 
 .PHONY: demo
 demo: k8s ## The cluster in a box with the operator, a simulated Neo4j cluster, a schedule and a restore, until Ctrl-C.

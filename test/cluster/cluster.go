@@ -81,7 +81,7 @@ type Cluster struct {
 	// Nodes maps each zone to its node names.
 	Nodes map[string][]string
 
-	opts  Options
+	opts    Options
 	procs   []*process
 	outages int
 }
@@ -455,9 +455,11 @@ func (c *Cluster) Start(name, bin string, env []string, args ...string) (*Proces
 // Stop terminates the process (SIGTERM, then SIGKILL after grace).
 func (p *Process) Stop(grace time.Duration) error { return p.p.stop(grace) }
 
-// Outage stops the running component name ("kube-apiserver", "etcd", ...) with SIGTERM, keeps it
-// down for down, and starts it again with the same command line (its log continues in
-// logs/<name>-<n>.log). It returns when the new process has started, not when it is ready.
+// Outage kills the running component name ("kube-apiserver", "etcd", ...) with SIGKILL, as a
+// crash or a node's power loss would (a graceful API server stop drains watches for 15 s and
+// more), keeps it down for down, and starts it again with the same command line (its log
+// continues in logs/<name>-<n>.log). It returns when the new process has started, not when it
+// is ready.
 func (c *Cluster) Outage(name string, down time.Duration) error {
 	var old *process
 	for _, p := range c.procs {
@@ -468,7 +470,7 @@ func (c *Cluster) Outage(name string, down time.Duration) error {
 	if old == nil {
 		return fmt.Errorf("no running %s", name)
 	}
-	if err := old.stop(15 * time.Second); err != nil {
+	if err := old.kill(); err != nil {
 		return err
 	}
 	time.Sleep(down)
