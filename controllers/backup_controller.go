@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -359,7 +360,11 @@ func (r *BackupReconciler) plan(ctx context.Context, b *v1.Backup, budget v1.Mem
 		if deleteWithBackups {
 			claim.OwnerReferences = []metav1.OwnerReference{backupOwner(b)}
 		}
-		if err := r.Client.Create(ctx, claim); err != nil && !apierrors.IsAlreadyExists(err) {
+		if err := r.Client.Create(ctx, claim); apierrors.IsAlreadyExists(err) && deleteWithBackups {
+			// Another Backup of the cluster created it a moment ago: look again, so that this
+			// one adds itself as an owner and the claim never goes with the other alone.
+			return nil, nil, fmt.Errorf("claim %s was created meanwhile; looking again", claim.Name)
+		} else if err != nil && !apierrors.IsAlreadyExists(err) {
 			return nil, nil, fmt.Errorf("creating claim %s: %w", claim.Name, err)
 		} else if err == nil {
 			r.Recorder.Eventf(b, claim, corev1.EventTypeNormal, "ClaimCreated", "Create",
@@ -406,8 +411,10 @@ func ownedBy(obj metav1.Object, b *v1.Backup) bool {
 // sharedServers is servers, read once per second per namespace and selectors however many
 // Backups start at once (each gets its own copy).
 func (r *BackupReconciler) sharedServers(ctx context.Context, b *v1.Backup) ([]topology.Server, error) {
-	key := fmt.Sprintf("servers/%s/%s/%s", b.Namespace, metav1.FormatLabelSelector(b.Spec.Cluster.ServerSelector),
-		metav1.FormatLabelSelector(b.Spec.Cluster.ReadReplicaSelector))
+	// JSON, not FormatLabelSelector: that writes "<none>" both for a missing selector (matches
+	// nothing) and an empty one (matches everything).
+	sel, _ := json.Marshal([]*metav1.LabelSelector{b.Spec.Cluster.ServerSelector, b.Spec.Cluster.ReadReplicaSelector})
+	key := "servers/" + b.Namespace + "/" + string(sel)
 	v, err := r.reads.get(key, func() (any, error) { return r.servers(ctx, b) })
 	if err != nil {
 		return nil, err

@@ -87,9 +87,10 @@ func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 			return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
 		}
 		log.FromContext(ctx).V(1).Info("status written", "missedSlots", next.Status.MissedSlots, "lastScheduleTime", next.Status.LastScheduleTime)
-		if t := next.Status.LastSuccessfulTime; t != nil {
-			metrics.ScheduleLastSuccess.WithLabelValues(s.Namespace, s.Name).Set(float64(t.Unix()))
-		}
+	}
+	// Every pass, not only on a write: a restarted operator or a new leader exports it at once.
+	if t := next.Status.LastSuccessfulTime; t != nil {
+		metrics.ScheduleLastSuccess.WithLabelValues(s.Namespace, s.Name).Set(float64(t.Unix()))
 	}
 	return res, nil
 }

@@ -75,7 +75,15 @@ func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if err := r.Client.Get(ctx, req.NamespacedName, rs); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if restoreFinished(rs.Status.Phase) || rs.DeletionTimestamp != nil {
+	if rs.DeletionTimestamp != nil {
+		return ctrl.Result{}, nil
+	}
+	if restoreFinished(rs.Status.Phase) {
+		if rs.Spec.Mode == v1.RestoreSeedFromURI {
+			// Nothing the restore started outlives it; idempotent, so a pass that failed to
+			// clean up after writing the final status is finished here.
+			return ctrl.Result{}, r.cleanupSeed(ctx, rs)
+		}
 		return ctrl.Result{}, nil
 	}
 	now := r.Clock.Now()
@@ -91,20 +99,21 @@ func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return res, err
 	}
 	next.Status.ObservedGeneration = rs.Generation
-	if restoreFinished(next.Status.Phase) && next.Spec.Mode == v1.RestoreSeedFromURI {
-		// Nothing the restore started outlives it: the seed server and its Service go first.
-		if err := r.cleanupSeed(ctx, next); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
 	if equality.Semantic.DeepEqual(rs.Status, next.Status) {
 		return res, nil
 	}
+	// The final status is written before anything is cleaned up, so that what ended the
+	// restore (the seed server's report, say) is recorded even if a write conflicts.
 	if err := r.Client.Status().Update(ctx, next); err != nil {
 		if apierrors.IsConflict(err) {
 			return ctrl.Result{RequeueAfter: conflictRetry}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
+	}
+	if restoreFinished(next.Status.Phase) && next.Spec.Mode == v1.RestoreSeedFromURI {
+		if err := r.cleanupSeed(ctx, next); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	if rs.Status.Phase != next.Status.Phase {
 		typ := corev1.EventTypeNormal
@@ -169,9 +178,9 @@ func (r *RestoreReconciler) start(ctx context.Context, rs *v1.Restore, now time.
 	case v1.ReasonBackupNotFound:
 		return r.wait(rs, now, reason, msg), nil
 	case v1.ReasonInspecting:
-		rs.Status.Phase = v1.RestorePending
-		status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, reason, msg, metav1.NewTime(now))
-		return ctrl.Result{}, nil
+		// Bounded like any wait: an inspection pod that cannot start fails the Restore after
+		// StartTimeout instead of leaving it Pending for ever.
+		return r.wait(rs, now, reason, msg), nil
 	case reasonSourceRunning:
 		// The Backup is still being taken: wait for it, however long it runs.
 		rs.Status.Phase = v1.RestorePending
@@ -494,32 +503,46 @@ func (r *RestoreReconciler) seedServerFailed(ctx context.Context, rs *v1.Restore
 			r.fail(rs, now, v1.ReasonRestoreFailed, fmt.Sprintf("the seed server Job %s ended (%s: %s) before the database was created", server.Name, ended.Type, ended.Reason))
 		}
 	}
-	seedJob := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: rs.Namespace, Name: rs.Status.JobName}}
-	if err := r.Client.Delete(ctx, seedJob, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-		return false, fmt.Errorf("deleting seed Job %s: %w", seedJob.Name, err)
-	}
+	// The seed Job, waiting for a URI nobody serves, is deleted by cleanupSeed once this
+	// status is written.
 	return true, nil
 }
 
-// cleanupSeed deletes the seed server's Job (and its pods) and Service, when they are this
-// Restore's: an object of that name someone else owns is never touched.
+// cleanupSeed deletes the seed server's Job (and its pods) and Service, and the seed Job if it
+// is still running (the seed server failed first), when they are this Restore's: an object of
+// that name someone else owns is never touched. A seed Job that ended is kept, like every
+// restore Job, for its logs.
 func (r *RestoreReconciler) cleanupSeed(ctx context.Context, rs *v1.Restore) error {
 	name := resources.SeedServerName(rs.Name)
-	for _, obj := range []client.Object{&batchv1.Job{}, &corev1.Service{}} {
-		err := r.Reader.Get(ctx, client.ObjectKey{Namespace: rs.Namespace, Name: name}, obj)
+	objs := []struct {
+		obj  client.Object
+		name string
+	}{{&batchv1.Job{}, name}, {&corev1.Service{}, name}}
+	if rs.Status.JobName != "" {
+		objs = append(objs, struct {
+			obj  client.Object
+			name string
+		}{&batchv1.Job{}, rs.Status.JobName})
+	}
+	for i, o := range objs {
+		obj := o.obj
+		err := r.Reader.Get(ctx, client.ObjectKey{Namespace: rs.Namespace, Name: o.name}, obj)
 		if apierrors.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("reading the seed server %s: %w", name, err)
+			return fmt.Errorf("reading %s: %w", o.name, err)
 		}
 		if !metav1.IsControlledBy(obj, rs) || obj.GetDeletionTimestamp() != nil {
 			continue
 		}
+		if job, ok := obj.(*batchv1.Job); ok && i == 2 && endOf(job) != nil {
+			continue // the seed Job ended: kept
+		}
 		err = r.Client.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground),
 			client.Preconditions{UID: ptr.To(obj.GetUID())})
 		if client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("deleting the seed server %s: %w", name, err)
+			return fmt.Errorf("deleting %s: %w", o.name, err)
 		}
 	}
 	return nil

@@ -151,5 +151,10 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return report(ExitFailed, "RestoreFailed", "serving: %v", err)
 	}
-	return ExitOK
+	// Only ever stopped from outside (the operator deletes it, or the pod is evicted): not a
+	// success, so that a Job whose pod was drained replaces it instead of counting it complete.
+	return ExitTerminated
 }
+
+// ExitTerminated is the seed server's exit code when it was stopped by a signal (128+SIGTERM).
+const ExitTerminated = 143

@@ -226,7 +226,8 @@ func SeedJob(r *v1.Restore, plan SeedPlan, opts Options) (*batchv1.Job, error) {
 		Spec: batchv1.JobSpec{
 			BackoffLimit:          ptr.To[int32](0),
 			ActiveDeadlineSeconds: r.Spec.ActiveDeadlineSeconds,
-			PodFailurePolicy:      failFast(ContainerSeed, 2, 3),
+			// No podFailurePolicy: unlike the other Jobs, a disrupted (evicted, preempted) pod
+			// must not be replaced either, so the Job fails with the backoff limit of 0.
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: podLabels(r.Spec.PodMetadata.Labels, lbls), Annotations: copyMap(r.Spec.PodMetadata.Annotations)},
 				Spec: corev1.PodSpec{
