@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -133,7 +134,7 @@ func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSc
 		}
 		nextSlot := sched.Next(now)
 		s.Status.NextScheduleTime = &metav1.Time{Time: nextSlot}
-		metrics.ScheduleInterval.WithLabelValues(s.Namespace, s.Name).Set(sched.Next(nextSlot).Sub(nextSlot).Seconds())
+		metrics.ScheduleInterval.WithLabelValues(s.Namespace, s.Name).Set(maxGap(sched, s.Spec.TimeZone, now).Seconds())
 		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionScheduled, true, v1.ReasonScheduled,
 			fmt.Sprintf("next slot %s", nextSlot.Format(time.RFC3339)), t)
 		res.RequeueAfter = nextSlot.Sub(now) + requeuePad
@@ -544,4 +545,20 @@ func (r *BackupScheduleReconciler) deleteJob(ctx context.Context, b *v1.Backup) 
 		return nil
 	}
 	return client.IgnoreNotFound(r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)))
+}
+
+// gaps memoizes each schedule expression's longest gap between slots (a week of minutes is
+// 10,080 slots to walk: once per expression and time zone, not once per reconcile).
+var gaps sync.Map
+
+// maxGap is the interval the staleness alert counts in: the longest gap between the schedule's
+// slots, so that a weekdays-only schedule does not look stale every weekend.
+func maxGap(sched *schedule.Schedule, tz string, now time.Time) time.Duration {
+	key := sched.String() + "|" + tz
+	if v, ok := gaps.Load(key); ok {
+		return v.(time.Duration)
+	}
+	g := sched.MaxGap(now)
+	gaps.Store(key, g)
+	return g
 }

@@ -11,6 +11,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,6 +53,7 @@ type RestoreReconciler struct {
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=restores/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=restores/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;create;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;create;delete
 
 // SetupWithManager registers the controller: Restores and the Jobs they own.
 func (r *RestoreReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -242,7 +244,7 @@ func (r *RestoreReconciler) startSeedServer(ctx context.Context, rs *v1.Restore,
 		r.fail(rs, now, v1.ReasonInvalidSpec, err.Error())
 		return true, nil
 	}
-	for _, obj := range []client.Object{server, resources.SeedService(rs)} {
+	for _, obj := range []client.Object{resources.SeedNetworkPolicy(rs), server, resources.SeedService(rs)} {
 		created, ours, err := createOrAdopt(ctx, r.Client, r.Reader, obj, rs)
 		switch {
 		case err != nil:
@@ -508,7 +510,7 @@ func (r *RestoreReconciler) seedServerFailed(ctx context.Context, rs *v1.Restore
 	return true, nil
 }
 
-// cleanupSeed deletes the seed server's Job (and its pods) and Service, and the seed Job if it
+// cleanupSeed deletes the seed server's Job (and its pods), Service and NetworkPolicy, and the seed Job if it
 // is still running (the seed server failed first), when they are this Restore's: an object of
 // that name someone else owns is never touched. A seed Job that ended is kept, like every
 // restore Job, for its logs.
@@ -517,7 +519,7 @@ func (r *RestoreReconciler) cleanupSeed(ctx context.Context, rs *v1.Restore) err
 	objs := []struct {
 		obj  client.Object
 		name string
-	}{{&batchv1.Job{}, name}, {&corev1.Service{}, name}}
+	}{{&batchv1.Job{}, name}, {&corev1.Service{}, name}, {&networkingv1.NetworkPolicy{}, name}}
 	if rs.Status.JobName != "" {
 		objs = append(objs, struct {
 			obj  client.Object
@@ -536,7 +538,7 @@ func (r *RestoreReconciler) cleanupSeed(ctx context.Context, rs *v1.Restore) err
 		if !metav1.IsControlledBy(obj, rs) || obj.GetDeletionTimestamp() != nil {
 			continue
 		}
-		if job, ok := obj.(*batchv1.Job); ok && i == 2 && endOf(job) != nil {
+		if job, ok := obj.(*batchv1.Job); ok && i == 3 && endOf(job) != nil {
 			continue // the seed Job ended: kept
 		}
 		err = r.Client.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground),

@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/gomega"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -228,6 +229,11 @@ var _ = Describe("Restore controller (mode SeedFromURI)", func() {
 		svc := &corev1.Service{}
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "seed-seed-full"}, svc)).To(Succeed())
 		Expect(svc.Spec.Selector).To(HaveKeyWithValue(resources.LabelComponent, resources.ComponentSeedServer))
+		np := &networkingv1.NetworkPolicy{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "seed-seed-full"}, np)).To(Succeed())
+		Expect(np.Spec.PodSelector.MatchLabels).To(HaveKeyWithValue(resources.LabelComponent, resources.ComponentSeedServer))
+		Expect(np.Spec.Ingress[0].From).To(HaveLen(2), "the seed Job's pods and the cluster's servers, nobody else")
+		Expect(np.Spec.Ingress[0].From[1].PodSelector.MatchLabels).To(HaveKeyWithValue("app.kubernetes.io/instance", "graph"))
 		Expect(server.Spec.Template.Labels).To(HaveKeyWithValue(resources.LabelComponent, resources.ComponentSeedServer))
 
 		sc := server.Spec.Template.Spec.Containers[0]
@@ -258,6 +264,7 @@ var _ = Describe("Restore controller (mode SeedFromURI)", func() {
 		})
 		gone(&batchv1.Job{}, "seed-seed-full")
 		gone(&corev1.Service{}, "seed-seed-full")
+		gone(&networkingv1.NetworkPolicy{}, "seed-seed-full")
 	})
 
 	It("prepares a dump for a chain or a point in time", func() {

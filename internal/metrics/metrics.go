@@ -59,11 +59,12 @@ var (
 		Help: "Completion time of the newest successful Backup of each BackupSchedule.",
 	}, []string{"namespace", "schedule"})
 
-	// ScheduleInterval is the time between a schedule's next two slots, so an alert can say
-	// "no success within N intervals" for any schedule. Absent while it is suspended.
+	// ScheduleInterval is the longest time between two slots of a schedule (over a week at
+	// least), so an alert can say "no success within N intervals" for any schedule, weekdays-
+	// only ones included. Absent while it is suspended.
 	ScheduleInterval = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "neo4j_backup_schedule_interval_seconds",
-		Help: "Seconds between the next two slots of each active BackupSchedule.",
+		Help: "Longest time between two slots of each active BackupSchedule, in seconds.",
 	}, []string{"namespace", "schedule"})
 
 	// MissedSlots counts slots a schedule did not take (deadline passed, Forbid, outage).

@@ -9,6 +9,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -268,4 +269,33 @@ func SeedJob(r *v1.Restore, plan SeedPlan, opts Options) (*batchv1.Job, error) {
 			},
 		},
 	}, nil
+}
+
+// SeedNetworkPolicy admits to the seed server only the cluster's servers (which fetch the seed)
+// and the seed Job's pods (which wait for it to be served): the backup is not readable from
+// anywhere else in the cluster while the restore runs (where the network enforces policies).
+func SeedNetworkPolicy(r *v1.Restore) *networkingv1.NetworkPolicy {
+	lbls := seedServerLabels(r)
+	port := intstr.FromInt32(SeedPort)
+	tcp := corev1.ProtocolTCP
+	from := []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
+		LabelInstance: LabelValue(r.Name), LabelComponent: "restore", LabelManagedBy: ManagedBy}}}}
+	if r.Spec.Cluster.ServerSelector != nil {
+		from = append(from, networkingv1.NetworkPolicyPeer{PodSelector: r.Spec.Cluster.ServerSelector.DeepCopy()})
+	}
+	return &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: SeedServerName(r.Name), Namespace: r.Namespace, Labels: lbls,
+			OwnerReferences: []metav1.OwnerReference{controllerRef("Restore", r)},
+		},
+		Spec: networkingv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{
+				LabelInstance: lbls[LabelInstance], LabelComponent: ComponentSeedServer, LabelManagedBy: ManagedBy}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+			Ingress: []networkingv1.NetworkPolicyIngressRule{{
+				From:  from,
+				Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: &port}},
+			}},
+		},
+	}
 }

@@ -171,3 +171,24 @@ func FullSlot(full *Schedule, slot time.Time, chainExists bool) bool {
 	}
 	return full != nil && full.IsSlot(slot)
 }
+
+// MaxGap is the longest time between two consecutive slots over at least a week and three gaps
+// from from: what "N intervals without a backup" must be measured in for a schedule whose slots
+// are not evenly spaced (weekdays only, say, where Friday to Monday is 72 h). Zero if the
+// schedule has fewer than two slots ahead.
+func (s *Schedule) MaxGap(from time.Time) time.Duration {
+	var gap time.Duration
+	prev := s.Next(from)
+	end := prev.Add(8 * 24 * time.Hour)
+	for gaps := 0; !prev.IsZero() && (prev.Before(end) || gaps < 3) && gaps < 20000; gaps++ {
+		next := s.Next(prev)
+		if next.IsZero() {
+			break
+		}
+		if d := next.Sub(prev); d > gap {
+			gap = d
+		}
+		prev = next
+	}
+	return gap
+}

@@ -187,3 +187,22 @@ func FuzzSchedule(f *testing.F) {
 		}
 	})
 }
+
+func TestMaxGap(t *testing.T) {
+	from := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) // a Friday
+	for expr, want := range map[string]time.Duration{
+		"* * * * *":   time.Minute,
+		"0 2 * * 1-5": 72 * time.Hour,
+		"0 2 * * *":   24 * time.Hour,
+		"0 0 1 * *":   31 * 24 * time.Hour,
+		"0 3 * * 0":   7 * 24 * time.Hour,
+	} {
+		s, err := Parse(expr, "UTC")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.MaxGap(from); got != want {
+			t.Errorf("%s: %s, want %s", expr, got, want)
+		}
+	}
+}
