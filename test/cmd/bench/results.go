@@ -112,9 +112,22 @@ func (r *results) markdown() string {
 	fmt.Fprintf(&b, "\nAPI cost: the operator's requests while %d schedules ran on * * * * * for two slots on an otherwise calm cluster, each backup running to completion; %d scheduled backups completed in that window (counted by a proxy between the operator and the API server):\n\n", r.costN, r.completed)
 	fmt.Fprintf(&b, "| writes | count | per backup |\n|---|---|---|\n%s\n\n", strings.Join(writeLines, "\n"))
 	fmt.Fprintf(&b, "| reads | count | per backup |\n|---|---|---|\n%s\n\n", strings.Join(readLines, "\n"))
-	fmt.Fprintf(&b, "How it is measured: see the bench's source, `test/cmd/bench`. Lateness is the time a watch on Jobs (in the bench process) sees each Job, minus its slot (from the Job's name: `<schedule>-<yyyymmddhhmm>` for ours, `<cronjob>-<minutes since epoch>` for the peer's); both go through the same watch, so its delivery delay is in both. The peer is kube-controller-manager's CronJob controller with its defaults (client-side limit 50 QPS / burst 100, 5 concurrent CronJob syncs); the operator uses controller-runtime's defaults (no client-side limit; the API server's priority and fairness applies). RSS is the median of five /proc samples. The operator's final RSS after the lateness run: %.1f MiB.\n", mib(r.rssEnd))
+	fmt.Fprintf(&b, "How it is measured: see the bench's source, `test/cmd/bench`. Lateness is the time a watch on Jobs (in the bench process) sees each Job, minus its slot (from the Job's name: `<schedule>-<yyyymmddhhmm>` for ours, `<cronjob>-<minutes since epoch>` for the peer's); both go through the same watch, so its delivery delay is in both. The peer is kube-controller-manager's CronJob controller with its defaults (client-side limit 50 QPS / burst 100, 5 concurrent CronJob syncs); the operator runs with the chart's arguments (8 concurrent reconciles; no client-side limit, the API server's priority and fairness applies). RSS is the median of five /proc samples. The operator's final RSS after the lateness run: %.1f MiB.\n", mib(r.rssEnd))
+	b.WriteString(readingNotes)
 	return b.String()
 }
+
+// readingNotes says how to read the table; the figures above are this run's.
+const readingNotes = `
+Reading it: lateness counts only the Jobs each side created. On 2 cores the peer, held to 50
+requests per second with the rest of kube-controller-manager, creates a fraction of its Jobs and
+skips the rest once their 20 s starting deadline has passed, so its percentiles describe the
+slots it did not drop; the operator creates every Job of every slot, later. Lateness at this
+scale is bound by the API server's write capacity on the shared 2 cores (each scheduled backup
+costs the operator the writes listed above), not by timers: the schedule controller requeues to
+the exact slot. Memory stays flat with unrelated objects because the operator caches only its
+own Jobs, pods and claims (by label).
+`
 
 func per(n, d int) float64 {
 	if d == 0 {
