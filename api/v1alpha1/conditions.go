@@ -69,12 +69,10 @@ const (
 	// ReasonNoServer: no running server pod matches spec.cluster.serverSelector, so a
 	// SeedFromURI restore has no cluster to create the database in.
 	ReasonNoServer = "NoServer"
-	// ReasonNotSupportedYet: the asked restore mode is not implemented by this version of the
-	// operator.
-	ReasonNotSupportedYet = "NotSupportedYet"
 	// ReasonRestoreFailed: neo4j-admin could not restore; the message has its words.
 	ReasonRestoreFailed = "RestoreFailed"
 	// ReasonTimedOut: a condition that blocked the Backup from starting (no source member, no
-	// isolated zone, a missing claim) lasted longer than the operator waits.
+	// isolated zone, a missing claim) lasted longer than the operator waits, or a SeedFromURI
+	// restore's database was not online on every server within the seed Job's time.
 	ReasonTimedOut = "TimedOut"
 )
