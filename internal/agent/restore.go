@@ -45,17 +45,7 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return ExitInvalid
 	}
 	rep := result.Restore{Database: *database}
-	finish := func(code int, reason, format string, a ...any) int {
-		rep.Reason = reason
-		if format != "" {
-			rep.Error = fmt.Sprintf(format, a...)
-		}
-		fmt.Fprintf(stdout, "report: %s\n", result.EncodeRestore(rep, 1<<20))
-		if err := os.WriteFile(*termLog, result.EncodeRestore(rep, result.MaxMessage), 0o644); err != nil {
-			fmt.Fprintf(stderr, "agent: writing the report to %s: %v\n", *termLog, err)
-		}
-		return code
-	}
+	finish := restoreFinisher(&rep, *termLog, stdout, stderr)
 	v, err := neo4j.ParseVersion(*version)
 	if err != nil {
 		return finish(ExitInvalid, "", "%v", err)
@@ -120,4 +110,21 @@ func runRestore(ctx context.Context, req neo4j.RestoreRequest, admin string, log
 func runAdmin(ctx context.Context, admin string, argv []string, log io.Writer) error {
 	_, err := adminOutput(ctx, admin, argv, log)
 	return err
+}
+
+// restoreFinisher returns how restore and seed end: the report's reason and error set, the
+// whole report in the log and the capped one in the termination message (as writeReport does a
+// backup's), and the exit code passed through.
+func restoreFinisher(rep *result.Restore, termLog string, stdout, stderr io.Writer) func(code int, reason, format string, a ...any) int {
+	return func(code int, reason, format string, a ...any) int {
+		rep.Reason = reason
+		if format != "" {
+			rep.Error = fmt.Sprintf(format, a...)
+		}
+		fmt.Fprintf(stdout, "report: %s\n", result.EncodeRestore(*rep, 1<<20))
+		if err := os.WriteFile(termLog, result.EncodeRestore(*rep, result.MaxMessage), 0o644); err != nil {
+			fmt.Fprintf(stderr, "agent: writing the report to %s: %v\n", termLog, err)
+		}
+		return code
+	}
 }

@@ -59,17 +59,7 @@ func seedMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	cfg.Servers, cfg.Chain = servers, chain
 	rep := result.Restore{Database: cfg.Database, Chain: cfg.Chain}
-	finish := func(code int, reason, format string, a ...any) int {
-		rep.Reason = reason
-		if format != "" {
-			rep.Error = fmt.Sprintf(format, a...)
-		}
-		fmt.Fprintf(stdout, "report: %s\n", result.EncodeRestore(rep, 1<<20))
-		if err := os.WriteFile(*termLog, result.EncodeRestore(rep, result.MaxMessage), 0o644); err != nil {
-			fmt.Fprintf(stderr, "agent: writing the report to %s: %v\n", *termLog, err)
-		}
-		return code
-	}
+	finish := restoreFinisher(&rep, *termLog, stdout, stderr)
 	v, err := neo4j.ParseVersion(*version)
 	if err != nil {
 		return finish(ExitInvalid, "", "%v", err)

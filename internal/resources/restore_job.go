@@ -43,8 +43,6 @@ func RestoreJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 	if target == "" {
 		target = r.Spec.Database
 	}
-	name := JobName(r.Name)
-	lbls := labels("restore", r.Name, r.Spec.Cluster.Name)
 	args := []string{"agent", "restore",
 		"--neo4j-version=" + version.String(),
 		"--dir=" + path.Join(BackupMount, plan.Path),
@@ -55,65 +53,34 @@ func RestoreJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 	for _, a := range plan.Chain {
 		args = append(args, "--artifact="+a)
 	}
-	switch {
-	case plan.UntilTx > 0:
-		args = append(args, "--until-tx="+strconv.FormatInt(plan.UntilTx, 10))
-	case plan.UntilTime != nil:
-		args = append(args, "--until-time="+plan.UntilTime.UTC().Format(time.RFC3339))
-	}
+	args = append(args, untilArgs(plan)...)
 	if r.Spec.ReplaceExisting {
 		args = append(args, "--replace")
 	}
-	return &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: r.Namespace, Labels: lbls,
-			OwnerReferences: []metav1.OwnerReference{controllerRef("Restore", r)},
-		},
-		Spec: batchv1.JobSpec{
-			BackoffLimit:          ptr.To(ptr.Deref(r.Spec.BackoffLimit, 2)),
-			ActiveDeadlineSeconds: r.Spec.ActiveDeadlineSeconds,
-			// Bad arguments (2) or an existing target not to be replaced (3): final.
-			PodFailurePolicy: failFast(ContainerRestore, 2, 3),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels(r.Spec.PodMetadata.Labels, lbls), Annotations: copyMap(r.Spec.PodMetadata.Annotations)},
-				Spec: corev1.PodSpec{
-					RestartPolicy:                 corev1.RestartPolicyNever,
-					ServiceAccountName:            r.Spec.ServiceAccountName,
-					AutomountServiceAccountToken:  ptr.To(false),
-					EnableServiceLinks:            ptr.To(false),
-					ImagePullSecrets:              r.Spec.ImagePullSecrets,
-					NodeSelector:                  r.Spec.NodeSelector,
-					Tolerations:                   r.Spec.Tolerations,
-					PriorityClassName:             r.Spec.PriorityClassName,
-					TerminationGracePeriodSeconds: ptr.To[int64](30),
-					Affinity:                      zoneAffinity(plan.Zone),
-					SecurityContext:               podSecurityContext(),
-					InitContainers:                []corev1.Container{installAgent(opts)},
-					Containers: []corev1.Container{{
-						Name: ContainerRestore, Image: r.Spec.Image, ImagePullPolicy: r.Spec.ImagePullPolicy,
-						Command:   []string{agentPath},
-						Args:      args,
-						Env:       []corev1.EnvVar{{Name: "HEAP_SIZE", Value: neo4j.Size(plan.Memory.Heap.Value())}},
-						Resources: memoryResources(plan.Memory, r.Spec.Resources.CPU),
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "agent", MountPath: agentDir, ReadOnly: true},
-							{Name: "backups", MountPath: BackupMount, ReadOnly: true},
-							{Name: "data", MountPath: "/data"},
-							{Name: "tmp", MountPath: "/tmp"},
-						},
-						SecurityContext:          restricted(false),
-						TerminationMessagePolicy: corev1.TerminationMessageReadFile,
-					}},
-					Volumes: []corev1.Volume{
-						agentVolume(),
-						{Name: "backups", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: plan.ClaimName, ReadOnly: true}}},
-						{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: r.Spec.Target.ClaimName}}},
-						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-					},
-				},
+	return restoreSideJob(r, restorePod{
+		name: JobName(r.Name), component: "restore",
+		backoffLimit: ptr.To(ptr.Deref(r.Spec.BackoffLimit, 2)),
+		// Bad arguments (2) or an existing target not to be replaced (3): final.
+		podFailurePolicy: failFast(ContainerRestore, 2, 3),
+		grace:            30,
+		affinity:         zoneAffinity(plan.Zone),
+		container: corev1.Container{
+			Name:      ContainerRestore,
+			Args:      args,
+			Env:       []corev1.EnvVar{{Name: "HEAP_SIZE", Value: neo4j.Size(plan.Memory.Heap.Value())}},
+			Resources: memoryResources(plan.Memory, r.Spec.Resources.CPU),
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "backups", MountPath: BackupMount, ReadOnly: true},
+				{Name: "data", MountPath: "/data"},
+				{Name: "tmp", MountPath: "/tmp"},
 			},
 		},
-	}, nil
+		volumes: []corev1.Volume{
+			backupsVolume(plan),
+			{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: r.Spec.Target.ClaimName}}},
+			emptyDir("tmp"),
+		},
+	}, opts), nil
 }
 
 // ContainerInspect runs the agent's inspect.
@@ -133,23 +100,73 @@ func InspectJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 	}
 	args := []string{"agent", "inspect", "--neo4j-version=" + version.String(),
 		"--dir=" + path.Join(BackupMount, plan.Path), "--database=" + r.Spec.Database}
+	args = append(args, untilArgs(plan)...)
+	return restoreSideJob(r, restorePod{
+		name: InspectJobName(r.Name), component: "inspect",
+		backoffLimit: ptr.To(ptr.Deref(r.Spec.BackoffLimit, 2)),
+		// Bad arguments (2), or a chain that is not there (3): final.
+		podFailurePolicy: failFast(ContainerInspect, 2, 3),
+		grace:            30,
+		container: corev1.Container{
+			Name:      ContainerInspect,
+			Args:      args,
+			Env:       []corev1.EnvVar{{Name: "HEAP_SIZE", Value: neo4j.Size(plan.Memory.Heap.Value())}},
+			Resources: memoryResources(plan.Memory, r.Spec.Resources.CPU),
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "backups", MountPath: BackupMount, ReadOnly: true},
+				{Name: "tmp", MountPath: "/tmp"},
+			},
+		},
+		volumes: []corev1.Volume{backupsVolume(plan), emptyDir("tmp")},
+	}, opts), nil
+}
+
+// untilArgs are the agent's flags for spec.restoreUntil.
+func untilArgs(plan RestorePlan) []string {
 	switch {
 	case plan.UntilTx > 0:
-		args = append(args, "--until-tx="+strconv.FormatInt(plan.UntilTx, 10))
+		return []string{"--until-tx=" + strconv.FormatInt(plan.UntilTx, 10)}
 	case plan.UntilTime != nil:
-		args = append(args, "--until-time="+plan.UntilTime.UTC().Format(time.RFC3339))
+		return []string{"--until-time=" + plan.UntilTime.UTC().Format(time.RFC3339)}
 	}
-	lbls := labels("inspect", r.Name, r.Spec.Cluster.Name)
+	return nil
+}
+
+// restorePod is what differs between the Jobs a Restore runs (restore, inspection, seed
+// server, seed); restoreSideJob adds what they share.
+type restorePod struct {
+	name             string
+	component        string
+	backoffLimit     *int32
+	podFailurePolicy *batchv1.PodFailurePolicy
+	grace            int64
+	affinity         *corev1.Affinity
+	// container: name, args, env, resources, ports, probes, and its mounts besides the agent's.
+	container corev1.Container
+	// volumes besides the agent's.
+	volumes []corev1.Volume
+}
+
+// restoreSideJob builds a Job owned by the Restore with one agent container in the Neo4j image:
+// the user's job options, the restricted pod and container security contexts, the agent's init
+// container and volume, the report read from the termination message.
+func restoreSideJob(r *v1.Restore, p restorePod, opts Options) *batchv1.Job {
+	lbls := labels(p.component, r.Name, r.Spec.Cluster.Name)
+	c := p.container
+	c.Image, c.ImagePullPolicy = r.Spec.Image, r.Spec.ImagePullPolicy
+	c.Command = []string{agentPath}
+	c.VolumeMounts = append([]corev1.VolumeMount{{Name: "agent", MountPath: agentDir, ReadOnly: true}}, c.VolumeMounts...)
+	c.SecurityContext = restricted(false)
+	c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: InspectJobName(r.Name), Namespace: r.Namespace, Labels: lbls,
+			Name: p.name, Namespace: r.Namespace, Labels: lbls,
 			OwnerReferences: []metav1.OwnerReference{controllerRef("Restore", r)},
 		},
 		Spec: batchv1.JobSpec{
-			BackoffLimit:          ptr.To(ptr.Deref(r.Spec.BackoffLimit, 2)),
+			BackoffLimit:          p.backoffLimit,
 			ActiveDeadlineSeconds: r.Spec.ActiveDeadlineSeconds,
-			// Bad arguments (2), or a chain that is not there (3): final.
-			PodFailurePolicy: failFast(ContainerInspect, 2, 3),
+			PodFailurePolicy:      p.podFailurePolicy,
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: podLabels(r.Spec.PodMetadata.Labels, lbls), Annotations: copyMap(r.Spec.PodMetadata.Annotations)},
 				Spec: corev1.PodSpec{
@@ -161,30 +178,23 @@ func InspectJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 					NodeSelector:                  r.Spec.NodeSelector,
 					Tolerations:                   r.Spec.Tolerations,
 					PriorityClassName:             r.Spec.PriorityClassName,
-					TerminationGracePeriodSeconds: ptr.To[int64](30),
+					TerminationGracePeriodSeconds: ptr.To(p.grace),
+					Affinity:                      p.affinity,
 					SecurityContext:               podSecurityContext(),
 					InitContainers:                []corev1.Container{installAgent(opts)},
-					Containers: []corev1.Container{{
-						Name: ContainerInspect, Image: r.Spec.Image, ImagePullPolicy: r.Spec.ImagePullPolicy,
-						Command:   []string{agentPath},
-						Args:      args,
-						Env:       []corev1.EnvVar{{Name: "HEAP_SIZE", Value: neo4j.Size(plan.Memory.Heap.Value())}},
-						Resources: memoryResources(plan.Memory, r.Spec.Resources.CPU),
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "agent", MountPath: agentDir, ReadOnly: true},
-							{Name: "backups", MountPath: BackupMount, ReadOnly: true},
-							{Name: "tmp", MountPath: "/tmp"},
-						},
-						SecurityContext:          restricted(false),
-						TerminationMessagePolicy: corev1.TerminationMessageReadFile,
-					}},
-					Volumes: []corev1.Volume{
-						agentVolume(),
-						{Name: "backups", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: plan.ClaimName, ReadOnly: true}}},
-						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-					},
+					Containers:                    []corev1.Container{c},
+					Volumes:                       append([]corev1.Volume{agentVolume()}, p.volumes...),
 				},
 			},
 		},
-	}, nil
+	}
+}
+
+// backupsVolume is the backup claim, read-only: a restore never modifies backup artifacts.
+func backupsVolume(plan RestorePlan) corev1.Volume {
+	return corev1.Volume{Name: "backups", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: plan.ClaimName, ReadOnly: true}}}
+}
+
+func emptyDir(name string) corev1.Volume {
+	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
 }

@@ -3,7 +3,6 @@ package resources
 import (
 	"fmt"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -80,8 +79,6 @@ func SeedServerJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job,
 	if err != nil {
 		return nil, err
 	}
-	name := SeedServerName(r.Name)
-	lbls := seedServerLabels(r)
 	_, prepare := SeedFile(r.Spec.Database, plan)
 	args := []string{"agent", "serve", "--dir=" + path.Join(BackupMount, plan.Path), fmt.Sprintf("--listen=:%d", SeedPort)}
 	for _, a := range plan.Chain {
@@ -92,72 +89,36 @@ func SeedServerJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job,
 	if prepare {
 		args = append(args, "--prepare", "--neo4j-version="+version.String(), "--database="+r.Spec.Database,
 			"--data-dir=/data", "--scratch=/scratch", "--temp-dir=/tmp/neo4j-restore")
-		switch {
-		case plan.UntilTx > 0:
-			args = append(args, "--until-tx="+strconv.FormatInt(plan.UntilTx, 10))
-		case plan.UntilTime != nil:
-			args = append(args, "--until-time="+plan.UntilTime.UTC().Format(time.RFC3339))
-		}
+		args = append(args, untilArgs(plan)...)
 		res = memoryResources(plan.Memory, r.Spec.Resources.CPU)
 		env = []corev1.EnvVar{{Name: "HEAP_SIZE", Value: neo4j.Size(plan.Memory.Heap.Value())}}
 	}
-	return &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: r.Namespace, Labels: lbls,
-			OwnerReferences: []metav1.OwnerReference{controllerRef("Restore", r)},
-		},
-		Spec: batchv1.JobSpec{
-			BackoffLimit:          ptr.To(ptr.Deref(r.Spec.BackoffLimit, 2)),
-			ActiveDeadlineSeconds: r.Spec.ActiveDeadlineSeconds,
-			PodFailurePolicy:      failFast(ContainerSeedServer, 2),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels(r.Spec.PodMetadata.Labels, lbls), Annotations: copyMap(r.Spec.PodMetadata.Annotations)},
-				Spec: corev1.PodSpec{
-					RestartPolicy:                 corev1.RestartPolicyNever,
-					ServiceAccountName:            r.Spec.ServiceAccountName,
-					AutomountServiceAccountToken:  ptr.To(false),
-					EnableServiceLinks:            ptr.To(false),
-					ImagePullSecrets:              r.Spec.ImagePullSecrets,
-					NodeSelector:                  r.Spec.NodeSelector,
-					Tolerations:                   r.Spec.Tolerations,
-					PriorityClassName:             r.Spec.PriorityClassName,
-					TerminationGracePeriodSeconds: ptr.To[int64](15),
-					Affinity:                      zoneAffinity(plan.Zone),
-					SecurityContext:               podSecurityContext(),
-					InitContainers:                []corev1.Container{installAgent(opts)},
-					Containers: []corev1.Container{{
-						Name: ContainerSeedServer, Image: r.Spec.Image, ImagePullPolicy: r.Spec.ImagePullPolicy,
-						Command:   []string{agentPath},
-						Args:      args,
-						Env:       env,
-						Ports:     []corev1.ContainerPort{{Name: "http", ContainerPort: SeedPort, Protocol: corev1.ProtocolTCP}},
-						Resources: res,
-						// The port opens only once the seed is ready to serve.
-						ReadinessProbe: &corev1.Probe{
-							ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}},
-							PeriodSeconds: 5,
-						},
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "agent", MountPath: agentDir, ReadOnly: true},
-							{Name: "backups", MountPath: BackupMount, ReadOnly: true},
-							{Name: "data", MountPath: "/data"},
-							{Name: "scratch", MountPath: "/scratch"},
-							{Name: "tmp", MountPath: "/tmp"},
-						},
-						SecurityContext:          restricted(false),
-						TerminationMessagePolicy: corev1.TerminationMessageReadFile,
-					}},
-					Volumes: []corev1.Volume{
-						agentVolume(),
-						{Name: "backups", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: plan.ClaimName, ReadOnly: true}}},
-						{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-						{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-					},
-				},
+	return restoreSideJob(r, restorePod{
+		name: SeedServerName(r.Name), component: ComponentSeedServer,
+		backoffLimit:     ptr.To(ptr.Deref(r.Spec.BackoffLimit, 2)),
+		podFailurePolicy: failFast(ContainerSeedServer, 2),
+		grace:            15,
+		affinity:         zoneAffinity(plan.Zone),
+		container: corev1.Container{
+			Name:      ContainerSeedServer,
+			Args:      args,
+			Env:       env,
+			Ports:     []corev1.ContainerPort{{Name: "http", ContainerPort: SeedPort, Protocol: corev1.ProtocolTCP}},
+			Resources: res,
+			// The port opens only once the seed is ready to serve.
+			ReadinessProbe: &corev1.Probe{
+				ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}},
+				PeriodSeconds: 5,
+			},
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "backups", MountPath: BackupMount, ReadOnly: true},
+				{Name: "data", MountPath: "/data"},
+				{Name: "scratch", MountPath: "/scratch"},
+				{Name: "tmp", MountPath: "/tmp"},
 			},
 		},
-	}, nil
+		volumes: []corev1.Volume{backupsVolume(plan), emptyDir("data"), emptyDir("scratch"), emptyDir("tmp")},
+	}, opts), nil
 }
 
 // SeedService puts the seed server behind a stable name for the Neo4j servers.
@@ -218,57 +179,26 @@ func SeedJob(r *v1.Restore, plan SeedPlan, opts Options) (*batchv1.Job, error) {
 		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: cred.Name}, Key: k}}}
 	}
-	lbls := labels("restore", r.Name, r.Spec.Cluster.Name)
-	return &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: JobName(r.Name), Namespace: r.Namespace, Labels: lbls,
-			OwnerReferences: []metav1.OwnerReference{controllerRef("Restore", r)},
-		},
-		Spec: batchv1.JobSpec{
-			BackoffLimit:          ptr.To[int32](0),
-			ActiveDeadlineSeconds: r.Spec.ActiveDeadlineSeconds,
-			// No podFailurePolicy: unlike the other Jobs, a disrupted (evicted, preempted) pod
-			// must not be replaced either, so the Job fails with the backoff limit of 0.
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels(r.Spec.PodMetadata.Labels, lbls), Annotations: copyMap(r.Spec.PodMetadata.Annotations)},
-				Spec: corev1.PodSpec{
-					RestartPolicy:                 corev1.RestartPolicyNever,
-					ServiceAccountName:            r.Spec.ServiceAccountName,
-					AutomountServiceAccountToken:  ptr.To(false),
-					EnableServiceLinks:            ptr.To(false),
-					ImagePullSecrets:              r.Spec.ImagePullSecrets,
-					NodeSelector:                  r.Spec.NodeSelector,
-					Tolerations:                   r.Spec.Tolerations,
-					PriorityClassName:             r.Spec.PriorityClassName,
-					TerminationGracePeriodSeconds: ptr.To[int64](30),
-					SecurityContext:               podSecurityContext(),
-					InitContainers:                []corev1.Container{installAgent(opts)},
-					Containers: []corev1.Container{{
-						Name: ContainerSeed, Image: r.Spec.Image, ImagePullPolicy: r.Spec.ImagePullPolicy,
-						Command: []string{agentPath},
-						Args:    args,
-						Env: []corev1.EnvVar{
-							fromSecret("NEO4J_USERNAME", key(cred.UsernameKey, "username")),
-							fromSecret("NEO4J_PASSWORD", key(cred.PasswordKey, "password")),
-							// cypher-shell is a JVM too: bound its heap like neo4j-admin's.
-							{Name: "JAVA_OPTS", Value: "-Xmx" + neo4j.Size(plan.Memory.Heap.Value())},
-						},
-						Resources: memoryResources(plan.Memory, r.Spec.Resources.CPU),
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "agent", MountPath: agentDir, ReadOnly: true},
-							{Name: "tmp", MountPath: "/tmp"},
-						},
-						SecurityContext:          restricted(false),
-						TerminationMessagePolicy: corev1.TerminationMessageReadFile,
-					}},
-					Volumes: []corev1.Volume{
-						agentVolume(),
-						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-					},
-				},
+	return restoreSideJob(r, restorePod{
+		name: JobName(r.Name), component: "restore",
+		backoffLimit: ptr.To[int32](0),
+		// No podFailurePolicy: unlike the other Jobs, a disrupted (evicted, preempted) pod
+		// must not be replaced either, so the Job fails with the backoff limit of 0.
+		grace: 30,
+		container: corev1.Container{
+			Name: ContainerSeed,
+			Args: args,
+			Env: []corev1.EnvVar{
+				fromSecret("NEO4J_USERNAME", key(cred.UsernameKey, "username")),
+				fromSecret("NEO4J_PASSWORD", key(cred.PasswordKey, "password")),
+				// cypher-shell is a JVM too: bound its heap like neo4j-admin's.
+				{Name: "JAVA_OPTS", Value: "-Xmx" + neo4j.Size(plan.Memory.Heap.Value())},
 			},
+			Resources:    memoryResources(plan.Memory, r.Spec.Resources.CPU),
+			VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
 		},
-	}, nil
+		volumes: []corev1.Volume{emptyDir("tmp")},
+	}, opts), nil
 }
 
 // SeedNetworkPolicy admits to the seed server only the cluster's servers (which fetch the seed)
