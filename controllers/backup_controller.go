@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/clock"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -543,26 +542,7 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Ti
 	}
 	ended := endOf(job)
 	if ended == nil {
-		if ptr.Deref(job.Status.Ready, 0) > 0 && b.Status.Phase != v1.BackupRunning {
-			b.Status.Phase = v1.BackupRunning
-			status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonRunning,
-				fmt.Sprintf("Job %s is running", job.Name), metav1.NewTime(now))
-		}
-		if b.Status.Phase != v1.BackupPending {
-			return ctrl.Result{}, nil
-		}
-		// A pod that never starts (unschedulable, image not pulled) would hold a schedule's
-		// Forbid policy forever: stop it after the start timeout and say why.
-		waited := now.Sub(job.CreationTimestamp.Time)
-		if waited < r.StartTimeout {
-			return ctrl.Result{RequeueAfter: min(r.StartTimeout-waited, 30*time.Second)}, nil
-		}
-		why := r.whyNotStarted(ctx, job)
-		if err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-			return ctrl.Result{}, err
-		}
-		r.fail(b, now, v1.ReasonNotStarted, fmt.Sprintf("the backup pod did not start within %s (%s); Job %s deleted", r.StartTimeout, why, job.Name))
-		return ctrl.Result{}, nil
+		return r.unfinished(ctx, b, job, now)
 	}
 
 	var rep result.Backup
@@ -601,24 +581,29 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Ti
 	return ctrl.Result{}, nil
 }
 
-// whyNotStarted says what holds the Job's pod back, from its conditions and container states.
-func (r *BackupReconciler) whyNotStarted(ctx context.Context, job *batchv1.Job) string {
-	pods := &corev1.PodList{}
-	if err := r.Client.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil || len(pods.Items) == 0 {
-		return "no pod was created; see the Job's events"
+// unfinished follows a Job that has not ended: Pending until a pod of it is ready, Running
+// while one is, failed when none runs for StartTimeout (see judge).
+func (r *BackupReconciler) unfinished(ctx context.Context, b *v1.Backup, job *batchv1.Job, now time.Time) (ctrl.Result, error) {
+	if b.Status.Placement == nil {
+		b.Status.Placement = &v1.Placement{}
 	}
-	p := pods.Items[0]
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-			return result.Clean(fmt.Sprintf("%s: %s", c.Reason, c.Message), 300)
-		}
+	v, err := judge(ctx, r.Client, r.Reader, job, "backup", b.Status.Phase == v1.BackupRunning, b.Status.Placement.Node, r.StartTimeout, now)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
-		if w := cs.State.Waiting; w != nil {
-			return result.Clean(fmt.Sprintf("container %s: %s: %s", cs.Name, w.Reason, w.Message), 300)
-		}
+	t := metav1.NewTime(now)
+	switch {
+	case v.failReason != "":
+		r.fail(b, now, v.failReason, v.failMessage)
+	case v.runningOn != "" && (b.Status.Phase != v1.BackupRunning || b.Status.Placement.Node != v.runningOn):
+		b.Status.Phase = v1.BackupRunning
+		b.Status.Placement.Node = v.runningOn
+		status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonRunning,
+			fmt.Sprintf("Job %s is running on node %s", job.Name, v.runningOn), t)
+	case v.restarting != "":
+		status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonRestarting, v.restarting, t)
 	}
-	return "pod " + p.Name + " is " + string(p.Status.Phase)
+	return ctrl.Result{RequeueAfter: v.requeue}, nil
 }
 
 // report reads the agent's report from the termination message of the Job's newest pod.

@@ -149,7 +149,9 @@ func finish(job *batchv1.Job, exitCode int32, message string) {
 	// the order of backups is what chains are made of.
 	finishes++
 	now := metav1.NewTime(time.Now().Truncate(time.Second).Add(time.Duration(finishes) * time.Second))
-	job.Status.StartTime = &now
+	if job.Status.StartTime == nil {
+		job.Status.StartTime = &now
+	}
 	job.Status.Active = 1
 	Expect(k8sClient.Status().Update(ctx, job)).To(Succeed())
 
@@ -169,7 +171,7 @@ func finish(job *batchv1.Job, exitCode int32, message string) {
 		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exitCode, Message: message, FinishedAt: now, StartedAt: now}}}}
 	Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
 
-	job.Status.Active = 0
+	job.Status.Active, job.Status.Ready = 0, ptr.To[int32](0)
 	if exitCode == 0 {
 		job.Status.Succeeded = 1
 		job.Status.CompletionTime = &now
@@ -185,6 +187,48 @@ func finish(job *batchv1.Job, exitCode int32, message string) {
 		}
 	}
 	Expect(k8sClient.Status().Update(ctx, job)).To(Succeed())
+}
+
+// jobPod plays the Job controller and the kubelet: a pod of job on node, ready or not; with
+// no node, a pod the scheduler could not place.
+func jobPod(job *batchv1.Job, name, nodeName string, ready bool) *corev1.Pod {
+	GinkgoHelper()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: job.Namespace,
+			Labels:          mergeLabels(job.Spec.Template.Labels, map[string]string{batchv1.JobNameLabel: job.Name}),
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(job, batchv1.SchemeGroupVersion.WithKind("Job"))}},
+		Spec: job.Spec.Template.Spec,
+	}
+	pod.Spec.NodeName = nodeName
+	Expect(k8sClient.Create(ctx, pod)).To(Succeed())
+	now := metav1.Now()
+	if nodeName == "" {
+		pod.Status.Phase = corev1.PodPending
+		pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable",
+			Message: "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.", LastTransitionTime: now}}
+	} else {
+		pod.Status.Phase = corev1.PodRunning
+		cond := corev1.ConditionFalse
+		if ready {
+			cond = corev1.ConditionTrue
+		}
+		pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: cond, LastTransitionTime: now}}
+	}
+	Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+	return pod
+}
+
+// jobCounts sets the Job's active and ready pod counts, as the Job controller would.
+func jobCounts(job *batchv1.Job, active, ready int32) {
+	GinkgoHelper()
+	eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(job), job)).To(Succeed())
+		job.Status.Active, job.Status.Ready = active, ptr.To(ready)
+		if job.Status.StartTime == nil {
+			job.Status.StartTime = ptr.To(metav1.Now())
+		}
+		g.Expect(k8sClient.Status().Update(ctx, job)).To(Succeed())
+	})
 }
 
 func mergeLabels(a, b map[string]string) map[string]string {
@@ -421,10 +465,106 @@ var _ = Describe("Backup controller", func() {
 			got := get(b)(g)
 			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
 			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonNotStarted))
-			g.Expect(readyCondition(got).Message).To(ContainSubstring("no pod was created"))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("no pod of the Job exists"))
 		})
 		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{})
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the stuck Job is deleted")
+	})
+
+	It("fails a running backup with NodeLost when its node is gone and the Job's next pod cannot start", func() {
+		w := newWorld()
+		w.cluster()
+		doomed := "node-" + w.ns
+		node(doomed, "zone-c")
+		b := w.backup("lost")
+		job := jobOf(b)
+		first := jobPod(job, "lost-1", doomed, true)
+		jobCounts(job, 1, 1)
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupRunning))
+			g.Expect(got.Status.Placement.Node).To(Equal(doomed))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("running on node " + doomed))
+		})
+
+		By("losing the node: PodGC fails its pod as a disruption, the Job makes another that cannot be scheduled")
+		Expect(k8sClient.Delete(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: doomed}})).To(Succeed())
+		first.Status.Phase = corev1.PodFailed
+		first.Status.Conditions = []corev1.PodCondition{
+			{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "DeletionByPodGC", LastTransitionTime: metav1.Now()},
+			{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: metav1.Now()}}
+		Expect(k8sClient.Status().Update(ctx, first)).To(Succeed())
+		jobPod(job, "lost-2", "", false)
+		jobCounts(job, 1, 0)
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupRunning), "it started; it has not failed yet")
+			ready := readyCondition(got)
+			g.Expect(ready.Reason).To(Equal(v1.ReasonRestarting))
+			g.Expect(ready.Message).To(And(ContainSubstring("node "+doomed+" is gone"), ContainSubstring("Unschedulable: 0/3 nodes are available")))
+		})
+
+		By("advancing the clock past the start timeout")
+		clock.SetTime(time.Now().Add(startTimeout + time.Minute))
+		DeferCleanup(func() { clock.SetTime(time.Now()) })
+		poke(b)
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
+			ready := readyCondition(got)
+			g.Expect(ready.Reason).To(Equal(v1.ReasonNodeLost))
+			g.Expect(ready.Message).To(And(ContainSubstring("node "+doomed+" is gone, where the backup pod ran"), ContainSubstring("lost-2: Unschedulable")))
+		})
+		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the Job is deleted: no pod of it starts later")
+	})
+
+	It("carries on when the Job's next pod runs on another node, and says which", func() {
+		w := newWorld()
+		w.cluster()
+		doomed := "node-" + w.ns
+		node(doomed, "zone-c")
+		b := w.backup("moved")
+		job := jobOf(b)
+		first := jobPod(job, "moved-1", doomed, true)
+		jobCounts(job, 1, 1)
+		eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Placement.Node).To(Equal(doomed)) })
+
+		By("cordoning and draining the node: the pod is evicted, the Job's next one waits, then runs on node-c")
+		n := &corev1.Node{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: doomed}, n)).To(Succeed())
+		n.Spec.Unschedulable = true
+		Expect(k8sClient.Update(ctx, n)).To(Succeed())
+		DeferCleanup(func() { Expect(k8sClient.Delete(ctx, n)).To(Succeed()) })
+		first.Status.Phase = corev1.PodFailed
+		first.Status.Conditions = []corev1.PodCondition{
+			{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "EvictionByEvictionAPI", LastTransitionTime: metav1.Now()},
+			{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: metav1.Now()}}
+		Expect(k8sClient.Status().Update(ctx, first)).To(Succeed())
+		second := jobPod(job, "moved-2", "", false)
+		jobCounts(job, 1, 0)
+		eventually(func(g Gomega) {
+			ready := readyCondition(get(b)(g))
+			g.Expect(ready.Reason).To(Equal(v1.ReasonRestarting))
+			g.Expect(ready.Message).To(ContainSubstring("node " + doomed + " is cordoned"))
+		})
+		second.Spec.NodeName = "" // bound by the scheduler: a pod's node is set through its binding
+		Expect(k8sClient.SubResource("binding").Create(ctx, second, &corev1.Binding{
+			ObjectMeta: metav1.ObjectMeta{Name: second.Name, Namespace: second.Namespace},
+			Target:     corev1.ObjectReference{Kind: "Node", Name: "node-c"}})).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(second), second)).To(Succeed())
+		second.Status.Phase = corev1.PodRunning
+		second.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
+		Expect(k8sClient.Status().Update(ctx, second)).To(Succeed())
+		jobCounts(job, 1, 1)
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupRunning))
+			g.Expect(got.Status.Placement.Node).To(Equal("node-c"))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("running on node node-c"))
+		})
+		finish(job, 0, report(good("neo4j", "FULL"), good("movies", "FULL")))
+		eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
 	})
 
 	It("allows the same zone when asked", func() {

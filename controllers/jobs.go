@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
 )
 
 // The Job mechanics the Backup and Restore controllers share: create-or-adopt, a lookup that
@@ -92,4 +97,176 @@ func terminationMessage(ctx context.Context, readers []client.Reader, job *batch
 		}
 	}
 	return nil, errNoTerminated
+}
+
+// progress is where a Job that has not ended stands, read from its pods in the cache.
+type progress struct {
+	// running is a ready pod of the Job.
+	running *corev1.Pod
+	// waiting is, when none is ready, the newest pod not being deleted: not scheduled, not
+	// started, or no longer ready. Nil when the Job has no such pod.
+	waiting *corev1.Pod
+	// since is when the Job last moved: its creation, a pod's creation, or the newest change
+	// of a pod's condition (no longer ready, disrupted, failed).
+	since time.Time
+	// undecided: nothing can be judged now. A pod succeeded and the Job has not ended yet, the
+	// Job waits out its backoff before the next try, or the cache lags the Job's status.
+	undecided bool
+}
+
+// jobProgress reads the pods of a Job that has not ended.
+func jobProgress(ctx context.Context, c client.Reader, job *batchv1.Job) (progress, error) {
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
+		return progress{}, fmt.Errorf("listing the pods of Job %s: %w", job.Name, err)
+	}
+	p := progress{since: job.CreationTimestamp.Time}
+	succeeded := job.Status.Succeeded > 0
+	for i := range pods.Items {
+		pod := &pods.Items[i]
+		if !metav1.IsControlledBy(pod, job) {
+			continue
+		}
+		if pod.CreationTimestamp.After(p.since) {
+			p.since = pod.CreationTimestamp.Time
+		}
+		for _, c := range pod.Status.Conditions {
+			if c.LastTransitionTime.After(p.since) {
+				p.since = c.LastTransitionTime.Time
+			}
+		}
+		switch {
+		case pod.Status.Phase == corev1.PodSucceeded:
+			succeeded = true
+		case pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodFailed:
+		case podReady(pod):
+			p.running = pod
+		case p.waiting == nil || pod.CreationTimestamp.After(p.waiting.CreationTimestamp.Time):
+			p.waiting = pod
+		}
+	}
+	if p.running != nil {
+		p.waiting = nil
+		return p, nil
+	}
+	p.undecided = succeeded ||
+		(p.waiting == nil && (job.Status.Active > 0 || job.Status.Failed > 0)) ||
+		ptr.Deref(job.Status.Ready, 0) > 0
+	return p, nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// whyNotRunning says what holds a pod back, from its conditions and container states.
+func whyNotRunning(p *corev1.Pod) string {
+	if p == nil {
+		return "no pod of the Job exists; see the Job's events"
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return result.Clean(fmt.Sprintf("pod %s: %s: %s", p.Name, c.Reason, c.Message), 300)
+		}
+	}
+	for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+		if w := cs.State.Waiting; w != nil {
+			return result.Clean(fmt.Sprintf("pod %s, container %s: %s: %s", p.Name, cs.Name, w.Reason, w.Message), 300)
+		}
+	}
+	if p.Spec.NodeName == "" {
+		return "pod " + p.Name + " is not scheduled yet"
+	}
+	return fmt.Sprintf("pod %s is %s on node %s, not ready", p.Name, p.Status.Phase, p.Spec.NodeName)
+}
+
+// nodeLoss tells what became of the node a pod ran on: lost when it is gone or not ready
+// (the pod's work died with it), else a note when it is cordoned (drained), else nothing.
+func nodeLoss(ctx context.Context, reader client.Reader, name string) (what string, lost bool, err error) {
+	if name == "" {
+		return "", false, nil
+	}
+	node := &corev1.Node{}
+	if err := reader.Get(ctx, client.ObjectKey{Name: name}, node); apierrors.IsNotFound(err) {
+		return "node " + name + " is gone", true, nil
+	} else if err != nil {
+		return "", false, fmt.Errorf("reading node %s: %w", name, err)
+	}
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady && c.Status != corev1.ConditionTrue {
+			return result.Clean(fmt.Sprintf("node %s is not ready since %s (%s)", name, c.LastTransitionTime.UTC().Format(time.RFC3339), c.Reason), 200), true, nil
+		}
+	}
+	if node.Spec.Unschedulable {
+		return "node " + name + " is cordoned", false, nil
+	}
+	return "", false, nil
+}
+
+// verdict is what a pass makes of a Job that has not ended.
+type verdict struct {
+	// runningOn is the node a ready pod of the Job runs on.
+	runningOn string
+	// restarting says, when the pod that ran stopped and no other runs yet, why and until when
+	// the Job may try.
+	restarting string
+	// failReason and failMessage: no pod ran for the start timeout; the Job was deleted.
+	failReason, failMessage string
+	requeue                 time.Duration
+}
+
+// judge decides on a Job that has not ended, whose object (a Backup or a Restore) saw a pod of it
+// running (ran) on node. When no pod has run for startTimeout (the first never started, or the
+// one that ran stopped: its node was lost, it was evicted, and the Job's next pod cannot start)
+// it deletes the Job and says why the object fails: a pod that cannot run must not hold a
+// Forbid schedule, or a Restore, for ever. Only the kubelet and the Job controller retry pods;
+// the operator never starts a second one beside them.
+func judge(ctx context.Context, c client.Client, reader client.Reader, job *batchv1.Job, what string, ran bool, node string, startTimeout time.Duration, now time.Time) (verdict, error) {
+	p, err := jobProgress(ctx, c, job)
+	switch {
+	case err != nil:
+		return verdict{}, err
+	case p.running != nil:
+		return verdict{runningOn: p.running.Spec.NodeName}, nil
+	case p.undecided:
+		return verdict{requeue: 30 * time.Second}, nil
+	}
+	lost, isLost := "", false
+	if ran {
+		if lost, isLost, err = nodeLoss(ctx, reader, node); err != nil {
+			return verdict{}, err
+		}
+	}
+	why := whyNotRunning(p.waiting)
+	if waited := now.Sub(p.since); waited < startTimeout {
+		v := verdict{requeue: min(startTimeout-waited, 30*time.Second)}
+		if ran {
+			stopped := fmt.Sprintf("the %s pod stopped on node %s", what, node)
+			if lost != "" {
+				stopped += " (" + lost + ")"
+			}
+			v.restarting = fmt.Sprintf("%s; Job %s has no pod running: %s; it fails if none runs by %s",
+				stopped, job.Name, why, p.since.Add(startTimeout).UTC().Format(time.RFC3339))
+		}
+		return v, nil
+	}
+	if err := c.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+		return verdict{}, fmt.Errorf("deleting Job %s: %w", job.Name, err)
+	}
+	switch {
+	case isLost:
+		return verdict{failReason: v1.ReasonNodeLost, failMessage: fmt.Sprintf(
+			"%s, where the %s pod ran, and no pod of Job %s ran for %s since (%s); Job deleted", lost, what, job.Name, startTimeout, why)}, nil
+	case ran:
+		return verdict{failReason: v1.ReasonNotStarted, failMessage: fmt.Sprintf(
+			"the %s pod stopped and no pod of Job %s ran for %s since (%s); Job deleted", what, job.Name, startTimeout, why)}, nil
+	default:
+		return verdict{failReason: v1.ReasonNotStarted, failMessage: fmt.Sprintf(
+			"the %s pod did not start within %s (%s); Job %s deleted", what, startTimeout, why, job.Name)}, nil
+	}
 }

@@ -437,11 +437,25 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 		}
 	}
 	if ended == nil {
-		if job.Status.Ready != nil && *job.Status.Ready > 0 && rs.Status.Phase != v1.RestoreRunning {
-			rs.Status.Phase = v1.RestoreRunning
-			status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonRunning, "Job "+job.Name+" is running", metav1.NewTime(now))
+		// Pending until a pod of the Job is ready, Running while one is, failed when none runs
+		// for StartTimeout (see judge).
+		v, err := judge(ctx, r.Client, r.Reader, job, "restore", rs.Status.Phase == v1.RestoreRunning, rs.Status.Node, r.StartTimeout, now)
+		if err != nil {
+			return ctrl.Result{}, err
 		}
-		return ctrl.Result{}, nil
+		t := metav1.NewTime(now)
+		switch {
+		case v.failReason != "":
+			r.fail(rs, now, v.failReason, v.failMessage)
+		case v.runningOn != "" && (rs.Status.Phase != v1.RestoreRunning || rs.Status.Node != v.runningOn):
+			rs.Status.Phase = v1.RestoreRunning
+			rs.Status.Node = v.runningOn
+			status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonRunning,
+				fmt.Sprintf("Job %s is running on node %s", job.Name, v.runningOn), t)
+		case v.restarting != "":
+			status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonRestarting, v.restarting, t)
+		}
+		return ctrl.Result{RequeueAfter: v.requeue}, nil
 	}
 	rs.Status.CompletionTime = &ended.LastTransitionTime
 	var rep result.Restore
@@ -548,15 +562,6 @@ func (r *RestoreReconciler) cleanupSeed(ctx context.Context, rs *v1.Restore) err
 		}
 	}
 	return nil
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-			return true
-		}
-	}
-	return false
 }
 
 // inspected resolves the chain of a storage location no Backup describes with an inspection

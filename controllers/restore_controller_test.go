@@ -9,6 +9,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -161,6 +162,45 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
 			g.Expect(restoreReason(got)).To(Equal(v1.ReasonTargetExists))
 		})
+	})
+
+	It("reports the node its pod runs on, then fails NotStarted when no pod of the Job runs for the start timeout", func() {
+		rs := w.restore("stalled", nil)
+		job := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "stalled"}, job)).To(Succeed())
+		})
+		first := jobPod(job, "stalled-1", "node-c", true)
+		jobCounts(job, 1, 1)
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreRunning))
+			g.Expect(got.Status.Node).To(Equal("node-c"))
+		})
+		first.Status.Phase = corev1.PodFailed
+		first.Status.Conditions = []corev1.PodCondition{
+			{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "PreemptionByScheduler", LastTransitionTime: metav1.Now()},
+			{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: metav1.Now()}}
+		Expect(k8sClient.Status().Update(ctx, first)).To(Succeed())
+		jobPod(job, "stalled-2", "", false)
+		jobCounts(job, 1, 0)
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreRunning))
+			g.Expect(restoreReason(got)).To(Equal(v1.ReasonRestarting))
+			g.Expect(restoreReadyMessage(got)).To(ContainSubstring("the restore pod stopped on node node-c; Job stalled has no pod running: pod stalled-2: Unschedulable"))
+		})
+		clock.SetTime(time.Now().Add(startTimeout + time.Minute))
+		DeferCleanup(func() { clock.SetTime(time.Now()) })
+		poke(rs)
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
+			g.Expect(restoreReason(got)).To(Equal(v1.ReasonNotStarted))
+			g.Expect(restoreReadyMessage(got)).To(ContainSubstring("the restore pod stopped and no pod of Job stalled ran for 30m0s since (pod stalled-2: Unschedulable"))
+		})
+		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the Job is deleted")
 	})
 
 	It("refuses, with the reason, a broken chain, a point no chain covers, and an unfinished source", func() {

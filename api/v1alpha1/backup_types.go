@@ -243,6 +243,10 @@ type Placement struct {
 	// crossZone is true when storageZone holds no server of the cluster.
 	// +optional
 	CrossZone bool `json:"crossZone,omitempty"`
+	// node is the node the backup pod runs on, or ran on last: when the pod stops before it
+	// finishes, the operator tells from it whether the node was lost.
+	// +optional
+	Node string `json:"node,omitempty"`
 }
 
 // StorageLocation is where a backup's artifacts are.

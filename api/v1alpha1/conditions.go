@@ -52,9 +52,16 @@ const (
 	ReasonScheduled = "Scheduled"
 	// ReasonNoBackupYet: no Backup of the schedule has finished.
 	ReasonNoBackupYet = "NoBackupYet"
-	// ReasonNotStarted: the backup pod did not start within the start timeout (unschedulable,
-	// image not pulled); its Job was deleted.
+	// ReasonNotStarted: the pod did not start within the start timeout (unschedulable, image
+	// not pulled); its Job was deleted.
 	ReasonNotStarted = "NotStarted"
+	// ReasonRestarting: the pod stopped before it finished (its node was lost, it was
+	// evicted or preempted, or it failed and the Job tries again) and no new pod of the Job
+	// runs yet. The Job keeps trying until the start timeout.
+	ReasonRestarting = "Restarting"
+	// ReasonNodeLost: the node the pod ran on is gone or not ready, and no new pod of the Job
+	// ran within the start timeout; the Job was deleted.
+	ReasonNodeLost = "NodeLost"
 	// ReasonBackupNotFound: source.backupName names no Backup (yet).
 	ReasonBackupNotFound = "BackupNotFound"
 	// ReasonSourceNotReady: the source Backup has not finished, or did not back up the database.

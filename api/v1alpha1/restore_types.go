@@ -188,6 +188,9 @@ type RestoreStatus struct {
 	// completionTime is when it finished, whatever its outcome.
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// node is the node the restore (or seed) pod runs on, or ran on last.
+	// +optional
+	Node string `json:"node,omitempty"`
 	// seedURI is where the servers fetched the seed (SeedFromURI): a Service
 	// the operator ran for the restore's duration and removed afterwards.
 	// +optional
