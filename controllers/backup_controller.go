@@ -595,7 +595,7 @@ func (r *BackupReconciler) unfinished(ctx context.Context, b *v1.Backup, job *ba
 	switch {
 	case v.failReason != "":
 		r.fail(b, now, v.failReason, v.failMessage)
-	case v.runningOn != "" && (b.Status.Phase != v1.BackupRunning || b.Status.Placement.Node != v.runningOn):
+	case v.runningOn != "" && (b.Status.Phase != v1.BackupRunning || b.Status.Placement.Node != v.runningOn || !isReason(b.Status.Conditions, v1.ReasonRunning)):
 		b.Status.Phase = v1.BackupRunning
 		b.Status.Placement.Node = v.runningOn
 		status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonRunning,

@@ -519,7 +519,7 @@ var _ = Describe("Backup controller", func() {
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the Job is deleted: no pod of it starts later")
 	})
 
-	It("carries on when the Job's next pod runs on another node, and says which", func() {
+	It("carries on when the Job's next pod runs after a drain, and says Restarting meanwhile", func() {
 		w := newWorld()
 		w.cluster()
 		doomed := "node-" + w.ns
@@ -530,7 +530,7 @@ var _ = Describe("Backup controller", func() {
 		jobCounts(job, 1, 1)
 		eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Placement.Node).To(Equal(doomed)) })
 
-		By("cordoning and draining the node: the pod is evicted, the Job's next one waits, then runs on node-c")
+		By("cordoning and draining the node: the pod is evicted, the Job's next one waits")
 		n := &corev1.Node{}
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: doomed}, n)).To(Succeed())
 		n.Spec.Unschedulable = true
@@ -548,10 +548,13 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(ready.Reason).To(Equal(v1.ReasonRestarting))
 			g.Expect(ready.Message).To(ContainSubstring("node " + doomed + " is cordoned"))
 		})
-		second.Spec.NodeName = "" // bound by the scheduler: a pod's node is set through its binding
+		By("uncordoning the node: the scheduler binds the waiting pod to it and it runs")
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: doomed}, n)).To(Succeed())
+		n.Spec.Unschedulable = false
+		Expect(k8sClient.Update(ctx, n)).To(Succeed())
 		Expect(k8sClient.SubResource("binding").Create(ctx, second, &corev1.Binding{
 			ObjectMeta: metav1.ObjectMeta{Name: second.Name, Namespace: second.Namespace},
-			Target:     corev1.ObjectReference{Kind: "Node", Name: "node-c"}})).To(Succeed())
+			Target:     corev1.ObjectReference{Kind: "Node", Name: doomed}})).To(Succeed())
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(second), second)).To(Succeed())
 		second.Status.Phase = corev1.PodRunning
 		second.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
@@ -560,8 +563,9 @@ var _ = Describe("Backup controller", func() {
 		eventually(func(g Gomega) {
 			got := get(b)(g)
 			g.Expect(got.Status.Phase).To(Equal(v1.BackupRunning))
-			g.Expect(got.Status.Placement.Node).To(Equal("node-c"))
-			g.Expect(readyCondition(got).Message).To(ContainSubstring("running on node node-c"))
+			g.Expect(got.Status.Placement.Node).To(Equal(doomed))
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonRunning), "running again, on the same node")
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("running on node " + doomed))
 		})
 		finish(job, 0, report(good("neo4j", "FULL"), good("movies", "FULL")))
 		eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })

@@ -10,6 +10,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -233,7 +234,10 @@ func judge(ctx context.Context, c client.Client, reader client.Reader, job *batc
 		return verdict{}, err
 	case p.running != nil:
 		return verdict{runningOn: p.running.Spec.NodeName}, nil
-	case p.undecided:
+	case p.undecided, ran && p.waiting == nil:
+		// After a pod that ran, the Job controller makes the next one once the old is gone;
+		// between the two, the cache may show neither. It says when it cannot (FailedCreate
+		// events), and spec.activeDeadlineSeconds bounds that.
 		return verdict{requeue: 30 * time.Second}, nil
 	}
 	lost, isLost := "", false
@@ -269,4 +273,10 @@ func judge(ctx context.Context, c client.Client, reader client.Reader, job *batc
 		return verdict{failReason: v1.ReasonNotStarted, failMessage: fmt.Sprintf(
 			"the %s pod did not start within %s (%s); Job %s deleted", what, startTimeout, why, job.Name)}, nil
 	}
+}
+
+// isReason tells whether the Ready condition has reason (a pod running again after Restarting).
+func isReason(conds []metav1.Condition, reason string) bool {
+	c := meta.FindStatusCondition(conds, v1.ConditionReady)
+	return c != nil && c.Reason == reason
 }

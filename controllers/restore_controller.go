@@ -447,7 +447,7 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 		switch {
 		case v.failReason != "":
 			r.fail(rs, now, v.failReason, v.failMessage)
-		case v.runningOn != "" && (rs.Status.Phase != v1.RestoreRunning || rs.Status.Node != v.runningOn):
+		case v.runningOn != "" && (rs.Status.Phase != v1.RestoreRunning || rs.Status.Node != v.runningOn || !isReason(rs.Status.Conditions, v1.ReasonRunning)):
 			rs.Status.Phase = v1.RestoreRunning
 			rs.Status.Node = v.runningOn
 			status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonRunning,

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -296,7 +297,7 @@ func (c *Cluster) poll(ctx context.Context, what string, timeout time.Duration, 
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		for _, p := range c.procs {
-			if p.exited() {
+			if p.exited() && !p.companion {
 				return false, fmt.Errorf("%s %w: %v\n%s", p.name, errExited, p.err, tail(p.log, 20))
 			}
 		}
@@ -326,28 +327,67 @@ func (c *Cluster) waitAPIServer(ctx context.Context) error {
 func (c *Cluster) createNodes(ctx context.Context) error {
 	for _, zone := range c.Zones {
 		for i := range c.opts.NodesPerZone {
-			name := fmt.Sprintf("kwok-%s-%d", zone, i)
-			node := &corev1.Node{
-				ObjectMeta: metav1.ObjectMeta{
-					Name:        name,
-					Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
-					Labels: map[string]string{
-						corev1.LabelHostname:   name,
-						ZoneLabel:              zone,
-						corev1.LabelOSStable:   "linux",
-						corev1.LabelArchStable: "amd64",
-						"type":                 "kwok",
-					},
-				},
-				Status: corev1.NodeStatus{Capacity: c.opts.NodeCapacity, Allocatable: c.opts.NodeCapacity},
+			if err := c.createNode(ctx, zone, fmt.Sprintf("kwok-%s-%d", zone, i)); err != nil {
+				return err
 			}
-			if _, err := c.Clientset.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
-				return fmt.Errorf("node %s: %w", name, err)
-			}
-			c.Nodes[zone] = append(c.Nodes[zone], name)
 		}
 	}
 	return nil
+}
+
+// createNode registers a node kwok runs (it marks it Ready and keeps its lease).
+func (c *Cluster) createNode(ctx context.Context, zone, name string) error {
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        name,
+			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+			Labels: map[string]string{
+				corev1.LabelHostname:   name,
+				ZoneLabel:              zone,
+				corev1.LabelOSStable:   "linux",
+				corev1.LabelArchStable: "amd64",
+				"type":                 "kwok",
+			},
+		},
+		Status: corev1.NodeStatus{Capacity: c.opts.NodeCapacity, Allocatable: c.opts.NodeCapacity},
+	}
+	if _, err := c.Clientset.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("node %s: %w", name, err)
+	}
+	c.Nodes[zone] = append(c.Nodes[zone], name)
+	return nil
+}
+
+// LoseNode takes a node away as a cloud does when its machine is gone: the Node object is
+// deleted, and the real controller-manager's pod garbage collector fails and removes the pods
+// bound to it (after its 40 s quarantine).
+func (c *Cluster) LoseNode(ctx context.Context, name string) error {
+	if err := c.Clientset.CoreV1().Nodes().Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		return fmt.Errorf("deleting node %s: %w", name, err)
+	}
+	for zone, names := range c.Nodes {
+		c.Nodes[zone] = slices.DeleteFunc(names, func(n string) bool { return n == name })
+	}
+	return nil
+}
+
+// AddNode registers a new node in zone and waits until kwok has made it Ready.
+func (c *Cluster) AddNode(ctx context.Context, zone, name string) error {
+	if err := c.createNode(ctx, zone, name); err != nil {
+		return err
+	}
+	return c.poll(ctx, "node "+name+" Ready", 60*time.Second, func(ctx context.Context) (bool, error) {
+		n, err := c.Clientset.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
 }
 
 // createStorage makes the zonal StorageClass and its pre-made volumes. With no provisioner and
@@ -448,6 +488,7 @@ func (c *Cluster) Start(name, bin string, env []string, args ...string) (*Proces
 	if err != nil {
 		return nil, err
 	}
+	p.companion = true
 	c.procs = append(c.procs, p)
 	return &Process{p: p}, nil
 }

@@ -21,6 +21,9 @@ type process struct {
 	log  string
 	done chan struct{}
 	err  error
+	// companion: a program a test runs beside the cluster (Cluster.Start), which may stop,
+	// or be stopped, without the cluster being broken.
+	companion bool
 }
 
 func startProcess(name, bin string, args []string, logDir string) (*process, error) {

@@ -277,6 +277,114 @@ var _ = Describe("faults", func() {
 		figure("pod failures", fmt.Sprintf("backoffLimit 2: %d pods failed, then the Backup failed with: %s", job.Status.Failed, ready.Message))
 	})
 
+	It("fails a backup whose storage-zone node is lost with NodeLost, and keeps the next slot in the storage zone", func() {
+		const lostNode, zone = "kwok-zone-c-0", "zone-c"
+		By("running the operator with a 30 s start timeout (a graceful stop hands the Lease over at once)")
+		Expect(operator.Stop(10 * time.Second)).To(Succeed())
+		operator = startOperator("operator-node-loss", "--start-timeout=30s")
+		DeferCleanup(func() {
+			Expect(operator.Stop(10 * time.Second)).To(Succeed())
+			restartOperator()
+		})
+
+		spec := e2eSpec(map[string]string{"sim.graphkeeper.dev/outcome": "Succeeded", "sim.graphkeeper.dev/delay": "300s", "sim.graphkeeper.dev/message": msg})
+		spec.Databases = []string{"neo4j"}
+		s := &v1.BackupSchedule{ObjectMeta: metav1.ObjectMeta{Name: "lossy", Namespace: ns}, Spec: v1.BackupScheduleSpec{
+			Schedule: "0 0 1 1 *", Template: spec}}
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		trigger := func(name string) *v1.Backup {
+			GinkgoHelper()
+			Eventually(func(g Gomega) {
+				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(s), s)).To(Succeed())
+				s.Annotations = map[string]string{v1.TriggerAnnotation: name}
+				g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
+			}).WithTimeout(30 * time.Second).Should(Succeed())
+			b := &v1.Backup{}
+			Eventually(func(g Gomega) {
+				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(s), s)).To(Succeed())
+				g.Expect(s.Status.LastTrigger).To(Equal(name))
+				bs := &v1.BackupList{}
+				g.Expect(k8sClient.List(ctx, bs, client.InNamespace(ns))).To(Succeed())
+				var found []v1.Backup
+				for _, x := range bs.Items {
+					if x.Annotations[v1.TriggerAnnotation] == name {
+						found = append(found, x)
+					}
+				}
+				g.Expect(found).To(HaveLen(1), "one Backup for the trigger")
+				*b = found[0]
+			}).WithTimeout(30 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
+			return b
+		}
+
+		first := trigger("before-the-loss")
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(first), first)).To(Succeed())
+			g.Expect(first.Status.Phase).To(Equal(v1.BackupRunning))
+			g.Expect(first.Status.Placement.StorageZone).To(Equal(zone))
+			g.Expect(first.Status.Placement.Node).To(Equal(lostNode))
+		}).WithTimeout(60 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+
+		By("losing " + lostNode + ", the only node of the storage zone, mid-backup")
+		Expect(box.LoseNode(ctx, lostNode)).To(Succeed())
+		lost := time.Now()
+		DeferCleanup(func() {
+			// The specs after this one run their backups on it.
+			if err := k8sClient.Get(ctx, client.ObjectKey{Name: lostNode}, &corev1.Node{}); err != nil {
+				Expect(box.AddNode(ctx, zone, lostNode)).To(Succeed())
+			}
+		})
+		var noticed time.Duration
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(first), first)).To(Succeed())
+			ready := e2eReady(first)
+			if noticed == 0 && ready.Reason == v1.ReasonRestarting {
+				noticed = time.Since(lost)
+				g.Expect(ready.Message).To(ContainSubstring("node " + lostNode + " is gone"))
+			}
+			g.Expect(first.Status.Phase).To(Equal(v1.BackupFailed))
+		}).WithTimeout(180 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		failed := time.Since(lost)
+		ready := e2eReady(first)
+		Expect(ready.Reason).To(Equal(v1.ReasonNodeLost))
+		Expect(ready.Message).To(And(ContainSubstring("node "+lostNode+" is gone, where the backup pod ran"), ContainSubstring("Unschedulable")))
+		Expect(noticed).NotTo(BeZero(), "the Backup said Restarting while the Job's new pod waited")
+		Eventually(func(g Gomega) {
+			jobs := &batchv1.JobList{}
+			g.Expect(k8sClient.List(ctx, jobs, client.InNamespace(ns))).To(Succeed())
+			g.Expect(jobs.Items).To(BeEmpty(), "the failed Backup's Job is deleted")
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+
+		By("taking the next slot while the storage zone has no node: it waits for it, never moving to the servers' zones")
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(s), s)).To(Succeed())
+			s.Spec.Template.PodMetadata.Annotations["sim.graphkeeper.dev/delay"] = "1s"
+			g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		next := trigger("after-the-loss")
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(next), next)).To(Succeed())
+			g.Expect(next.Status.Phase).To(Equal(v1.BackupPending))
+			g.Expect(e2eReady(next).Reason).To(Equal("NoNodesInZone"))
+			g.Expect(e2eReady(next).Message).To(ContainSubstring("bound to a volume in " + zone))
+		}).WithTimeout(30 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(next), next)).To(Succeed())
+			g.Expect(next.Status.JobName).To(BeEmpty(), "no Job outside the storage zone")
+		}).WithTimeout(5 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+
+		By("replacing the node: the waiting slot runs in the storage zone")
+		Expect(box.AddNode(ctx, zone, lostNode)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(next), next)).To(Succeed())
+			g.Expect(next.Status.Phase).To(Equal(v1.BackupSucceeded))
+		}).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		Expect(next.Status.Placement.StorageZone).To(Equal(zone))
+		Expect(next.Status.Placement.Node).To(Equal(lostNode))
+		figure("node loss", fmt.Sprintf("the storage zone's only node deleted mid-backup: the Backup said Restarting %s later (the pod garbage collector's quarantine), failed NodeLost %s after the loss (start timeout 30 s), its Job deleted; the next slot waited with NoNodesInZone, no Job outside %s, and ran there once the node was back; message: %s",
+			noticed.Round(time.Millisecond), failed.Round(time.Millisecond), zone, ready.Message))
+	})
+
 	It("never shows a credential in events, statuses, pod specs or the operator's logs", func() {
 		const user, pass, key = "u-Zx81-user", "p-Qm27-pass", "k-Hy55-private"
 		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: ns},

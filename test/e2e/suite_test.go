@@ -5,6 +5,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -90,10 +91,11 @@ var _ = ReportAfterEach(func(r SpecReport) {
 	}
 })
 
-// startOperator starts an operator process; name names its log (logs/<name>.log).
-func startOperator(name string) *cluster.Process {
+// startOperator starts an operator process; name names its log (logs/<name>.log). extra
+// flags come after the chart's, so they override them.
+func startOperator(name string, extra ...string) *cluster.Process {
 	GinkgoHelper()
-	p, err := box.Start(name, operatorBin, operatorEnv, operatorArgs...)
+	p, err := box.Start(name, operatorBin, operatorEnv, append(slices.Clone(operatorArgs), extra...)...)
 	Expect(err).NotTo(HaveOccurred())
 	return p
 }
