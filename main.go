@@ -77,7 +77,7 @@ func run(args []string) error {
 	agentImage := fs.String("agent-image", envOr("AGENT_IMAGE", "neo4j-backup-operator:dev"), "the operator's image, whose binary the backup pods run as their agent")
 	agentPullPolicy := fs.String("agent-image-pull-policy", "IfNotPresent", "pull policy of the agent image")
 	concurrency := fs.Int("max-concurrent-reconciles", 8, "objects of each kind reconciled at once (the work waits on the API server, not the CPU: a thousand schedules due in the same second are not taken one by one)")
-	startTimeout := fs.Duration("start-timeout", 10*time.Minute, "how long a Backup waits for a ready server, an isolated zone or its claim before it fails")
+	startTimeout := fs.Duration("start-timeout", 10*time.Minute, "how long a Backup or Restore waits for a ready server, an isolated zone, its claim, or a pod of its Job to run (the first, or the next after one was lost with its node or evicted) before it fails")
 	opts := zap.Options{}
 	opts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
