@@ -503,9 +503,10 @@ func (p *Process) Stop(grace time.Duration) error { return p.p.stop(grace) }
 // is ready.
 func (c *Cluster) Outage(name string, down time.Duration) error {
 	var old *process
-	for _, p := range c.procs {
+	at := 0
+	for i, p := range c.procs {
 		if p.name == name && !p.exited() {
-			old = p
+			old, at = p, i
 		}
 	}
 	if old == nil {
@@ -520,7 +521,8 @@ func (c *Cluster) Outage(name string, down time.Duration) error {
 	if err != nil {
 		return err
 	}
-	c.procs = append(c.procs, p)
+	// In the crashed one's place: the cluster is whole again, and stops in its order.
+	c.procs[at] = p
 	return nil
 }
 
