@@ -519,6 +519,49 @@ var _ = Describe("Backup controller", func() {
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the Job is deleted: no pod of it starts later")
 	})
 
+	It("fails with NodeLost when its node stops answering and its pod is left terminating there", func() {
+		w := newWorld()
+		w.cluster()
+		silent := "node-" + w.ns
+		node(silent, "zone-c")
+		b := w.backup("unreachable")
+		job := jobOf(b)
+		pod := jobPod(job, "unreachable-1", silent, true)
+		jobCounts(job, 1, 1)
+		eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Placement.Node).To(Equal(silent)) })
+
+		By("the node's kubelet going silent: the node lifecycle controller marks it Unknown and the pod not ready, taint eviction deletes the pod, which no kubelet confirms")
+		n := &corev1.Node{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: silent}, n)).To(Succeed())
+		n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionUnknown, Reason: "NodeStatusUnknown",
+			Message: "Kubelet stopped posting node status.", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
+		Expect(k8sClient.Status().Update(ctx, n)).To(Succeed())
+		DeferCleanup(func() { Expect(k8sClient.Delete(ctx, n)).To(Succeed()) })
+		pod.Status.Conditions = []corev1.PodCondition{
+			{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "DeletionByTaintManager", LastTransitionTime: metav1.Now()},
+			{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: metav1.Now()}}
+		Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, pod)).To(Succeed())
+		jobCounts(job, 0, 0)
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupRunning))
+			ready := readyCondition(got)
+			g.Expect(ready.Reason).To(Equal(v1.ReasonRestarting))
+			g.Expect(ready.Message).To(And(ContainSubstring("node "+silent+" is not ready since"), ContainSubstring("pod unreachable-1 on node "+silent+" is being deleted")))
+		})
+
+		clock.SetTime(time.Now().Add(startTimeout + time.Minute))
+		DeferCleanup(func() { clock.SetTime(time.Now()) })
+		poke(b)
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonNodeLost))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("(NodeStatusUnknown), where the backup pod ran"))
+		})
+	})
+
 	It("carries on when the Job's next pod runs after a drain, and says Restarting meanwhile", func() {
 		w := newWorld()
 		w.cluster()

@@ -104,8 +104,8 @@ func terminationMessage(ctx context.Context, readers []client.Reader, job *batch
 type progress struct {
 	// running is a ready pod of the Job.
 	running *corev1.Pod
-	// waiting is, when none is ready, the newest pod not being deleted: not scheduled, not
-	// started, or no longer ready. Nil when the Job has no such pod.
+	// waiting is, when none is ready, the newest pod that has not ended: not scheduled, not
+	// started, no longer ready, or being deleted. Nil when the Job has no such pod.
 	waiting *corev1.Pod
 	// since is when the Job last moved: its creation, a pod's creation, or the newest change
 	// of a pod's condition (no longer ready, disrupted, failed).
@@ -136,11 +136,14 @@ func jobProgress(ctx context.Context, c client.Reader, job *batchv1.Job) (progre
 				p.since = c.LastTransitionTime.Time
 			}
 		}
+		// A pod being deleted still counts as waiting: on an unreachable node it stays so
+		// until the node is back or gone, and a Job with a pod failure policy makes no
+		// replacement until then.
 		switch {
 		case pod.Status.Phase == corev1.PodSucceeded:
 			succeeded = true
-		case pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodFailed:
-		case podReady(pod):
+		case pod.Status.Phase == corev1.PodFailed:
+		case pod.DeletionTimestamp == nil && podReady(pod):
 			p.running = pod
 		case p.waiting == nil || pod.CreationTimestamp.After(p.waiting.CreationTimestamp.Time):
 			p.waiting = pod
@@ -169,6 +172,9 @@ func podReady(p *corev1.Pod) bool {
 func whyNotRunning(p *corev1.Pod) string {
 	if p == nil {
 		return "no pod of the Job exists; see the Job's events"
+	}
+	if p.DeletionTimestamp != nil {
+		return fmt.Sprintf("pod %s on node %s is being deleted since %s", p.Name, p.Spec.NodeName, p.DeletionTimestamp.UTC().Format(time.RFC3339))
 	}
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
