@@ -218,6 +218,54 @@ func jobPod(job *batchv1.Job, name, nodeName string, ready bool) *corev1.Pod {
 	return pod
 }
 
+// runningBackup is a Backup whose Job's pod runs on a node of its own in zone-c (deleted with
+// the spec), as the Backup controller has seen it.
+func (w *world) runningBackup(name string) (b *v1.Backup, job *batchv1.Job, pod *corev1.Pod, nodeName string) {
+	GinkgoHelper()
+	nodeName = "node-" + w.ns
+	node(nodeName, "zone-c")
+	DeferCleanup(func() {
+		Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: nodeName}}))).To(Succeed())
+	})
+	b = w.backup(name)
+	job = jobOf(b)
+	pod = jobPod(job, name+"-1", nodeName, true)
+	jobCounts(job, 1, 1)
+	eventually(func(g Gomega) {
+		got := get(b)(g)
+		g.Expect(got.Status.Phase).To(Equal(v1.BackupRunning))
+		g.Expect(got.Status.Placement.Node).To(Equal(nodeName))
+		g.Expect(readyCondition(got).Message).To(ContainSubstring("running on node " + nodeName))
+	})
+	return b, job, pod, nodeName
+}
+
+// disrupt marks a pod as the pod garbage collector, taint eviction, the Eviction API or the
+// scheduler's preemption leave it: a DisruptionTarget with reason, no longer ready; failed,
+// unless it is left terminating (deleted, on a node whose kubelet does not answer).
+func disrupt(pod *corev1.Pod, reason string, failed bool) {
+	GinkgoHelper()
+	if failed {
+		pod.Status.Phase = corev1.PodFailed
+	}
+	pod.Status.Conditions = []corev1.PodCondition{
+		{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: reason, LastTransitionTime: metav1.Now()},
+		{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: metav1.Now()}}
+	Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+	if !failed {
+		Expect(k8sClient.Delete(ctx, pod)).To(Succeed())
+	}
+}
+
+// pastStartTimeout moves the operator's clock past the start timeout (back after the spec)
+// and wakes obj's controller.
+func pastStartTimeout(obj client.Object) {
+	GinkgoHelper()
+	clock.SetTime(time.Now().Add(startTimeout + time.Minute))
+	DeferCleanup(func() { clock.SetTime(time.Now()) })
+	poke(obj)
+}
+
 // jobCounts sets the Job's active and ready pod counts, as the Job controller would.
 func jobCounts(job *batchv1.Job, active, ready int32) {
 	GinkgoHelper()
@@ -458,9 +506,7 @@ var _ = Describe("Backup controller", func() {
 		b := w.backup("stuck")
 		job := jobOf(b)
 		eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Phase).To(Equal(v1.BackupPending)) })
-		clock.SetTime(time.Now().Add(startTimeout + time.Minute))
-		DeferCleanup(func() { clock.SetTime(time.Now()) })
-		poke(b)
+		pastStartTimeout(b)
 		eventually(func(g Gomega) {
 			got := get(b)(g)
 			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
@@ -474,26 +520,11 @@ var _ = Describe("Backup controller", func() {
 	It("fails a running backup with NodeLost when its node is gone and the Job's next pod cannot start", func() {
 		w := newWorld()
 		w.cluster()
-		doomed := "node-" + w.ns
-		node(doomed, "zone-c")
-		b := w.backup("lost")
-		job := jobOf(b)
-		first := jobPod(job, "lost-1", doomed, true)
-		jobCounts(job, 1, 1)
-		eventually(func(g Gomega) {
-			got := get(b)(g)
-			g.Expect(got.Status.Phase).To(Equal(v1.BackupRunning))
-			g.Expect(got.Status.Placement.Node).To(Equal(doomed))
-			g.Expect(readyCondition(got).Message).To(ContainSubstring("running on node " + doomed))
-		})
+		b, job, first, doomed := w.runningBackup("lost")
 
 		By("losing the node: PodGC fails its pod as a disruption, the Job makes another that cannot be scheduled")
 		Expect(k8sClient.Delete(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: doomed}})).To(Succeed())
-		first.Status.Phase = corev1.PodFailed
-		first.Status.Conditions = []corev1.PodCondition{
-			{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "DeletionByPodGC", LastTransitionTime: metav1.Now()},
-			{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: metav1.Now()}}
-		Expect(k8sClient.Status().Update(ctx, first)).To(Succeed())
+		disrupt(first, "DeletionByPodGC", true)
 		jobPod(job, "lost-2", "", false)
 		jobCounts(job, 1, 0)
 		eventually(func(g Gomega) {
@@ -504,10 +535,7 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(ready.Message).To(And(ContainSubstring("node "+doomed+" is gone"), ContainSubstring("Unschedulable: 0/3 nodes are available")))
 		})
 
-		By("advancing the clock past the start timeout")
-		clock.SetTime(time.Now().Add(startTimeout + time.Minute))
-		DeferCleanup(func() { clock.SetTime(time.Now()) })
-		poke(b)
+		pastStartTimeout(b)
 		eventually(func(g Gomega) {
 			got := get(b)(g)
 			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
@@ -522,13 +550,7 @@ var _ = Describe("Backup controller", func() {
 	It("fails with NodeLost when its node stops answering and its pod is left terminating there", func() {
 		w := newWorld()
 		w.cluster()
-		silent := "node-" + w.ns
-		node(silent, "zone-c")
-		b := w.backup("unreachable")
-		job := jobOf(b)
-		pod := jobPod(job, "unreachable-1", silent, true)
-		jobCounts(job, 1, 1)
-		eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Placement.Node).To(Equal(silent)) })
+		b, job, pod, silent := w.runningBackup("unreachable")
 
 		By("the node's kubelet going silent: the node lifecycle controller marks it Unknown and the pod not ready, taint eviction deletes the pod, which no kubelet confirms")
 		n := &corev1.Node{}
@@ -536,12 +558,7 @@ var _ = Describe("Backup controller", func() {
 		n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionUnknown, Reason: "NodeStatusUnknown",
 			Message: "Kubelet stopped posting node status.", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
 		Expect(k8sClient.Status().Update(ctx, n)).To(Succeed())
-		DeferCleanup(func() { Expect(k8sClient.Delete(ctx, n)).To(Succeed()) })
-		pod.Status.Conditions = []corev1.PodCondition{
-			{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "DeletionByTaintManager", LastTransitionTime: metav1.Now()},
-			{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: metav1.Now()}}
-		Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
-		Expect(k8sClient.Delete(ctx, pod)).To(Succeed())
+		disrupt(pod, "DeletionByTaintManager", false)
 		jobCounts(job, 0, 0)
 		eventually(func(g Gomega) {
 			got := get(b)(g)
@@ -551,9 +568,7 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(ready.Message).To(And(ContainSubstring("node "+silent+" is not ready since"), ContainSubstring("pod unreachable-1 on node "+silent+" is being deleted")))
 		})
 
-		clock.SetTime(time.Now().Add(startTimeout + time.Minute))
-		DeferCleanup(func() { clock.SetTime(time.Now()) })
-		poke(b)
+		pastStartTimeout(b)
 		eventually(func(g Gomega) {
 			got := get(b)(g)
 			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
@@ -565,39 +580,28 @@ var _ = Describe("Backup controller", func() {
 	It("carries on when the Job's next pod runs after a drain, and says Restarting meanwhile", func() {
 		w := newWorld()
 		w.cluster()
-		doomed := "node-" + w.ns
-		node(doomed, "zone-c")
-		b := w.backup("moved")
-		job := jobOf(b)
-		first := jobPod(job, "moved-1", doomed, true)
-		jobCounts(job, 1, 1)
-		eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Placement.Node).To(Equal(doomed)) })
+		b, job, first, drained := w.runningBackup("moved")
 
 		By("cordoning and draining the node: the pod is evicted, the Job's next one waits")
 		n := &corev1.Node{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: doomed}, n)).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: drained}, n)).To(Succeed())
 		n.Spec.Unschedulable = true
 		Expect(k8sClient.Update(ctx, n)).To(Succeed())
-		DeferCleanup(func() { Expect(k8sClient.Delete(ctx, n)).To(Succeed()) })
-		first.Status.Phase = corev1.PodFailed
-		first.Status.Conditions = []corev1.PodCondition{
-			{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "EvictionByEvictionAPI", LastTransitionTime: metav1.Now()},
-			{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: metav1.Now()}}
-		Expect(k8sClient.Status().Update(ctx, first)).To(Succeed())
+		disrupt(first, "EvictionByEvictionAPI", true)
 		second := jobPod(job, "moved-2", "", false)
 		jobCounts(job, 1, 0)
 		eventually(func(g Gomega) {
 			ready := readyCondition(get(b)(g))
 			g.Expect(ready.Reason).To(Equal(v1.ReasonRestarting))
-			g.Expect(ready.Message).To(ContainSubstring("node " + doomed + " is cordoned"))
+			g.Expect(ready.Message).To(ContainSubstring("node " + drained + " is cordoned"))
 		})
 		By("uncordoning the node: the scheduler binds the waiting pod to it and it runs")
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: doomed}, n)).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: drained}, n)).To(Succeed())
 		n.Spec.Unschedulable = false
 		Expect(k8sClient.Update(ctx, n)).To(Succeed())
 		Expect(k8sClient.SubResource("binding").Create(ctx, second, &corev1.Binding{
 			ObjectMeta: metav1.ObjectMeta{Name: second.Name, Namespace: second.Namespace},
-			Target:     corev1.ObjectReference{Kind: "Node", Name: doomed}})).To(Succeed())
+			Target:     corev1.ObjectReference{Kind: "Node", Name: drained}})).To(Succeed())
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(second), second)).To(Succeed())
 		second.Status.Phase = corev1.PodRunning
 		second.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
@@ -606,9 +610,9 @@ var _ = Describe("Backup controller", func() {
 		eventually(func(g Gomega) {
 			got := get(b)(g)
 			g.Expect(got.Status.Phase).To(Equal(v1.BackupRunning))
-			g.Expect(got.Status.Placement.Node).To(Equal(doomed))
+			g.Expect(got.Status.Placement.Node).To(Equal(drained))
 			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonRunning), "running again, on the same node")
-			g.Expect(readyCondition(got).Message).To(ContainSubstring("running on node " + doomed))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("running on node " + drained))
 		})
 		finish(job, 0, report(good("neo4j", "FULL"), good("movies", "FULL")))
 		eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })

@@ -177,11 +177,7 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 			g.Expect(got.Status.Phase).To(Equal(v1.RestoreRunning))
 			g.Expect(got.Status.Node).To(Equal("node-c"))
 		})
-		first.Status.Phase = corev1.PodFailed
-		first.Status.Conditions = []corev1.PodCondition{
-			{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "PreemptionByScheduler", LastTransitionTime: metav1.Now()},
-			{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: metav1.Now()}}
-		Expect(k8sClient.Status().Update(ctx, first)).To(Succeed())
+		disrupt(first, "PreemptionByScheduler", true)
 		jobPod(job, "stalled-2", "", false)
 		jobCounts(job, 1, 0)
 		eventually(func(g Gomega) {
@@ -190,9 +186,7 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 			g.Expect(restoreReason(got)).To(Equal(v1.ReasonRestarting))
 			g.Expect(restoreReadyMessage(got)).To(ContainSubstring("the restore pod stopped on node node-c; Job stalled has no pod running: pod stalled-2: Unschedulable"))
 		})
-		clock.SetTime(time.Now().Add(startTimeout + time.Minute))
-		DeferCleanup(func() { clock.SetTime(time.Now()) })
-		poke(rs)
+		pastStartTimeout(rs)
 		eventually(func(g Gomega) {
 			got := getRestore(g, rs)
 			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
