@@ -761,8 +761,9 @@ func (r *BackupReconciler) writeStatus(ctx context.Context, old, b *v1.Backup, r
 			r.recordMetrics(b, true)
 		}
 	} else if ready := condition(b, v1.ConditionReady); ready != nil && ready.Reason != reasonOf(old) {
-		// Still Pending, for a new reason (e.g. NoIsolatedZone): say so once.
-		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, ready.Reason, "Wait", "%s", ready.Message)
+		// Still Pending for a new reason (e.g. NoIsolatedZone), Restarting after a pod was
+		// lost, Running again: say so once.
+		reasonChanged(r.Recorder, b, ready)
 	}
 	return res, nil
 }

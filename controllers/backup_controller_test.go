@@ -545,6 +545,11 @@ var _ = Describe("Backup controller", func() {
 		})
 		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{})
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the Job is deleted: no pod of it starts later")
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "lost")).To(ContainElements(
+				ContainSubstring("Warning Restarting: the backup pod stopped on node "+doomed),
+				ContainSubstring("Warning NodeLost: node "+doomed+" is gone")))
+		})
 	})
 
 	It("fails with NodeLost when its node stops answering and its pod is left terminating there", func() {
@@ -613,6 +618,9 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(got.Status.Placement.Node).To(Equal(drained))
 			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonRunning), "running again, on the same node")
 			g.Expect(readyCondition(got).Message).To(ContainSubstring("running on node " + drained))
+		})
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "moved")).To(ContainElement(ContainSubstring("Normal Running: Job moved is running on node " + drained)))
 		})
 		finish(job, 0, report(good("neo4j", "FULL"), good("movies", "FULL")))
 		eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })

@@ -12,8 +12,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
@@ -285,4 +287,14 @@ func judge(ctx context.Context, c client.Client, reader client.Reader, job *batc
 func isReason(conds []metav1.Condition, reason string) bool {
 	c := meta.FindStatusCondition(conds, v1.ConditionReady)
 	return c != nil && c.Reason == reason
+}
+
+// reasonChanged records, once, that an object in the same phase has a new Ready reason: a
+// Warning while it waits or restarts, Normal when its pod runs again.
+func reasonChanged(rec recorder.EventRecorder, obj runtime.Object, ready *metav1.Condition) {
+	typ, action := corev1.EventTypeWarning, "Wait"
+	if ready.Reason == v1.ReasonRunning {
+		typ, action = corev1.EventTypeNormal, "Run"
+	}
+	rec.Eventf(obj, nil, typ, ready.Reason, action, "%s", ready.Message)
 }

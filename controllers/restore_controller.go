@@ -128,6 +128,9 @@ func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 			metrics.RestoreDuration.WithLabelValues(next.Namespace, string(next.Spec.Mode), string(next.Status.Phase)).
 				Observe(next.Status.CompletionTime.Sub(next.CreationTimestamp.Time).Seconds())
 		}
+	} else if ready := restoreReady(next); ready.Reason != restoreReady(rs).Reason {
+		// Pending for a new reason, Restarting after a pod was lost, Running again: say so once.
+		reasonChanged(r.Recorder, next, &ready)
 	}
 	return res, nil
 }

@@ -195,6 +195,9 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 		})
 		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{})
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the Job is deleted")
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "stalled")).To(ContainElement(ContainSubstring("Warning Restarting: the restore pod stopped on node node-c")))
+		})
 	})
 
 	It("refuses, with the reason, a broken chain, a point no chain covers, and an unfinished source", func() {
