@@ -85,7 +85,7 @@ type ClaimTemplate struct {
 	StorageClassName *string `json:"storageClassName,omitempty"`
 
 	// size of the claim, e.g. "100Gi".
-	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than 0, e.g. 100Gi"
+	// +kubebuilder:validation:XValidation:rule="string(self).size() <= 32 && string(self).matches('^[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+]?[0-9][0-9]?)?$') ? quantity(string(self)).isGreaterThan(quantity('0')) : false",message="must be greater than 0, e.g. 100Gi (at most 32 characters; an exponent of at most two digits)"
 	Size resource.Quantity `json:"size"`
 }
 

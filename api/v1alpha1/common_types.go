@@ -82,33 +82,33 @@ type TLSSpec struct {
 //
 // Rule (checked at admission, and by the operator with the same
 // arithmetic): heapSize + pageCache + overhead <= limit.
-// +kubebuilder:validation:XValidation:rule="!has(self.limit) || quantity(string(self.heapSize)).add(quantity(string(self.pageCache))).add(quantity(string(self.overhead))).compareTo(quantity(string(self.limit))) <= 0",messageExpression="'heapSize (' + string(self.heapSize) + ') + pageCache (' + string(self.pageCache) + ') + overhead (' + string(self.overhead) + ') must not exceed limit (' + string(self.limit) + '): raise limit or lower the others'",fieldPath=".limit"
+// +kubebuilder:validation:XValidation:rule="!has(self.limit) || !has(self.heapSize) || !has(self.pageCache) || !has(self.overhead) || ([self.heapSize, self.pageCache, self.overhead, self.limit].all(q, string(q).size() <= 32 && string(q).matches('^[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+]?[0-9][0-9]?)?$')) ? quantity(string(self.heapSize)).add(quantity(string(self.pageCache))).add(quantity(string(self.overhead))).compareTo(quantity(string(self.limit))) <= 0 : true)",messageExpression="'heapSize (' + string(self.heapSize) + ') + pageCache (' + string(self.pageCache) + ') + overhead (' + string(self.overhead) + ') must not exceed limit (' + string(self.limit) + '): raise limit or lower the others'",fieldPath=".limit"
 type MemorySpec struct {
 	// heapSize is the JVM heap, passed as the HEAP_SIZE environment variable
 	// (never a flag: neo4j-admin rejects --heap-size). Example: "1Gi".
 	// +kubebuilder:default="1Gi"
-	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than 0, e.g. 1Gi"
+	// +kubebuilder:validation:XValidation:rule="string(self).size() <= 32 && string(self).matches('^[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+]?[0-9][0-9]?)?$') ? quantity(string(self)).isGreaterThan(quantity('0')) && quantity(string(self)).compareTo(quantity('1Pi')) <= 0 : false",message="must be greater than 0 and at most 1Pi, e.g. 1Gi (at most 32 characters; an exponent of at most two digits)"
 	// +optional
 	HeapSize *resource.Quantity `json:"heapSize,omitempty"`
 
 	// pageCache is the page cache given to neo4j-admin with --pagecache.
 	// Example: "512Mi".
 	// +kubebuilder:default="512Mi"
-	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than 0, e.g. 512Mi"
+	// +kubebuilder:validation:XValidation:rule="string(self).size() <= 32 && string(self).matches('^[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+]?[0-9][0-9]?)?$') ? quantity(string(self)).isGreaterThan(quantity('0')) && quantity(string(self)).compareTo(quantity('1Pi')) <= 0 : false",message="must be greater than 0 and at most 1Pi, e.g. 512Mi (at most 32 characters; an exponent of at most two digits)"
 	// +optional
 	PageCache *resource.Quantity `json:"pageCache,omitempty"`
 
 	// overhead is headroom for the JVM's memory outside heap and page cache
 	// (metaspace, threads, direct buffers) and for the agent. Default 512Mi.
 	// +kubebuilder:default="512Mi"
-	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than 0, e.g. 512Mi"
+	// +kubebuilder:validation:XValidation:rule="string(self).size() <= 32 && string(self).matches('^[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+]?[0-9][0-9]?)?$') ? quantity(string(self)).isGreaterThan(quantity('0')) && quantity(string(self)).compareTo(quantity('1Pi')) <= 0 : false",message="must be greater than 0 and at most 1Pi, e.g. 512Mi (at most 32 characters; an exponent of at most two digits)"
 	// +optional
 	Overhead *resource.Quantity `json:"overhead,omitempty"`
 
 	// limit is the container's memory limit and request (equal, so a backup is
 	// never the pod the kubelet evicts first). Default: heapSize + pageCache +
 	// overhead.
-	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than 0, e.g. 2Gi"
+	// +kubebuilder:validation:XValidation:rule="string(self).size() <= 32 && string(self).matches('^[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+]?[0-9][0-9]?)?$') ? quantity(string(self)).isGreaterThan(quantity('0')) && quantity(string(self)).compareTo(quantity('1Pi')) <= 0 : false",message="must be greater than 0 and at most 1Pi, e.g. 2Gi (at most 32 characters; an exponent of at most two digits)"
 	// +optional
 	Limit *resource.Quantity `json:"limit,omitempty"`
 }
@@ -129,7 +129,7 @@ type PodMetadata struct {
 type ComputeResources struct {
 	// cpu is the container's CPU request and limit, e.g. "500m". Unset: no CPU
 	// request or limit (the namespace's LimitRange applies, if any).
-	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="must be greater than 0, e.g. 500m"
+	// +kubebuilder:validation:XValidation:rule="string(self).size() <= 32 && string(self).matches('^[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+]?[0-9][0-9]?)?$') ? quantity(string(self)).isGreaterThan(quantity('0')) : false",message="must be greater than 0, e.g. 500m (at most 32 characters; an exponent of at most two digits)"
 	// +optional
 	CPU *resource.Quantity `json:"cpu,omitempty"`
 }

@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	"fmt"
+	"math"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -41,6 +42,9 @@ func (m MemorySpec) Budget(path *field.Path) (MemoryBudget, *field.Error) {
 		name string
 		q    resource.Quantity
 	}{{"heapSize", b.Heap}, {"pageCache", b.PageCache}, {"overhead", b.Overhead}} {
+		if !saneMemory(f.q) {
+			return b, field.Invalid(path.Child(f.name), "", "must be at most 1Pi")
+		}
 		if f.q.Sign() <= 0 {
 			return b, field.Invalid(path.Child(f.name), f.q.String(), "must be greater than 0")
 		}
@@ -53,6 +57,9 @@ func (m MemorySpec) Budget(path *field.Path) (MemoryBudget, *field.Error) {
 		return b, nil
 	}
 	b.Limit = m.Limit.DeepCopy()
+	if !saneMemory(b.Limit) {
+		return b, field.Invalid(path.Child("limit"), "", "must be at most 1Pi")
+	}
 	if b.Limit.Sign() <= 0 {
 		return b, field.Invalid(path.Child("limit"), b.Limit.String(), "must be greater than 0")
 	}
@@ -62,6 +69,24 @@ func (m MemorySpec) Budget(path *field.Path) (MemoryBudget, *field.Error) {
 			b.Heap.String(), b.PageCache.String(), b.Overhead.String(), b.Limit.String()))
 	}
 	return b, nil
+}
+
+// QuantityPattern is what the CRDs' rules let through to Kubernetes' quantity parser: at most
+// 32 characters, no sign but +, an exponent of at most two digits. Kubernetes' parser spins
+// (in the API server's CEL and in every client that decodes the object) on exponents of eight
+// digits and more, so the rules check this first.
+const QuantityPattern = `^[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+]?[0-9][0-9]?)?$`
+
+// maxMemory bounds every part of a budget (the CRD's rule says the same): more than any
+// machine has, and far enough from int64's end that the sum of the parts stays exact.
+const maxMemory = 1 << 50 // 1Pi
+
+// saneMemory checks q against maxMemory without the exact arithmetic that a quantity with a
+// huge exponent turns into an unbounded big-number computation (the float is cheap and
+// becomes +Inf instead). The value is not quoted in the error for the same reason.
+func saneMemory(q resource.Quantity) bool {
+	f := q.AsApproximateFloat64()
+	return math.Abs(f) <= maxMemory
 }
 
 // orDefault is the API server's defaulting, for objects that did not pass through it (a unit

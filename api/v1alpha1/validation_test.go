@@ -1,13 +1,16 @@
 package v1alpha1_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -352,4 +355,44 @@ var _ = Describe("admission of valid cron schedules", func() {
 			Expect(k8sClient.Create(ctx, s)).To(Succeed())
 		})
 	}
+})
+
+// Kubernetes' quantity parser spins on decimal exponents of eight digits and more, in the API
+// server's CEL (quantity()) as in every client that decodes the object. The CRDs' rules check
+// the text first, so such a value is refused at once and never stored.
+var _ = Describe("quantities Kubernetes' parser would spin on", func() {
+	create := func(heap string) (time.Duration, error) {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": v1.GroupVersion.String(), "kind": "Backup",
+			"metadata": map[string]any{"generateName": "exponent-", "namespace": namespace},
+			"spec": map[string]any{
+				"cluster": map[string]any{"name": "graph", "neo4jVersion": "5.26",
+					"serverSelector": map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/instance": "graph"}}},
+				"storage": map[string]any{"persistentVolumeClaim": map[string]any{"template": map[string]any{"size": "100Gi"}}},
+				"image":   "neo4j:5.26.2-enterprise",
+				"memory":  map[string]any{"heapSize": heap, "limit": "4Gi"},
+			}}}
+		c, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		began := time.Now()
+		err := k8sClient.Create(c, u)
+		return time.Since(began), err
+	}
+
+	It("refuses them at once, naming the field", func() {
+		for _, heap := range []string{"1E200000000", "1000000E20000000000", "1e-2147483647", "1E100", "1" + strings.Repeat("0", 40)} {
+			took, err := create(heap)
+			Expect(err).To(HaveOccurred(), heap)
+			Expect(err.Error()).To(ContainSubstring("spec.memory.heapSize: Invalid value"), heap)
+			Expect(err.Error()).To(ContainSubstring("an exponent of at most two digits"), heap)
+			Expect(took).To(BeNumerically("<", 5*time.Second), "%s: the API server answered after %s", heap, took)
+		}
+	})
+
+	It("still takes what users write", func() {
+		for _, heap := range []string{"1Gi", "1536Mi", "2G", "1.5Gi", "2e9", "+1Gi"} {
+			_, err := create(heap)
+			Expect(err).NotTo(HaveOccurred(), heap)
+		}
+	})
 })
