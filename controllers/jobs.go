@@ -112,9 +112,11 @@ type progress struct {
 	// since is when the Job last moved: its creation, a pod's creation, or the newest change
 	// of a pod's condition (no longer ready, disrupted, failed).
 	since time.Time
-	// undecided: nothing can be judged now. A pod succeeded and the Job has not ended yet, the
-	// Job waits out its backoff before the next try, or the cache lags the Job's status.
+	// undecided: nothing can be judged now. A pod succeeded and the Job has not ended yet, or
+	// the Job waits out its backoff before the next try.
 	undecided bool
+	// lagging: the cache has not seen the pods the Job's status counts yet.
+	lagging bool
 }
 
 // jobProgress reads the pods of a Job that has not ended.
@@ -155,9 +157,8 @@ func jobProgress(ctx context.Context, c client.Reader, job *batchv1.Job) (progre
 		p.waiting = nil
 		return p, nil
 	}
-	p.undecided = succeeded ||
-		(p.waiting == nil && (job.Status.Active > 0 || job.Status.Failed > 0)) ||
-		ptr.Deref(job.Status.Ready, 0) > 0
+	p.lagging = ptr.Deref(job.Status.Ready, 0) > 0 || (p.waiting == nil && job.Status.Active > 0)
+	p.undecided = succeeded || (p.waiting == nil && job.Status.Failed > 0)
 	return p, nil
 }
 
@@ -242,6 +243,8 @@ func judge(ctx context.Context, c client.Client, reader client.Reader, job *batc
 		return verdict{}, err
 	case p.running != nil:
 		return verdict{runningOn: p.running.Spec.NodeName}, nil
+	case p.lagging:
+		return verdict{requeue: 2 * time.Second}, nil
 	case p.undecided, ran && p.waiting == nil:
 		// After a pod that ran, the Job controller makes the next one once the old is gone;
 		// between the two, the cache may show neither. It says when it cannot (FailedCreate
@@ -290,11 +293,14 @@ func isReason(conds []metav1.Condition, reason string) bool {
 }
 
 // reasonChanged records, once, that an object in the same phase has a new Ready reason: a
-// Warning while it waits or restarts, Normal when its pod runs again.
+// Warning while it waits or restarts, Normal when its pod runs again or a Restore inspects.
 func reasonChanged(rec recorder.EventRecorder, obj runtime.Object, ready *metav1.Condition) {
 	typ, action := corev1.EventTypeWarning, "Wait"
-	if ready.Reason == v1.ReasonRunning {
+	switch ready.Reason {
+	case v1.ReasonRunning:
 		typ, action = corev1.EventTypeNormal, "Run"
+	case v1.ReasonInspecting:
+		typ = corev1.EventTypeNormal
 	}
 	rec.Eventf(obj, nil, typ, ready.Reason, action, "%s", ready.Message)
 }
