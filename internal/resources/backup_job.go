@@ -153,12 +153,9 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 						ImagePullPolicy: b.Spec.ImagePullPolicy,
 						Command:         []string{agentPath},
 						Args:            args,
-						Env: []corev1.EnvVar{
-							// The JVM's heap comes from HEAP_SIZE only (never a flag).
-							{Name: "HEAP_SIZE", Value: neo4j.Size(plan.Memory.Heap.Value())},
-						},
-						Resources:    memoryResources(plan.Memory, b.Spec.Resources.CPU),
-						VolumeMounts: mounts,
+						Env:             heapEnv(plan.Memory),
+						Resources:       memoryResources(plan.Memory, b.Spec.Resources.CPU),
+						VolumeMounts:    mounts,
 						// neo4j-admin writes its own logs and lock files under NEO4J_HOME.
 						SecurityContext:          restricted(false),
 						TerminationMessagePath:   corev1.TerminationMessagePathDefault,

@@ -8,6 +8,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
 )
 
 // The pieces every pod the operator runs shares.
@@ -94,6 +95,12 @@ func controllerRef(kind string, owner metav1.Object) metav1.OwnerReference {
 		Controller:         ptr.To(true),
 		BlockOwnerDeletion: ptr.To(true),
 	}
+}
+
+// heapEnv gives the JVM its heap: HEAP_SIZE only, never a flag (neo4j-admin rejects
+// --heap-size).
+func heapEnv(budget v1.MemoryBudget) []corev1.EnvVar {
+	return []corev1.EnvVar{{Name: "HEAP_SIZE", Value: neo4j.Size(budget.Heap.Value())}}
 }
 
 // memoryResources are request = limit = the budget's limit, plus the CPU asked for.

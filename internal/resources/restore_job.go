@@ -67,7 +67,7 @@ func RestoreJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 		container: corev1.Container{
 			Name:      ContainerRestore,
 			Args:      args,
-			Env:       []corev1.EnvVar{{Name: "HEAP_SIZE", Value: neo4j.Size(plan.Memory.Heap.Value())}},
+			Env:       heapEnv(plan.Memory),
 			Resources: memoryResources(plan.Memory, r.Spec.Resources.CPU),
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "backups", MountPath: BackupMount, ReadOnly: true},
@@ -110,7 +110,7 @@ func InspectJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 		container: corev1.Container{
 			Name:      ContainerInspect,
 			Args:      args,
-			Env:       []corev1.EnvVar{{Name: "HEAP_SIZE", Value: neo4j.Size(plan.Memory.Heap.Value())}},
+			Env:       heapEnv(plan.Memory),
 			Resources: memoryResources(plan.Memory, r.Spec.Resources.CPU),
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "backups", MountPath: BackupMount, ReadOnly: true},

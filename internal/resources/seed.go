@@ -91,7 +91,7 @@ func SeedServerJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job,
 			"--data-dir=/data", "--scratch=/scratch", "--temp-dir=/tmp/neo4j-restore")
 		args = append(args, untilArgs(plan)...)
 		res = memoryResources(plan.Memory, r.Spec.Resources.CPU)
-		env = []corev1.EnvVar{{Name: "HEAP_SIZE", Value: neo4j.Size(plan.Memory.Heap.Value())}}
+		env = heapEnv(plan.Memory)
 	}
 	return restoreSideJob(r, restorePod{
 		name: SeedServerName(r.Name), component: ComponentSeedServer,

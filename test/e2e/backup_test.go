@@ -109,6 +109,15 @@ func simulated(dbs ...result.Database) string {
 	return string(result.Encode(result.Backup{Databases: dbs}, result.MaxMessage))
 }
 
+// waitBackup waits until b (read into b) reaches phase.
+func waitBackup(b *v1.Backup, phase v1.BackupPhase, timeout time.Duration) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
+		g.Expect(b.Status.Phase).To(Equal(phase))
+	}).WithTimeout(timeout).WithPolling(250 * time.Millisecond).Should(Succeed())
+}
+
 func e2eReady(b *v1.Backup) metav1.Condition {
 	for _, c := range b.Status.Conditions {
 		if c.Type == v1.ConditionReady {
@@ -138,11 +147,8 @@ var _ = Describe("a Backup on the cluster in a box", func() {
 		b := e2eBackup(ns, "nightly", map[string]string{
 			"sim.graphkeeper.dev/outcome": "Succeeded", "sim.graphkeeper.dev/message": msg, "sim.graphkeeper.dev/delay": "1s"})
 
-		var got v1.Backup
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), &got)).To(Succeed())
-			g.Expect(got.Status.Phase).To(Equal(v1.BackupSucceeded))
-		}).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		waitBackup(b, v1.BackupSucceeded, 90*time.Second)
+		got := *b
 
 		Expect(got.Status.Placement.CrossZone).To(BeTrue())
 		Expect(kstatusOf(Default, &got)).To(Equal(kstatus.CurrentStatus), "what Argo CD and Flux see")
@@ -183,11 +189,8 @@ var _ = Describe("a Backup on the cluster in a box", func() {
 		)
 		b := e2eBackup(ns, "unreachable", map[string]string{
 			"sim.graphkeeper.dev/outcome": "Failed", "sim.graphkeeper.dev/exit-code": "1", "sim.graphkeeper.dev/message": msg})
-		var got v1.Backup
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), &got)).To(Succeed())
-			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
-		}).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		waitBackup(b, v1.BackupFailed, 90*time.Second)
+		got := *b
 		ready := e2eReady(&got)
 		Expect(kstatusOf(Default, &got)).To(Equal(kstatus.FailedStatus))
 		Expect(ready.Reason).To(Equal(v1.ReasonBackupFailed))

@@ -240,10 +240,7 @@ var _ = Describe("faults", func() {
 		waitAPIServer()
 		back := time.Now()
 
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
-			g.Expect(b.Status.Phase).To(Equal(v1.BackupSucceeded))
-		}).WithTimeout(120 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		waitBackup(b, v1.BackupSucceeded, 120*time.Second)
 		converged := time.Since(back)
 		after := e2eBackup(ns, "after-outage", map[string]string{"sim.graphkeeper.dev/outcome": "Succeeded", "sim.graphkeeper.dev/message": msg})
 		Eventually(func(g Gomega) {
@@ -264,10 +261,7 @@ var _ = Describe("faults", func() {
 		spec.BackoffLimit = ptr.To[int32](2)
 		b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: "flaky", Namespace: ns}, Spec: spec}
 		Expect(k8sClient.Create(ctx, b)).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
-			g.Expect(b.Status.Phase).To(Equal(v1.BackupFailed))
-		}).WithTimeout(120 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		waitBackup(b, v1.BackupFailed, 120*time.Second)
 		job := &batchv1.Job{}
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: b.Status.JobName}, job)).To(Succeed())
 		Expect(job.Status.Failed).To(BeEquivalentTo(3), "backoffLimit 2: the first try and two retries")
@@ -375,10 +369,7 @@ var _ = Describe("faults", func() {
 
 		By("replacing the node: the waiting slot runs in the storage zone")
 		Expect(box.AddNode(ctx, zone, lostNode)).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(next), next)).To(Succeed())
-			g.Expect(next.Status.Phase).To(Equal(v1.BackupSucceeded))
-		}).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		waitBackup(next, v1.BackupSucceeded, 90*time.Second)
 		Expect(next.Status.Placement.StorageZone).To(Equal(zone))
 		Expect(next.Status.Placement.Node).To(Equal(lostNode))
 		figure("node loss", fmt.Sprintf("the storage zone's only node deleted mid-backup: the Backup said Restarting %s later (the pod garbage collector's quarantine), failed NodeLost %s after the loss (start timeout 30 s), its Job deleted; the next slot waited with NoNodesInZone, no Job outside %s, and ran there once the node was back; message: %s",
@@ -396,10 +387,7 @@ var _ = Describe("faults", func() {
 		spec.Cluster.TLS = &v1.TLSSpec{SecretName: "backup-tls"}
 		b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: "tls", Namespace: ns}, Spec: spec}
 		Expect(k8sClient.Create(ctx, b)).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
-			g.Expect(b.Status.Phase).To(Equal(v1.BackupSucceeded))
-		}).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		waitBackup(b, v1.BackupSucceeded, 90*time.Second)
 		rep := string(result.EncodeRestore(result.Restore{Database: "copy", Chain: []string{"neo4j-2026-11-28T02-00-00.backup"}}, result.MaxMessage))
 		rs := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "seed", Namespace: ns}, Spec: v1.RestoreSpec{
 			Source: v1.RestoreSource{BackupName: "tls"}, Database: "neo4j", TargetDatabase: "copy", Mode: v1.RestoreSeedFromURI,

@@ -33,10 +33,7 @@ var _ = Describe("a Restore on the cluster in a box", func() {
 		spec.Databases = []string{"neo4j"}
 		b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: ns}, Spec: spec}
 		Expect(k8sClient.Create(ctx, b)).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
-			g.Expect(b.Status.Phase).To(Equal(v1.BackupSucceeded))
-		}).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		waitBackup(b, v1.BackupSucceeded, 90*time.Second)
 
 		target := &corev1.PersistentVolumeClaim{
 			ObjectMeta: metav1.ObjectMeta{Name: "new-server-data", Namespace: ns},
