@@ -616,6 +616,7 @@ func applyReport(b *v1.Backup, rep result.Backup) {
 		b.Status.Databases = append(b.Status.Databases, v1.DatabaseResult{
 			Name: d.Name, Type: v1.BackupType(d.Type), Artifact: d.Artifact, SizeBytes: d.Size,
 			LowestTx: d.LowTx, HighestTx: d.HighTx, Consistent: d.Consistent, Error: d.Error,
+			ConsistencyCheck: d.Check, ConsistencyReport: d.Report,
 		})
 		if d.BackedUp() {
 			total += d.Size

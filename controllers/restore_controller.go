@@ -399,7 +399,7 @@ func (r *RestoreReconciler) plan(ctx context.Context, rs *v1.Restore, version ne
 	case err != nil:
 		return nil, v1.ReasonNotCovered, err.Error(), nil
 	}
-	plan.Chain = c.Files()
+	plan.Chain, plan.ChainHighTx = c.Files(), c.HighTx
 	if target.Until == nil {
 		if target.UntilTx > 0 {
 			rs.Status.RestoredUntilTx = target.UntilTx
@@ -613,8 +613,12 @@ func (r *RestoreReconciler) inspected(ctx context.Context, rs *v1.Restore, plan 
 	case ended.Type != batchv1.JobComplete || len(rep.Chain) == 0:
 		return nil, v1.ReasonRestoreFailed, fmt.Sprintf("inspection Job %s ended (%s, %s) without a chain: %s", job.Name, ended.Type, ended.Reason, rep.Error), nil
 	}
-	plan.Chain = rep.Chain
-	if plan.UntilTime == nil {
+	// The report's UntilTx is the chain's last transaction.
+	plan.Chain, plan.ChainHighTx = rep.Chain, rep.UntilTx
+	switch {
+	case plan.UntilTx > 0:
+		rs.Status.RestoredUntilTx = plan.UntilTx
+	case plan.UntilTime == nil:
 		rs.Status.RestoredUntilTx = rep.UntilTx
 	}
 	return plan, "", "", nil

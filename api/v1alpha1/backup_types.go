@@ -191,7 +191,9 @@ type BackupSpec struct {
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:MaxLength=63
-	// +kubebuilder:validation:items:XValidation:rule="self.matches('^[A-Za-z*?][-A-Za-z0-9.*?]*$') && (self.contains('*') || self.contains('?') || self.matches('^[A-Za-z][-A-Za-z0-9.]{2,62}$'))",message="must be a Neo4j database name (3 to 63 letters, digits, '.' or '-', starting with a letter) or a glob such as '*'"
+	// Names are lowercase: Neo4j normalizes database names to lowercase, so
+	// "Movies" would be backed up as movies and never be found as written.
+	// +kubebuilder:validation:items:XValidation:rule="self.matches('^[a-z*?][-a-z0-9.*?]*$') && (self.contains('*') || self.contains('?') || self.matches('^[a-z][-a-z0-9.]{1,61}[a-z0-9]$'))",message="must be a Neo4j database name in lowercase (Neo4j stores names lowercased): 3 to 63 letters, digits, '.' or '-', starting with a letter and not ending with '.' or '-'; or a glob such as '*'"
 	// +listType=set
 	// +optional
 	Databases []string `json:"databases,omitempty"`
@@ -279,9 +281,21 @@ type DatabaseResult struct {
 	// +optional
 	HighestTx int64 `json:"highestTx,omitempty"`
 	// consistent is the consistency check's verdict; unset when it did not
-	// run.
+	// run (see consistencyCheck).
 	// +optional
 	Consistent *bool `json:"consistent,omitempty"`
+	// consistencyCheck says how the check went: Passed, Failed
+	// (inconsistencies found; see consistencyReport), NotRun (it could not
+	// run; error says why) or NotSupported (Neo4j does not check this
+	// artifact: a DIFF, or from 2025.09 a full backup that is not recovered;
+	// the chain's FULL carries the verdict). Unset when the check is disabled.
+	// +optional
+	ConsistencyCheck string `json:"consistencyCheck,omitempty"`
+	// consistencyReport is where the report of a check that found
+	// inconsistencies is kept, relative to the storage path
+	// (.consistency/<backup>/<database>).
+	// +optional
+	ConsistencyReport string `json:"consistencyReport,omitempty"`
 	// error says why this database failed, when it did.
 	// +optional
 	Error string `json:"error,omitempty"`

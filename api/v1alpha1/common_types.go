@@ -57,19 +57,54 @@ type ClusterSpec struct {
 	// +optional
 	BoltPort int32 `json:"boltPort,omitempty"`
 
-	// tls names a Secret holding the backup SSL policy files (private.key,
-	// public.crt and the trusted/ certificates) when the backup port requires
-	// TLS. It is mounted read-only and passed to neo4j-admin through
-	// --additional-config; its contents never appear in args.
+	// bolt is how a SeedFromURI restore's cypher-shell reaches the servers'
+	// Bolt port: plaintext (default) or TLS.
+	// +optional
+	Bolt *BoltSpec `json:"bolt,omitempty"`
+
+	// tls names a Secret holding the backup SSL policy files when the backup
+	// port requires TLS: a key pair and a trusted CA. It is mounted read-only
+	// and passed to neo4j-admin through --additional-config; its contents
+	// never appear in args.
 	// +optional
 	TLS *TLSSpec `json:"tls,omitempty"`
 }
 
+// BoltTLS is how cypher-shell encrypts its Bolt connection.
+// +kubebuilder:validation:Enum=Disabled;Verified;SelfSigned
+type BoltTLS string
+
+const (
+	// BoltTLSDisabled: neo4j:// (plaintext).
+	BoltTLSDisabled BoltTLS = "Disabled"
+	// BoltTLSVerified: neo4j+s:// (TLS; the server's certificate must chain
+	// to a CA the Neo4j image's JVM trusts).
+	BoltTLSVerified BoltTLS = "Verified"
+	// BoltTLSSelfSigned: neo4j+ssc:// (TLS; any certificate is accepted).
+	BoltTLSSelfSigned BoltTLS = "SelfSigned"
+)
+
+// BoltSpec is how the operator's Jobs connect to the servers' Bolt port.
+type BoltSpec struct {
+	// tls: Disabled (neo4j://, default), Verified (neo4j+s://: encrypted, the
+	// server's certificate checked against the CAs the Neo4j image trusts) or
+	// SelfSigned (neo4j+ssc://: encrypted, any certificate accepted). Set it
+	// when the servers require TLS on Bolt
+	// (server.bolt.tls_level: REQUIRED).
+	// +kubebuilder:default=Disabled
+	// +optional
+	TLS BoltTLS `json:"tls,omitempty"`
+}
+
 // TLSSpec points at the Secret with the backup SSL policy
-// (dbms.ssl.policy.backup.* in 4.4, server's ssl policy "backup" in 5.x).
+// (dbms.ssl.policy.backup.* in 4.4 and 5.x).
 type TLSSpec struct {
-	// secretName is a Secret in this namespace with private.key, public.crt,
-	// and any trusted CA certificates under keys named trusted-*.crt.
+	// secretName is a Secret in this namespace with the client key pair and
+	// the CA that signed the servers' certificates: tls.key, tls.crt and
+	// ca.crt (a kubernetes.io/tls or cert-manager Secret), or private.key,
+	// public.crt and trusted-*.crt. A CA is required: the backup policy's
+	// client_auth defaults to REQUIRE. PKCS #1 and EC keys are converted to
+	// the PKCS #8 that Neo4j requires.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	SecretName string `json:"secretName"`

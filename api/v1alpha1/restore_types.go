@@ -97,20 +97,23 @@ type RestoreSpec struct {
 	// database is the name of the database in the backup to restore.
 	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z][-A-Za-z0-9.]{2,62}$')",message="must be a Neo4j database name: 3 to 63 letters, digits, '.' or '-', starting with a letter (no globs)"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z][-a-z0-9.]{1,61}[a-z0-9]$')",message="must be a Neo4j database name in lowercase (Neo4j stores names lowercased): 3 to 63 letters, digits, '.' or '-', starting with a letter and not ending with '.' or '-' (no globs)"
 	Database string `json:"database"`
 
 	// targetDatabase is the name to restore it as. Default: the same name.
 	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z][-A-Za-z0-9.]{2,62}$')",message="must be a Neo4j database name: 3 to 63 letters, digits, '.' or '-', starting with a letter"
-	// +kubebuilder:validation:XValidation:rule="self.lowerAscii() != 'system'",message="the system database cannot be restored over; restore it with neo4j-admin on a stopped server"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z][-a-z0-9.]{1,61}[a-z0-9]$')",message="must be a Neo4j database name in lowercase (Neo4j stores names lowercased): 3 to 63 letters, digits, '.' or '-', starting with a letter and not ending with '.' or '-'"
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('system')",message="names starting with 'system' are reserved by Neo4j; the system database cannot be restored over (restore it with neo4j-admin on a stopped server)"
 	// +optional
 	TargetDatabase string `json:"targetDatabase,omitempty"`
 
 	// restoreUntil restores up to a point in time, an RFC 3339 time such as
-	// "2026-11-28T02:00:00Z", or up to and including a transaction id such as
-	// "123456". Neo4j 5.x and later. With SeedFromURI the operator applies it
+	// "2026-11-28T02:00:00Z" (the transactions committed before it; Neo4j
+	// takes whole seconds, so a fraction is cut and nothing after the moment
+	// is restored), or up to and including a transaction id such as "123456"
+	// (the operator asks neo4j-admin, whose bound is exclusive, for the one
+	// after). Neo4j 5.x and later. With SeedFromURI the operator applies it
 	// while preparing the seed (neo4j-admin restore --restore-until, then a
 	// dump), so it works on every 5.x version.
 	// +kubebuilder:validation:MaxLength=64

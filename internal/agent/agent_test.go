@@ -2,6 +2,10 @@ package agent_test
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -79,7 +83,7 @@ func agent(t *testing.T, dir string, r run) outcome {
 	standinLog := filepath.Join(work, "standin.log")
 	args := []string{"agent", "backup", "--neo4j-version=" + r.version, "--type=" + r.typ,
 		"--dir=" + dir, "--pagecache-bytes=536870912", "--temp-dir=" + filepath.Join(work, "tmp"),
-		"--termination-log=" + termLog, fmt.Sprintf("--check=%t", r.check)}
+		"--termination-log=" + termLog, fmt.Sprintf("--check=%t", r.check), "--backup-name=nightly-1"}
 	for _, m := range r.members {
 		args = append(args, "--member="+m)
 	}
@@ -143,19 +147,20 @@ func TestChainOnModernVersions(t *testing.T) {
 				t.Fatalf("exit %d: %s", first.code, first.stdout)
 			}
 			d := db(t, first, "neo4j")
-			if d.Type != "FULL" || d.LowTx != 1 || d.HighTx != 10 || d.Consistent == nil || !*d.Consistent || d.Error != "" {
+			if d.Type != "FULL" || d.LowTx != 1 || d.HighTx != 10 || d.Consistent == nil || !*d.Consistent || d.Check != result.CheckPassed || d.Error != "" {
 				t.Fatalf("first backup: %+v", d)
 			}
 			if d.Member != "graph-2" || d.Zone != "zone-b" || d.Size < 1024 || !strings.HasPrefix(d.Artifact, "neo4j-") {
 				t.Fatalf("first backup: %+v", d)
 			}
-			for _, want := range []string{"--pagecache=512m", "HEAP_SIZE=1g", "--type=AUTO", "--to-path=" + dir, "database check --from-path=" + dir} {
+			// The check is bounded: --max-off-heap-memory defaults to 90% of the node's free memory.
+			for _, want := range []string{"--pagecache=512m", "HEAP_SIZE=1g", "--type=AUTO", "--to-path=" + dir, "database check --from-path=", "--max-off-heap-memory=512m"} {
 				if !strings.Contains(first.log, want) {
 					t.Errorf("neo4j-admin was not called with %q:\n%s", want, first.log)
 				}
 			}
-			if got, want := strings.Contains(first.log, "--temp-path="), v != "5.20"; got != want {
-				t.Errorf("--temp-path passed: %t, want %t (it exists from 5.24)", got, want)
+			if got, want := strings.Contains(first.log, "--to-path="+dir+" --type=AUTO --pagecache=512m --temp-path="), v != "5.20"; got != want {
+				t.Errorf("backup --temp-path passed: %t, want %t (it exists from 5.24)", got, want)
 			}
 
 			second := agent(t, dir, run{version: v, check: true})
@@ -163,7 +168,35 @@ func TestChainOnModernVersions(t *testing.T) {
 			if second.code != 0 || d2.Type != "DIFF" || d2.LowTx != 11 || d2.HighTx != 20 || d2.Artifact == d.Artifact {
 				t.Fatalf("second backup (exit %d): %+v", second.code, d2)
 			}
+			// "consistency check is not supported for differential backups": not run, and said so.
+			if d2.Check != result.CheckNotSupported || d2.Consistent != nil || d2.Error != "" || strings.Contains(second.log, "database check") {
+				t.Fatalf("a DIFF was checked or misreported: %+v\n%s", d2, second.log)
+			}
 		})
+	}
+}
+
+func TestUnrecoveredFullIsNotChecked(t *testing.T) {
+	// 2025.09+: "not supported for differential backups or unrecovered full backups".
+	o := agent(t, t.TempDir(), run{version: "2025.10", check: true, env: map[string]string{"STANDIN_UNRECOVERED": "1"}})
+	if d := db(t, o, "neo4j"); o.code != 0 || d.Type != "FULL" || d.Check != result.CheckNotSupported || d.Consistent != nil || strings.Contains(o.log, "database check") {
+		t.Fatalf("exit %d: %+v\n%s", o.code, d, o.log)
+	}
+	// Before 2025.09 there is no RECOVERED verdict to go by, and the FULL is checked.
+	o = agent(t, t.TempDir(), run{version: "2025.08", check: true})
+	if d := db(t, o, "neo4j"); d.Check != result.CheckPassed {
+		t.Fatalf("2025.08: %+v", d)
+	}
+}
+
+func TestUsageErrorFailsAtOnce(t *testing.T) {
+	// Exit 64 is neo4j-admin's usage error: no other member and no retry would accept the
+	// arguments. One call, exit 2 (the Job fails at once), and the reason in the report.
+	o := agent(t, t.TempDir(), run{version: "5.26", dbs: []string{"neo4j", "movies"},
+		members: []string{"graph-1/zone-a/graph-1:6362", "graph-2/zone-b/graph-2:6362"},
+		env:     map[string]string{"STANDIN_USAGE_ERROR": "--pagecache", "STANDIN_DATABASES": "neo4j,movies"}})
+	if o.code != 2 || strings.Count(o.log, "database backup") != 1 || !strings.Contains(o.report.Error, "usage error") || !strings.Contains(o.report.Error, "Unknown option") {
+		t.Fatalf("exit %d, report %s, calls:\n%s", o.code, o.raw, o.log)
 	}
 }
 
@@ -224,14 +257,24 @@ func TestGlob(t *testing.T) {
 }
 
 func TestConsistencyOnModernVersions(t *testing.T) {
-	bad := agent(t, t.TempDir(), run{version: "5.26", check: true, env: map[string]string{"STANDIN_INCONSISTENT": "neo4j"}})
+	dir := t.TempDir()
+	bad := agent(t, dir, run{version: "5.26", check: true, env: map[string]string{"STANDIN_INCONSISTENT": "neo4j"}})
 	d := db(t, bad, "neo4j")
-	if bad.code != 0 || d.Artifact == "" || d.Consistent == nil || *d.Consistent || !strings.Contains(d.Error, "found inconsistencies") {
+	if bad.code != 0 || d.Artifact == "" || d.Consistent == nil || *d.Consistent || d.Check != result.CheckFailed || !strings.Contains(d.Error, "found inconsistencies") {
 		t.Fatalf("inconsistent (exit %d): %+v", bad.code, d)
+	}
+	// The report is kept beside the artifact, named after the Backup, and status says where.
+	if reports, _ := filepath.Glob(filepath.Join(dir, ".consistency", "nightly-1", "neo4j", "inconsistencies-*.report")); d.Report != ".consistency/nightly-1/neo4j" || len(reports) != 1 {
+		t.Fatalf("report %q, files %v", d.Report, reports)
+	}
+	good := t.TempDir()
+	agent(t, good, run{version: "5.26", check: true})
+	if left, _ := os.ReadDir(good); len(left) != 1 {
+		t.Fatalf("a consistent check left more than the artifact: %v", left)
 	}
 	broken := agent(t, t.TempDir(), run{version: "5.26", check: true, env: map[string]string{"STANDIN_CHECK_BROKEN": "1"}})
 	d = db(t, broken, "neo4j")
-	if d.Artifact == "" || d.Consistent != nil || !strings.Contains(d.Error, "failed to run") {
+	if d.Artifact == "" || d.Consistent != nil || d.Check != result.CheckNotRun || !strings.Contains(d.Error, "failed to run") {
 		t.Fatalf("check broken: %+v", d)
 	}
 	off := agent(t, t.TempDir(), run{version: "5.26", check: false})
@@ -266,11 +309,51 @@ func TestLegacyFolders(t *testing.T) {
 	}
 }
 
+func TestLegacyGlobsFallbacksAndDottedNames(t *testing.T) {
+	env := map[string]string{"STANDIN_DATABASES": "neo4j,my.graph"}
+	dir := t.TempDir()
+	first := agent(t, dir, run{version: "4.4", dbs: []string{"*"}, env: env})
+	// A name with a dot is a database like any other.
+	if d := db(t, first, "my.graph"); first.code != 0 || d.Type != "FULL" || d.Artifact != "my.graph" {
+		t.Fatalf("first (exit %d): %s", first.code, first.raw)
+	}
+	if d := db(t, agent(t, dir, run{version: "4.4", dbs: []string{"my.graph"}, env: env}), "my.graph"); d.Type != "DIFF" || d.Error != "" {
+		t.Fatalf("my.graph by name: %+v", d)
+	}
+	// A FULL of a glob is a FULL of every database it matches: their folders are moved aside.
+	full := agent(t, dir, run{version: "4.4", dbs: []string{"*"}, typ: "FULL", env: env})
+	for _, name := range []string{"neo4j", "my.graph"} {
+		if d := db(t, full, name); d.Type != "FULL" {
+			t.Errorf("%s: %+v", name, d)
+		}
+		if aside, _ := filepath.Glob(filepath.Join(dir, name+".20*")); len(aside) != 1 {
+			t.Errorf("%s: the previous folder was not moved aside, so the backup was incremental: %v", name, aside)
+		}
+	}
+	if strings.Contains(full.stdout, "doing incremental backup") {
+		t.Errorf("neo4j-admin took an incremental backup for a FULL:\n%s", full.stdout)
+	}
+	// An incremental that fails falls back to a full (--fallback-to-full, default true), moving
+	// the folder to <name>.err.0: that run is a FULL.
+	env["STANDIN_INCREMENTAL_FAIL"] = "neo4j"
+	fb := agent(t, dir, run{version: "4.4", env: env})
+	if d := db(t, fb, "neo4j"); fb.code != 0 || d.Type != "FULL" {
+		t.Fatalf("fallback (exit %d): %+v", fb.code, d)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "neo4j.err.0")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestLegacyExitCodesTwoAndThreeAreBackups(t *testing.T) {
-	three := agent(t, t.TempDir(), run{version: "4.4", check: true, env: map[string]string{"STANDIN_INCONSISTENT": "neo4j"}})
+	dir := t.TempDir()
+	three := agent(t, dir, run{version: "4.4", check: true, env: map[string]string{"STANDIN_INCONSISTENT": "neo4j"}})
 	d := db(t, three, "neo4j")
-	if three.code != 0 || d.Artifact != "neo4j" || d.Consistent == nil || *d.Consistent {
+	if three.code != 0 || d.Artifact != "neo4j" || d.Consistent == nil || *d.Consistent || d.Check != result.CheckFailed {
 		t.Fatalf("exit 3 (exit %d): %+v", three.code, d)
+	}
+	if reports, _ := filepath.Glob(filepath.Join(dir, ".consistency", "nightly-1", "inconsistencies-*.report")); d.Report != ".consistency/nightly-1" || len(reports) != 1 {
+		t.Fatalf("4.4 report %q, files %v", d.Report, reports)
 	}
 	two := agent(t, t.TempDir(), run{version: "4.4", check: true, env: map[string]string{"STANDIN_CHECK_BROKEN": "1"}})
 	d = db(t, two, "neo4j")
@@ -352,22 +435,41 @@ func TestTerminationStopsNeo4jAdminAndReports(t *testing.T) {
 }
 
 func TestTLSPolicyFromTheSecret(t *testing.T) {
-	secret := t.TempDir()
-	for name, body := range map[string]string{"private.key": "k", "public.crt": "c", "trusted-ca.crt": "ca", "ignored.txt": "x"} {
-		if err := os.WriteFile(filepath.Join(secret, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	o := agent(t, t.TempDir(), run{version: "5.26", extra: []string{"--tls-dir=" + secret}})
-	if o.code != 0 || !strings.Contains(o.log, "--additional-config=/tmp/") || !strings.Contains(o.log, "/neo4j-backup-ssl.conf") {
-		t.Fatalf("exit %d, calls:\n%s", o.code, o.log)
-	}
-	if err := os.Remove(filepath.Join(secret, "public.crt")); err != nil {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
 		t.Fatal(err)
 	}
-	o = agent(t, t.TempDir(), run{version: "5.26", extra: []string{"--tls-dir=" + secret}})
-	if o.code != 2 || !strings.Contains(o.report.Error, "private.key and public.crt") {
-		t.Fatalf("exit %d: %s", o.code, o.raw)
+	pkcs1 := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	write := func(dir string, files map[string]string) {
+		for name, body := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// A cert-manager / kubernetes.io/tls Secret: tls.key (PKCS #1, cert-manager's default),
+	// tls.crt, ca.crt. The stand-in loads the policy as Neo4j does: a PKCS #8 key and a CA.
+	certManager := t.TempDir()
+	write(certManager, map[string]string{"tls.key": string(pkcs1), "tls.crt": "c", "ca.crt": "ca"})
+	o := agent(t, t.TempDir(), run{version: "5.26", extra: []string{"--tls-dir=" + certManager}})
+	if o.code != 0 || !strings.Contains(o.log, "--additional-config=/tmp/") || !strings.Contains(o.log, "/neo4j-backup-ssl.conf") {
+		t.Fatalf("cert-manager names: exit %d, %s\ncalls:\n%s", o.code, o.raw, o.log)
+	}
+	neo4jNames := t.TempDir()
+	write(neo4jNames, map[string]string{"private.key": string(pkcs1), "public.crt": "c", "trusted-ca.crt": "ca", "ignored.txt": "x"})
+	if o = agent(t, t.TempDir(), run{version: "5.26", extra: []string{"--tls-dir=" + neo4jNames}}); o.code != 0 {
+		t.Fatalf("Neo4j's names: exit %d: %s", o.code, o.raw)
+	}
+	// No CA: client_auth defaults to REQUIRE for the backup policy. Refused before any call.
+	noCA := t.TempDir()
+	write(noCA, map[string]string{"tls.key": string(pkcs1), "tls.crt": "c", "ca.crt": ""})
+	if o = agent(t, t.TempDir(), run{version: "5.26", extra: []string{"--tls-dir=" + noCA}}); o.code != 2 || !strings.Contains(o.report.Error, "no trusted CA") || o.log != "" {
+		t.Fatalf("no CA: exit %d: %s", o.code, o.raw)
+	}
+	noCert := t.TempDir()
+	write(noCert, map[string]string{"tls.key": string(pkcs1), "ca.crt": "ca"})
+	if o = agent(t, t.TempDir(), run{version: "5.26", extra: []string{"--tls-dir=" + noCert}}); o.code != 2 || !strings.Contains(o.report.Error, "key pair") {
+		t.Fatalf("no certificate: exit %d: %s", o.code, o.raw)
 	}
 }
 
@@ -406,15 +508,22 @@ func TestPruneDeletesExactlyTheNamedArtifacts(t *testing.T) {
 	}
 }
 
-// restore runs `agent restore` with the stand-in playing version, data written under data.
+// restore runs `agent restore` with the stand-in playing version, data written under data. The
+// backup folder dir is mounted read-only, as in the restore pods.
 func restore(t *testing.T, version, dir, data string, args ...string) (int, result.Restore, string) {
+	t.Helper()
+	return restoreEnv(t, version, dir, data, nil, args...)
+}
+
+func restoreEnv(t *testing.T, version, dir, data string, env []string, args ...string) (int, result.Restore, string) {
 	t.Helper()
 	work := t.TempDir()
 	termLog := filepath.Join(work, "termination-log")
 	standinLog := filepath.Join(work, "standin.log")
 	cmd := exec.Command(filepath.Join(binDir, "neo4j-backup-operator"), append([]string{"agent", "restore",
 		"--neo4j-version=" + version, "--dir=" + dir, "--data-dir=" + data, "--termination-log=" + termLog}, args...)...)
-	cmd.Env = []string{"PATH=" + binDir, "HEAP_SIZE=1g", "STANDIN_NEO4J_VERSION=" + version, "STANDIN_LOG=" + standinLog, "STANDIN_DATA_DIR=" + data}
+	cmd.Env = append([]string{"PATH=" + binDir, "HEAP_SIZE=1g", "STANDIN_NEO4J_VERSION=" + version, "STANDIN_LOG=" + standinLog,
+		"STANDIN_DATA_DIR=" + data, "STANDIN_READONLY=" + dir}, env...)
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -435,42 +544,76 @@ func restore(t *testing.T, version, dir, data string, args ...string) (int, resu
 }
 
 func TestRestoreAChainUntilATransaction(t *testing.T) {
-	dir, data := t.TempDir(), t.TempDir()
+	for _, v := range []string{"5.20", "5.26", "2025.10"} {
+		t.Run(v, func(t *testing.T) {
+			dir, data := t.TempDir(), t.TempDir()
+			for range 3 {
+				agent(t, dir, run{version: v})
+			}
+			entries, _ := os.ReadDir(dir)
+			var chain []string
+			for _, e := range entries {
+				chain = append(chain, e.Name())
+			}
+			if len(chain) != 3 {
+				t.Fatalf("artifacts: %v", chain)
+			}
+			// A chain is restored from its last artifact ("<database> ... only allowed if the
+			// --from-path option points to a path to a single artifact"), and 15 included is
+			// neo4j-admin's --restore-until=16 ("up to, but not including").
+			args := []string{"--database=neo4j-restored", "--until-tx=15", "--chain-high-tx=30", "--temp-dir=" + filepath.Join(t.TempDir(), "tmp"), "--stage-dir=" + data}
+			for _, a := range chain[:2] {
+				args = append(args, "--artifact="+a)
+			}
+			code, rep, calls := restore(t, v, dir, data, args...)
+			if code != 0 || rep.Database != "neo4j-restored" || len(rep.Chain) != 2 || rep.Error != "" {
+				t.Fatalf("exit %d: %+v\n%s", code, rep, calls)
+			}
+			if !strings.Contains(calls, "database restore --from-path=") || !strings.Contains(calls, chain[1]+" --restore-until=16") {
+				t.Fatalf("calls:\n%s", calls)
+			}
+			marker, _ := os.ReadFile(filepath.Join(data, "databases", "neo4j-restored", "restored-from"))
+			if !strings.Contains(string(marker), chain[0]+","+chain[1]+" up to transaction 15") {
+				t.Fatalf("restored: %s", marker)
+			}
+			// Before 5.24 there is no --temp-path: the chain is restored from a copy, never from
+			// the read-only backup volume, and the copy is removed.
+			if got, want := strings.Contains(calls, "--from-path="+dir), v != "5.20"; got != want {
+				t.Errorf("restored from the backup folder: %t, want %t\n%s", got, want, calls)
+			}
+			if left, _ := os.ReadDir(data); len(left) != 1 || left[0].Name() != "databases" {
+				t.Errorf("left in the data directory: %v", left)
+			}
+
+			By := "an existing database is never touched without replaceExisting"
+			code, rep, calls = restore(t, v, dir, data, args...)
+			if code != 3 || rep.Reason != "TargetExists" || strings.Contains(calls, "database restore") {
+				t.Fatalf("%s: exit %d, %+v, calls %q", By, code, rep, calls)
+			}
+			code, _, calls = restore(t, v, dir, data, append(args, "--replace")...)
+			if code != 0 || !strings.Contains(calls, "--overwrite-destination=true") {
+				t.Fatalf("replace: exit %d, calls %q", code, calls)
+			}
+			// The whole chain, to its last transaction: no predicate at all.
+			whole := []string{"--database=whole", "--until-tx=30", "--chain-high-tx=30", "--temp-dir=" + filepath.Join(t.TempDir(), "tmp"), "--stage-dir=" + data}
+			for _, a := range chain {
+				whole = append(whole, "--artifact="+a)
+			}
+			if code, rep, calls = restore(t, v, dir, data, whole...); code != 0 || strings.Contains(calls, "--restore-until") {
+				t.Fatalf("to the chain's end: exit %d, %+v\n%s", code, rep, calls)
+			}
+		})
+	}
+
+	dir := t.TempDir()
 	agent(t, dir, run{version: "5.26"})
 	agent(t, dir, run{version: "5.26"})
 	entries, _ := os.ReadDir(dir)
-	var chain []string
-	for _, e := range entries {
-		chain = append(chain, e.Name())
+	if err := os.Remove(filepath.Join(dir, entries[0].Name())); err != nil {
+		t.Fatal(err)
 	}
-	if len(chain) != 2 {
-		t.Fatalf("artifacts: %v", chain)
-	}
-	args := []string{"--database=neo4j-restored", "--until-tx=15", "--artifact=" + chain[0], "--artifact=" + chain[1]}
-	code, rep, calls := restore(t, "5.26", dir, data, args...)
-	if code != 0 || rep.Database != "neo4j-restored" || len(rep.Chain) != 2 || rep.Error != "" {
-		t.Fatalf("exit %d: %+v", code, rep)
-	}
-	if !strings.Contains(calls, "database restore --from-path="+filepath.Join(dir, chain[0])+","+filepath.Join(dir, chain[1])+" --restore-until=15 neo4j-restored") {
-		t.Fatalf("calls:\n%s", calls)
-	}
-	marker, _ := os.ReadFile(filepath.Join(data, "databases", "neo4j-restored", "restored-from"))
-	if !strings.Contains(string(marker), "until 15") {
-		t.Fatalf("restored: %s", marker)
-	}
-
-	By := "an existing database is never touched without replaceExisting"
-	code, rep, calls = restore(t, "5.26", dir, data, args...)
-	if code != 3 || rep.Reason != "TargetExists" || strings.Contains(calls, "database restore") {
-		t.Fatalf("%s: exit %d, %+v, calls %q", By, code, rep, calls)
-	}
-	code, _, calls = restore(t, "5.26", dir, data, append(args, "--replace")...)
-	if code != 0 || !strings.Contains(calls, "--overwrite-destination=true") {
-		t.Fatalf("replace: exit %d, calls %q", code, calls)
-	}
-
-	code, rep, _ = restore(t, "5.26", dir, t.TempDir(), "--database=x-restored", "--artifact="+chain[1])
-	if code != 1 || rep.Reason != "RestoreFailed" || !strings.Contains(rep.Error, "exit 1") {
+	code, rep, _ := restore(t, "5.26", dir, t.TempDir(), "--database=x-restored", "--artifact="+entries[1].Name(), "--temp-dir="+t.TempDir())
+	if code != 1 || rep.Reason != "RestoreFailed" || !strings.Contains(rep.Error, "no backup chain") {
 		t.Fatalf("a DIFF without its FULL: exit %d, %+v", code, rep)
 	}
 }

@@ -6,13 +6,14 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,9 +51,17 @@ type BackupConfig struct {
 	Check     bool
 	// AdditionalConfig is a neo4j.conf fragment for neo4j-admin (the backup SSL policy).
 	AdditionalConfig string
-	// TempDir is scratch space (consistency-check reports, recovery of 5.x artifacts).
+	// TempDir is scratch space (recovery of 5.x artifacts during a check).
 	TempDir string
+	// BackupName names the folder under Dir/.consistency where a check's report is kept when
+	// it found inconsistencies (reports written to scratch would go with it).
+	BackupName string
 }
+
+// ConsistencyDir is the folder, inside a backup folder, that keeps consistency reports:
+// <dir>/.consistency/<backup>/<database>. A database name cannot start with '.', so 4.4's
+// per-database folders never collide with it.
+const ConsistencyDir = ".consistency"
 
 // Runner runs neo4j-admin with args and returns its exit code and the tail of its output.
 // err is for failures to run it at all.
@@ -72,6 +81,12 @@ func Backup(ctx context.Context, cfg BackupConfig, run Runner, now func() time.T
 	var rep result.Backup
 	for _, db := range cfg.Databases {
 		rep.Databases = append(rep.Databases, b.database(ctx, db)...)
+		if b.usage != "" {
+			// neo4j-admin refused the arguments: every other database and every retry would
+			// get the same answer. The Job's podFailurePolicy fails at once on ExitInvalid.
+			rep.Error = b.usage
+			return rep, ExitInvalid
+		}
 	}
 	for _, d := range rep.Databases {
 		if d.BackedUp() {
@@ -85,17 +100,22 @@ type backup struct {
 	cfg BackupConfig
 	run Runner
 	now func() time.Time
-	// fresh marks 4.4 database folders this run created: their backup was a FULL.
+	// fresh marks 4.4 database folders that hold a FULL this run took: new folders, folders
+	// moved aside first, and folders neo4j-admin's --fallback-to-full replaced.
 	fresh map[string]bool
+	// usage is set when neo4j-admin exited with its usage error.
+	usage string
 }
 
 func isGlob(db string) bool { return strings.ContainsAny(db, "*?") }
 
 // database backs up one name or glob, trying the members in order until one succeeds.
 func (b *backup) database(ctx context.Context, db string) []result.Database {
-	if b.cfg.Version.Legacy() && b.cfg.Type == "FULL" && !isGlob(db) {
-		// 4.4 has no --type: a backup into an existing folder is incremental. A FULL starts
-		// a new folder; the old one is renamed, never deleted, so it stays restorable.
+	if b.cfg.Version.Legacy() && b.cfg.Type == "FULL" {
+		// 4.4 has no --type: "After the initial full backup, the subsequent backups attempt to
+		// use the incremental mode" (4.4, backup-restore/modes.adoc). A FULL starts new
+		// folders; the old ones are renamed, never deleted, so they stay restorable. For a glob
+		// that is every folder it matches (the databases backed up before).
 		if err := b.moveAside(db); err != nil {
 			return []result.Database{{Name: db, Error: err.Error()}}
 		}
@@ -110,6 +130,11 @@ func (b *backup) database(ctx context.Context, db string) []result.Database {
 		if err != nil {
 			return []result.Database{{Name: db, Error: err.Error()}}
 		}
+		if b.cfg.Version.Legacy() && b.cfg.Check {
+			if err := os.MkdirAll(b.reportDir(""), 0o750); err != nil {
+				return []result.Database{{Name: db, Error: "consistency report folder: " + err.Error()}}
+			}
+		}
 		started := b.now()
 		code, out, err := b.run.Run(ctx, neo4j.BackupArgs(neo4j.BackupRequest{
 			Version:          b.cfg.Version,
@@ -119,7 +144,7 @@ func (b *backup) database(ctx context.Context, db string) []result.Database {
 			Type:             b.cfg.Type,
 			PageCache:        b.cfg.PageCache,
 			CheckConsistency: b.cfg.Check,
-			ReportDir:        filepath.Join(b.cfg.TempDir, "reports"),
+			ReportDir:        b.reportDir(""),
 			AdditionalConfig: b.cfg.AdditionalConfig,
 			TempPath:         filepath.Join(b.cfg.TempDir, "backup"),
 		}))
@@ -127,6 +152,10 @@ func (b *backup) database(ctx context.Context, db string) []result.Database {
 			return []result.Database{{Name: db, Error: err.Error()}}
 		}
 		outcome := neo4j.BackupExit(b.cfg.Version, code)
+		if outcome == neo4j.BackupUsage {
+			b.usage = fmt.Sprintf("neo4j-admin %s refused the arguments (exit %d, usage error): %s", b.cfg.Version, code, firstLine(out))
+			return []result.Database{{Name: db, Member: m.Name, Zone: m.Zone, Error: b.usage}}
+		}
 		written, werr := b.written(db, before, started, outcome)
 		if werr != nil {
 			return []result.Database{{Name: db, Error: werr.Error()}}
@@ -174,7 +203,7 @@ func (b *backup) report(ctx context.Context, db string, m Member, outcome neo4j.
 // incremental backup is any backup into a folder that already held one.
 func (b *backup) legacyDetails(d *result.Database, outcome neo4j.BackupOutcome) {
 	d.Type = "DIFF"
-	if b.cfg.Type == "FULL" || b.fresh[d.Name] {
+	if b.fresh[d.Name] {
 		d.Type = "FULL"
 	}
 	if !b.cfg.Check {
@@ -182,18 +211,52 @@ func (b *backup) legacyDetails(d *result.Database, outcome neo4j.BackupOutcome) 
 	}
 	switch outcome {
 	case neo4j.BackupOK:
-		d.Consistent = ptr(true)
+		d.Consistent, d.Check = ptr(true), result.CheckPassed
 	case neo4j.BackupOKInconsistent:
-		d.Consistent = ptr(false)
+		d.Consistent, d.Check = ptr(false), result.CheckFailed
 		d.Error = "backed up, but the consistency check found inconsistencies"
+		if b.keepsReport(b.reportDir("")) {
+			d.Report = path.Join(ConsistencyDir, b.cfg.BackupName)
+			d.Error += "; the report is in " + d.Report
+		}
 	case neo4j.BackupOKCheckNotRun:
+		d.Check = result.CheckNotRun
 		d.Error = "backed up, but the consistency check failed to run"
+	}
+	if d.Report == "" {
+		b.keepsReport(b.reportDir(""))
 	}
 }
 
+// reportDir is where the check of database (4.4: of the whole run, "") writes its report: on
+// the backup volume, beside the artifacts, so an inconsistent verdict keeps its evidence.
+func (b *backup) reportDir(database string) string {
+	name := b.cfg.BackupName
+	if name == "" {
+		name = "unnamed"
+	}
+	return filepath.Join(b.cfg.Dir, ConsistencyDir, name, database)
+}
+
+// keepsReport tells whether dir holds an inconsistency report; when it does not, dir (and the
+// folders above it that are left empty) are removed: only evidence is kept.
+func (b *backup) keepsReport(dir string) bool {
+	if hasInconsistencyReport(dir) {
+		return true
+	}
+	_ = os.RemoveAll(dir)
+	for p := filepath.Dir(dir); p != b.cfg.Dir && strings.HasPrefix(p, b.cfg.Dir); p = filepath.Dir(p) {
+		if os.Remove(p) != nil {
+			break
+		}
+	}
+	return false
+}
+
 // details inspects a 5.x artifact for its type and transaction range and, when asked, checks
-// the consistency of the backup it ends.
+// its consistency where Neo4j supports that: a FULL (recovered, on the versions that say so).
 func (b *backup) details(ctx context.Context, d *result.Database) {
+	var recovered *bool
 	code, out, err := b.run.Run(ctx, neo4j.InspectArgs(b.cfg.Dir))
 	if err == nil && code == 0 {
 		if arts, perr := neo4j.ParseInspect(out); perr == nil {
@@ -201,6 +264,7 @@ func (b *backup) details(ctx context.Context, d *result.Database) {
 				if a.File == d.Artifact {
 					d.Type = map[bool]string{true: "FULL", false: "DIFF"}[a.Full]
 					d.LowTx, d.HighTx = a.LowestTx, a.HighestTx
+					recovered = a.Recovered
 				}
 			}
 		}
@@ -208,8 +272,27 @@ func (b *backup) details(ctx context.Context, d *result.Database) {
 	if !b.cfg.Check {
 		return
 	}
-	reports := filepath.Join(b.cfg.TempDir, "reports", d.Name)
+	switch {
+	case d.Type == "DIFF":
+		// "consistency check is not supported for differential backups. The backup chain must
+		// be aggregated into a full backup artifact before running consistency check" (5.x,
+		// 2025.08 and later, consistency-checker.adoc). The FULL that starts the chain carries
+		// its own verdict.
+		d.Check = result.CheckNotSupported
+		return
+	case d.Type == "" && !b.cfg.Version.ChecksSingleArtifact():
+		// Not found in the inspection: a check of the folder might check some other chain.
+		d.Check = result.CheckNotRun
+		d.Error = "backed up, but the consistency check did not run: the artifact was not found in the inspection"
+		return
+	case b.cfg.Version.ChecksSingleArtifact() && recovered != nil && !*recovered:
+		// 2025.09 and later: "not supported for differential backups or unrecovered full backups".
+		d.Check = result.CheckNotSupported
+		return
+	}
+	reports := b.reportDir(d.Name)
 	if err := os.MkdirAll(reports, 0o750); err != nil {
+		d.Check = result.CheckNotRun
 		d.Error = "backed up, but the consistency check could not start: " + err.Error()
 		return
 	}
@@ -217,23 +300,31 @@ func (b *backup) details(ctx context.Context, d *result.Database) {
 		Version:          b.cfg.Version,
 		Database:         d.Name,
 		Dir:              b.cfg.Dir,
+		Artifact:         d.Artifact,
 		ReportPath:       reports,
 		TempPath:         filepath.Join(b.cfg.TempDir, "check"),
+		MaxOffHeap:       b.cfg.PageCache,
 		AdditionalConfig: b.cfg.AdditionalConfig,
 	}))
 	switch {
 	case err != nil:
+		d.Check = result.CheckNotRun
 		d.Error = "backed up, but the consistency check could not start: " + err.Error()
 	case code == 0:
-		d.Consistent = ptr(true)
-	case hasInconsistencyReport(reports):
-		// The check's exit code alone does not tell "inconsistent" from "could not run"
-		// across versions; the report file it writes for inconsistencies does.
-		d.Consistent = ptr(false)
-		d.Error = "backed up, but the consistency check found inconsistencies"
+		d.Consistent, d.Check = ptr(true), result.CheckPassed
+	case b.keepsReport(reports):
+		// "If the consistency checker finds errors, it exits with an exit code other than 0
+		// and writes a report file" (consistency-checker.adoc): the report, not the exit
+		// code, tells "inconsistent" from "could not run".
+		d.Consistent, d.Check = ptr(false), result.CheckFailed
+		d.Report = path.Join(ConsistencyDir, b.cfg.BackupName, d.Name)
+		d.Error = "backed up, but the consistency check found inconsistencies; the report is in " + d.Report
+		return
 	default:
+		d.Check = result.CheckNotRun
 		d.Error = fmt.Sprintf("backed up, but the consistency check failed to run: exit %d: %s", code, lastLine(out))
 	}
+	b.keepsReport(reports)
 }
 
 func hasInconsistencyReport(dir string) bool {
@@ -271,8 +362,8 @@ func (b *backup) written(db string, before map[string]time.Time, started time.Ti
 	for _, e := range entries {
 		name := e.Name()
 		if b.cfg.Version.Legacy() {
-			if !e.IsDir() || strings.Contains(name, ".") {
-				continue // moved-aside folders (<db>.<time>, <db>.err.N) are not this run's
+			if !e.IsDir() || aside(name) {
+				continue // moved-aside folders and the reports are not this run's backups
 			}
 			if ok, _ := path.Match(db, name); !ok {
 				continue
@@ -280,7 +371,7 @@ func (b *backup) written(db string, before map[string]time.Time, started time.Ti
 			_, existed := before[name]
 			changed := !newestChange(filepath.Join(b.cfg.Dir, name)).Before(started.Add(-time.Second))
 			if (!isGlob(db) && outcome != neo4j.BackupFailed) || (isGlob(db) && changed) {
-				if !existed {
+				if !existed || fellBackToFull(before, entries, name) {
 					b.fresh[name] = true
 				}
 				out = append(out, name)
@@ -302,6 +393,30 @@ func (b *backup) written(db string, before map[string]time.Time, started time.Ti
 	return out, nil
 }
 
+// asideRE matches the folders beside 4.4's database folders that are not a database's backup:
+// neo4j-admin's "<name>.err.<N>" (4.4, online-backup.adoc, --fallback-to-full: "backup will move
+// the old backup to <name>.err.<N> and fallback on a full backup instead"), and the agent's own
+// "<name>.<yyyy-mm-ddThh-mm-ss>" of a FULL. Database names may contain '.', so only these
+// shapes are excluded; a name starting with '.' is never a database (ConsistencyDir).
+var asideRE = regexp.MustCompile(`\.(err\.[0-9]+|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2})$`)
+
+func aside(name string) bool { return strings.HasPrefix(name, ".") || asideRE.MatchString(name) }
+
+// fellBackToFull tells whether a run moved db's folder to a new <db>.err.<N>: its incremental
+// backup failed and neo4j-admin took a full one instead (--fallback-to-full defaults to true).
+func fellBackToFull(before map[string]time.Time, after []os.DirEntry, db string) bool {
+	for _, e := range after {
+		n := e.Name()
+		if _, existed := before[n]; existed || !strings.HasPrefix(n, db+".err.") {
+			continue
+		}
+		if _, err := strconv.Atoi(strings.TrimPrefix(n, db+".err.")); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // newestChange is the latest modification time of anything under p.
 func newestChange(p string) time.Time {
 	var newest time.Time
@@ -317,15 +432,27 @@ func newestChange(p string) time.Time {
 	return newest
 }
 
-// moveAside renames 4.4's folder for db so that the next backup is a full one.
+// moveAside renames 4.4's folders matching db (a name or a glob) so that the next backup of
+// each is a full one, and marks them fresh.
 func (b *backup) moveAside(db string) error {
-	cur := filepath.Join(b.cfg.Dir, db)
-	if _, err := os.Stat(cur); errors.Is(err, fs.ErrNotExist) {
-		return nil
+	entries, err := os.ReadDir(b.cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("backup folder: %w", err)
 	}
-	dst := filepath.Join(b.cfg.Dir, db+"."+b.now().UTC().Format("2006-01-02T15-04-05"))
-	if err := os.Rename(cur, dst); err != nil {
-		return fmt.Errorf("moving the previous backup aside for a FULL: %w", err)
+	stamp := b.now().UTC().Format("2006-01-02T15-04-05")
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || aside(name) {
+			continue
+		}
+		if ok, _ := path.Match(db, name); !ok {
+			continue
+		}
+		cur := filepath.Join(b.cfg.Dir, name)
+		if err := os.Rename(cur, cur+"."+stamp); err != nil {
+			return fmt.Errorf("moving the previous backup of %s aside for a FULL: %w", name, err)
+		}
+		b.fresh[name] = true
 	}
 	return nil
 }
@@ -346,6 +473,17 @@ func size(p string) (int64, error) {
 		return nil
 	})
 	return total, err
+}
+
+// firstLine is the first line neo4j-admin printed that is not the agent's: a usage error names
+// the option first, then prints the usage.
+func firstLine(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "agent: ") {
+			return result.Clean(l, 300)
+		}
+	}
+	return "no output"
 }
 
 func lastLine(out string) string {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/graphkeeper/neo4j-backup-operator/internal/chain"
@@ -44,7 +43,7 @@ func inspectMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if len(msg) > result.MaxMessage {
 			n := len(rep.Chain)
 			rep = result.Restore{Database: *database, Reason: "RestoreFailed", Error: fmt.Sprintf(
-				"the chain has %d artifacts, too many to report; fold it into one with neo4j-admin backup aggregate", n)}
+				"the chain has %d artifacts, too many to report; fold it into one, keeping the chain: %s", n, aggregateAdvice(*version, *dir, *database))}
 			code, msg = ExitFailed, result.EncodeRestore(rep, result.MaxMessage)
 		}
 		fmt.Fprintf(stdout, "report: %s\n", msg)
@@ -88,11 +87,8 @@ func inspectMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if a.Database != *database {
 			continue
 		}
-		at, ok := ArtifactTime(a.File)
-		if !ok {
-			return finish(ExitFailed, "RestoreFailed", "artifact %s has no time in its name", a.File)
-		}
-		arts = append(arts, chain.Artifact{File: a.File, Time: at, Full: a.Full, LowTx: a.LowestTx, HighTx: a.HighestTx})
+		// The TIME column, not the name: the name carries the JVM's local time (see ParseInspect).
+		arts = append(arts, chain.Artifact{File: a.File, Time: a.Time, Full: a.Full, LowTx: a.LowestTx, HighTx: a.HighestTx})
 	}
 	c, err := chain.Resolve(arts, target)
 	switch {
@@ -101,25 +97,18 @@ func inspectMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	case err != nil:
 		return finish(ExitRefused, "NotCovered", "%v", err)
 	}
+	// UntilTx is the chain's last transaction; the restore stops earlier when asked to.
 	rep.Chain, rep.UntilTx = c.Files(), c.HighTx
-	switch {
-	case target.UntilTx > 0:
-		rep.UntilTx = target.UntilTx
-	case target.Until != nil:
-		rep.UntilTx = 0 // a point in time: which transaction it is, neo4j-admin finds
-	}
 	return finish(ExitOK, "", "")
 }
 
-// ArtifactTime reads the time (UTC) in a 5.x artifact's name, <database>-<yyyy-mm-ddThh-mm-ss>.backup.
-func ArtifactTime(file string) (time.Time, bool) {
-	db, ok := neo4j.ArtifactDatabase(file)
-	if !ok {
-		return time.Time{}, false
+// aggregateAdvice is the version's command that folds a chain into one artifact.
+func aggregateAdvice(version, dir, database string) string {
+	v, err := neo4j.ParseVersion(version)
+	if err != nil {
+		return "neo4j-admin's aggregate command with --keep-old-backup=true"
 	}
-	stamp := strings.TrimSuffix(strings.TrimPrefix(file, db+"-"), ".backup")
-	t, err := time.Parse("2006-01-02T15-04-05", stamp)
-	return t, err == nil
+	return v.AggregateAdvice(dir, database)
 }
 
 // adminOutput runs neo4j-admin and returns its output; a non-zero exit is an error.
@@ -132,6 +121,9 @@ func adminOutput(ctx context.Context, admin string, argv []string, log io.Writer
 	switch {
 	case err != nil:
 		return "", err
+	case code == neo4j.ExitUsage:
+		// Every retry gets the same answer: the caller fails at once.
+		return "", invalidError{fmt.Errorf("neo4j-admin refused the arguments (exit %d, usage error): %s", code, firstLine(out))}
 	case code != 0:
 		return "", fmt.Errorf("neo4j-admin exit %d: %s", code, lastLine(out))
 	}

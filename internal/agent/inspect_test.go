@@ -15,7 +15,9 @@ import (
 
 // writeArtifacts lays down n artifacts of db in the stand-in's format, one a day from 1 Nov
 // 2026 02:00 UTC: a FULL every 7th, DIFFs between, each 10 transactions on. skip names a day
-// whose artifact is missing (a gap).
+// whose artifact is missing (a gap). Names carry the local time of a JVM in UTC+1, as Neo4j's do
+// (the 5.20 manual's file neo4j-2023-06-29T14-46-27.backup has TIME 13:46:27); the header, which
+// the inspect output's TIME column prints, carries UTC.
 func writeArtifacts(t *testing.T, dir, db string, n, skip int) []string {
 	t.Helper()
 	var names []string
@@ -28,7 +30,7 @@ func writeArtifacts(t *testing.T, dir, db string, n, skip int) []string {
 			low = 1
 		}
 		high += 10
-		name := fmt.Sprintf("%s-%s.backup", db, at.Format("2006-01-02T15-04-05"))
+		name := fmt.Sprintf("%s-%s.backup", db, at.In(time.FixedZone("CET", 3600)).Format("2006-01-02T15-04-05"))
 		if i == skip {
 			continue
 		}
@@ -73,13 +75,15 @@ func TestInspectResolvesTheChainInStorage(t *testing.T) {
 	if code != 0 || rep.Error != "" || strings.Join(rep.Chain, ",") != strings.Join(names[56:], ",") || rep.UntilTx != 600 {
 		t.Fatalf("newest: exit %d, %+v", code, rep)
 	}
-	// 3 Nov 12:00 lies inside the DIFF taken on 4 Nov: FULL of 1 Nov, DIFFs of 2, 3 and 4 Nov.
-	code, rep = inspect(t, dir, "--database=neo4j", "--until-time=2026-11-03T12:00:00Z")
-	if code != 0 || strings.Join(rep.Chain, ",") != strings.Join(names[0:4], ",") || rep.UntilTx != 0 {
+	// 3 Nov 02:30 UTC lies inside the DIFF taken on 4 Nov at 02:00 UTC: FULL of 1 Nov, DIFFs of
+	// 2, 3 and 4 Nov. Read from the names (03:00 local) it would end with the 3 Nov DIFF.
+	code, rep = inspect(t, dir, "--database=neo4j", "--until-time=2026-11-03T02:30:00Z")
+	if code != 0 || strings.Join(rep.Chain, ",") != strings.Join(names[0:4], ",") || rep.UntilTx != 40 {
 		t.Fatalf("until a time: exit %d, %+v", code, rep)
 	}
+	// The report's UntilTx is where the chain ends; the restore stops at 25 itself.
 	code, rep = inspect(t, dir, "--database=neo4j", "--until-tx=25")
-	if code != 0 || strings.Join(rep.Chain, ",") != strings.Join(names[0:3], ",") || rep.UntilTx != 25 {
+	if code != 0 || strings.Join(rep.Chain, ",") != strings.Join(names[0:3], ",") || rep.UntilTx != 30 {
 		t.Fatalf("until a transaction: exit %d, %+v", code, rep)
 	}
 	if code, rep = inspect(t, dir, "--database=graph"); code != 3 || rep.Reason != "NotCovered" {
@@ -109,7 +113,10 @@ func TestInspectNeverReportsACutChain(t *testing.T) {
 		}
 	}
 	code, rep := inspect(t, dir, "--database=neo4j")
-	if code != 1 || len(rep.Chain) != 0 || !strings.Contains(rep.Error, "too many to report") {
+	// 5.26 calls it database aggregate-backup (backup aggregate from 2025.01), and without
+	// --keep-old-backup=true it deletes the chain it folds.
+	if code != 1 || len(rep.Chain) != 0 || !strings.Contains(rep.Error, "too many to report") ||
+		!strings.Contains(rep.Error, "neo4j-admin database aggregate-backup --from-path="+dir+" --keep-old-backup=true neo4j") {
 		t.Fatalf("exit %d, %+v", code, rep)
 	}
 }

@@ -3,7 +3,9 @@ package agent
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -84,7 +86,8 @@ func backupMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.Int64Var(&cfg.PageCache, "pagecache-bytes", 0, "page cache for neo4j-admin, in bytes")
 	fs.BoolVar(&cfg.Check, "check", true, "check the consistency of what was backed up")
 	fs.StringVar(&cfg.TempDir, "temp-dir", os.TempDir(), "scratch space")
-	tlsDir := fs.String("tls-dir", "", "folder with the backup SSL policy files (private.key, public.crt, trusted-*.crt)")
+	fs.StringVar(&cfg.BackupName, "backup-name", "", "the Backup's name, which names the folder where an inconsistency report is kept")
+	tlsDir := fs.String("tls-dir", "", "folder with the backup SSL policy files (tls.key, tls.crt, ca.crt, or private.key, public.crt, trusted-*.crt)")
 	admin := fs.String("neo4j-admin", "neo4j-admin", "the neo4j-admin command")
 	termLog := fs.String("termination-log", "/dev/termination-log", "where the report goes (the container's termination message)")
 	if err := fs.Parse(args); err != nil {
@@ -151,6 +154,15 @@ func writeReport(rep result.Backup, termLog string, stdout, stderr io.Writer) {
 
 // writeTLSConfig lays the Secret's files out as Neo4j's "backup" SSL policy expects (a base
 // directory with the key pair and a trusted/ folder) and writes the config fragment naming it.
+//
+// The Secret may use the names of a kubernetes.io/tls Secret or cert-manager (tls.key, tls.crt,
+// ca.crt) or Neo4j's own (private.key, public.crt, trusted-*.crt). A trusted CA is required:
+// client_auth defaults to "REQUIRE for cluster and backup" (ssl-framework.adoc, 4.4, 5.x, dev),
+// so the server checks our certificate and we must check its; and with an empty trusted_dir the
+// policy cannot verify anyone (the manual says "the existence of the directories, the
+// certificate file, and the private key are mandatory" and no more; failing here says why).
+// The key is written as PKCS #8: "Private keys must be in the standard format ... PKCS #8 and
+// saved as a PEM-encoded file" (5.x), while cert-manager writes PKCS #1 unless told otherwise.
 func writeTLSConfig(secretDir, base string) (string, error) {
 	if err := os.MkdirAll(filepath.Join(base, "trusted"), 0o700); err != nil {
 		return "", err
@@ -159,13 +171,17 @@ func writeTLSConfig(secretDir, base string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	found := map[string]bool{}
+	var key, cert []byte
+	trusted := 0
 	for _, e := range entries {
 		name := e.Name()
 		var dst string
 		switch {
-		case name == "private.key" || name == "public.crt":
-			dst = filepath.Join(base, name)
+		case name == "private.key" || name == "tls.key":
+		case name == "public.crt" || name == "tls.crt":
+			dst = filepath.Join(base, "public.crt")
+		case name == "ca.crt":
+			dst = filepath.Join(base, "trusted", "ca.crt")
 		case strings.HasPrefix(name, "trusted-") && strings.HasSuffix(name, ".crt"):
 			dst = filepath.Join(base, "trusted", strings.TrimPrefix(name, "trusted-"))
 		default:
@@ -175,13 +191,40 @@ func writeTLSConfig(secretDir, base string) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		switch {
+		case dst == "":
+			if key != nil {
+				return "", errors.New("the TLS Secret has both private.key and tls.key: keep one")
+			}
+			key = data
+			continue
+		case strings.HasSuffix(dst, "public.crt"):
+			if cert != nil {
+				return "", errors.New("the TLS Secret has both public.crt and tls.crt: keep one")
+			}
+			cert = data
+		default:
+			if len(strings.TrimSpace(string(data))) == 0 {
+				continue // cert-manager writes an empty ca.crt when the issuer has no CA
+			}
+			trusted++
+		}
 		if err := os.WriteFile(dst, data, 0o600); err != nil {
 			return "", err
 		}
-		found[name] = true
 	}
-	if !found["private.key"] || !found["public.crt"] {
-		return "", errors.New("the TLS Secret needs the keys private.key and public.crt")
+	switch {
+	case key == nil || cert == nil:
+		return "", errors.New("the TLS Secret needs a key pair: tls.key and tls.crt (or private.key and public.crt)")
+	case trusted == 0:
+		return "", errors.New("the TLS Secret has no trusted CA (ca.crt or trusted-*.crt): the backup port's SSL policy requires the client to verify the server (client_auth REQUIRE)")
+	}
+	pkcs8, err := toPKCS8(key)
+	if err != nil {
+		return "", fmt.Errorf("the TLS Secret's private key: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(base, "private.key"), pkcs8, 0o600); err != nil {
+		return "", err
 	}
 	conf := filepath.Join(base, "neo4j-backup-ssl.conf")
 	body := "dbms.ssl.policy.backup.enabled=true\n" +
@@ -190,6 +233,40 @@ func writeTLSConfig(secretDir, base string) (string, error) {
 		"dbms.ssl.policy.backup.public_certificate=public.crt\n" +
 		"dbms.ssl.policy.backup.trusted_dir=trusted\n"
 	return conf, os.WriteFile(conf, []byte(body), 0o600)
+}
+
+// toPKCS8 returns a PEM private key as PKCS #8 ("PRIVATE KEY"), converting PKCS #1 ("RSA PRIVATE
+// KEY") and SEC 1 ("EC PRIVATE KEY"). Encrypted keys are refused: neo4j-admin gets no password.
+func toPKCS8(data []byte) ([]byte, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("not PEM")
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "PRIVATE KEY":
+		if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err != nil {
+			return nil, fmt.Errorf("not a PKCS #8 key: %w", err)
+		}
+		return pem.EncodeToMemory(block), nil
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "ENCRYPTED PRIVATE KEY":
+		return nil, errors.New("it is encrypted; store it unencrypted in the Secret")
+	default:
+		return nil, fmt.Errorf("PEM block %q is not a private key", block.Type)
+	}
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
 
 // execRunner runs neo4j-admin with the agent's environment (HEAP_SIZE included), its output

@@ -35,6 +35,8 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	flags.Var(&artifacts, "artifact", "an artifact of the chain, FULL first (4.4: the database's backup folder); repeat")
 	database := flags.String("database", "", "the name to restore as")
 	untilTx := flags.Int64("until-tx", 0, "restore up to and including this transaction (5.x)")
+	chainHighTx := flags.Int64("chain-high-tx", 0, "the chain's last transaction (5.x, with --until-tx)")
+	stageDir := flags.String("stage-dir", "", "writable folder to copy the chain into before neo4j-admin 5.24 (no --temp-path there)")
 	untilTime := flags.String("until-time", "", "restore up to this RFC 3339 time (5.x)")
 	replace := flags.Bool("replace", false, "replace an existing database of that name")
 	dataDir := flags.String("data-dir", "/data", "the server's data directory (the target claim)")
@@ -56,7 +58,7 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if os.Getenv("HEAP_SIZE") == "" {
 		return finish(ExitInvalid, "", "HEAP_SIZE is not set: an unbounded JVM sizes its heap from the host")
 	}
-	req := neo4j.RestoreRequest{Version: v, Database: *database, UntilTx: *untilTx, Overwrite: *replace}
+	req := neo4j.RestoreRequest{Version: v, Database: *database, UntilTx: *untilTx, ChainHighTx: *chainHighTx, Overwrite: *replace}
 	if *untilTime != "" {
 		t, err := time.Parse(time.RFC3339, *untilTime)
 		if err != nil {
@@ -84,7 +86,7 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return finish(ExitFailed, "RestoreFailed", "checking the data directory: %v", err)
 	}
-	if err := runRestore(ctx, req, *admin, stdout); err != nil {
+	if err := runRestore(ctx, req, *stageDir, *admin, stdout); err != nil {
 		var bad invalidError
 		if errors.As(err, &bad) {
 			return finish(ExitInvalid, "", "%v", err)
@@ -98,12 +100,60 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 type invalidError struct{ error }
 
 // runRestore runs one neo4j-admin restore.
-func runRestore(ctx context.Context, req neo4j.RestoreRequest, admin string, log io.Writer) error {
+//
+// From 5.24, "If --temp-path is not set, a temporary directory is created inside the directory
+// specified by the --from-path option" (5.x, restore-backup.adoc): the backup volume, which the
+// restore pods mount read-only, so req.TempPath is always set there. Before 5.24 there is no
+// --temp-path and where the restore stages is not documented: the safe side is a copy of the
+// chain in stage (a writable folder the builder sized), restored from there and removed after.
+func runRestore(ctx context.Context, req neo4j.RestoreRequest, stage, admin string, log io.Writer) error {
+	if !req.Version.Legacy() && !req.Version.HasTempPath() {
+		if stage == "" {
+			return invalidError{fmt.Errorf("neo4j-admin %s has no --temp-path: a --stage-dir to copy the chain into is required", req.Version)}
+		}
+		dir := filepath.Join(stage, "chain")
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("staging the chain: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		staged := make([]string, 0, len(req.Artifacts))
+		for _, a := range req.Artifacts {
+			dst := filepath.Join(dir, filepath.Base(a))
+			if err := copyFile(a, dst); err != nil {
+				return fmt.Errorf("staging the chain: %w", err)
+			}
+			staged = append(staged, dst)
+		}
+		fmt.Fprintf(log, "agent: copied %d artifact(s) to %s (neo4j-admin %s has no --temp-path)\n", len(staged), dir, req.Version)
+		req.Artifacts = staged
+	}
 	argv, err := neo4j.RestoreArgs(req)
 	if err != nil {
 		return invalidError{err}
 	}
 	return runAdmin(ctx, admin, argv, log)
+}
+
+// copyFile copies src to dst, synced, so that a restore never reads a half-written copy.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // runAdmin runs neo4j-admin with argv; a non-zero exit is an error naming its last line.

@@ -28,6 +28,8 @@ type SeedConfig struct {
 	SeedURI  string
 	// Servers are Bolt addresses (host:port), tried in order.
 	Servers []string
+	// Scheme is the Bolt URI scheme: neo4j, neo4j+s or neo4j+ssc.
+	Scheme  string
 	Replace bool
 	// Chain is what the seed holds, for the report.
 	Chain []string
@@ -48,6 +50,7 @@ func seedMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	flags.StringVar(&cfg.Database, "database", "", "the database to create")
 	flags.StringVar(&cfg.SeedURI, "seed-uri", "", "where the servers fetch the seed")
 	flags.Var(&servers, "server", "a server's Bolt address, host:port; repeat, in the order to try")
+	flags.StringVar(&cfg.Scheme, "bolt-scheme", neo4j.SchemePlain, "Bolt URI scheme: neo4j, neo4j+s (TLS) or neo4j+ssc (TLS, any certificate)")
 	flags.Var(&chain, "chain", "an artifact the seed holds, FULL first (for the report); repeat")
 	flags.BoolVar(&cfg.Replace, "replace", false, "replace an existing database of that name")
 	flags.DurationVar(&cfg.Timeout, "timeout", time.Hour, "give up after this long")
@@ -67,6 +70,11 @@ func seedMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cfg.Version = v
 	if cfg.Database == "" || cfg.SeedURI == "" || len(cfg.Servers) == 0 {
 		return finish(ExitInvalid, "", "--database, --seed-uri and --server are required")
+	}
+	switch cfg.Scheme {
+	case neo4j.SchemePlain, neo4j.SchemeTLS, neo4j.SchemeSelfSigned:
+	default:
+		return finish(ExitInvalid, "", "--bolt-scheme %q: want neo4j, neo4j+s or neo4j+ssc", cfg.Scheme)
 	}
 	if os.Getenv("NEO4J_USERNAME") == "" || os.Getenv("NEO4J_PASSWORD") == "" {
 		return finish(ExitInvalid, "", "NEO4J_USERNAME and NEO4J_PASSWORD are not set: the credentials Secret lacks a key")
@@ -89,7 +97,7 @@ func Seed(ctx context.Context, cfg SeedConfig, log io.Writer) (code int, reason,
 	if err != nil {
 		return ExitInvalid, "", fmt.Sprintf("cypher-shell not found (%v): is spec.image a Neo4j image?", err)
 	}
-	stmt, err := neo4j.SeedStatement(neo4j.SeedRequest{Version: cfg.Version, Database: cfg.Database, SeedURI: cfg.SeedURI, Replace: cfg.Replace})
+	stmts, err := neo4j.SeedStatements(neo4j.SeedRequest{Version: cfg.Version, Database: cfg.Database, SeedURI: cfg.SeedURI, Replace: cfg.Replace})
 	if err != nil {
 		return ExitInvalid, "", err.Error()
 	}
@@ -102,7 +110,7 @@ func Seed(ctx context.Context, cfg SeedConfig, log io.Writer) (code int, reason,
 	if err := waitServed(ctx, cfg.SeedURI, cfg.Poll, log); err != nil {
 		return failed("the seed %s was not served: %v", cfg.SeedURI, err)
 	}
-	sh := &cypherShell{bin: bin, log: log, servers: cfg.Servers}
+	sh := &cypherShell{bin: bin, log: log, servers: cfg.Servers, scheme: cfg.Scheme}
 	before, err := sh.show(ctx, cfg.Database)
 	if err != nil {
 		return failed("%v", err)
@@ -111,8 +119,10 @@ func Seed(ctx context.Context, cfg SeedConfig, log io.Writer) (code int, reason,
 		return ExitTargetExists, "TargetExists", fmt.Sprintf(
 			"database %s already exists in the cluster (%s on %s); set replaceExisting to replace it", cfg.Database, before[0].CurrentStatus, before[0].Address)
 	}
-	if _, err := sh.run(ctx, stmt); err != nil {
-		return failed("%v", err)
+	for _, stmt := range stmts {
+		if _, err := sh.run(ctx, stmt); err != nil {
+			return failed("%v", err)
+		}
 	}
 	fmt.Fprintf(log, "agent: %s created; waiting for it to be online on every server\n", cfg.Database)
 	for {
@@ -187,6 +197,7 @@ type cypherShell struct {
 	bin     string
 	log     io.Writer
 	servers []string
+	scheme  string
 }
 
 func (c *cypherShell) show(ctx context.Context, database string) ([]neo4j.DatabaseState, error) {
@@ -201,7 +212,7 @@ func (c *cypherShell) show(ctx context.Context, database string) ([]neo4j.Databa
 func (c *cypherShell) run(ctx context.Context, statement string) (string, error) {
 	var errs []string
 	for _, s := range c.servers {
-		out, errOut, code, err := runCapture(ctx, c.bin, neo4j.CypherArgs(s, statement), c.log)
+		out, errOut, code, err := runCapture(ctx, c.bin, neo4j.CypherArgs(c.scheme, s, statement), c.log)
 		switch {
 		case err != nil:
 			return "", err

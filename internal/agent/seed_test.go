@@ -145,8 +145,9 @@ func TestSeedAFullBackupServedAsIs(t *testing.T) {
 	if code != 3 || rep.Reason != "TargetExists" || strings.Contains(calls, "CREATE") {
 		t.Fatalf("existing target: exit %d, %+v\n%s", code, rep, calls)
 	}
+	// 5.x: seed options "cannot be combined with the OR REPLACE part": drop, then create.
 	code, rep, calls = seed(t, seedRun{version: "5.26", state: state, args: append(args, "--replace")})
-	if code != 0 || !strings.Contains(calls, "CREATE OR REPLACE DATABASE `neo4j-restored`") {
+	if code != 0 || !strings.Contains(calls, "DROP DATABASE `neo4j-restored` IF EXISTS WAIT") || strings.Contains(calls, "OR REPLACE") {
 		t.Fatalf("replace: exit %d, %+v\n%s", code, rep, calls)
 	}
 }
@@ -154,15 +155,18 @@ func TestSeedAFullBackupServedAsIs(t *testing.T) {
 func TestSeedAChainPreparedAsADump(t *testing.T) {
 	dir, chain := chainOf(t, "2025.10", 3)
 	files := []string{"--file=" + chain[0], "--file=" + chain[1], "--file=" + chain[2]}
-	url := serve(t, "2025.10", dir, append(files, "--prepare", "--neo4j-version=2025.10", "--database=neo4j", "--until-tx=25")...)
-	code, rep, calls := seed(t, seedRun{version: "2025.10", state: t.TempDir(),
-		args: []string{"--database=neo4j-at-25", "--seed-uri=" + url + "/neo4j.dump"}})
-	if code != 0 || rep.Error != "" {
-		t.Fatalf("exit %d, %+v\n%s", code, rep, calls)
-	}
-	// Cypher 25: seeding implies existingData, which is deprecated there.
-	if !strings.Contains(calls, "CREATE DATABASE `neo4j-at-25` OPTIONS {seedURI: '"+url+"/neo4j.dump'}") || !strings.Contains(calls, ": fetched") {
-		t.Fatalf("calls:\n%s", calls)
+	url := serve(t, "2025.10", dir, append(files, "--prepare", "--neo4j-version=2025.10", "--database=neo4j", "--until-tx=25", "--chain-high-tx=30")...)
+	// Whatever the DBMS's default language, the CREATE runs as Cypher 5, where existingData is
+	// required (and in Cypher 25 it is deprecated, or removed).
+	for _, lang := range []string{"CYPHER_5", "CYPHER_25"} {
+		code, rep, calls := seed(t, seedRun{version: "2025.10", state: t.TempDir(), env: []string{"STANDIN_DEFAULT_LANGUAGE=" + lang},
+			args: []string{"--database=neo4j-at-25", "--seed-uri=" + url + "/neo4j.dump"}})
+		if code != 0 || rep.Error != "" {
+			t.Fatalf("%s: exit %d, %+v\n%s", lang, code, rep, calls)
+		}
+		if !strings.Contains(calls, "CYPHER 5 CREATE DATABASE `neo4j-at-25` OPTIONS {existingData: 'use', seedURI: '"+url+"/neo4j.dump'}") || !strings.Contains(calls, ": fetched") {
+			t.Fatalf("%s calls:\n%s", lang, calls)
+		}
 	}
 	// Only the dump is served: not the artifacts, not the restored store.
 	if code, _, _ := seed(t, seedRun{version: "2025.10", state: t.TempDir(),
@@ -184,6 +188,11 @@ func TestSeedFailures(t *testing.T) {
 		say    string
 	}{
 		{"a server reports the seed did not start", []string{"STANDIN_SEED_FAIL=1"}, nil, 1, "RestoreFailed", "Unable to start database"},
+		// cypher-shell prints a quote inside a string as \" (the Java driver's escaping).
+		{"a status message with quotes", []string{"STANDIN_SEED_FAIL=1", `STANDIN_STATUS_MESSAGE=Unable to start database: seed "http://x/y.dump", unreadable`}, nil,
+			1, "RestoreFailed", `seed "http://x/y.dump", unreadable`},
+		// Bolt TLS required by the servers: plaintext is refused, neo4j+s:// works.
+		{"Bolt TLS required, plaintext", []string{"STANDIN_BOLT_TLS=required"}, nil, 1, "RestoreFailed", "encryption settings"},
 		{"the seed is never served", nil, []string{"--seed-uri=" + url + "/nothing.dump", "--timeout=300ms"}, 1, "TimedOut", "was not served"},
 		{"a wrong password", []string{"NEO4J_USERNAME=restorer", "NEO4J_PASSWORD=wrong-password"}, nil, 1, "RestoreFailed", "unauthorized"},
 		{"no credentials", []string{"NEO4J_USERNAME=restorer"}, nil, 2, "", "NEO4J_PASSWORD"},
@@ -199,11 +208,24 @@ func TestSeedFailures(t *testing.T) {
 	}
 }
 
+func TestSeedOverBoltTLS(t *testing.T) {
+	dir, chain := chainOf(t, "5.26", 1)
+	url := serve(t, "5.26", dir, "--file="+chain[0])
+	code, rep, calls := seed(t, seedRun{version: "5.26", state: t.TempDir(), env: []string{"STANDIN_BOLT_TLS=required"},
+		args: []string{"--database=neo4j-restored", "--seed-uri=" + url + "/" + chain[0], "--bolt-scheme=neo4j+s"}})
+	if code != 0 || !strings.Contains(calls, "-a neo4j+s://server-0.graph.ns.svc:7687") {
+		t.Fatalf("exit %d, %+v\n%s", code, rep, calls)
+	}
+}
+
 func TestServePrepareFailureIsReported(t *testing.T) {
 	dir, chain := chainOf(t, "5.26", 2)
+	// The DIFF's FULL is gone: neo4j-admin finds no chain ending at it.
+	if err := os.Remove(filepath.Join(dir, chain[0])); err != nil {
+		t.Fatal(err)
+	}
 	work := t.TempDir()
 	termLog := filepath.Join(work, "termination-log")
-	// The DIFF alone: the restore that prepares the seed fails, and the server says why.
 	cmd := exec.Command(filepath.Join(binDir, "neo4j-backup-operator"), "agent", "serve", "--dir="+dir, "--listen=127.0.0.1:0",
 		"--file="+chain[1], "--prepare", "--neo4j-version=5.26", "--database=neo4j",
 		"--data-dir="+filepath.Join(work, "data"), "--scratch="+work, "--termination-log="+termLog)

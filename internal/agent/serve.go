@@ -76,6 +76,7 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	version := flags.String("neo4j-version", "", "with --prepare: the Neo4j version")
 	database := flags.String("database", "", "with --prepare: the database of the chain")
 	untilTx := flags.Int64("until-tx", 0, "with --prepare: restore up to and including this transaction")
+	chainHighTx := flags.Int64("chain-high-tx", 0, "with --prepare and --until-tx: the chain's last transaction")
 	untilTime := flags.String("until-time", "", "with --prepare: restore up to this RFC 3339 time")
 	dataDir := flags.String("data-dir", "/data", "with --prepare: a scratch data directory")
 	scratch := flags.String("scratch", "/scratch", "with --prepare: where the dump is written")
@@ -105,7 +106,7 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if os.Getenv("HEAP_SIZE") == "" {
 			return report(ExitInvalid, "", "HEAP_SIZE is not set: an unbounded JVM sizes its heap from the host")
 		}
-		req := neo4j.RestoreRequest{Version: v, Database: *database, UntilTx: *untilTx, TempPath: *tempDir}
+		req := neo4j.RestoreRequest{Version: v, Database: *database, UntilTx: *untilTx, ChainHighTx: *chainHighTx, TempPath: *tempDir}
 		if *untilTime != "" {
 			t, err := time.Parse(time.RFC3339, *untilTime)
 			if err != nil {
@@ -117,7 +118,12 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			req.Artifacts = append(req.Artifacts, filepath.Join(*dir, f))
 		}
 		fmt.Fprintf(stdout, "preparing the seed: restoring %d artifact(s) of %s, then dumping it\n", len(files), *database)
-		if err := runRestore(ctx, req, *admin, stdout); err != nil {
+		// Before 5.24 the chain is copied into the scratch space first (see runRestore).
+		if err := runRestore(ctx, req, *scratch, *admin, stdout); err != nil {
+			var bad invalidError
+			if errors.As(err, &bad) {
+				return report(ExitInvalid, "", "preparing the seed: %v", err)
+			}
 			return report(ExitFailed, "RestoreFailed", "preparing the seed: %v", err)
 		}
 		dumpArgs, err := neo4j.DumpArgs(v, *database, *scratch)

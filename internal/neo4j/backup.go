@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // BackupRequest is one neo4j-admin backup run against one server.
@@ -69,12 +70,22 @@ func BackupArgs(r BackupRequest) []string {
 	return args
 }
 
+// Exit codes every neo4j-admin command shares (manual 5.x and dev, tools/neo4j-admin/index.adoc,
+// "Exit codes": "64 | Invalid usage", "70 | Exception"; see docs/neo4j-contract.md).
+const (
+	// ExitUsage: neo4j-admin refused its arguments. Another member or a retry gets the same
+	// answer, so a run that sees it stops at once.
+	ExitUsage = 64
+)
+
 // BackupOutcome is what a backup's exit code means.
 type BackupOutcome int
 
 const (
 	// BackupFailed: nothing usable was written; another server may succeed.
 	BackupFailed BackupOutcome = iota
+	// BackupUsage: neo4j-admin refused the arguments (exit 64); no server would accept them.
+	BackupUsage
 	// BackupOK: backed up (and, on 4.4 with the check on, consistent).
 	BackupOK
 	// BackupOKCheckNotRun: 4.4 exit 2, backed up but the consistency check failed to run.
@@ -89,6 +100,8 @@ func BackupExit(v Version, code int) BackupOutcome {
 	switch {
 	case code == 0:
 		return BackupOK
+	case code == ExitUsage:
+		return BackupUsage
 	case v.Legacy() && code == 2:
 		return BackupOKCheckNotRun
 	case v.Legacy() && code == 3:
@@ -98,21 +111,40 @@ func BackupExit(v Version, code int) BackupOutcome {
 	}
 }
 
-// CheckRequest is a 5.x consistency check of the newest backup of a database in Dir.
+// CheckRequest is a 5.x consistency check of one FULL artifact just written into Dir.
+//
+// Only FULL artifacts are checked: "consistency check is not supported for differential
+// backups" (5.x branch since August 2025, 2025.08 and later; see docs/neo4j-contract.md), and
+// on older versions a check of a folder ending in a DIFF recovers the whole chain first, which
+// is not the memory the check was budgeted for. A DIFF's verdict is reported as not supported.
 type CheckRequest struct {
-	Version    Version
-	Database   string
-	Dir        string
+	Version  Version
+	Database string
+	Dir      string
+	// Artifact is the FULL's file name in Dir. From 2025.09 it is checked by itself; before,
+	// --from-path is the folder, where the check "selects the most recent backup chain": the
+	// FULL just written, since nothing newer of the database is there.
+	Artifact   string
 	ReportPath string
 	TempPath   string
+	// MaxOffHeap bounds --max-off-heap-memory, whose default is "90%" of the machine's free
+	// memory: in a pod whose limit is its request, that is the node's, not the pod's.
+	MaxOffHeap int64
 	// AdditionalConfig is passed on as for the backup.
 	AdditionalConfig string
 }
 
 // CheckArgs returns the arguments of `neo4j-admin database check --from-path` (5.x, 2025.x).
 func CheckArgs(r CheckRequest) []string {
-	args := []string{"database", "check", "--from-path=" + r.Dir, "--report-path=" + r.ReportPath}
-	if r.TempPath != "" && r.Version.HasTempPath() {
+	from := r.Dir
+	if r.Version.ChecksSingleArtifact() && r.Artifact != "" {
+		from = path.Join(r.Dir, r.Artifact)
+	}
+	args := []string{"database", "check", "--from-path=" + from, "--report-path=" + r.ReportPath,
+		"--max-off-heap-memory=" + Size(r.MaxOffHeap)}
+	if r.TempPath != "" {
+		// The check's --temp-path ("a staging area to extract dump/backup artifacts") exists
+		// from 5.0, unlike backup's and restore's; its default is the --from-path folder.
 		args = append(args, "--temp-path="+r.TempPath)
 	}
 	if r.AdditionalConfig != "" {
@@ -128,17 +160,25 @@ func InspectArgs(dir string) []string {
 
 // Artifact is one row of the inspect output.
 type Artifact struct {
-	// File is the artifact's base name, e.g. neo4j-2026-11-28T02-00-00.backup.
+	// File is the artifact's base name, e.g. neo4j-2026-11-28T02-00-00.backup. The time in the
+	// name is the JVM's local time, not UTC: Time is the one to use.
 	File     string
 	Database string
+	// Time the backup was taken, from the TIME column (UTC).
+	Time     time.Time
 	Full     bool
 	LowestTx int64
 	// HighestTx is 0 for an empty DIFF (nothing new since the previous backup).
 	HighestTx int64
+	// Recovered is the RECOVERED column (2025.06 and later); nil where the version has none.
+	Recovered *bool
 }
 
 // ParseInspect reads the tabular inspect output: a header row of column names between '|',
-// then one row per artifact. Columns are found by name, so their order does not matter.
+// then one row per artifact. Columns are found by name, so their order does not matter and
+// columns newer versions add (STORE ID HASH, RECOVERED) are ignored. The time column is "TIME"
+// in 5.20 and "TIME (UTC)" from 5.26; the manual's 5.20 example shows file
+// neo4j-2023-06-29T14-46-27.backup with TIME 2023-06-29T13:46:27, so both are UTC.
 func ParseInspect(out string) ([]Artifact, error) {
 	var header []string
 	var arts []Artifact
@@ -155,9 +195,13 @@ func ParseInspect(out string) ([]Artifact, error) {
 		if header == nil {
 			header = cells
 			for i, h := range cells {
-				col[strings.ToUpper(h)] = i
+				h = strings.ToUpper(h)
+				if h == "TIME (UTC)" {
+					h = "TIME"
+				}
+				col[h] = i
 			}
-			for _, need := range []string{"FILE", "DATABASE", "FULL", "LOWEST TX", "HIGHEST TX"} {
+			for _, need := range []string{"FILE", "DATABASE", "TIME", "FULL", "LOWEST TX", "HIGHEST TX"} {
 				if _, ok := col[need]; !ok {
 					return nil, fmt.Errorf("inspect output has no %s column (header %q)", need, line)
 				}
@@ -170,16 +214,26 @@ func ParseInspect(out string) ([]Artifact, error) {
 		low, err1 := strconv.ParseInt(cells[col["LOWEST TX"]], 10, 64)
 		high, err2 := strconv.ParseInt(cells[col["HIGHEST TX"]], 10, 64)
 		full, err3 := strconv.ParseBool(cells[col["FULL"]])
-		if err1 != nil || err2 != nil || err3 != nil {
+		at, err4 := time.Parse("2006-01-02T15:04:05", cells[col["TIME"]])
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
 			return nil, fmt.Errorf("inspect row not understood: %q", line)
 		}
-		arts = append(arts, Artifact{
+		a := Artifact{
 			File:      path.Base(strings.TrimPrefix(cells[col["FILE"]], "file://")),
 			Database:  cells[col["DATABASE"]],
+			Time:      at,
 			Full:      full,
 			LowestTx:  low,
 			HighestTx: high,
-		})
+		}
+		if i, ok := col["RECOVERED"]; ok {
+			rec, err := strconv.ParseBool(cells[i])
+			if err != nil {
+				return nil, fmt.Errorf("inspect row not understood: %q", line)
+			}
+			a.Recovered = &rec
+		}
+		arts = append(arts, a)
 	}
 	if header == nil {
 		return nil, fmt.Errorf("inspect output has no table")
@@ -199,8 +253,15 @@ func ArtifactDatabase(file string) (string, bool) {
 	return name[:len(name)-timeLen-1], true
 }
 
-var databaseNameRE = regexp.MustCompile(`^[A-Za-z][-A-Za-z0-9.]{2,62}$`)
+// DatabaseNamePattern is a Neo4j database name as the API admits it (manual 5.26.2 and dev,
+// database-administration/standard-databases/naming-databases.adoc): "Length must be between 3
+// and 63 characters", first an ASCII letter, then letters, digits, dots or dashes, "Names cannot
+// end with dots or dashes", and lowercase only: "Names are case-insensitive and normalized to
+// lowercase", so "Movies" is stored as movies, and an artifact or a SHOW DATABASE row would never
+// carry the name as written. (2025.01 also allows a digit first; the API does not, yet.)
+const DatabaseNamePattern = `^[a-z][-a-z0-9.]{1,61}[a-z0-9]$`
 
-// ValidDatabaseName tells whether name is a Neo4j database name as the API admits it: 3 to 63
-// letters, digits, '.' or '-', starting with a letter.
+var databaseNameRE = regexp.MustCompile(DatabaseNamePattern)
+
+// ValidDatabaseName tells whether name is a Neo4j database name as the API admits it.
 func ValidDatabaseName(name string) bool { return databaseNameRE.MatchString(name) }

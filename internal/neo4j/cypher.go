@@ -1,9 +1,7 @@
 package neo4j
 
 import (
-	"encoding/csv"
 	"fmt"
-	"io"
 	"strings"
 )
 
@@ -18,33 +16,57 @@ type SeedRequest struct {
 	Database string
 	// SeedURI is where the servers fetch the backup or dump from.
 	SeedURI string
-	// Replace uses CREATE OR REPLACE DATABASE: the existing database of that name is dropped.
+	// Replace drops the existing database of that name first.
 	Replace bool
 }
 
-// SeedStatement is the Cypher to run against the system database.
-func SeedStatement(r SeedRequest) (string, error) {
+// SeedStatements are the Cypher statements to run against the system database, in order.
+//
+//   - existingData: 'use' is always sent: it "is required in Cypher 5 and deprecated in Cypher
+//     25" (2025.10.1, seed-from-uri.adoc), or "removed in Cypher 25" (dev,
+//     create-databases.adoc). A statement runs in the database's default language, Cypher 5
+//     unless configured (2025.10.1, cypher-version-configuration.adoc: "db.query.default_language
+//     (default value: CYPHER_5)"), but "Starting from Neo4j 2026.02, the distributed neo4j.conf
+//     explicitly sets db.query.default_language=CYPHER_25" (dev). So from 2025.06, where Cypher 25
+//     and the per-query prefix exist ("prepending the query with the CYPHER 5 or CYPHER 25
+//     keyword"), the CREATE is prefixed CYPHER 5: its grammar is then the one it was written for,
+//     whatever the DBMS's default. Before 2025.06 there is only Cypher 5 and no prefix.
+//   - Replace is DROP DATABASE ... IF EXISTS WAIT, then CREATE: before 2025.01 the seed options
+//     "cannot be combined with the OR REPLACE part of this command" (5.26.2,
+//     create-databases.adoc); one form for every version keeps one path to test.
+func SeedStatements(r SeedRequest) ([]string, error) {
 	if r.Version.Legacy() {
-		return "", fmt.Errorf("neo4j %s cannot seed a database from a URI: restore it offline", r.Version)
+		return nil, fmt.Errorf("neo4j %s cannot seed a database from a URI: restore it offline", r.Version)
 	}
-	verb := "CREATE DATABASE"
+	var out []string
 	if r.Replace {
-		verb = "CREATE OR REPLACE DATABASE"
+		out = append(out, "DROP DATABASE "+backtick(r.Database)+" IF EXISTS WAIT")
 	}
-	opts := []string{"seedURI: " + quote(r.SeedURI)}
-	if !r.Version.AtLeast(2025, 1) {
-		// Required with seedURI in Cypher 5; deprecated in Cypher 25, where seeding implies it.
-		opts = append([]string{"existingData: 'use'"}, opts...)
+	create := fmt.Sprintf("CREATE DATABASE %s OPTIONS {existingData: 'use', seedURI: %s}", backtick(r.Database), quote(r.SeedURI))
+	if r.Version.HasCypherVersions() {
+		create = "CYPHER 5 " + create
 	}
-	return fmt.Sprintf("%s %s OPTIONS {%s}", verb, backtick(r.Database), strings.Join(opts, ", ")), nil
+	return append(out, create), nil
 }
 
+// Bolt URI schemes cypher-shell accepts (Operations Manual, cypher-shell.adoc: "neo4j",
+// "neo4j+s", "neo4j+ssc"): plaintext, TLS with a verified certificate, TLS trusting any
+// (self-signed) certificate.
+const (
+	SchemePlain      = "neo4j"
+	SchemeTLS        = "neo4j+s"
+	SchemeSelfSigned = "neo4j+ssc"
+)
+
 // CypherArgs are cypher-shell's arguments to run one statement against the system database
-// through the server at address (host:port of its Bolt connector), output as plain CSV-like
+// through the server at address (host:port of its Bolt connector) with scheme, output as plain
 // rows. Credentials are not arguments: cypher-shell reads NEO4J_USERNAME and NEO4J_PASSWORD
 // from its environment, which the pod fills from the Secret.
-func CypherArgs(address, statement string) []string {
-	return []string{"-a", "neo4j://" + address, "-d", "system", "--format", "plain", "--non-interactive", statement}
+func CypherArgs(scheme, address, statement string) []string {
+	if scheme == "" {
+		scheme = SchemePlain
+	}
+	return []string{"-a", scheme + "://" + address, "-d", "system", "--format", "plain", "--non-interactive", statement}
 }
 
 // ShowStatement lists the database on every server with its status.
@@ -58,21 +80,22 @@ type DatabaseState struct {
 }
 
 // ParseShow reads cypher-shell's --format plain output of ShowStatement: a header row, then
-// one row per server, comma-separated, strings double-quoted. No output at all means no row:
-// the database does not exist.
+// one row per server, cells separated by ", ". Strings are double-quoted the way Neo4j's Java
+// driver prints them (neo4j/neo4j-java-driver, StringValue.toString: format("\"%s\"",
+// val.replace("\"", "\\\"")), so a quote inside is \" and nothing else is escaped, not CSV's
+// ""); null is NULL. No output at all means no row: the database does not exist.
 func ParseShow(out string) ([]DatabaseState, error) {
 	if strings.TrimSpace(out) == "" {
 		return nil, nil
 	}
-	r := csv.NewReader(strings.NewReader(strings.TrimSpace(out)))
-	r.TrimLeadingSpace = true
-	header, err := r.Read()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	header, err := plainCells(lines[0])
 	if err != nil {
 		return nil, fmt.Errorf("SHOW DATABASE output has no header: %w", err)
 	}
 	col := map[string]int{}
 	for i, h := range header {
-		col[strings.Trim(h, `"`)] = i
+		col[h] = i
 	}
 	for _, need := range []string{"address", "currentStatus", "statusMessage"} {
 		if _, ok := col[need]; !ok {
@@ -80,11 +103,8 @@ func ParseShow(out string) ([]DatabaseState, error) {
 		}
 	}
 	var states []DatabaseState
-	for {
-		row, err := r.Read()
-		if err == io.EOF {
-			break
-		}
+	for _, line := range lines[1:] {
+		row, err := plainCells(strings.TrimRight(line, "\r"))
 		if err != nil {
 			return nil, fmt.Errorf("SHOW DATABASE row: %w", err)
 		}
@@ -94,6 +114,51 @@ func ParseShow(out string) ([]DatabaseState, error) {
 		states = append(states, DatabaseState{Address: row[col["address"]], CurrentStatus: row[col["currentStatus"]], StatusMessage: row[col["statusMessage"]]})
 	}
 	return states, nil
+}
+
+// plainCells splits one line of --format plain output. A quoted cell ends at a '"' that is not
+// escaped; NULL becomes "".
+func plainCells(line string) ([]string, error) {
+	var cells []string
+	for i := 0; ; {
+		var cell string
+		if i < len(line) && line[i] == '"' {
+			var b strings.Builder
+			j := i + 1
+			for ; j < len(line); j++ {
+				if line[j] == '\\' && j+1 < len(line) && line[j+1] == '"' {
+					b.WriteByte('"')
+					j++
+					continue
+				}
+				if line[j] == '"' {
+					break
+				}
+				b.WriteByte(line[j])
+			}
+			if j >= len(line) {
+				return nil, fmt.Errorf("unterminated string in %q", line)
+			}
+			cell, i = b.String(), j+1
+		} else {
+			end := strings.Index(line[i:], ", ")
+			if end < 0 {
+				end = len(line) - i
+			}
+			cell, i = line[i:i+end], i+end
+			if cell == "NULL" {
+				cell = ""
+			}
+		}
+		cells = append(cells, cell)
+		if i >= len(line) {
+			return cells, nil
+		}
+		if !strings.HasPrefix(line[i:], ", ") {
+			return nil, fmt.Errorf("expected \", \" after a cell in %q", line)
+		}
+		i += 2
+	}
 }
 
 // Online tells whether every server reports the database online; failed names a server whose

@@ -75,10 +75,55 @@ func TestBackupArgs(t *testing.T) {
 }
 
 func TestCheckArgs(t *testing.T) {
-	got := CheckArgs(CheckRequest{Version: mustVersion(t, "5.26"), Database: "movies", Dir: "/b", ReportPath: "/r", TempPath: "/t"})
-	want := []string{"database", "check", "--from-path=/b", "--report-path=/r", "--temp-path=/t", "movies"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %q, want %q", got, want)
+	for v, from := range map[string]string{
+		// Before 2025.09 --from-path is "the directory containing dump/backup artifacts".
+		"5.20": "/b", "5.26": "/b", "2025.08": "/b",
+		// "label:changed[Changed in 2025.09] Path to a backup file or a directory".
+		"2025.09": "/b/movies-2026-11-28T02-00-00.backup", "2025.10": "/b/movies-2026-11-28T02-00-00.backup",
+	} {
+		got := CheckArgs(CheckRequest{Version: mustVersion(t, v), Database: "movies", Dir: "/b", Artifact: "movies-2026-11-28T02-00-00.backup",
+			ReportPath: "/r", TempPath: "/t", MaxOffHeap: 512 << 20})
+		// --max-off-heap-memory defaults to "90%" of the machine's free memory: always bounded.
+		want := []string{"database", "check", "--from-path=" + from, "--report-path=/r", "--max-off-heap-memory=512m", "--temp-path=/t", "movies"}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %q, want %q", v, got, want)
+		}
+	}
+}
+
+func TestUsageErrorIsFinal(t *testing.T) {
+	// "64 | The command was invoked with incorrect options/parameters" (tools/neo4j-admin).
+	for _, v := range []string{"4.4", "5.26", "2025.10"} {
+		if got := BackupExit(mustVersion(t, v), 64); got != BackupUsage {
+			t.Errorf("%s exit 64 = %v, want BackupUsage", v, got)
+		}
+	}
+}
+
+func TestAggregateAdvice(t *testing.T) {
+	// 5.x: `neo4j-admin database aggregate-backup`; "In Neo4j 2025.01, the name ... is deprecated.
+	// It is recommended to use the new command name, neo4j-admin backup aggregate." And
+	// "--keep-old-backup ... If set to true, the old backup chain is not removed." default false.
+	for v, want := range map[string]string{
+		"5.26":    "neo4j-admin database aggregate-backup --from-path=/b --keep-old-backup=true neo4j",
+		"2025.01": "neo4j-admin backup aggregate --from-path=/b --keep-old-backup=true neo4j",
+	} {
+		if got := mustVersion(t, v).AggregateAdvice("/b", "neo4j"); got != want {
+			t.Errorf("%s: %q, want %q", v, got, want)
+		}
+	}
+}
+
+func TestValidDatabaseName(t *testing.T) {
+	// naming-databases.adoc: 3 to 63 characters, an ASCII letter first, then letters, digits,
+	// dots or dashes, "cannot end with dots or dashes", "normalized to lowercase".
+	for name, want := range map[string]bool{
+		"neo4j": true, "my-graph.v2": true, "abc": true, "ab": false, "Movies": false, "movies.": false,
+		"movies-": false, "1movies": false, "m_ovies": false, strings.Repeat("a", 63): true, strings.Repeat("a", 64): false,
+	} {
+		if got := ValidDatabaseName(name); got != want {
+			t.Errorf("ValidDatabaseName(%q) = %t, want %t", name, got, want)
+		}
 	}
 }
 
@@ -109,11 +154,27 @@ func TestParseInspect(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Artifact{
-		{File: "london-2024-10-07T16-04-05.backup", Database: "london", Full: false, LowestTx: 6, HighestTx: 6},
-		{File: "london-2024-10-07T16-03-51.backup", Database: "london", Full: true, LowestTx: 1, HighestTx: 5},
+		{File: "london-2024-10-07T16-04-05.backup", Database: "london", Time: time.Date(2024, 10, 7, 16, 4, 5, 0, time.UTC), Full: false, LowestTx: 6, HighestTx: 6},
+		{File: "london-2024-10-07T16-03-51.backup", Database: "london", Time: time.Date(2024, 10, 7, 16, 3, 51, 0, time.UTC), Full: true, LowestTx: 1, HighestTx: 5},
 	}
 	if !reflect.DeepEqual(arts, want) {
 		t.Errorf("got %+v", arts)
+	}
+	// 5.20.0's --inspect-path example: header "TIME", a name in local time (14-46-27) and TIME in
+	// UTC (13:46:27). 2025.10.1 adds RECOVERED.
+	old := `|                                                       FILE | DATABASE |                          DATABASE ID |                TIME |  FULL | COMPRESSED | LOWEST TX | HIGHEST TX |
+| file:///path/to/mybackups/neo4j-2023-06-29T14-46-27.backup |    neo4j | c8368b24-55e2-474d-bb41-75657f5bfcde | 2023-06-29T13:46:27 |  true |       true |         1 |         11 |
+`
+	arts, err = ParseInspect(old)
+	if err != nil || len(arts) != 1 || !arts[0].Time.Equal(time.Date(2023, 6, 29, 13, 46, 27, 0, time.UTC)) || arts[0].Recovered != nil {
+		t.Errorf("5.20 output: %+v %v", arts, err)
+	}
+	recent := `|                                              FILE | DATABASE |                          DATABASE ID |          TIME (UTC) |  FULL | COMPRESSED | LOWEST TX | HIGHEST TX | RECOVERED |
+|  file:///backups/malmo-2024-10-07T16-01-08.backup |    malmo | 62d1820c-3ac6-4b15-a0b3-bf7e7becc8d0 | 2024-10-07T16:01:08 |  true |       true |         1 |          7 |     false |
+`
+	arts, err = ParseInspect(recent)
+	if err != nil || len(arts) != 1 || arts[0].Recovered == nil || *arts[0].Recovered {
+		t.Errorf("2025.10 output: %+v %v", arts, err)
 	}
 	for _, bad := range []string{"", "| FILE | DATABASE |\n| a | b |", out + "| x | y |\n"} {
 		if _, err := ParseInspect(bad); err == nil {
@@ -138,61 +199,80 @@ func TestArtifactDatabase(t *testing.T) {
 }
 
 func TestRestoreArgs(t *testing.T) {
-	until := time.Date(2026, 11, 28, 1, 30, 0, 0, time.FixedZone("CET", 3600))
+	until := time.Date(2026, 11, 28, 1, 30, 0, 900_000_000, time.FixedZone("CET", 3600))
 	for _, tc := range []struct {
+		name string
 		r    RestoreRequest
 		want string
 		bad  bool
 	}{
-		{RestoreRequest{Version: mustVersion(t, "4.4"), Artifacts: []string{"/backups/p/neo4j"}, Database: "neo4j"},
+		{"4.4", RestoreRequest{Version: mustVersion(t, "4.4"), Artifacts: []string{"/backups/p/neo4j"}, Database: "neo4j"},
 			"restore --from=/backups/p/neo4j --database=neo4j", false},
-		{RestoreRequest{Version: mustVersion(t, "4.4"), Artifacts: []string{"/b/neo4j"}, Database: "copy", Overwrite: true},
+		{"4.4 force", RestoreRequest{Version: mustVersion(t, "4.4"), Artifacts: []string{"/b/neo4j"}, Database: "copy", Overwrite: true},
 			"restore --from=/b/neo4j --database=copy --force", false},
-		{RestoreRequest{Version: mustVersion(t, "4.4"), Artifacts: []string{"/b/neo4j"}, Database: "x", UntilTx: 5}, "", true},
-		{RestoreRequest{Version: mustVersion(t, "5.26"), Artifacts: []string{"/b/F.backup", "/b/D.backup"}, Database: "neo4j-restored", UntilTx: 160, TempPath: "/t"},
-			"database restore --from-path=/b/F.backup,/b/D.backup --restore-until=160 --temp-path=/t neo4j-restored", false},
-		{RestoreRequest{Version: mustVersion(t, "5.20"), Artifacts: []string{"/b/F.backup"}, Database: "neo4j", UntilTime: &until, TempPath: "/t"},
+		{"4.4 point in time", RestoreRequest{Version: mustVersion(t, "4.4"), Artifacts: []string{"/b/neo4j"}, Database: "x", UntilTx: 5}, "", true},
+		// "<database> ... is only allowed if the --from-path option points to a path to a single
+		// artifact"; a DIFF: "find in the folder a backup chain ending at that specific
+		// differential backup". The chain is given by its last artifact.
+		{"chain by its last artifact", RestoreRequest{Version: mustVersion(t, "5.26"), Artifacts: []string{"/b/F.backup", "/b/D1.backup", "/b/D2.backup"},
+			Database: "neo4j-restored", ChainHighTx: 180, TempPath: "/t"},
+			"database restore --from-path=/b/D2.backup --temp-path=/t neo4j-restored", false},
+		// "recovers transaction logs up to, but not including, the transaction 123": 160
+		// included is --restore-until=161.
+		{"until a transaction, included", RestoreRequest{Version: mustVersion(t, "5.26"), Artifacts: []string{"/b/F.backup", "/b/D.backup"},
+			Database: "neo4j-restored", UntilTx: 160, ChainHighTx: 170, TempPath: "/t"},
+			"database restore --from-path=/b/D.backup --restore-until=161 --temp-path=/t neo4j-restored", false},
+		{"until the chain's end: no predicate", RestoreRequest{Version: mustVersion(t, "5.26"), Artifacts: []string{"/b/F.backup", "/b/D.backup"},
+			Database: "x", UntilTx: 170, ChainHighTx: 170},
+			"database restore --from-path=/b/D.backup x", false},
+		{"until past the chain", RestoreRequest{Version: mustVersion(t, "5.26"), Artifacts: []string{"/b/F.backup"}, Database: "x", UntilTx: 171, ChainHighTx: 170}, "", true},
+		{"until without the chain's end", RestoreRequest{Version: mustVersion(t, "5.26"), Artifacts: []string{"/b/F.backup"}, Database: "x", UntilTx: 5}, "", true},
+		// "2021-09-11 10:15:30 is a UTC date and time"; the fraction is cut, never rounded up.
+		{"until a time, UTC, whole seconds", RestoreRequest{Version: mustVersion(t, "5.20"), Artifacts: []string{"/b/F.backup"}, Database: "neo4j", UntilTime: &until, TempPath: "/t"},
 			"database restore --from-path=/b/F.backup --restore-until=2026-11-28 00:30:00 neo4j", false},
-		{RestoreRequest{Version: mustVersion(t, "2025.10"), Artifacts: []string{"/b/F.backup"}, Database: "neo4j", Overwrite: true},
+		{"overwrite", RestoreRequest{Version: mustVersion(t, "2025.10"), Artifacts: []string{"/b/F.backup"}, Database: "neo4j", Overwrite: true},
 			"database restore --from-path=/b/F.backup --overwrite-destination=true neo4j", false},
-		{RestoreRequest{Version: mustVersion(t, "5.26"), Database: "neo4j"}, "", true},
+		{"a chain across folders", RestoreRequest{Version: mustVersion(t, "5.26"), Artifacts: []string{"/a/F.backup", "/b/D.backup"}, Database: "x"}, "", true},
+		{"nothing", RestoreRequest{Version: mustVersion(t, "5.26"), Database: "neo4j"}, "", true},
 	} {
 		args, err := RestoreArgs(tc.r)
 		if tc.bad {
 			if err == nil {
-				t.Errorf("%+v accepted", tc.r)
+				t.Errorf("%s: %+v accepted", tc.name, tc.r)
 			}
 			continue
 		}
 		if err != nil || strings.Join(args, " ") != tc.want {
-			t.Errorf("got %q (%v)\nwant %q", strings.Join(args, " "), err, tc.want)
+			t.Errorf("%s: got %q (%v)\nwant %q", tc.name, strings.Join(args, " "), err, tc.want)
 		}
 	}
 }
 
-func TestSeedStatement(t *testing.T) {
+func TestSeedStatements(t *testing.T) {
 	for _, tc := range []struct {
 		r    SeedRequest
-		want string
+		want []string
 	}{
+		// 5.x: Cypher 5 only, existingData required, no prefix.
 		{SeedRequest{Version: mustVersion(t, "5.26"), Database: "neo4j-restored", SeedURI: "http://seed.prod.svc:8080/neo4j-2026-11-28T02-00-00.backup"},
-			"CREATE DATABASE `neo4j-restored` OPTIONS {existingData: 'use', seedURI: 'http://seed.prod.svc:8080/neo4j-2026-11-28T02-00-00.backup'}"},
-		{SeedRequest{Version: mustVersion(t, "2025.10"), Database: "neo4j", SeedURI: "http://s/x.dump", Replace: true},
-			"CREATE OR REPLACE DATABASE `neo4j` OPTIONS {seedURI: 'http://s/x.dump'}"},
+			[]string{"CREATE DATABASE `neo4j-restored` OPTIONS {existingData: 'use', seedURI: 'http://seed.prod.svc:8080/neo4j-2026-11-28T02-00-00.backup'}"}},
+		// Replace: never OR REPLACE with seed options ("cannot be combined" before 2025.01).
+		{SeedRequest{Version: mustVersion(t, "5.26"), Database: "neo4j", SeedURI: "http://s/x.dump", Replace: true},
+			[]string{"DROP DATABASE `neo4j` IF EXISTS WAIT", "CREATE DATABASE `neo4j` OPTIONS {existingData: 'use', seedURI: 'http://s/x.dump'}"}},
+		// 2025.01-2025.05: still only Cypher 5, existingData still required.
 		{SeedRequest{Version: mustVersion(t, "2025.01"), Database: "odd`name", SeedURI: "http://s/it's"},
-			"CREATE DATABASE `odd``name` OPTIONS {seedURI: 'http://s/it\\'s'}"},
+			[]string{"CREATE DATABASE `odd``name` OPTIONS {existingData: 'use', seedURI: 'http://s/it\\'s'}"}},
+		// 2025.06+: pinned to Cypher 5, whatever the DBMS's default language.
+		{SeedRequest{Version: mustVersion(t, "2025.10"), Database: "neo4j", SeedURI: "http://s/x.dump", Replace: true},
+			[]string{"DROP DATABASE `neo4j` IF EXISTS WAIT", "CYPHER 5 CREATE DATABASE `neo4j` OPTIONS {existingData: 'use', seedURI: 'http://s/x.dump'}"}},
 	} {
-		got, err := SeedStatement(tc.r)
-		if err != nil || got != tc.want {
-			t.Errorf("got %s (%v)\nwant %s", got, err, tc.want)
+		got, err := SeedStatements(tc.r)
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("got %q (%v)\nwant %q", got, err, tc.want)
 		}
 	}
-	for _, bad := range []SeedRequest{
-		{Version: mustVersion(t, "4.4"), Database: "neo4j", SeedURI: "u"},
-	} {
-		if _, err := SeedStatement(bad); err == nil {
-			t.Errorf("%+v accepted", bad)
-		}
+	if _, err := SeedStatements(SeedRequest{Version: mustVersion(t, "4.4"), Database: "neo4j", SeedURI: "u"}); err == nil {
+		t.Error("4.4 seed accepted")
 	}
 }
 
@@ -219,6 +299,16 @@ func TestParseShowAndOnline(t *testing.T) {
 	if _, err := ParseShow(`"name"` + "\n" + `"x"`); err == nil {
 		t.Error("missing columns accepted")
 	}
+	// cypher-shell prints strings through the Java driver's StringValue.toString: a quote inside
+	// is \", not CSV's "". NULL is a null.
+	quoted := `"name", "address", "currentStatus", "statusMessage"
+"neo4j-restored", "graph-1.graph:7687", "offline", "Unable to start database: could not read \"http://seed/x.dump\", bad header"
+"neo4j-restored", "graph-2.graph:7687", "online", NULL
+`
+	states, err = ParseShow(quoted)
+	if err != nil || len(states) != 2 || states[0].StatusMessage != `Unable to start database: could not read "http://seed/x.dump", bad header` || states[1].StatusMessage != "" {
+		t.Fatalf("Java-escaped output: %+v %v", states, err)
+	}
 }
 
 func TestDumpAndCypherArgs(t *testing.T) {
@@ -229,7 +319,10 @@ func TestDumpAndCypherArgs(t *testing.T) {
 	if _, err := DumpArgs(mustVersion(t, "4.4"), "neo4j", "/scratch"); err == nil {
 		t.Error("4.4 dump for a seed accepted")
 	}
-	got := CypherArgs("graph-0.graph.ns.svc:7687", "SHOW DATABASES")
+	if got := CypherArgs(SchemeTLS, "g:7687", "x"); got[1] != "neo4j+s://g:7687" {
+		t.Errorf("TLS scheme: %q", got)
+	}
+	got := CypherArgs("", "graph-0.graph.ns.svc:7687", "SHOW DATABASES")
 	if strings.Join(got, "|") != "-a|neo4j://graph-0.graph.ns.svc:7687|-d|system|--format|plain|--non-interactive|SHOW DATABASES" {
 		t.Errorf("cypher-shell args: %q", got)
 	}

@@ -59,8 +59,31 @@ func (v Version) AtLeast(major, minor int) bool {
 	return v.Major > major || (v.Major == major && v.Minor >= minor)
 }
 
-// HasTempPath: `database backup --temp-path` exists from 5.24.
+// HasTempPath: `database backup --temp-path` and `database restore --temp-path` exist from 5.24
+// (manual 5.26.2, backup-restore/restore-backup.adoc: "--temp-path=<path> | label:new[Introduced
+// in 5.24]"). Without it a restore stages inside the --from-path folder (see RestoreArgs).
 func (v Version) HasTempPath() bool { return v.AtLeast(5, 24) }
+
+// ChecksSingleArtifact: `database check --from-path` accepts one artifact file from 2025.09;
+// before, it takes a folder and "selects the most recent backup chain" in it.
+func (v Version) ChecksSingleArtifact() bool { return v.AtLeast(2025, 9) }
+
+// HasCypherVersions: Cypher 25 and the CYPHER 5 / CYPHER 25 query prefix exist from 2025.06
+// (2025.10.1, partials/cypher-versions.adoc: "Any new Cypher features introduced in Neo4j 2025.06
+// or later will be added only to Cypher 25").
+func (v Version) HasCypherVersions() bool { return v.AtLeast(2025, 6) }
+
+// AggregateAdvice says how a user folds a chain into one artifact with this version's tools,
+// keeping the chain the Backups point to: `--keep-old-backup` defaults to false, and then the
+// aggregation deletes the artifacts it folded. 5.x calls the command `database
+// aggregate-backup`; 2025.01 renamed it `backup aggregate` (the old name deprecated).
+func (v Version) AggregateAdvice(dir, database string) string {
+	cmd := "neo4j-admin database aggregate-backup"
+	if v.AtLeast(2025, 1) {
+		cmd = "neo4j-admin backup aggregate"
+	}
+	return fmt.Sprintf("%s --from-path=%s --keep-old-backup=true %s", cmd, dir, database)
+}
 
 // Size writes a byte count as the JVM's -Xmx (HEAP_SIZE) and neo4j-admin's --pagecache accept:
 // a whole number of g, m or k (binary units) when it divides exactly, else plain bytes.

@@ -84,6 +84,8 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 		// Scratch on the backup volume, sized for backups: a 5.x consistency check recovers
 		// the backup into it. The agent removes it when done.
 		"--temp-dir=" + path.Join(BackupMount, ".neo4j-backup-tmp", name),
+		// Names the folder beside the artifacts where an inconsistency report is kept.
+		"--backup-name=" + b.Name,
 	}
 	port := b.Spec.Cluster.BackupPort
 	if port == 0 {

@@ -28,7 +28,10 @@ type RestorePlan struct {
 	// UntilTx / UntilTime from spec.restoreUntil.
 	UntilTx   int64
 	UntilTime *time.Time
-	Memory    v1.MemoryBudget
+	// ChainHighTx is the chain's last transaction: whether an UntilTx needs neo4j-admin's
+	// (exclusive) --restore-until at all.
+	ChainHighTx int64
+	Memory      v1.MemoryBudget
 }
 
 // RestoreJob builds the Job of an offline (Volume) restore: the backup claim read-only, the
@@ -49,11 +52,15 @@ func RestoreJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 		"--database=" + target,
 		"--data-dir=/data",
 		"--temp-dir=/tmp/neo4j-restore",
+		// Before 5.24 (no --temp-path) the chain is copied next to the database it becomes:
+		// the target claim is sized for that, the read-only backup volume is not writable.
+		"--stage-dir=/data",
 	}
 	for _, a := range plan.Chain {
 		args = append(args, "--artifact="+a)
 	}
 	args = append(args, untilArgs(plan)...)
+	args = append(args, chainEndArgs(plan)...)
 	if r.Spec.ReplaceExisting {
 		args = append(args, "--replace")
 	}
@@ -128,6 +135,14 @@ func untilArgs(plan RestorePlan) []string {
 		return []string{"--until-tx=" + strconv.FormatInt(plan.UntilTx, 10)}
 	case plan.UntilTime != nil:
 		return []string{"--until-time=" + plan.UntilTime.UTC().Format(time.RFC3339)}
+	}
+	return nil
+}
+
+// chainEndArgs tell a restore where the chain ends, which a restore up to a transaction needs.
+func chainEndArgs(plan RestorePlan) []string {
+	if plan.UntilTx > 0 {
+		return []string{"--chain-high-tx=" + strconv.FormatInt(plan.ChainHighTx, 10)}
 	}
 	return nil
 }

@@ -90,6 +90,7 @@ func SeedServerJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job,
 		args = append(args, "--prepare", "--neo4j-version="+version.String(), "--database="+r.Spec.Database,
 			"--data-dir=/data", "--scratch=/scratch", "--temp-dir=/tmp/neo4j-restore")
 		args = append(args, untilArgs(plan)...)
+		args = append(args, chainEndArgs(plan)...)
 		res = memoryResources(plan.Memory, r.Spec.Resources.CPU)
 		env = heapEnv(plan.Memory)
 	}
@@ -158,7 +159,7 @@ func SeedJob(r *v1.Restore, plan SeedPlan, opts Options) (*batchv1.Job, error) {
 		timeout = time.Duration(*d-30) * time.Second
 	}
 	args := []string{"agent", "seed", "--neo4j-version=" + version.String(), "--database=" + target,
-		"--seed-uri=" + SeedURI(r, plan.RestorePlan), "--timeout=" + timeout.String()}
+		"--seed-uri=" + SeedURI(r, plan.RestorePlan), "--timeout=" + timeout.String(), "--bolt-scheme=" + BoltScheme(r.Spec.Cluster)}
 	for _, s := range plan.Servers {
 		args = append(args, "--server="+s)
 	}
@@ -199,6 +200,20 @@ func SeedJob(r *v1.Restore, plan SeedPlan, opts Options) (*batchv1.Job, error) {
 		},
 		volumes: []corev1.Volume{emptyDir("tmp")},
 	}, opts), nil
+}
+
+// BoltScheme is the Bolt URI scheme for the cluster's spec.cluster.bolt.tls.
+func BoltScheme(c v1.ClusterSpec) string {
+	if c.Bolt == nil {
+		return neo4j.SchemePlain
+	}
+	switch c.Bolt.TLS {
+	case v1.BoltTLSVerified:
+		return neo4j.SchemeTLS
+	case v1.BoltTLSSelfSigned:
+		return neo4j.SchemeSelfSigned
+	}
+	return neo4j.SchemePlain
 }
 
 // SeedNetworkPolicy admits to the seed server only the cluster's servers (which fetch the seed)

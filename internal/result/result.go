@@ -44,11 +44,30 @@ type Database struct {
 	HighTx   int64  `json:"highTx,omitempty"`
 	// Consistent is the check's verdict; nil when it did not run.
 	Consistent *bool `json:"consistent,omitempty"`
+	// Check says how the consistency check went: one of the Check* values, "" when it was not
+	// asked for.
+	Check string `json:"check,omitempty"`
+	// Report is where the check's report was kept, relative to the backup folder, when it found
+	// inconsistencies.
+	Report string `json:"report,omitempty"`
 	// Member is the server the backup was read from, Zone its zone.
 	Member string `json:"member,omitempty"`
 	Zone   string `json:"zone,omitempty"`
 	Error  string `json:"error,omitempty"`
 }
+
+// How a database's consistency check went.
+const (
+	// CheckPassed: checked, consistent.
+	CheckPassed = "Passed"
+	// CheckFailed: checked, inconsistencies found (the report is kept).
+	CheckFailed = "Failed"
+	// CheckNotRun: asked for, but it could not run (the error says why).
+	CheckNotRun = "NotRun"
+	// CheckNotSupported: Neo4j does not check this artifact: a DIFF, or (2025.09 and later) a
+	// FULL that is not recovered.
+	CheckNotSupported = "NotSupported"
+)
 
 // BackedUp is true when an artifact was written, whatever the consistency check said (an
 // inconsistent backup is kept: it may be the only copy there is).
@@ -136,6 +155,14 @@ func Decode(msg []byte) (Backup, error) {
 		default:
 			return Backup{}, fmt.Errorf("report has an invalid type %q for %s", Clean(d.Type, 16), d.Name)
 		}
+		switch d.Check {
+		case "", CheckPassed, CheckFailed, CheckNotRun, CheckNotSupported:
+		default:
+			return Backup{}, fmt.Errorf("report has an invalid check %q for %s", Clean(d.Check, 16), d.Name)
+		}
+		if len(d.Report) > 512 || strings.Contains(d.Report, "..") || strings.HasPrefix(d.Report, "/") || strings.ContainsAny(d.Report, "\\\x00") {
+			return Backup{}, fmt.Errorf("report has an invalid report path for %s", d.Name)
+		}
 		if d.Size < 0 || d.LowTx < 0 || d.HighTx < 0 {
 			return Backup{}, fmt.Errorf("report has negative numbers for %s", d.Name)
 		}
@@ -200,7 +227,8 @@ type Restore struct {
 	Database string `json:"database"`
 	// Chain is the artifacts restored, FULL first (an inspection: the chain it resolved).
 	Chain []string `json:"chain,omitempty"`
-	// UntilTx is the last transaction the chain holds (an inspection).
+	// UntilTx is the last transaction the chain holds (an inspection); a restore up to an
+	// earlier transaction stops there.
 	UntilTx int64 `json:"untilTx,omitempty"`
 	// Reason is a condition reason when the restore was refused or failed: TargetExists,
 	// InvalidChain, RestoreFailed, TimedOut, or an inspection's ChainBroken or NotCovered.

@@ -1,10 +1,11 @@
 // Command cypher-shell is the tests' stand-in for Neo4j's cypher-shell talking to a running
-// cluster, which cannot be installed here. It enforces the argument contract the agent relies
-// on (shared/notes/neo4j-admin.md, Operations Manual "Create a database from a URI"): the
-// address as -a neo4j://host:port, the system database, --format plain, one statement, and the
-// credentials from NEO4J_USERNAME / NEO4J_PASSWORD only (a -u or -p flag is a violation: they
-// would show in the pod spec). It understands the two statements the agent sends, checks
-// their syntax for the version it plays, and keeps the cluster's databases in a folder.
+// cluster, which cannot be installed here. Every rule it enforces cites Neo4j's Operations Manual
+// (neo4j/docs-operations, the ref, page and words; docs/neo4j-contract.md lists them): the address
+// as -a neo4j[+s|+ssc]://host:port, the system database, --format plain, one statement, and the
+// credentials from NEO4J_USERNAME / NEO4J_PASSWORD only (a -u or -p flag is the project's
+// violation: they would show in the pod spec). It understands the statements the agent sends,
+// checks their grammar for the version and Cypher language it plays, prints strings as Neo4j's
+// Java driver does, and keeps the cluster's databases in a folder.
 //
 // A CREATE DATABASE ... seedURI fetches the seed over HTTP as a server would; a seed that
 // cannot be fetched or is not a backup or dump leaves the database offline with the
@@ -20,6 +21,11 @@
 //	STANDIN_USER, STANDIN_PASSWORD  the credentials the servers accept (default neo4j / secret)
 //	STANDIN_ONLINE_AFTER   SHOW DATABASE polls a seeded database spends "store copying" (default 2)
 //	STANDIN_SEED_FAIL      "1": a seeded database fails to start on the last server
+//	STANDIN_STATUS_MESSAGE the statusMessage of a database that failed to start
+//	STANDIN_DEFAULT_LANGUAGE  CYPHER_5 or CYPHER_25, the DBMS's db.query.default_language
+//	                       (2025.06+; default CYPHER_5, from 2026.02 CYPHER_25)
+//	STANDIN_BOLT_TLS       "required": the servers refuse plaintext Bolt
+//	STANDIN_BOLT_CERT      "self-signed": the servers' certificate does not verify (neo4j+s fails)
 package main
 
 import (
@@ -71,7 +77,7 @@ func env(name, def string) string {
 
 func run(args []string) int {
 	logLine("ARGS %s", strings.Join(args, " "))
-	major, _, ok := parseVersion(os.Getenv("STANDIN_NEO4J_VERSION"))
+	major, minor, ok := parseVersion(os.Getenv("STANDIN_NEO4J_VERSION"))
 	if !ok || major == 4 {
 		return violation("STANDIN_NEO4J_VERSION %q: want 5.x or a calendar version", os.Getenv("STANDIN_NEO4J_VERSION"))
 	}
@@ -112,8 +118,10 @@ func run(args []string) int {
 		}
 	}
 	switch {
-	case !strings.HasPrefix(address, "neo4j://"):
-		return violation("-a %q: want neo4j://host:port", address)
+	case !schemeRE.MatchString(address):
+		// "The +s variants enable encryption with a full certificate check. The +ssc variants
+		// enable encryption with no certificate check." (5.x security/ssl-framework.adoc:491-493)
+		return violation("-a %q: want neo4j://, neo4j+s:// or neo4j+ssc://host:port", address)
 	case db != "system":
 		return violation("-d %q: databases are created and listed from the system database", db)
 	case format != "plain":
@@ -127,18 +135,51 @@ func run(args []string) int {
 	if user == "" || pass == "" {
 		return violation("NEO4J_USERNAME / NEO4J_PASSWORD not set")
 	}
-	host := strings.TrimPrefix(address, "neo4j://")
+	scheme, host, _ := strings.Cut(address, "://")
 	servers := strings.Split(env("STANDIN_SERVERS", "server-0:7687"), ",")
 	if contains(strings.Split(os.Getenv("STANDIN_UNREACHABLE"), ","), host) || !contains(servers, host) {
 		fmt.Fprintf(os.Stderr, "Unable to connect to %s, ensure the database is running and that there is a working network connection to it.\n", host)
+		return 1
+	}
+	switch {
+	case scheme == "neo4j" && os.Getenv("STANDIN_BOLT_TLS") == "required":
+		fmt.Fprintf(os.Stderr, "Connection to the database terminated. Please ensure that your database is listening on the correct host and port and that you have compatible encryption settings both on Neo4j server and driver.\n")
+		return 1
+	case scheme == "neo4j+s" && os.Getenv("STANDIN_BOLT_CERT") == "self-signed":
+		fmt.Fprintf(os.Stderr, "Failed to establish secured connection with the server: PKIX path building failed: unable to find valid certification path to requested target\n")
 		return 1
 	}
 	if user != env("STANDIN_USER", "neo4j") || pass != env("STANDIN_PASSWORD", "secret") {
 		fmt.Fprintln(os.Stderr, "The client is unauthorized due to authentication failure.")
 		return 1
 	}
+	language := "CYPHER_5"
+	if atLeast(major, minor, 2025, 6) {
+		// "db.query.default_language (default value: CYPHER_5)" (2025.10.1,
+		// cypher-version-configuration.adoc:13); "Starting from Neo4j 2026.02, the distributed
+		// neo4j.conf explicitly sets db.query.default_language=CYPHER_25" (dev :18).
+		if atLeast(major, minor, 2026, 2) {
+			language = "CYPHER_25"
+		}
+		language = env("STANDIN_DEFAULT_LANGUAGE", language)
+	}
+	if m := prefixRE.FindStringSubmatch(statement); m != nil {
+		// "The default language for a specific query can be set by prepending the query with the
+		// CYPHER 5 or CYPHER 25 keyword" (2025.10.1 cypher-version-configuration.adoc:36-37);
+		// Cypher 25 and its versions exist from 2025.06 (partials/cypher-versions.adoc).
+		if !atLeast(major, minor, 2025, 6) {
+			fmt.Fprintf(os.Stderr, "Invalid input '%s': expected a statement\n", m[0])
+			return 1
+		}
+		language, statement = "CYPHER_"+m[1], statement[len(m[0]):]
+	}
 	if m := showRE.FindStringSubmatch(statement); m != nil {
 		return show(state, unquote(m[1]), servers)
+	}
+	if m := dropRE.FindStringSubmatch(statement); m != nil {
+		// "DROP [COMPOSITE] DATABASE name [IF EXISTS] ... [WAIT ...|NOWAIT]" (5.x
+		// delete-databases.adoc:20).
+		return drop(state, unquote(m[1]))
 	}
 	if m := createRE.FindStringSubmatch(statement); m != nil {
 		replace, name, opts := m[1] != "", unquote(m[2]), m[3]
@@ -146,8 +187,24 @@ func run(args []string) int {
 		if om == nil {
 			return violation("OPTIONS {%s}: want [existingData: 'use', ]seedURI: '<uri>'", opts)
 		}
-		if om[1] == "" && major == 5 {
-			return violation("Cypher 5 needs existingData: 'use' with seedURI")
+		existingData := om[1] != ""
+		switch {
+		case replace && !atLeast(major, minor, 2025, 1):
+			// "The existingData, ... seedURI, seedConfig, and seedCredentials options cannot be
+			// combined with the OR REPLACE part of this command." (5.26.2
+			// create-databases.adoc:127); lifted "Starting from Neo4j 2025.01" (2025.01.0 :126).
+			fmt.Fprintln(os.Stderr, "Failed to create the specified database: the seedURI option cannot be combined with OR REPLACE.")
+			return 1
+		case language == "CYPHER_5" && !existingData:
+			// "The existingData option is required in Cypher 5 and deprecated in Cypher 25."
+			// (2025.10.1 seed-from-uri.adoc:33)
+			fmt.Fprintln(os.Stderr, "Failed to create the specified database: the existingData option is required with seedURI.")
+			return 1
+		case language == "CYPHER_25" && existingData:
+			// "deprecated in Cypher 25" (2025.10.1 seed-from-uri.adoc:33) but "existingData
+			// (removed in Cypher 25)" (dev create-databases.adoc:256): the stand-in refuses it.
+			fmt.Fprintln(os.Stderr, "Invalid input 'existingData': the option was removed in Cypher 25.")
+			return 1
 		}
 		return create(state, name, strings.ReplaceAll(om[2], `\'`, `'`), replace)
 	}
@@ -155,10 +212,17 @@ func run(args []string) int {
 	return violation("statement the agent never sends: %s", statement)
 }
 
+func atLeast(major, minor, wantMajor, wantMinor int) bool {
+	return major > wantMajor || (major == wantMajor && minor >= wantMinor)
+}
+
 var (
 	quotedName = "`((?:[^`]|``)+)`"
 	showRE     = regexp.MustCompile("^SHOW DATABASE " + quotedName + " YIELD name, address, currentStatus, statusMessage$")
 	createRE   = regexp.MustCompile("^CREATE (OR REPLACE )?DATABASE " + quotedName + " OPTIONS \\{(.*)\\}$")
+	dropRE     = regexp.MustCompile("^DROP DATABASE " + quotedName + " IF EXISTS WAIT$")
+	prefixRE   = regexp.MustCompile(`^CYPHER (5|25) `)
+	schemeRE   = regexp.MustCompile(`^neo4j(\+s|\+ssc)?://[^/]+:[0-9]+$`)
 	optionsRE  = regexp.MustCompile(`^(existingData: 'use', )?seedURI: '((?:[^'\\]|\\.)*)'$`)
 )
 
@@ -205,11 +269,29 @@ func show(state, name string, servers []string) int {
 		status, msg := "store copying", ""
 		switch {
 		case d.Broken != "" || (os.Getenv("STANDIN_SEED_FAIL") == "1" && i == len(servers)-1 && d.Polls > after):
-			status, msg = "offline", fmt.Sprintf("Unable to start database `DatabaseId{3fe1a59b[%s]}`", name)
+			// "If it fails, the database is not available and it has the statusMessage: Unable to
+			// start database" (5.x seed-from-uri.adoc:16-17; the example row: "offline", "Unable to
+			// start database `DatabaseId{3fe1a59b[seed3]}`").
+			status, msg = "offline", env("STANDIN_STATUS_MESSAGE", fmt.Sprintf("Unable to start database `DatabaseId{3fe1a59b[%s]}`", name))
 		case d.Polls > after:
 			status = "online"
 		}
-		fmt.Printf("%q, %q, %q, %q\n", name, s, status, msg)
+		fmt.Printf("%s, %s, %s, %s\n", javaString(name), javaString(s), javaString(status), javaString(msg))
+	}
+	return 0
+}
+
+// javaString prints a string cell as --format plain does, through the Java driver's
+// StringValue.toString: String.format("\"%s\"", val.replace("\"", "\\\"")) (neo4j/neo4j-java-
+// driver, driver/src/main/java/org/neo4j/driver/internal/value/StringValue.java). The manual
+// shows no plain output ("plain displays data with minimal formatting", 5.x cypher-shell.adoc:72).
+func javaString(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
+
+// drop removes the database, if it exists.
+func drop(state, name string) int {
+	if err := os.Remove(dbPath(state, name)); err != nil && !os.IsNotExist(err) {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	return 0
 }

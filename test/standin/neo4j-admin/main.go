@@ -1,10 +1,18 @@
 // Command neo4j-admin is the tests' stand-in for Neo4j Enterprise's neo4j-admin, which cannot be
-// installed here. It enforces the documented argument contract of the version it plays
-// (shared/notes/neo4j-admin.md): any option that version does not have, a missing HEAP_SIZE, a
-// --heap-size flag, or a missing --pagecache is a contract violation, logged and failed loudly.
+// installed here. It is the strict reading of Neo4j's Operations Manual (the public repository
+// neo4j/docs-operations, one branch or tag per version): every rule it enforces cites the ref,
+// the page and the manual's words, and docs/neo4j-contract.md lists them with the tests that
+// hold the agent to them. What the manual does not say, it does on the side that would hurt the
+// agent (and says so), so an agent that passes does not depend on an undocumented behaviour.
+//
+// A usage error exits 64, as the real tool does ("64 | The command was invoked with incorrect
+// options/parameters", 5.x and dev, tools/neo4j-admin/index.adoc "Exit codes"), and is logged as
+// a VIOLATION, which fails the test. Two rules are the project's, not Neo4j's, and are marked so:
+// --pagecache and (for a check) --max-off-heap-memory must be given, and HEAP_SIZE must be set.
+//
 // It writes artifacts the way the real tool does (4.4: a folder per database, rewritten in
-// place; 5.x and later: immutable <db>-<time>.backup files whose header carries the metadata
-// that --inspect-path prints) and can be told to fail, hang, or find inconsistencies.
+// place; 5.x and later: immutable <db>-<local time>.backup files whose header carries the
+// metadata that --inspect-path prints) and can be told to fail, hang, or find inconsistencies.
 //
 // Environment:
 //
@@ -19,6 +27,11 @@
 //	STANDIN_SIZE            bytes of payload per artifact (default 1024)
 //	STANDIN_DATA_DIR        the server's data directory, for restores and dumps (the image's conf
 //	                        says /data)
+//	STANDIN_READONLY        a folder mounted read-only (the restore pods' backup volume): writing
+//	                        into it fails as on a read-only file system
+//	STANDIN_INCREMENTAL_FAIL  4.4: databases whose incremental backup fails (then --fallback-to-full)
+//	STANDIN_UNRECOVERED     "1": FULL artifacts are written unrecovered (RECOVERED false)
+//	TZ                      the JVM's time zone: artifact names carry local time, TIME is UTC
 package main
 
 import (
@@ -32,9 +45,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // TZ names the JVM's zone even where the machine has no zone database
 )
 
-type version struct{ major, minor int }
+type version struct{ major, minor, patch int }
 
 func (v version) legacy() bool { return v.major == 4 }
 func (v version) atLeast(major, minor int) bool {
@@ -55,11 +69,31 @@ func logLine(format string, a ...any) {
 	}
 }
 
+// exitUsage: "64 | The command was invoked with incorrect options/parameters. See the printed
+// usage for details." (5.x tools/neo4j-admin/index.adoc:328-355; dev
+// neo4j-admin-neo4j-cli.adoc:369-396). 4.4 documents no table; the same code is used there.
+const exitUsage = 64
+
 func violation(format string, a ...any) int {
 	msg := fmt.Sprintf(format, a...)
 	logLine("VIOLATION %s", msg)
 	fmt.Fprintln(os.Stderr, "stand-in neo4j-admin: contract violation:", msg)
+	return exitUsage
+}
+
+// failed is a command that ran and failed: exit 1, "The command failed to execute".
+func failed(format string, a ...any) int {
+	fmt.Fprintf(os.Stderr, format+"\n", a...)
 	return 1
+}
+
+// writable refuses writes under STANDIN_READONLY, as a read-only mount does.
+func writable(p string) error {
+	ro := os.Getenv("STANDIN_READONLY")
+	if ro != "" && (p == ro || strings.HasPrefix(p, strings.TrimSuffix(ro, "/")+"/")) {
+		return fmt.Errorf("%s: read-only file system", p)
+	}
+	return nil
 }
 
 func run(args []string) int {
@@ -76,6 +110,12 @@ func run(args []string) int {
 		if strings.HasPrefix(a, "--heap-size") {
 			return violation("--heap-size is not an option: the heap comes from HEAP_SIZE")
 		}
+	}
+	if bad := os.Getenv("STANDIN_USAGE_ERROR"); bad != "" && strings.Contains(strings.Join(args, " "), bad) {
+		// A test's way to make this version refuse an option the agent passes, as a real
+		// neo4j-admin of another version would: usage error, exit 64. Not a violation of ours.
+		fmt.Fprintf(os.Stderr, "Unknown option: '%s'\nUsage: neo4j-admin ...\n", bad)
+		return exitUsage
 	}
 	if os.Getenv("STANDIN_HANG") == "1" {
 		fmt.Println("connecting...")
@@ -110,7 +150,11 @@ func parseVersion(s string) (version, error) {
 	if err1 != nil || err2 != nil {
 		return version{}, fmt.Errorf("%q", s)
 	}
-	return version{maj, min}, nil
+	patch := 0
+	if len(parts) > 2 {
+		patch, _ = strconv.Atoi(parts[2])
+	}
+	return version{maj, min, patch}, nil
 }
 
 // parse splits --name=value options (checked against allowed) from positional arguments.
@@ -145,10 +189,51 @@ func additionalConfig(opts map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("--additional-config: %v", err)
 	}
+	conf := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		if k, _, ok := strings.Cut(line, "="); !ok || !strings.HasPrefix(k, "dbms.") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || !strings.HasPrefix(k, "dbms.") {
 			return fmt.Errorf("--additional-config: %q is not a setting", line)
 		}
+		conf[k] = v
+	}
+	return backupPolicy(conf)
+}
+
+// backupPolicy loads the "backup" SSL policy the way the manual describes it (5.x
+// security/ssl-framework.adoc): "the existence of the directories, the certificate file, and the
+// private key are mandatory" (:312-314); "Private keys must be in the standard format ... PKCS #8
+// and saved as a PEM-encoded file" (:165); client_auth defaults to "REQUIRE for cluster and
+// backup" (:301-304), so the client must trust the server's CA. What an empty trusted_dir does
+// is not documented: the stand-in refuses it, the side an agent must not rely on.
+func backupPolicy(conf map[string]string) error {
+	if conf["dbms.ssl.policy.backup.enabled"] != "true" {
+		return nil
+	}
+	base := conf["dbms.ssl.policy.backup.base_directory"]
+	rel := func(k, def string) string {
+		v := conf[k]
+		if v == "" {
+			v = def
+		}
+		if filepath.IsAbs(v) {
+			return v
+		}
+		return filepath.Join(base, v)
+	}
+	key, err := os.ReadFile(rel("dbms.ssl.policy.backup.private_key", "private.key"))
+	if err != nil {
+		return fmt.Errorf("SSL policy backup: %v", err)
+	}
+	if !strings.HasPrefix(strings.TrimSpace(string(key)), "-----BEGIN PRIVATE KEY-----") {
+		return fmt.Errorf("SSL policy backup: the private key is not PKCS #8 (BEGIN PRIVATE KEY)")
+	}
+	if _, err := os.Stat(rel("dbms.ssl.policy.backup.public_certificate", "public.crt")); err != nil {
+		return fmt.Errorf("SSL policy backup: %v", err)
+	}
+	trusted, err := os.ReadDir(rel("dbms.ssl.policy.backup.trusted_dir", "trusted"))
+	if err != nil || len(trusted) == 0 {
+		return fmt.Errorf("SSL policy backup: no trusted certificates in trusted_dir (client_auth REQUIRE)")
 	}
 	return nil
 }
@@ -186,11 +271,13 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// matching expands a name or glob against the databases the servers hold.
+// matching expands a name or glob against the databases the servers hold. "Names are
+// case-insensitive and normalized to lowercase" (5.26.2, naming-databases.adoc; 4.4,
+// manage-databases/configuration.adoc): --database=Movies backs up movies, written as movies.
 func matching(pattern string) []string {
 	var out []string
 	for _, db := range envList("STANDIN_DATABASES", "neo4j,system") {
-		if ok, _ := path.Match(pattern, db); ok {
+		if ok, _ := path.Match(strings.ToLower(pattern), db); ok {
 			out = append(out, db)
 		}
 	}
@@ -217,7 +304,7 @@ func payload() []byte {
 	return make([]byte, n)
 }
 
-// legacyBackup plays 4.4's `neo4j-admin backup`.
+// legacyBackup plays 4.4's `neo4j-admin backup` (4.4, backup-restore/online-backup.adoc).
 func legacyBackup(v version, args []string) int {
 	opts, pos, err := parse(args, set("from", "backup-dir", "database", "pagecache", "check-consistency",
 		"report-dir", "additional-config", "fallback-to-full", "include-metadata", "prepare-restore",
@@ -232,6 +319,8 @@ func legacyBackup(v version, args []string) int {
 	if len(pos) > 0 {
 		return violation("4.4 backup takes no positional arguments, got %q (the database is --database)", pos)
 	}
+	// --pagecache is the project's rule (an unbounded page cache is the known cause of backup
+	// OOMs); --from and --backup-dir are the command's.
 	for _, need := range []string{"from", "backup-dir", "database", "pagecache"} {
 		if opts[need] == "" {
 			return violation("4.4 backup without --%s", need)
@@ -240,18 +329,24 @@ func legacyBackup(v version, args []string) int {
 	if !sizeRE.MatchString(opts["pagecache"]) {
 		return violation("--pagecache=%q is not a size", opts["pagecache"])
 	}
-	if c, ok := opts["check-consistency"]; ok && c != "true" && c != "false" {
-		return violation("--check-consistency=%q", c)
+	for _, b := range []string{"check-consistency", "fallback-to-full"} {
+		if c, ok := opts[b]; ok && c != "true" && c != "false" {
+			return violation("--%s=%q", b, c)
+		}
 	}
 	if err := reachable(opts["from"]); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return failed("%v", err)
 	}
 	dbs := matching(opts["database"])
 	if len(dbs) == 0 {
-		fmt.Fprintf(os.Stderr, "Database '%s' does not exist\n", opts["database"])
-		return 1
+		return failed("Database '%s' does not exist", opts["database"])
 	}
+	// "--database ... The value can contain * and ? for globbing, in which cases, all matching
+	// databases will be backed up" (online-backup.adoc:100-104). Exit codes: one database "0
+	// Success. 1 Backup failed. 2 Backup succeeded but consistency check failed. 3 Backup
+	// succeeded but consistency check found inconsistencies"; several: "0 All databases are
+	// backed up successfully. 1 One or several backup failed." (online-backup.adoc:196-215).
+	glob := strings.ContainsAny(opts["database"], "*?")
 	code := 0
 	for _, db := range dbs {
 		if contains(envList("STANDIN_FAIL_DATABASES", ""), db) {
@@ -259,35 +354,62 @@ func legacyBackup(v version, args []string) int {
 			return 1
 		}
 		dir := filepath.Join(opts["backup-dir"], db)
-		_, statErr := os.Stat(dir)
-		if statErr == nil {
-			fmt.Printf("Starting incremental backup of %s\n", db)
+		if _, statErr := os.Stat(dir); statErr == nil {
+			// "the subsequent backups attempt to use the incremental mode" (modes.adoc:45);
+			// example output "Destination is not empty, doing incremental backup..." (:67).
+			fmt.Printf("Destination is not empty, doing incremental backup of %s...\n", db)
+			if contains(envList("STANDIN_INCREMENTAL_FAIL", ""), db) {
+				// "--fallback-to-full ... If an incremental backup fails, backup will move the old
+				// backup to <name>.err.<N> and fallback on a full backup instead." default true
+				// (online-backup.adoc:111-113).
+				if opts["fallback-to-full"] == "false" {
+					fmt.Fprintf(os.Stderr, "Incremental backup of %s failed and --fallback-to-full=false\n", db)
+					return 1
+				}
+				n := 0
+				for ; ; n++ {
+					if _, err := os.Stat(fmt.Sprintf("%s.err.%d", dir, n)); err != nil {
+						break
+					}
+				}
+				if err := os.Rename(dir, fmt.Sprintf("%s.err.%d", dir, n)); err != nil {
+					return failed("%v", err)
+				}
+				fmt.Printf("Incremental backup of %s failed; moved it to %s.err.%d, doing full backup\n", db, db, n)
+			}
 		} else {
 			fmt.Printf("Doing full backup of %s\n", db)
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
+			return failed("%v", err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, "neostore"), payload(), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
+			return failed("%v", err)
 		}
 		f, _ := os.OpenFile(filepath.Join(dir, "neostore.transaction.db.0"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		fmt.Fprintf(f, "tx at %s\n", time.Now().UTC().Format(time.RFC3339Nano))
 		_ = f.Close()
+		// "--check-consistency ... default true"; "--report-dir ... Directory where consistency
+		// report will be written", default "." (online-backup.adoc:119-125).
 		if opts["check-consistency"] != "false" {
 			switch {
 			case os.Getenv("STANDIN_CHECK_BROKEN") == "1":
 				code = max(code, 2)
 			case contains(envList("STANDIN_INCONSISTENT", ""), db):
-				if rd := opts["report-dir"]; rd != "" {
-					_ = os.MkdirAll(rd, 0o755)
-					_ = os.WriteFile(filepath.Join(rd, "inconsistencies-"+db+".report"), []byte("ERROR: inconsistent\n"), 0o644)
+				rd := opts["report-dir"]
+				if rd == "" {
+					rd = "."
 				}
+				if err := os.MkdirAll(rd, 0o755); err != nil {
+					return failed("%v", err)
+				}
+				_ = os.WriteFile(filepath.Join(rd, "inconsistencies-"+time.Now().UTC().Format("2006-01-02.15.04.05")+".report"), []byte("ERROR: inconsistent "+db+"\n"), 0o644)
 				code = 3
 			}
 		}
+	}
+	if glob && code != 0 {
+		return 1
 	}
 	return code
 }
@@ -297,7 +419,22 @@ type header struct {
 	Full     bool   `json:"full"`
 	LowTx    int64  `json:"lowTx"`
 	HighTx   int64  `json:"highTx"`
-	Time     string `json:"time"`
+	// Time is UTC, as the inspect output's TIME column prints it.
+	Time      string `json:"time"`
+	Recovered bool   `json:"recovered"`
+}
+
+func readHeader(p string) (header, error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return header{}, err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	var h header
+	if json.Unmarshal([]byte(line), &h) != nil || h.Database == "" {
+		return header{}, fmt.Errorf("%s is not a backup artifact", p)
+	}
+	return h, nil
 }
 
 // artifacts reads the headers of the .backup files in dir, newest first.
@@ -309,13 +446,8 @@ func artifacts(dir string) ([]string, map[string]header) {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".backup") {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		h, err := readHeader(filepath.Join(dir, e.Name()))
 		if err != nil {
-			continue
-		}
-		line, _, _ := strings.Cut(string(data), "\n")
-		var h header
-		if json.Unmarshal([]byte(line), &h) != nil {
 			continue
 		}
 		heads[e.Name()] = h
@@ -325,15 +457,49 @@ func artifacts(dir string) ([]string, map[string]header) {
 	return names, heads
 }
 
-// backup plays 5.x / 2025.x `neo4j-admin database backup`.
+// chainEndingAt finds, in dir, the chain of database db that ends at artifact end: a FULL and
+// contiguous DIFFs. Restore: "a differential backup, in which case the command tries first to
+// find in the folder a backup chain ending at that specific differential backup and then restores
+// that chain" (5.26.2, backup-restore/restore-backup.adoc:81). Empty DIFFs (0..0) are skipped.
+func chainEndingAt(dir, end string) ([]string, []header, error) {
+	names, heads := artifacts(dir)
+	h, ok := heads[end]
+	if !ok {
+		return nil, nil, fmt.Errorf("%s is not a backup artifact", filepath.Join(dir, end))
+	}
+	chain, hs := []string{end}, []header{h}
+	for !h.Full {
+		found := false
+		for _, n := range names {
+			p := heads[n]
+			if p.Database == h.Database && !(p.LowTx == 0 && p.HighTx == 0 && !p.Full) && p.HighTx == h.LowTx-1 {
+				chain, hs = append([]string{n}, chain...), append([]header{p}, hs...)
+				h, found = p, true
+				break
+			}
+		}
+		if !found {
+			return nil, nil, fmt.Errorf("no backup chain in %s ends at %s: nothing holds transaction %d of %s", dir, end, h.LowTx-1, h.Database)
+		}
+	}
+	return chain, hs, nil
+}
+
+// backup plays 5.x / 2025.x `neo4j-admin database backup` (backup-restore/online-backup.adoc).
 func backup(v version, args []string) int {
 	allowed := set("from", "to-path", "type", "pagecache", "compress", "keep-failed", "include-metadata",
 		"parallel-recovery", "additional-config", "inspect-path", "verbose", "expand-commands")
+	// "--temp-path ... label:new[Introduced in 5.24]" (5.x :173).
 	if v.atLeast(5, 24) {
 		allowed["temp-path"] = true
 	}
+	// "--prefer-diff-as-parent ... label:new[Introduced in 2025.04]" (2025.05.0 :163).
 	if v.atLeast(2025, 4) {
 		allowed["prefer-diff-as-parent"] = true
+	}
+	// "--remote-address-resolution ... label:new[Introduced in 2025.09]" (2025.10.1 :168).
+	if v.atLeast(2025, 9) {
+		allowed["remote-address-resolution"] = true
 	}
 	opts, pos, err := parse(args, allowed)
 	if err != nil {
@@ -343,8 +509,10 @@ func backup(v version, args []string) int {
 		return violation("%v", err)
 	}
 	if dir := opts["inspect-path"]; dir != "" {
-		return inspect(dir)
+		return inspect(v, dir)
 	}
+	// "--to-path ... (required unless --inspect-path is used)" (5.x :177); --from has no
+	// default in 5.x (:131); --pagecache is the project's rule.
 	for _, need := range []string{"from", "to-path", "pagecache"} {
 		if opts[need] == "" {
 			return violation("database backup without --%s", need)
@@ -353,6 +521,7 @@ func backup(v version, args []string) int {
 	if !sizeRE.MatchString(opts["pagecache"]) {
 		return violation("--pagecache=%q is not a size", opts["pagecache"])
 	}
+	// "--type ... Possible values are: FULL, DIFF, AUTO" default AUTO (5.x :180-184).
 	typ := opts["type"]
 	if typ == "" {
 		typ = "AUTO"
@@ -360,38 +529,45 @@ func backup(v version, args []string) int {
 	if typ != "FULL" && typ != "DIFF" && typ != "AUTO" {
 		return violation("--type=%q", typ)
 	}
+	// "<database> is required unless --inspect-path is used" (5.20.0 :101); several
+	// positional names from 5.16 (shared/notes/neo4j-admin.md).
 	if len(pos) == 0 {
-		pos = []string{"neo4j"}
+		return violation("database backup without <database>")
 	}
+	if len(pos) > 1 && !v.atLeast(5, 16) {
+		return violation("database backup takes one <database> before 5.16, got %q", pos)
+	}
+	// "--from ... Comma-separated list of host and port of Neo4j instances, each of which are
+	// tried in order" (5.x :131-132).
 	if err := reachable(opts["from"]); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return failed("%v", err)
 	}
 	dir := opts["to-path"]
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return failed("%v", err)
 	}
-	failed := false
+	// "0 All databases are backed up successfully. 1 One or several backups failed, or succeeded
+	// with problems." (5.x :212-229)
+	bad := false
 	for _, p := range pos {
 		dbs := matching(p)
 		if len(dbs) == 0 {
 			fmt.Fprintf(os.Stderr, "Database '%s' does not exist\n", p)
-			failed = true
+			bad = true
 		}
 		for _, db := range dbs {
 			if contains(envList("STANDIN_FAIL_DATABASES", ""), db) {
 				fmt.Fprintf(os.Stderr, "Backup of %s failed: store copy failed\n", db)
-				failed = true
+				bad = true
 				continue
 			}
 			if err := writeArtifact(dir, db, typ); err != nil {
 				fmt.Fprintln(os.Stderr, err)
-				failed = true
+				bad = true
 			}
 		}
 	}
-	if failed {
+	if bad {
 		return 1
 	}
 	return 0
@@ -410,7 +586,7 @@ func writeArtifact(dir, db, typ string) error {
 	if typ == "DIFF" && prev == nil {
 		return fmt.Errorf("DIFF backup of %s needs a previous backup in %s", db, dir)
 	}
-	h := header{Database: db, Full: full}
+	h := header{Database: db, Full: full, Recovered: full && os.Getenv("STANDIN_UNRECOVERED") != "1"}
 	step := int64(10)
 	switch {
 	case full && prev != nil:
@@ -420,35 +596,59 @@ func writeArtifact(dir, db, typ string) error {
 	default:
 		h.LowTx, h.HighTx = prev.HighTx+1, prev.HighTx+step
 	}
-	t := time.Now().UTC().Truncate(time.Second)
+	// The name carries the JVM's local time, the header UTC: the manual's example lists file
+	// neo4j-2023-06-29T14-46-27.backup with TIME 2023-06-29T13:46:27 (5.20.0,
+	// restore-backup.adoc:145-148). TZ sets the local time here as it does for a JVM.
+	t := time.Now().Truncate(time.Second)
 	var name string
 	for {
-		name = fmt.Sprintf("%s-%s.backup", db, t.Format("2006-01-02T15-04-05"))
+		name = fmt.Sprintf("%s-%s.backup", db, t.Local().Format("2006-01-02T15-04-05"))
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			break
 		}
 		t = t.Add(time.Second)
 	}
-	h.Time = t.Format("2006-01-02T15:04:05")
+	h.Time = t.UTC().Format("2006-01-02T15:04:05")
 	line, _ := json.Marshal(h)
 	fmt.Printf("Backup of %s: %s (%s)\n", db, name, map[bool]string{true: "full", false: "differential"}[full])
 	return os.WriteFile(filepath.Join(dir, name), append(append(line, '\n'), payload()...), 0o644)
 }
 
-// inspect prints the artifacts' metadata as the real tool's tabular output does.
-func inspect(dir string) int {
+// inspect prints the artifacts' metadata as the real tool's tabular output does. The
+// --inspect-path example (restore-backup.adoc, 5.20.0 to dev) has the header "FILE | DATABASE |
+// DATABASE ID | TIME | FULL | COMPRESSED | LOWEST TX | HIGHEST TX"; `backup inspect` prints "TIME
+// (UTC)" (5.26.2 inspect.adoc:147) and from 2025.06 a RECOVERED column ("label:new[Introduced in
+// 2025.06] Recovered", dev inspect.adoc:25). Which of these --inspect-path prints from 2025.06 is
+// not documented: the stand-in prints the newer header there, so the agent meets both.
+func inspect(v version, dir string) int {
 	names, heads := artifacts(dir)
-	fmt.Println("|                                              FILE | DATABASE |                          DATABASE ID |          TIME (UTC) |  FULL | COMPRESSED | LOWEST TX | HIGHEST TX |")
+	newer := v.atLeast(2025, 6)
+	if newer {
+		fmt.Println("|                                              FILE | DATABASE |                          DATABASE ID |          TIME (UTC) |  FULL | COMPRESSED | LOWEST TX | HIGHEST TX | RECOVERED |")
+	} else {
+		fmt.Println("|                                              FILE | DATABASE |                          DATABASE ID |                TIME |  FULL | COMPRESSED | LOWEST TX | HIGHEST TX |")
+	}
 	for _, n := range names {
 		h := heads[n]
-		fmt.Printf("| file://%s | %s | 00000000-0000-0000-0000-000000000000 | %s | %t | true | %d | %d |\n",
+		row := fmt.Sprintf("| file://%s | %s | 00000000-0000-0000-0000-000000000000 | %s | %t | true | %d | %d |",
 			filepath.Join(dir, n), h.Database, h.Time, h.Full, h.LowTx, h.HighTx)
+		if newer {
+			row += fmt.Sprintf(" %t |", h.Recovered)
+		}
+		fmt.Println(row)
 	}
 	return 0
 }
 
-// check plays `neo4j-admin database check --from-path`.
+// offHeapRE: "Value can be plain numbers, like 10000000 or e.g. 20G for 20 gigabytes, or even
+// e.g. 70%" (5.x consistency-checker.adoc:100-102).
+var offHeapRE = regexp.MustCompile(`^([0-9]+[kKmMgG]?|[0-9]{1,3}%)$`)
+
+// check plays `neo4j-admin database check` of a backup (5.x tools/neo4j-admin/
+// consistency-checker.adoc; 2025.x backup-restore/consistency-checker.adoc).
 func check(v version, args []string) int {
+	// --temp-path exists from the 5.0 branch: "a staging area to extract dump/backup artifacts"
+	// (5.0 consistency-checker.adoc:108-110).
 	allowed := set("from-path", "report-path", "additional-config", "check-counts", "check-graph", "check-indexes",
 		"check-property-owners", "max-off-heap-memory", "threads", "verbose", "force", "expand-commands", "temp-path")
 	opts, pos, err := parse(args, allowed)
@@ -461,27 +661,94 @@ func check(v version, args []string) int {
 	if opts["from-path"] == "" {
 		return violation("database check of a backup without --from-path")
 	}
-	db := pos[0]
-	names, heads := artifacts(opts["from-path"])
-	found := false
-	for _, n := range names {
-		found = found || heads[n].Database == db
+	// The project's rule: "--max-off-heap-memory ... Default 90%" of "currently free memory on
+	// the machine" (5.x :100-102), which in a pod whose limit is its request is the node's.
+	mem, ok := opts["max-off-heap-memory"]
+	if !ok {
+		return violation("database check without --max-off-heap-memory: it would take 90%% of the node's free memory")
 	}
-	if !found {
-		fmt.Fprintf(os.Stderr, "no backup of %s in %s\n", db, opts["from-path"])
-		return 1
+	if !offHeapRE.MatchString(mem) {
+		return violation("--max-off-heap-memory=%q is not a size", mem)
+	}
+	db := strings.ToLower(pos[0])
+	from := opts["from-path"]
+	var chain []header
+	if info, err := os.Stat(from); err == nil && !info.IsDir() {
+		// "label:changed[Changed in 2025.09] Path to a backup file or a directory ... If the path
+		// is to a single file, that artifact is selected" (2025.10.1 :118). Before: "Path to the
+		// directory containing dump/backup artifacts" (5.26.2 :117).
+		if !v.atLeast(2025, 9) {
+			return failed("--from-path=%s is not a directory", from)
+		}
+		h, err := readHeader(from)
+		if err != nil {
+			return failed("%v", err)
+		}
+		if h.Database != db {
+			return failed("%s is a backup of %s, not %s", from, h.Database, db)
+		}
+		chain = []header{h}
+		if !h.Full {
+			chain = append([]header{{Full: false}}, h) // a DIFF is a chain of more than itself
+		}
+	} else {
+		// "If the directory contains multiple backups, it will select the most recent backup
+		// chain, based on the transaction IDs found" (5.26.2 :117).
+		names, heads := artifacts(from)
+		newest := ""
+		for _, n := range names {
+			h := heads[n]
+			if h.Database == db && !(h.LowTx == 0 && h.HighTx == 0 && !h.Full) && (newest == "" || h.HighTx > heads[newest].HighTx) {
+				newest = n
+			}
+		}
+		if newest == "" {
+			return failed("no backup of %s in %s", db, from)
+		}
+		_, hs, err := chainEndingAt(from, newest)
+		if err != nil {
+			return failed("%v", err)
+		}
+		chain = hs
+	}
+	// "consistency check is not supported for differential backups. The backup chain must be
+	// aggregated into a full backup artifact before running consistency check." On the 5.x
+	// branch (consistency-checker.adoc:204-205) since August 2025, in no tag, so which 5.26 patch
+	// starts refusing is not documented: the stand-in refuses on every 5.26. From tag 2025.08.0.
+	if len(chain) > 1 && (v.atLeast(2025, 8) || (v.major == 5 && v.minor == 26)) {
+		return failed("Consistency check is not supported for differential backups: aggregate the backup chain into a full backup artifact first")
+	}
+	// 2025.09.0 (:205-206): "not supported for differential backups or unrecovered full backups".
+	if v.atLeast(2025, 9) && !chain[len(chain)-1].Recovered {
+		return failed("Consistency check is not supported for unrecovered full backups: aggregate it into a recovered artifact first")
+	}
+	// "--temp-path ... Default <from-path>" (5.x :120-122): without it, it stages there.
+	tmp := opts["temp-path"]
+	if tmp == "" {
+		tmp = from
+	}
+	if err := writable(tmp); err != nil {
+		return failed("%v", err)
 	}
 	if os.Getenv("STANDIN_CHECK_BROKEN") == "1" {
-		fmt.Fprintln(os.Stderr, "consistency check failed: out of memory")
-		return 1
+		return failed("consistency check failed: out of memory")
 	}
 	if contains(envList("STANDIN_INCONSISTENT", ""), db) {
-		if rp := opts["report-path"]; rp != "" {
-			_ = os.MkdirAll(rp, 0o755)
-			_ = os.WriteFile(filepath.Join(rp, "inconsistencies-"+time.Now().UTC().Format("2006-01-02_150405")+".report"), []byte("ERROR: inconsistent\n"), 0o644)
+		// "If the consistency checker finds errors, it exits with an exit code other than 0 and
+		// writes a report file with a name in the format
+		// inconsistencies-YYYY-MM-DD.HH24.MI.SS.report" (5.x :133-135); --report-path is
+		// "Interpreted as a directory, unless it has an extension of .report", default "."
+		// (:95-97).
+		rp := opts["report-path"]
+		if rp == "" {
+			rp = "."
 		}
-		fmt.Fprintln(os.Stderr, "Database check found inconsistencies")
-		return 1
+		if !strings.HasSuffix(rp, ".report") {
+			_ = os.MkdirAll(rp, 0o755)
+			rp = filepath.Join(rp, "inconsistencies-"+time.Now().UTC().Format("2006-01-02.15.04.05")+".report")
+		}
+		_ = os.WriteFile(rp, []byte("ERROR: inconsistent\n"), 0o644)
+		return failed("Database check found inconsistencies")
 	}
 	fmt.Printf("Database %s is consistent\n", db)
 	return 0
@@ -513,7 +780,9 @@ func restoreInto(db string, force bool, what string) int {
 
 // legacyRestore plays 4.4's `neo4j-admin restore --from --database [--force]`.
 func legacyRestore(args []string) int {
-	opts, pos, err := parse(args, set("from", "database", "force", "verbose", "expand-commands"))
+	// "neo4j-admin restore --from=<path>[,<path>...] ... [--database=<database>] [--force]
+	// [--move]" (4.4 restore-backup.adoc:26-30).
+	opts, pos, err := parse(args, set("from", "database", "force", "move", "verbose", "expand-commands"))
 	if err != nil {
 		return violation("4.4 restore: %v", err)
 	}
@@ -529,47 +798,96 @@ func legacyRestore(args []string) int {
 
 var untilRE = regexp.MustCompile(`^([0-9]+|[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2})$`)
 
-// restore plays 5.x / 2025.x `neo4j-admin database restore --from-path=<list>`: the list must be
-// a chain, FULL first, contiguous in transactions.
+// restore plays 5.x / 2025.x `neo4j-admin database restore` (backup-restore/restore-backup.adoc).
 func restore(v version, args []string) int {
-	allowed := set("from-path", "restore-until", "overwrite-destination", "parallel-recovery", "additional-config", "verbose", "expand-commands")
+	allowed := set("from-path", "restore-until", "overwrite-destination", "parallel-recovery", "additional-config",
+		"verbose", "expand-commands", "to-path-data", "to-path-txn")
+	// "--temp-path ... label:new[Introduced in 5.24]" (5.x :144).
 	if v.atLeast(5, 24) {
 		allowed["temp-path"] = true
+	}
+	// "--source-database ... label:new[Introduced in 2025.02]" (2025.03.0 :104).
+	if v.atLeast(2025, 2) {
+		allowed["source-database"] = true
 	}
 	opts, pos, err := parse(args, allowed)
 	if err != nil {
 		return violation("%d.%d database restore: %v", v.major, v.minor, err)
 	}
-	if len(pos) != 1 || opts["from-path"] == "" {
-		return violation("database restore needs --from-path and one database")
+	if opts["from-path"] == "" || len(pos) > 1 {
+		return violation("database restore needs --from-path and at most one <database>")
 	}
-	if u, ok := opts["restore-until"]; ok && !untilRE.MatchString(u) {
-		return violation("--restore-until=%q: want a transaction id or \"YYYY-MM-DD hh:mm:ss\"", u)
+	paths := strings.Split(opts["from-path"], ",")
+	// "[<database>] Name of the database after restore. Usage of this parameter is only allowed
+	// if the --from-path option points to a path to a single artifact." (:57)
+	if len(pos) == 1 && len(paths) > 1 {
+		return violation("<database> %s with %d paths in --from-path: only allowed with a single artifact (a list restores several databases, each as itself)", pos[0], len(paths))
 	}
-	var prev *header
-	for i, p := range strings.Split(opts["from-path"], ",") {
-		data, err := os.ReadFile(p)
+	until, hasUntil := opts["restore-until"]
+	if hasUntil && !untilRE.MatchString(until) {
+		return violation("--restore-until=%q: want a transaction id or a UTC date and time such as 2021-09-11 10:15:30", until)
+	}
+	// "If --temp-path is not set, a temporary directory is created inside the directory
+	// specified by the --from-path option." (5.x :162, from 5.24). Before 5.24 where it stages
+	// is not documented: the stand-in takes the same place, the side that breaks a read-only
+	// backup mount.
+	for _, p := range paths {
+		tmp := opts["temp-path"]
+		if tmp == "" {
+			tmp = filepath.Dir(p)
+		}
+		if err := writable(filepath.Join(tmp, "neo4j-restore-tmp")); err != nil {
+			return failed("Failed to create a temporary directory: %v", err)
+		}
+	}
+	code := 0
+	for _, p := range paths {
+		info, err := os.Stat(p)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", p, err)
-			return 1
+			return failed("%s: %v", p, err)
 		}
-		line, _, _ := strings.Cut(string(data), "\n")
-		var h header
-		if json.Unmarshal([]byte(line), &h) != nil {
-			fmt.Fprintf(os.Stderr, "%s is not a backup artifact\n", p)
-			return 1
+		if info.IsDir() {
+			// "The path can point to an individual backup artifact, a folder that contains
+			// artifacts, or a comma-separated list" from 2025.03.0 (:79); before, "paths pointing
+			// to a backup artifact file" (5.26.2 :80).
+			return failed("%s is a directory: give the path of a backup artifact", p)
 		}
-		switch {
-		case i == 0 && !h.Full:
-			fmt.Fprintf(os.Stderr, "%s is not a full backup: the chain has no start\n", p)
-			return 1
-		case i > 0 && h.LowTx != prev.HighTx+1:
-			fmt.Fprintf(os.Stderr, "%s does not follow the previous backup\n", p)
-			return 1
+		// "An artifact file can be 1) a full backup, in which case it is restored directly or,
+		// 2) a differential backup, in which case the command tries first to find in the folder
+		// a backup chain ending at that specific differential backup and then restores that
+		// chain." (:81)
+		names, hs, err := chainEndingAt(filepath.Dir(p), filepath.Base(p))
+		if err != nil {
+			return failed("%v", err)
 		}
-		prev = &h
+		db := hs[0].Database
+		if len(pos) == 1 {
+			db = strings.ToLower(pos[0])
+		}
+		applied := hs[len(hs)-1].HighTx
+		what := "chain " + strings.Join(names, ",")
+		if hasUntil {
+			if tx, err := strconv.ParseInt(until, 10, 64); err == nil {
+				// "The restore recovers transaction logs up to, but not including, the
+				// transaction 123." (:100-103). A bound the chain cannot meet (inside the FULL,
+				// which cannot be rewound, or past the chain's end) is not documented: refused.
+				if tx <= hs[0].HighTx || tx > applied {
+					return failed("--restore-until=%d: the chain %s holds transactions %d to %d", tx, what, hs[0].HighTx+1, applied)
+				}
+				applied = tx - 1
+			} else {
+				what += " committed before " + until + " UTC"
+				applied = -1 // which transaction that is, the transaction logs say
+			}
+		}
+		if applied >= 0 {
+			what += fmt.Sprintf(" up to transaction %d", applied)
+		}
+		if c := restoreInto(db, opts["overwrite-destination"] == "true", what); c != 0 {
+			code = c
+		}
 	}
-	return restoreInto(pos[0], opts["overwrite-destination"] == "true", "chain "+opts["from-path"]+" until "+opts["restore-until"])
+	return code
 }
 
 // dump plays 5.x / 2025.x `neo4j-admin database dump --to-path=<dir> <database>`: it reads the
