@@ -100,6 +100,7 @@ func TestBackupJob(t *testing.T) {
 		"default path":                      strings.Contains(args, "--dir=/backups/prod/graph"),
 		"version for the agent":             strings.Contains(args, "--neo4j-version=5.26"),
 		"consistency check on by default":   strings.Contains(args, "--check=true"),
+		"reports kept under its name":       strings.Contains(args, "--backup-name=nightly"),
 		"agent from the operator image":     pod.InitContainers[0].Image == "neo4j-backup-operator:1.0" && c.Command[0] == "/var/run/neo4j-backup/agent/neo4j-backup-operator",
 		"no API token":                      !*pod.AutomountServiceAccountToken,
 		"never restarted in place":          pod.RestartPolicy == corev1.RestartPolicyNever,
@@ -167,5 +168,49 @@ func TestBackupClaim(t *testing.T) {
 	if c.Name != "neo4j-backups-graph" || c.Namespace != "prod" || *c.Spec.StorageClassName != "zonal" ||
 		c.Spec.Resources.Requests.Storage().String() != "10Gi" || len(c.OwnerReferences) != 0 || c.Labels[LabelManagedBy] != ManagedBy {
 		t.Fatalf("%+v", c)
+	}
+}
+
+func TestRestoreJobsTellTheAgentTheChainEnd(t *testing.T) {
+	r := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "prod", UID: "u"}, Spec: v1.RestoreSpec{
+		Database: "neo4j", Mode: v1.RestoreVolume, Target: &v1.RestoreTarget{ClaimName: "data"},
+		Cluster:  v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.20"}, JobOptions: v1.JobOptions{Image: "neo4j:5.20-enterprise"},
+	}}
+	plan := RestorePlan{ClaimName: "b", Path: "prod/graph", Chain: []string{"F", "D"}, UntilTx: 15, ChainHighTx: 20,
+		Memory: v1.MemoryBudget{Heap: resource.MustParse("1Gi"), PageCache: resource.MustParse("512Mi"), Limit: resource.MustParse("2Gi")}}
+	job, err := RestoreJob(r, plan, Options{OperatorImage: "op"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Join(job.Spec.Template.Spec.Containers[0].Args, " ")
+	// The agent asks neo4j-admin for the transaction after 15 unless 15 ends the chain; before
+	// 5.24 it copies the chain onto the target claim, never writing to the backup volume.
+	for _, want := range []string{"--until-tx=15 --chain-high-tx=20", "--stage-dir=/data", "--artifact=F --artifact=D"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("restore args lack %s: %s", want, args)
+		}
+	}
+	inspect, err := InspectJob(r, plan, Options{OperatorImage: "op"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := strings.Join(inspect.Spec.Template.Spec.Containers[0].Args, " "); strings.Contains(a, "chain-high-tx") {
+		t.Errorf("the inspection finds the chain's end itself: %s", a)
+	}
+}
+
+func TestSeedJobBoltScheme(t *testing.T) {
+	for tls, want := range map[v1.BoltTLS]string{"": "neo4j", v1.BoltTLSDisabled: "neo4j", v1.BoltTLSVerified: "neo4j+s", v1.BoltTLSSelfSigned: "neo4j+ssc"} {
+		r := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "prod", UID: "u"}, Spec: v1.RestoreSpec{
+			Database: "neo4j", Mode: v1.RestoreSeedFromURI, CredentialsSecret: &v1.CredentialsSecret{Name: "creds"},
+			Cluster:  v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26", Bolt: &v1.BoltSpec{TLS: tls}}, JobOptions: v1.JobOptions{Image: "neo4j:5.26-enterprise"},
+		}}
+		job, err := SeedJob(r, SeedPlan{RestorePlan: RestorePlan{Chain: []string{"F"}}, Servers: []string{"g:7687"}}, Options{OperatorImage: "op"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if args := strings.Join(job.Spec.Template.Spec.Containers[0].Args, " "); !strings.Contains(args, "--bolt-scheme="+want+" ") {
+			t.Errorf("tls %q: %s", tls, args)
+		}
 	}
 }

@@ -381,7 +381,7 @@ var _ = Describe("faults", func() {
 		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: ns},
 			StringData: map[string]string{"username": user, "password": pass}})).To(Succeed())
 		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "backup-tls", Namespace: ns},
-			StringData: map[string]string{"private.key": key, "public.crt": "c-" + key}})).To(Succeed())
+			StringData: map[string]string{"tls.key": key, "tls.crt": "c-" + key, "ca.crt": "ca-" + key}})).To(Succeed())
 		spec := e2eSpec(map[string]string{"sim.graphkeeper.dev/outcome": "Succeeded", "sim.graphkeeper.dev/message": msg})
 		spec.Databases = []string{"neo4j"}
 		spec.Cluster.TLS = &v1.TLSSpec{SecretName: "backup-tls"}
