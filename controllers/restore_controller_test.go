@@ -120,7 +120,7 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 		})
 		c := job.Spec.Template.Spec.Containers[0]
 		Expect(c.Args).To(Equal([]string{"agent", "restore", "--neo4j-version=5.26", "--dir=/backups/" + w.ns + "/graph",
-			"--database=neo4j-restored", "--data-dir=/data", "--temp-dir=/tmp/neo4j-restore",
+			"--database=neo4j-restored", "--data-dir=/data", "--temp-dir=/tmp/neo4j-restore", "--stage-dir=/data",
 			"--artifact=neo4j-2026-11-01T02-00-00.backup", "--artifact=neo4j-2026-11-02T02-00-00.backup", "--artifact=neo4j-2026-11-03T02-00-00.backup"}))
 		vols := job.Spec.Template.Spec.Volumes
 		Expect(vols[1].PersistentVolumeClaim.ReadOnly).To(BeTrue(), "a restore never modifies backup artifacts")
@@ -147,7 +147,7 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 		})
 		job := &batchv1.Job{}
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "until-tx"}, job)).To(Succeed())
-		Expect(job.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--until-tx=120"))
+		Expect(job.Spec.Template.Spec.Containers[0].Args).To(ContainElements("--until-tx=120", "--chain-high-tx=150"))
 	})
 
 	It("fails with TargetExists when the agent finds the database and replaceExisting is false", func() {
@@ -282,7 +282,7 @@ var _ = Describe("Restore controller (mode SeedFromURI)", func() {
 		c := seed.Spec.Template.Spec.Containers[0]
 		uri := "http://seed-seed-full." + w.ns + ".svc:8080/neo4j-2026-11-01T02-00-00.backup"
 		Expect(c.Args).To(Equal([]string{"agent", "seed", "--neo4j-version=5.26", "--database=neo4j-restored",
-			"--seed-uri=" + uri, "--timeout=24h0m0s",
+			"--seed-uri=" + uri, "--timeout=24h0m0s", "--bolt-scheme=neo4j",
 			// Ready servers first.
 			"--server=graph-0.graph." + w.ns + ".svc:7687", "--server=graph-1.graph." + w.ns + ".svc:7687", "--server=graph-2.graph." + w.ns + ".svc:7687",
 			"--chain=neo4j-2026-11-01T02-00-00.backup"}))
@@ -316,7 +316,9 @@ var _ = Describe("Restore controller (mode SeedFromURI)", func() {
 		eventually(func(g Gomega) { server = getJob(g, "seed-seed-until") })
 		Expect(server.Spec.Template.Spec.Containers[0].Args).To(Equal([]string{"agent", "serve", "--dir=/backups/" + w.ns + "/graph", "--listen=:8080",
 			"--file=neo4j-2026-11-01T02-00-00.backup", "--file=neo4j-2026-11-02T02-00-00.backup",
-			"--prepare", "--neo4j-version=5.26", "--database=neo4j", "--data-dir=/data", "--scratch=/scratch", "--temp-dir=/tmp/neo4j-restore", "--until-tx=120"}))
+			"--prepare", "--neo4j-version=5.26", "--database=neo4j", "--data-dir=/data", "--scratch=/scratch", "--temp-dir=/tmp/neo4j-restore", "--until-tx=120",
+			// 120 is inside the chain ending at 150: the agent asks neo4j-admin for 121 (exclusive).
+			"--chain-high-tx=150"}))
 		Expect(server.Spec.Template.Spec.Containers[0].Env).To(ContainElement(HaveField("Name", "HEAP_SIZE")))
 		eventually(func(g Gomega) {
 			got := getRestore(g, rs)
