@@ -111,8 +111,13 @@ func runRestore(ctx context.Context, req neo4j.RestoreRequest, stage, admin stri
 		if stage == "" {
 			return invalidError{fmt.Errorf("neo4j-admin %s has no --temp-path: a --stage-dir to copy the chain into is required", req.Version)}
 		}
-		dir := filepath.Join(stage, "chain")
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		// A copy a killed attempt left behind is ours by its name: remove it first.
+		stale, _ := filepath.Glob(filepath.Join(stage, stagePrefix+"*"))
+		for _, p := range stale {
+			_ = os.RemoveAll(p)
+		}
+		dir, err := os.MkdirTemp(stage, stagePrefix)
+		if err != nil {
 			return fmt.Errorf("staging the chain: %w", err)
 		}
 		defer os.RemoveAll(dir)
@@ -133,6 +138,9 @@ func runRestore(ctx context.Context, req neo4j.RestoreRequest, stage, admin stri
 	}
 	return runAdmin(ctx, admin, argv, log)
 }
+
+// stagePrefix names the agent's copies of a chain; a database name cannot start with '.'.
+const stagePrefix = ".neo4j-backup-chain-"
 
 // copyFile copies src to dst, synced, so that a restore never reads a half-written copy.
 func copyFile(src, dst string) error {

@@ -29,8 +29,10 @@ type SeedRequest struct {
 //     (default value: CYPHER_5)"), but "Starting from Neo4j 2026.02, the distributed neo4j.conf
 //     explicitly sets db.query.default_language=CYPHER_25" (dev). So from 2025.06, where Cypher 25
 //     and the per-query prefix exist ("prepending the query with the CYPHER 5 or CYPHER 25
-//     keyword"), the CREATE is prefixed CYPHER 5: its grammar is then the one it was written for,
-//     whatever the DBMS's default. Before 2025.06 there is only Cypher 5 and no prefix.
+//     keyword"; the manual prefixes administration commands too, e.g. "CYPHER 5 CREATE COMPOSITE
+//     DATABASE `garden`", dev manage-aliases-composite-databases.adoc:273), the CREATE is
+//     prefixed CYPHER 5: its grammar is then the one it was written for, whatever the DBMS's
+//     default. Before 2025.06 there is only Cypher 5 and no prefix.
 //   - Replace is DROP DATABASE ... IF EXISTS WAIT, then CREATE: before 2025.01 the seed options
 //     "cannot be combined with the OR REPLACE part of this command" (5.26.2,
 //     create-databases.adoc); one form for every version keeps one path to test.

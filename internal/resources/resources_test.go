@@ -174,7 +174,7 @@ func TestBackupClaim(t *testing.T) {
 func TestRestoreJobsTellTheAgentTheChainEnd(t *testing.T) {
 	r := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "prod", UID: "u"}, Spec: v1.RestoreSpec{
 		Database: "neo4j", Mode: v1.RestoreVolume, Target: &v1.RestoreTarget{ClaimName: "data"},
-		Cluster:  v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.20"}, JobOptions: v1.JobOptions{Image: "neo4j:5.20-enterprise"},
+		Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.20"}, JobOptions: v1.JobOptions{Image: "neo4j:5.20-enterprise"},
 	}}
 	plan := RestorePlan{ClaimName: "b", Path: "prod/graph", Chain: []string{"F", "D"}, UntilTx: 15, ChainHighTx: 20,
 		Memory: v1.MemoryBudget{Heap: resource.MustParse("1Gi"), PageCache: resource.MustParse("512Mi"), Limit: resource.MustParse("2Gi")}}
@@ -203,7 +203,7 @@ func TestSeedJobBoltScheme(t *testing.T) {
 	for tls, want := range map[v1.BoltTLS]string{"": "neo4j", v1.BoltTLSDisabled: "neo4j", v1.BoltTLSVerified: "neo4j+s", v1.BoltTLSSelfSigned: "neo4j+ssc"} {
 		r := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "prod", UID: "u"}, Spec: v1.RestoreSpec{
 			Database: "neo4j", Mode: v1.RestoreSeedFromURI, CredentialsSecret: &v1.CredentialsSecret{Name: "creds"},
-			Cluster:  v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26", Bolt: &v1.BoltSpec{TLS: tls}}, JobOptions: v1.JobOptions{Image: "neo4j:5.26-enterprise"},
+			Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26", Bolt: &v1.BoltSpec{TLS: tls}}, JobOptions: v1.JobOptions{Image: "neo4j:5.26-enterprise"},
 		}}
 		job, err := SeedJob(r, SeedPlan{RestorePlan: RestorePlan{Chain: []string{"F"}}, Servers: []string{"g:7687"}}, Options{OperatorImage: "op"})
 		if err != nil {
