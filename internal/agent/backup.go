@@ -79,6 +79,10 @@ func Backup(ctx context.Context, cfg BackupConfig, run Runner, now func() time.T
 	}
 	b := &backup{cfg: cfg, run: run, now: now, fresh: map[string]bool{}}
 	var rep result.Backup
+	if cfg.Version.Legacy() && cfg.Check {
+		// 4.4's report folder is made before each run; one that holds no report goes.
+		defer b.keepsReport(b.reportDir(""))
+	}
 	for _, db := range cfg.Databases {
 		rep.Databases = append(rep.Databases, b.database(ctx, db)...)
 		if b.usage != "" {
@@ -216,7 +220,7 @@ func (b *backup) legacyDetails(d *result.Database, outcome neo4j.BackupOutcome) 
 		d.Consistent, d.Check = ptr(false), result.CheckFailed
 		d.Error = "backed up, but the consistency check found inconsistencies"
 		if b.keepsReport(b.reportDir("")) {
-			d.Report = path.Join(ConsistencyDir, b.cfg.BackupName)
+			d.Report = b.relative(b.reportDir(""))
 			d.Error += "; the report is in " + d.Report
 		}
 	case neo4j.BackupOKCheckNotRun:
@@ -236,6 +240,15 @@ func (b *backup) reportDir(database string) string {
 		name = "unnamed"
 	}
 	return filepath.Join(b.cfg.Dir, ConsistencyDir, name, database)
+}
+
+// relative is p relative to the backup folder, as status shows it.
+func (b *backup) relative(p string) string {
+	rel, err := filepath.Rel(b.cfg.Dir, p)
+	if err != nil {
+		return p
+	}
+	return filepath.ToSlash(rel)
 }
 
 // keepsReport tells whether dir holds an inconsistency report; when it does not, dir (and the
@@ -317,7 +330,7 @@ func (b *backup) details(ctx context.Context, d *result.Database) {
 		// and writes a report file" (consistency-checker.adoc): the report, not the exit
 		// code, tells "inconsistent" from "could not run".
 		d.Consistent, d.Check = ptr(false), result.CheckFailed
-		d.Report = path.Join(ConsistencyDir, b.cfg.BackupName, d.Name)
+		d.Report = b.relative(reports)
 		d.Error = "backed up, but the consistency check found inconsistencies; the report is in " + d.Report
 		return
 	default:
