@@ -80,9 +80,12 @@ type BackupScheduleSpec struct {
 
 	// timeZone the schedule is read in: an IANA name such as "Europe/Berlin".
 	// Default UTC. Daylight-saving transitions follow the zone: a slot in a
-	// skipped hour is not taken, a slot in a repeated hour is taken once.
+	// skipped hour is not taken, a slot in a repeated hour is taken once. The
+	// operator carries its own copy of the IANA database, so a name means the
+	// same wherever it runs; "Local" (the machine's zone) is refused.
 	// +kubebuilder:default=UTC
 	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self != 'Local'",message="Local is the operator machine's zone, which differs between machines: name the zone, e.g. Europe/Berlin"
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z][-A-Za-z0-9_+]*(/[-A-Za-z0-9_+]+)*$') && (self == 'UTC' || timestamp('2000-06-15T12:00:00Z').getFullYear(self) == 2000)",message="must be an IANA time zone name such as UTC or Europe/Berlin"
 	// +optional
 	TimeZone string `json:"timeZone,omitempty"`

@@ -225,6 +225,8 @@ var invalidObjects = map[string]invalid{
 		"spec.fullBackupSchedule", "must be a 5-field cron expression"},
 	"time zone with a space": {scheduleWith(func(s *v1.BackupScheduleSpec) { s.TimeZone = "Europe/ Berlin" }),
 		"spec.timeZone", "must be an IANA time zone name"},
+	"the machine's time zone": {scheduleWith(func(s *v1.BackupScheduleSpec) { s.TimeZone = "Local" }),
+		"spec.timeZone", "the operator machine's zone"},
 	"unknown time zone": {scheduleWith(func(s *v1.BackupScheduleSpec) { s.TimeZone = "Mars/Olympus_Mons" }),
 		"spec.timeZone", "must be an IANA time zone name"},
 	"unknown concurrency policy": {scheduleWith(func(s *v1.BackupScheduleSpec) { s.ConcurrencyPolicy = "Queue" }),

@@ -30,6 +30,11 @@ func Parse(expr, tz string) (*Schedule, error) {
 	if tz == "" {
 		tz = "UTC"
 	}
+	if tz == "Local" {
+		// time.LoadLocation's "Local" is the operator machine's zone: one schedule would
+		// fire at other instants after a move to another node.
+		return nil, errors.New(`time zone "Local" is the operator machine's zone: name the zone, e.g. Europe/Berlin`)
+	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
 		return nil, fmt.Errorf("time zone %q: %w", tz, err)

@@ -28,6 +28,7 @@ func TestParseRefuses(t *testing.T) {
 		{"0 0 30 2 *", ""},  // never fires
 		{"@every 1h", ""},   // not slot-aligned
 		{"0 2 * * *", "Mars/Olympus"},
+		{"0 2 * * *", "Local"}, // the operator machine's zone
 		{"TZ=UTC 0 2 * * *", ""},
 		{"0 2 * *", ""},
 	} {

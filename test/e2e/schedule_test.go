@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -17,6 +21,45 @@ import (
 // each into zone-c, and its status follows them. (The operator runs with the real clock here;
 // the clock-injected specs in controllers/ cover outages, deadlines and retention.)
 var _ = Describe("a BackupSchedule on the cluster in a box", func() {
+	It("reads a non-UTC time zone where the machine has no zone database, as in the image FROM scratch", func() {
+		By("running the built operator in a mount namespace with no zone database: /usr/share/zoneinfo and Go's own copy (GOROOT/lib/time) empty")
+		empty := filepath.Join(box.Dir, "no-zoneinfo")
+		Expect(os.MkdirAll(empty, 0o755)).To(Succeed())
+		goroot, err := exec.Command("go", "env", "GOROOT").Output()
+		Expect(err).NotTo(HaveOccurred())
+		hide := []string{"/usr/share/zoneinfo", filepath.Join(strings.TrimSpace(string(goroot)), "lib", "time")}
+		Expect(operator.Stop(10 * time.Second)).To(Succeed())
+		// unshare without --fork execs in place: the pid the box stops is the operator's.
+		script := `for d in "$2" "$3"; do mount --bind "$1" "$d" || exit 1; done; ` +
+			`if ls "$2/Europe/Berlin" "$3/zoneinfo.zip" >/dev/null 2>&1; then exit 1; fi; shift 3; exec "$@"`
+		operator, err = box.Start("operator-no-zoneinfo", "unshare", operatorEnv,
+			append([]string{"--mount", "--", "sh", "-c", script, "sh", empty, hide[0], hide[1], operatorBin}, operatorArgs...)...)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() {
+			Expect(operator.Stop(10 * time.Second)).To(Succeed())
+			restartOperator()
+		})
+
+		ns := restrictedNamespace("zoneinfo")
+		tmpl := e2eSpec(map[string]string{"sim.graphkeeper.dev/outcome": "Succeeded"})
+		// 03:00 on 1 January in Berlin is 02:00 UTC (CET, UTC+1): only the zone database knows.
+		s := &v1.BackupSchedule{
+			ObjectMeta: metav1.ObjectMeta{Name: "berlin", Namespace: ns},
+			Spec:       v1.BackupScheduleSpec{Schedule: "0 3 1 1 *", TimeZone: "Europe/Berlin", Template: tmpl},
+		}
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		next := time.Date(time.Now().UTC().Year()+1, 1, 1, 2, 0, 0, 0, time.UTC)
+		Eventually(func(g Gomega) {
+			got := &v1.BackupSchedule{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(s), got)).To(Succeed())
+			for _, c := range got.Status.Conditions {
+				g.Expect(c.Message).NotTo(ContainSubstring("time zone"), "condition %s", c.Type)
+			}
+			g.Expect(got.Status.NextScheduleTime).NotTo(BeNil())
+			g.Expect(got.Status.NextScheduleTime.UTC()).To(Equal(next))
+		}).WithTimeout(60 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+	})
+
 	It("takes a backup every minute into zone-c and reports them in its status", func() {
 		ns := restrictedNamespace("schedule")
 		neo4jServer(ns, "graph-0", "zone-a", false)
