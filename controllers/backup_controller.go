@@ -801,7 +801,11 @@ func (r *BackupReconciler) event(b *v1.Backup) {
 
 // recordMetrics updates the metrics of a finished Backup; counters only on the transition.
 func (r *BackupReconciler) recordMetrics(b *v1.Backup, transition bool) {
-	ns, cluster, sched := b.Namespace, b.Spec.Cluster.Name, b.Labels[v1.ScheduleLabel]
+	// The schedule's own name, as its series carry it (the label may be shortened).
+	ns, cluster, sched := b.Namespace, b.Spec.Cluster.Name, ""
+	if ref := metav1.GetControllerOf(b); ref != nil && ref.Kind == "BackupSchedule" {
+		sched = ref.Name
+	}
 	if b.Status.CompletionTime != nil {
 		for _, d := range b.Status.Databases {
 			// Only a clean database is a success: an inconsistent one must not silence a

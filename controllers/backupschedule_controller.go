@@ -50,6 +50,17 @@ const requeuePad = 100 * time.Millisecond
 
 // SetupWithManager registers the controller: schedules, and the Backups they own.
 func (r *BackupScheduleReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	// A schedule finds its Backups by their controller's UID, not by the schedule label: a label
+	// value is at most 63 characters, so a longer name is written shortened, and listing by the
+	// raw name would find nothing (every slot a FULL, retention and Forbid blind).
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.Backup{}, backupOwnerKey, func(o client.Object) []string {
+		if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "BackupSchedule" && ref.APIVersion == v1.GroupVersion.String() {
+			return []string{string(ref.UID)}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1.BackupSchedule{}).
 		Owns(&v1.Backup{}).
@@ -107,7 +118,7 @@ func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSc
 	}
 
 	backups := &v1.BackupList{}
-	if err := r.Client.List(ctx, backups, client.InNamespace(s.Namespace), client.MatchingLabels{v1.ScheduleLabel: s.Name}); err != nil {
+	if err := r.Client.List(ctx, backups, client.InNamespace(s.Namespace), client.MatchingFields{backupOwnerKey: string(s.UID)}); err != nil {
 		return ctrl.Result{}, err
 	}
 	owned := ownedBackups(s, backups.Items)
@@ -178,6 +189,9 @@ func parse(s *v1.BackupSchedule) (sched, full *schedule.Schedule, deadline *time
 
 // ownedBackups are the schedule's Backups, oldest first. The label finds them; the controller
 // reference proves them ours (a Backup that only carries the label is not touched).
+// backupOwnerKey indexes Backups by the UID of the BackupSchedule that controls them.
+const backupOwnerKey = ".metadata.controller.uid"
+
 func ownedBackups(s *v1.BackupSchedule, all []v1.Backup) []v1.Backup {
 	var out []v1.Backup
 	for _, b := range all {

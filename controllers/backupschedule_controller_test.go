@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -145,6 +146,37 @@ var _ = Describe("BackupSchedule controller", func() {
 			want = v1.BackupFull
 		}
 		Expect(b2.Spec.Type).To(Equal(want))
+	})
+
+	It("finds its Backups when its name is longer than a label value (63 characters)", func() {
+		w := newWorld()
+		w.cluster()
+		long := "nightly-" + strings.Repeat("graph", 14) // 78 characters, as GitOps tools generate
+		s := w.schedule(long, "*/5 * * * *")
+		s1 := slotAfter(getSchedule(Default, s).CreationTimestamp.Time)
+		mine := func(g Gomega) []v1.Backup {
+			list := &v1.BackupList{}
+			g.Expect(k8sClient.List(ctx, list, client.InNamespace(w.ns))).To(Succeed())
+			var out []v1.Backup
+			for _, b := range list.Items {
+				if metav1.IsControlledBy(&b, getSchedule(g, s)) {
+					out = append(out, b)
+				}
+			}
+			sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+			return out
+		}
+		at(s1.Add(time.Second), s)
+		name1 := fmt.Sprintf("%s-%s", long, s1.UTC().Format("200601021504"))
+		eventually(func(g Gomega) { g.Expect(names(mine(g))).To(Equal([]string{name1})) })
+		Expect(mine(Default)[0].Labels[v1.ScheduleLabel]).NotTo(Equal(long), "the label is shortened")
+		succeed(Default, name1, w.ns, "FULL")
+		eventually(func(g Gomega) { g.Expect(getSchedule(g, s).Status.LastSuccessfulBackup).To(Equal(name1)) })
+
+		By("the next slot extends the chain instead of starting another")
+		at(s1.Add(5*time.Minute+time.Second), s)
+		eventually(func(g Gomega) { g.Expect(mine(g)).To(HaveLen(2)) })
+		Expect(mine(Default)[1].Spec.Type).To(Equal(v1.BackupAuto))
 	})
 
 	It("adopts its own Backup for a slot after a lost status write, and leaves a foreign one alone", func() {
