@@ -123,7 +123,7 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup) (ctrl.Res
 	if keep, why, err := r.protected(ctx, b); err != nil {
 		return ctrl.Result{}, err
 	} else if keep {
-		return done(corev1.EventTypeNormal, "ArtifactsKept", "kept %s: %s", strings.Join(artifacts, ", "), why)
+		return done(corev1.EventTypeNormal, "ArtifactsKept", "kept %s: %s", status.Files("artifact", artifacts), why)
 	}
 
 	job := &batchv1.Job{}
@@ -133,7 +133,7 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup) (ctrl.Res
 		if err := r.Client.Create(ctx, job); err != nil && !apierrors.IsAlreadyExists(err) {
 			return ctrl.Result{}, fmt.Errorf("creating prune Job: %w", err)
 		}
-		r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "PruneStarted", "Delete", "deleting %s from %s", strings.Join(artifacts, ", "), b.Status.Storage.ClaimName)
+		r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "PruneStarted", "Delete", "deleting %s from %s", status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
 		return ctrl.Result{}, nil
 	}
 	if err != nil {
@@ -147,11 +147,11 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup) (ctrl.Res
 	}
 	for _, c := range job.Status.Conditions {
 		if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
-			return done(corev1.EventTypeNormal, "ArtifactsDeleted", "deleted %s", strings.Join(artifacts, ", "))
+			return done(corev1.EventTypeNormal, "ArtifactsDeleted", "deleted %s", status.Files("artifact", artifacts))
 		}
 	}
 	return done(corev1.EventTypeWarning, "PruneFailed", "could not delete %s; they are left in place in %s (delete them by hand if they are not wanted)",
-		strings.Join(artifacts, ", "), b.Status.Storage.ClaimName)
+		status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
 }
 
 // protected applies retention.Protected to each database of b, over the backups of that

@@ -421,7 +421,7 @@ var _ = Describe("Backup controller", func() {
 			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(newer), &v1.Backup{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
 		})
-		Expect(eventsFor(w.ns, "newer")).To(ContainElement(ContainSubstring("ArtifactsKept: kept neo4j-2026-11-29T02-00-00.backup: neo4j: it belongs to the newest restorable chain")))
+		Expect(eventsFor(w.ns, "newer")).To(ContainElement(ContainSubstring("ArtifactsKept: kept 1 artifact, neo4j-2026-11-29T02-00-00.backup: neo4j: it belongs to the newest restorable chain")))
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "newer-prune"}, &batchv1.Job{})).NotTo(Succeed())
 
 		By("a third backup makes the older one deletable: a prune Job deletes exactly its artifact")
@@ -450,7 +450,7 @@ var _ = Describe("Backup controller", func() {
 			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(older), &v1.Backup{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
 		})
-		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted neo4j-2026-11-28T02-00-00.backup")))
+		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted 1 artifact, neo4j-2026-11-28T02-00-00.backup")))
 	})
 
 	It("refuses to keep a Retain backup on a claim that goes with its Delete backups", func() {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -228,7 +227,7 @@ func (r *RestoreReconciler) start(ctx context.Context, rs *v1.Restore, now time.
 		r.fail(rs, now, v1.ReasonJobConflict, fmt.Sprintf("a Job named %s exists and does not belong to this Restore", job.Name))
 		return ctrl.Result{}, nil
 	case created:
-		r.Recorder.Eventf(rs, job, corev1.EventTypeNormal, "JobCreated", "Create", "created Job %s restoring %s", job.Name, strings.Join(plan.Chain, ", "))
+		r.Recorder.Eventf(rs, job, corev1.EventTypeNormal, "JobCreated", "Create", "created Job %s restoring %s", job.Name, status.Files("artifact", plan.Chain))
 	}
 	rs.Status.JobName = job.Name
 	rs.Status.Phase = v1.RestorePending
@@ -257,7 +256,7 @@ func (r *RestoreReconciler) startSeedServer(ctx context.Context, rs *v1.Restore,
 			return true, nil
 		case created:
 			r.Recorder.Eventf(rs, obj, corev1.EventTypeNormal, "SeedServerCreated", "Create", "created %s serving %s",
-				obj.GetName(), strings.Join(plan.Chain, ", "))
+				obj.GetName(), status.Files("artifact", plan.Chain))
 		}
 	}
 	return false, nil
@@ -477,7 +476,7 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 		if target == "" {
 			target = rs.Spec.Database
 		}
-		msg := fmt.Sprintf("restored %s as %s from %s", rs.Spec.Database, target, strings.Join(rs.Status.Chain, ", "))
+		msg := fmt.Sprintf("restored %s as %s from %s", rs.Spec.Database, target, status.Files("artifact", rs.Status.Chain))
 		if rs.Spec.Mode == v1.RestoreSeedFromURI {
 			msg += "; online on every server"
 		}

@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -10,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -405,6 +407,37 @@ var _ = Describe("Restore controller (a storage location no Backup describes)", 
 			g.Expect(getRestore(g, rs).Status.Chain).To(Equal(chain))
 		})
 		Expect(job.Spec.Template.Spec.Containers[0].Args).To(ContainElements("--artifact="+chain[0], "--artifact="+chain[3], "--until-time=2026-11-03T12:00:00Z"))
+	})
+
+	It("keeps its events and conditions within the API server's limits for a long chain", func() {
+		w := newWorld()
+		rs := w.restore("long-chain", func(s *v1.RestoreSpec) {
+			s.Source = v1.RestoreSource{Storage: &v1.StorageLocationSpec{ClaimName: "old-backups", Path: "prod/graph"}}
+		})
+		inspect := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "long-chain-inspect"}, inspect)).To(Succeed())
+		})
+		// 90 artifacts: their names alone are 3 KiB, three times what an Event's note may hold.
+		var chain []string
+		for i := range 90 {
+			chain = append(chain, fmt.Sprintf("neo4j-2026-11-%02dT%02d-00-00.backup", 1+i/24, i%24))
+		}
+		finishRestore(inspect, 0, result.Restore{Database: "neo4j", Chain: chain, UntilTx: 900})
+		job := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "long-chain"}, job)).To(Succeed())
+		})
+		finishRestore(job, 0, result.Restore{Database: "neo4j-restored"})
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreSucceeded))
+			// The event is there at all: a note over 1 KiB is refused and silently dropped.
+			g.Expect(strings.Join(eventsFor(w.ns, "long-chain"), "\n")).To(ContainSubstring("JobCreated: created Job long-chain restoring"))
+			g.Expect(strings.Join(eventsFor(w.ns, "long-chain"), "\n")).To(ContainSubstring("restoring 90 artifacts"))
+			g.Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionReady).Message).To(
+				Equal("restored neo4j as neo4j-restored from 90 artifacts, " + chain[0] + " … " + chain[89]))
+		})
 	})
 
 	It("fails with the inspection's reason when the location holds no chain for the point", func() {

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"github.com/graphkeeper/neo4j-backup-operator/internal/status"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -35,7 +36,7 @@ func CachedByLabel() map[client.Object]cache.ByObject {
 
 // Setup registers every controller with mgr: the one wiring main.go and the envtest suite share.
 func Setup(mgr ctrl.Manager, cfg Config) error {
-	recorder := mgr.GetEventRecorder("neo4j-backup-operator")
+	recorder := status.Clipping(mgr.GetEventRecorder("neo4j-backup-operator"))
 	if err := (&BackupReconciler{
 		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Recorder: recorder,
 		Clock: cfg.Clock, Options: cfg.Options, StartTimeout: cfg.StartTimeout,

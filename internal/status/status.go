@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
 )
 
 // kstatus's abnormal-true conditions.
@@ -35,7 +36,7 @@ const (
 func Set(conds *[]metav1.Condition, generation int64, state State, reason, message string, now metav1.Time) {
 	set := func(typ string, s metav1.ConditionStatus, reason, msg string) {
 		meta.SetStatusCondition(conds, metav1.Condition{
-			Type: typ, Status: s, Reason: reason, Message: msg,
+			Type: typ, Status: s, Reason: reason, Message: result.Clean(msg, MaxConditionMessage),
 			ObservedGeneration: generation, LastTransitionTime: now,
 		})
 	}
@@ -62,7 +63,7 @@ func SetCondition(conds *[]metav1.Condition, generation int64, typ string, ok bo
 		s = metav1.ConditionTrue
 	}
 	meta.SetStatusCondition(conds, metav1.Condition{
-		Type: typ, Status: s, Reason: reason, Message: message,
+		Type: typ, Status: s, Reason: reason, Message: result.Clean(message, MaxConditionMessage),
 		ObservedGeneration: generation, LastTransitionTime: now,
 	})
 }
