@@ -101,10 +101,22 @@ func RecordSuccess(namespace, cluster, schedule, database string, at time.Time, 
 	Size.WithLabelValues(key[:]...).Set(float64(size))
 }
 
-// ForgetSchedule drops a deleted or suspended schedule's per-schedule series.
+// ForgetSchedule drops every series of a deleted schedule, per database and per phase
+// included: nothing alerts on, or keeps in memory, a schedule nobody has any more.
 func ForgetSchedule(namespace, schedule string) {
 	ScheduleLastSuccess.DeleteLabelValues(namespace, schedule)
 	ScheduleInterval.DeleteLabelValues(namespace, schedule)
+	match := prometheus.Labels{"namespace": namespace, "schedule": schedule}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{LastSuccess, Size, Duration, Backups, Failures, MissedSlots} {
+		v.DeletePartialMatch(match)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for key := range newest {
+		if key[0] == namespace && key[2] == schedule {
+			delete(newest, key)
+		}
+	}
 }
 
 // Names returns the names of the metric families the operator exports (so that alert rules can

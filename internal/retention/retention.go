@@ -110,6 +110,10 @@ func Decide(backups []Backup, p Policy, now time.Time) Decision {
 
 var ageRE = regexp.MustCompile(`([0-9]+)([smhdw])`)
 
+// MaxAge is the longest maxAge: 100 years of 365 days, far past any backup's use and far below
+// where a time.Duration overflows.
+const MaxAge = 100 * 365 * 24 * time.Hour
+
 // ParseMaxAge reads spec.retention.maxAge: numbers with units s, m, h, d (24h) or w (7d), e.g.
 // "30d", "12h", "1w3d".
 func ParseMaxAge(s string) (time.Duration, error) {
@@ -123,8 +127,10 @@ func ParseMaxAge(s string) (time.Duration, error) {
 	var total time.Duration
 	for _, m := range ageRE.FindAllStringSubmatch(s, -1) {
 		n, err := strconv.ParseInt(m[1], 10, 64)
-		if err != nil || n > 1<<20 {
-			return 0, fmt.Errorf("maxAge %q: %s is too large", s, m[0])
+		// Each part and the sum are bounded before they are computed: a Duration overflows
+		// past 292 years and would wrap to a small or negative age (expiring everything).
+		if err != nil || n > int64(MaxAge/unit[m[2]]) || total+time.Duration(n)*unit[m[2]] > MaxAge {
+			return 0, fmt.Errorf("maxAge %q is too large: at most %d weeks", s, int64(MaxAge/unit["w"]))
 		}
 		total += time.Duration(n) * unit[m[2]]
 	}

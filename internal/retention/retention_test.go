@@ -3,6 +3,7 @@ package retention
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -102,12 +103,14 @@ func TestDailyMonthlyAndMaxAgeInTheScheduleZone(t *testing.T) {
 }
 
 func TestParseMaxAge(t *testing.T) {
-	for in, want := range map[string]time.Duration{"30d": 720 * time.Hour, "12h": 12 * time.Hour, "1w3d": 240 * time.Hour, "90m": 90 * time.Minute} {
+	for in, want := range map[string]time.Duration{"5200w": 5200 * 7 * 24 * time.Hour, "30d": 720 * time.Hour, "12h": 12 * time.Hour, "1w3d": 240 * time.Hour, "90m": 90 * time.Minute} {
 		if got, err := ParseMaxAge(in); err != nil || got != want {
 			t.Errorf("ParseMaxAge(%q) = %v, %v", in, got, err)
 		}
 	}
-	for _, in := range []string{"30 days", "0d", "-1d", "d", "99999999999d"} {
+	// 1048576w is 20,000 years: its nanoseconds overflow a Duration. Six parts of 1000000h wrap
+	// around to a positive 36 days: a retention far shorter than the one written.
+	for _, in := range []string{"30 days", "0d", "-1d", "d", "99999999999d", "1048576w", "1000000d", strings.Repeat("1000000h", 6)} {
 		if _, err := ParseMaxAge(in); err == nil {
 			t.Errorf("ParseMaxAge(%q) accepted", in)
 		}
