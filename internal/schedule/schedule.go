@@ -74,13 +74,25 @@ func (s *Schedule) Next(t time.Time) time.Time {
 	return n.UTC()
 }
 
-// repeated reports whether the wall-clock time of t already happened an hour earlier: the second
-// pass through an hour that a daylight-saving change repeats.
+// repeated reports whether the wall-clock time of t already happened earlier: the second pass
+// through the time a daylight-saving change repeats. The change is not always an hour (Lord Howe
+// Island goes back 30 minutes, Troll station two hours): it is the drop in the zone's offset
+// over the last maxShift, and the first pass was that much earlier.
 func (s *Schedule) repeated(t time.Time) bool {
 	local := t.In(s.loc)
-	earlier := t.Add(-time.Hour).In(s.loc)
-	return earlier.Hour() == local.Hour() && earlier.Minute() == local.Minute() && earlier.Day() == local.Day()
+	_, now := local.Zone()
+	_, before := t.Add(-maxShift).In(s.loc).Zone()
+	if before <= now {
+		return false
+	}
+	earlier := t.Add(-time.Duration(before-now) * time.Second).In(s.loc)
+	return earlier.Year() == local.Year() && earlier.YearDay() == local.YearDay() &&
+		earlier.Hour() == local.Hour() && earlier.Minute() == local.Minute()
 }
+
+// maxShift bounds how far clocks go back at once in the IANA database (two hours at most in
+// use today; one transition per zone within it).
+const maxShift = 3 * time.Hour
 
 // IsSlot reports whether t is a slot of s (to the minute, as cron resolves).
 func (s *Schedule) IsSlot(t time.Time) bool {

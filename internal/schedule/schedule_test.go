@@ -85,6 +85,38 @@ func TestDaylightSaving(t *testing.T) {
 	}
 }
 
+// A repeated wall-clock time fires once also where the clocks go back by other than an hour:
+// Lord Howe Island by 30 minutes (02:00 -> 01:30 on 5 April 2026), Troll station by two hours
+// (03:00 -> 01:00 on 25 October 2026).
+func TestRepeatedTimesOfOtherShifts(t *testing.T) {
+	for _, tc := range []struct {
+		tz, expr, from, to string
+	}{
+		{"Australia/Lord_Howe", "45 1 * * *", "2026-04-04T12:00:00Z", "2026-04-05T12:00:00Z"},
+		{"Antarctica/Troll", "30 1 * * *", "2026-10-24T12:00:00Z", "2026-10-25T12:00:00Z"},
+		{"Antarctica/Troll", "30 2 * * *", "2026-10-24T12:00:00Z", "2026-10-25T12:00:00Z"},
+		{"Antarctica/Troll", "*/30 1-2 * * *", "2026-10-24T12:00:00Z", "2026-10-25T12:00:00Z"},
+	} {
+		s := must(t, tc.expr, tc.tz)
+		seen := map[string]int{}
+		for t0 := utc(tc.from); ; {
+			t0 = s.Next(t0)
+			if t0.After(utc(tc.to)) {
+				break
+			}
+			seen[t0.In(s.loc).Format("15:04")]++
+		}
+		for wall, n := range seen {
+			if n != 1 {
+				t.Errorf("%s %q: %s fired %d times on the day the clocks go back, want once (%v)", tc.tz, tc.expr, wall, n, seen)
+			}
+		}
+		if len(seen) == 0 {
+			t.Errorf("%s %q: no slot that day", tc.tz, tc.expr)
+		}
+	}
+}
+
 func TestDueAt(t *testing.T) {
 	every := must(t, "* * * * *", "UTC")
 	nightly := must(t, "0 2 * * *", "UTC")
