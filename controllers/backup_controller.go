@@ -208,6 +208,9 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, r.Client.Update(ctx, b)
 	}
 	if finished(b.Status.Phase) {
+		if err := dropStoppedJob(ctx, r.Client, r.Reader, b, b.Status.Conditions, b.Status.JobName); err != nil {
+			return ctrl.Result{}, err
+		}
 		r.recordMetrics(b, false)
 		return ctrl.Result{}, nil
 	}

@@ -509,8 +509,11 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonNotStarted))
 			g.Expect(readyCondition(got).Message).To(ContainSubstring("no pod of the Job exists"))
 		})
-		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{})
-		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the stuck Job is deleted")
+		// Deleted by the pass after the verdict was written (status first, then the Job).
+		eventually(func(g Gomega) {
+			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the stuck Job is deleted")
+		})
 	})
 
 	It("fails a running backup with NodeLost when its node is gone and the Job's next pod cannot start", func() {

@@ -270,20 +270,41 @@ func judge(ctx context.Context, c client.Client, reader client.Reader, job *batc
 		}
 		return v, nil
 	}
-	if err := c.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-		return verdict{}, fmt.Errorf("deleting Job %s: %w", job.Name, err)
-	}
+	// The Job is not deleted here: the verdict is written to status first, and the pass that
+	// sees the object Failed deletes it (dropStoppedJob). Deleted first, a status write that
+	// conflicted would leave the next pass a Job gone for no recorded reason (JobDeleted).
 	switch {
 	case isLost:
 		return verdict{failReason: v1.ReasonNodeLost, failMessage: fmt.Sprintf(
-			"%s, where the %s pod ran, and no pod of Job %s ran for %s since (%s); Job deleted", lost, what, job.Name, startTimeout, why)}, nil
+			"%s, where the %s pod ran, and no pod of Job %s ran for %s since (%s); the Job is deleted", lost, what, job.Name, startTimeout, why)}, nil
 	case ran:
 		return verdict{failReason: v1.ReasonNotStarted, failMessage: fmt.Sprintf(
-			"the %s pod stopped and no pod of Job %s ran for %s since (%s); Job deleted", what, job.Name, startTimeout, why)}, nil
+			"the %s pod stopped and no pod of Job %s ran for %s since (%s); the Job is deleted", what, job.Name, startTimeout, why)}, nil
 	default:
 		return verdict{failReason: v1.ReasonNotStarted, failMessage: fmt.Sprintf(
-			"the %s pod did not start within %s (%s); Job %s deleted", what, startTimeout, why, job.Name)}, nil
+			"the %s pod did not start within %s (%s); Job %s is deleted", what, startTimeout, why, job.Name)}, nil
 	}
+}
+
+// dropStoppedJob deletes the Job of an object the start timeout failed (reason NotStarted or
+// NodeLost), once that verdict is in its status: read live, only if it is owner's and has not
+// ended, and with its UID as a precondition, so a Job of the same name made since is not touched.
+func dropStoppedJob(ctx context.Context, c client.Client, reader client.Reader, owner client.Object, conds []metav1.Condition, jobName string) error {
+	if jobName == "" || !(isReason(conds, v1.ReasonNotStarted) || isReason(conds, v1.ReasonNodeLost)) {
+		return nil
+	}
+	job := &batchv1.Job{}
+	if err := reader.Get(ctx, client.ObjectKey{Namespace: owner.GetNamespace(), Name: jobName}, job); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !metav1.IsControlledBy(job, owner) || jobEnded(job) || job.DeletionTimestamp != nil {
+		return nil
+	}
+	err := c.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &job.UID})
+	if client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting Job %s: %w", jobName, err)
+	}
+	return nil
 }
 
 // isReason tells whether the Ready condition has reason (a pod running again after Restarting).

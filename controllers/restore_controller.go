@@ -80,6 +80,9 @@ func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, nil
 	}
 	if restoreFinished(rs.Status.Phase) {
+		if err := dropStoppedJob(ctx, r.Client, r.Reader, rs, rs.Status.Conditions, rs.Status.JobName); err != nil {
+			return ctrl.Result{}, err
+		}
 		if rs.Spec.Mode == v1.RestoreSeedFromURI {
 			// Nothing the restore started outlives it; idempotent, so a pass that failed to
 			// clean up after writing the final status is finished here.

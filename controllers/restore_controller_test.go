@@ -195,8 +195,10 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 			g.Expect(restoreReason(got)).To(Equal(v1.ReasonNotStarted))
 			g.Expect(restoreReadyMessage(got)).To(ContainSubstring("the restore pod stopped and no pod of Job stalled ran for 30m0s since (pod stalled-2: Unschedulable"))
 		})
-		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{})
-		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the Job is deleted")
+		eventually(func(g Gomega) {
+			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the Job is deleted, after the verdict was written")
+		})
 		eventually(func(g Gomega) {
 			g.Expect(eventsFor(w.ns, "stalled")).To(ContainElement(ContainSubstring("Warning Restarting: the restore pod stopped on node node-c")))
 		})
