@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -85,14 +86,20 @@ func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	now := r.Clock.Now()
 	next := s.DeepCopy()
-	res, err := r.reconcile(ctx, next, now)
+	fx := &effects{}
+	res, err := r.reconcile(ctx, next, now, fx)
 	if err != nil {
-		return ctrl.Result{}, err
+		// The API refused a call (a quota, an admission webhook, RBAC): the schedule says so
+		// in its status and a Warning event, and looks again soon, never later than the next
+		// slot, instead of leaving the slot to the error backoff (minutes, past a starting
+		// deadline) with Ready still True.
+		res = r.failedCall(s, next, now, err)
 	}
 	next.Status.ObservedGeneration = s.Generation
 	if !equality.Semantic.DeepEqual(s.Status, next.Status) {
 		if err := r.Client.Status().Update(ctx, next); err != nil {
 			if apierrors.IsConflict(err) {
+				// What this pass counted is dropped with it: the next pass counts it again.
 				log.FromContext(ctx).V(1).Info("status write conflicted; looking again")
 				return ctrl.Result{RequeueAfter: conflictRetry}, nil
 			}
@@ -100,6 +107,7 @@ func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		}
 		log.FromContext(ctx).V(1).Info("status written", "missedSlots", next.Status.MissedSlots, "lastScheduleTime", next.Status.LastScheduleTime)
 	}
+	fx.run()
 	// Every pass, not only on a write: a restarted operator or a new leader exports it at once.
 	if t := next.Status.LastSuccessfulTime; t != nil {
 		metrics.ScheduleLastSuccess.WithLabelValues(s.Namespace, s.Name).Set(float64(t.Unix()))
@@ -107,7 +115,58 @@ func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	return res, nil
 }
 
-func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSchedule, now time.Time) (ctrl.Result, error) {
+// effects are what a pass tells the world about the status it computed (counters, the events
+// that report them): run only once that status is written, so a pass whose write conflicts and
+// is done again counts nothing twice.
+type effects struct{ pending []func() }
+
+func (e *effects) later(f func()) { e.pending = append(e.pending, f) }
+
+func (e *effects) run() {
+	for _, f := range e.pending {
+		f()
+	}
+	e.pending = nil
+}
+
+// failedCall is an API call the controller made and the API server refused; reason names it in
+// an event and a condition (FailedCreate, FailedDelete), as the Kubernetes controllers do.
+type failedCall struct {
+	reason string
+	err    error
+}
+
+func (f *failedCall) Error() string { return f.err.Error() }
+func (f *failedCall) Unwrap() error { return f.err }
+
+func failed(reason string, err error) error { return &failedCall{reason: reason, err: err} }
+
+// errorRetry is how soon a schedule whose API call failed looks again (or at its next slot, if
+// that is sooner).
+const errorRetry = 10 * time.Second
+
+// failedCall records err on next's status and as a Warning event, and returns when to look again.
+func (r *BackupScheduleReconciler) failedCall(s, next *v1.BackupSchedule, now time.Time, err error) ctrl.Result {
+	reason := "ReconcileError"
+	var fc *failedCall
+	if errors.As(err, &fc) {
+		reason = fc.reason
+	}
+	msg := fmt.Sprintf("%v (%s); retrying", err, apierrors.ReasonForError(err))
+	t := metav1.NewTime(now)
+	status.Set(&next.Status.Conditions, next.Generation, status.Progressing, reason, msg, t)
+	status.SetCondition(&next.Status.Conditions, next.Generation, v1.ConditionScheduled, false, reason, msg, t)
+	r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", msg)
+	retry := errorRetry
+	if sched, _, _, perr := parse(s); perr == nil {
+		if until := sched.Next(now).Sub(now) + requeuePad; until < retry {
+			retry = until
+		}
+	}
+	return ctrl.Result{RequeueAfter: retry}
+}
+
+func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSchedule, now time.Time, fx *effects) (ctrl.Result, error) {
 	t := metav1.NewTime(now)
 	sched, full, deadline, err := parse(s)
 	if err != nil {
@@ -119,7 +178,7 @@ func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSc
 
 	backups := &v1.BackupList{}
 	if err := r.Client.List(ctx, backups, client.InNamespace(s.Namespace), client.MatchingFields{backupOwnerKey: string(s.UID)}); err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, failed("FailedList", fmt.Errorf("listing Backups: %w", err))
 	}
 	owned := ownedBackups(s, backups.Items)
 	observe(s, owned, t)
@@ -140,7 +199,7 @@ func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSc
 		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionScheduled, false, v1.ReasonSuspended, "spec.suspend is true: no slot is taken", t)
 		s.Status.NextScheduleTime = nil
 	} else {
-		if err := r.slots(ctx, s, owned, sched, full, deadline, now); err != nil {
+		if err := r.slots(ctx, s, owned, sched, full, deadline, now, fx); err != nil {
 			return ctrl.Result{}, err
 		}
 		nextSlot := sched.Next(now)
@@ -263,7 +322,7 @@ func completedAfterTime(b *v1.Backup, t time.Time) bool {
 // never more than one, skipped when past the starting deadline, when Forbid finds a Backup
 // running, or when a suspension just ended (slots passed while suspended are not taken).
 func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedule, owned []v1.Backup,
-	sched, full *schedule.Schedule, deadline *time.Duration, now time.Time) error {
+	sched, full *schedule.Schedule, deadline *time.Duration, now time.Time, fx *effects) error {
 	// The newest slot handled: from status, and from the Backups themselves, so a status write
 	// that was lost after a Backup was created cannot make its slot look missed.
 	since := s.CreationTimestamp.Time
@@ -277,9 +336,13 @@ func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedu
 		if err != nil || (s.Status.LastScheduleTime != nil && !slot.After(s.Status.LastScheduleTime.Time)) {
 			continue
 		}
-		// Not yet in status: count what its creation skipped, once.
+		// Not yet in status (the pass that created it lost its status write, and its count
+		// with it): count what its creation skipped, once.
 		missedBefore, _ := strconv.ParseInt(b.Annotations[missedAnnotation], 10, 64)
 		s.Status.MissedSlots += missedBefore
+		if missedBefore > 0 {
+			r.outage(s, fx, missedBefore, slot)
+		}
 		s.Status.LastScheduleTime = &metav1.Time{Time: slot}
 		if slot.After(since) {
 			since = slot
@@ -292,10 +355,10 @@ func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedu
 	due := sched.DueAt(since, now, deadline)
 	switch {
 	case resumed && !due.Slot.IsZero():
-		r.missed(s, due.Slot, due.Missed+1, "Suspended", fmt.Sprintf("%d slot(s) passed while the schedule was suspended; they are not taken", due.Missed+1))
+		r.missed(s, fx, due.Slot, due.Missed+1, "Suspended", fmt.Sprintf("%d slot(s) passed while the schedule was suspended; they are not taken", due.Missed+1))
 		return nil
 	case !due.TooLate.IsZero():
-		r.missed(s, due.TooLate, due.Missed, "DeadlinePassed", fmt.Sprintf(
+		r.missed(s, fx, due.TooLate, due.Missed, "DeadlinePassed", fmt.Sprintf(
 			"slot %s was missed by more than startingDeadlineSeconds (%d slot(s) in all); it is skipped, not replayed",
 			due.TooLate.Format(time.RFC3339), due.Missed))
 		return nil
@@ -319,13 +382,13 @@ func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedu
 		case v1.ConcurrencyReplace:
 			for _, b := range active {
 				if err := r.Client.Delete(ctx, &b, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-					return fmt.Errorf("replacing Backup %s: %w", b.Name, err)
+					return failed("FailedDelete", fmt.Errorf("replacing Backup %s: %w", b.Name, err))
 				}
 				r.Recorder.Eventf(s, &b, corev1.EventTypeNormal, "Replaced", "Delete",
 					"deleted running Backup %s to start the backup of slot %s (concurrencyPolicy Replace)", b.Name, due.Slot.Format(time.RFC3339))
 			}
 		default: // Forbid
-			r.missed(s, due.Slot, due.Missed+1, "Forbid", fmt.Sprintf(
+			r.missed(s, fx, due.Slot, due.Missed+1, "Forbid", fmt.Sprintf(
 				"slot %s skipped: Backup %s is still running (concurrencyPolicy Forbid)", due.Slot.Format(time.RFC3339), active[0].Name))
 			return nil
 		}
@@ -342,10 +405,7 @@ func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedu
 	}
 	if due.Missed > 0 {
 		s.Status.MissedSlots += due.Missed
-		metrics.MissedSlots.WithLabelValues(s.Namespace, s.Name, "Outage").Add(float64(due.Missed))
-		r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, "SlotMissed", "Skip",
-			"%d slot(s) before %s were missed (operator or API server away); only the most recent is taken",
-			due.Missed, due.Slot.Format(time.RFC3339))
+		r.outage(s, fx, due.Missed, due.Slot)
 	}
 	s.Status.LastScheduleTime = &metav1.Time{Time: due.Slot}
 	return nil
@@ -354,8 +414,9 @@ func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedu
 // missedAnnotation on a scheduled Backup counts the slots skipped before it.
 const missedAnnotation = "backup.graphkeeper.dev/missed-before"
 
-// missed records skipped slots: counted in status and a metric, told in an event.
-func (r *BackupScheduleReconciler) missed(s *v1.BackupSchedule, slot time.Time, n int64, reason, msg string) {
+// missed records skipped slots: counted in status, and, once that status is written, in a
+// metric and an event.
+func (r *BackupScheduleReconciler) missed(s *v1.BackupSchedule, fx *effects, slot time.Time, n int64, reason, msg string) {
 	if !slot.IsZero() {
 		s.Status.LastMissedTime = &metav1.Time{Time: slot}
 	}
@@ -363,8 +424,21 @@ func (r *BackupScheduleReconciler) missed(s *v1.BackupSchedule, slot time.Time, 
 		return
 	}
 	s.Status.MissedSlots += n
-	metrics.MissedSlots.WithLabelValues(s.Namespace, s.Name, reason).Add(float64(n))
-	r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, "SlotMissed", "Skip", "%s", msg)
+	fx.later(func() {
+		metrics.MissedSlots.WithLabelValues(s.Namespace, s.Name, reason).Add(float64(n))
+		r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, "SlotMissed", "Skip", "%s", msg)
+	})
+}
+
+// outage tells, once the status counting them is written, of the slots an outage skipped
+// before slot.
+func (r *BackupScheduleReconciler) outage(s *v1.BackupSchedule, fx *effects, n int64, slot time.Time) {
+	fx.later(func() {
+		metrics.MissedSlots.WithLabelValues(s.Namespace, s.Name, "Outage").Add(float64(n))
+		r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, "SlotMissed", "Skip",
+			"%d slot(s) before %s were missed (operator or API server away); only the most recent is taken",
+			n, slot.Format(time.RFC3339))
+	})
 }
 
 func activeBackups(owned []v1.Backup) []v1.Backup {
@@ -435,7 +509,7 @@ func (r *BackupScheduleReconciler) create(ctx context.Context, s *v1.BackupSched
 		return b, nil
 	}
 	if !apierrors.IsAlreadyExists(err) {
-		return nil, fmt.Errorf("creating Backup %s: %w", name, err)
+		return nil, failed("FailedCreate", fmt.Errorf("creating Backup %s: %w", name, err))
 	}
 	existing := &v1.Backup{}
 	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(b), existing); err != nil {
@@ -535,7 +609,7 @@ func (r *BackupScheduleReconciler) prune(ctx context.Context, s *v1.BackupSchedu
 			continue
 		}
 		if err := r.Client.Delete(ctx, &b, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("deleting Backup %s: %w", b.Name, err)
+			return failed("FailedDelete", fmt.Errorf("deleting Backup %s: %w", b.Name, err))
 		}
 		r.Recorder.Eventf(s, &b, corev1.EventTypeNormal, "BackupDeleted", "Delete", "deleted Backup %s (%s)", b.Name, why)
 	}
@@ -558,7 +632,10 @@ func (r *BackupScheduleReconciler) deleteJob(ctx context.Context, b *v1.Backup) 
 	if job.DeletionTimestamp != nil || !metav1.IsControlledBy(job, b) {
 		return nil
 	}
-	return client.IgnoreNotFound(r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)))
+	if err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+		return failed("FailedDelete", fmt.Errorf("deleting Job %s: %w", job.Name, err))
+	}
+	return nil
 }
 
 // gaps memoizes each schedule expression's longest gap between slots (a week of minutes is

@@ -1,7 +1,10 @@
 package controllers_test
 
 import (
+	"errors"
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sort"
 	"strings"
 	"time"
@@ -146,6 +149,57 @@ var _ = Describe("BackupSchedule controller", func() {
 			want = v1.BackupFull
 		}
 		Expect(b2.Spec.Type).To(Equal(want))
+	})
+
+	It("counts a skipped slot once when the status write that counted it conflicts", func() {
+		w := newWorld()
+		w.cluster()
+		s := w.schedule("forbid", "*/5 * * * *")
+		s1 := slotAfter(getSchedule(Default, s).CreationTimestamp.Time)
+		at(s1.Add(time.Second), s)
+		eventually(func(g Gomega) { g.Expect(getSchedule(g, s).Status.Active).To(HaveLen(1)) }) // running: Forbid holds the next slot
+		missed := func() float64 {
+			return testutil.ToFloat64(metrics.MissedSlots.WithLabelValues(w.ns, "forbid", "Forbid"))
+		}
+		before := missed()
+
+		conflicts := faults.inject(w.ns, "status", "BackupSchedule", 1,
+			apierrors.NewConflict(schema.GroupResource{Group: v1.GroupVersion.Group, Resource: "backupschedules"}, "forbid", errors.New("the object has been modified")))
+		at(s1.Add(5*time.Minute+time.Second), s)
+		eventually(func(g Gomega) {
+			g.Expect(conflicts()).To(Equal(1))
+			g.Expect(getSchedule(g, s).Status.MissedSlots).To(BeEquivalentTo(1))
+		})
+		Consistently(missed).WithTimeout(2*time.Second).Should(Equal(before+1), "the metric counts the slot once")
+	})
+
+	It("says so in status and an event when the API refuses its Backup, and keeps the slot", func() {
+		w := newWorld()
+		w.cluster()
+		s := w.schedule("quota", "*/5 * * * *")
+		s1 := slotAfter(getSchedule(Default, s).CreationTimestamp.Time)
+		faults.inject(w.ns, "create", "Backup", 1000, apierrors.NewForbidden(
+			schema.GroupResource{Group: v1.GroupVersion.Group, Resource: "backups"}, "quota-x", errors.New("exceeded quota: backups=10")))
+		DeferCleanup(func() { faults.clear(w.ns) })
+		at(s1.Add(time.Second), s)
+		eventually(func(g Gomega) {
+			got := getSchedule(g, s)
+			ready := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(ready.Reason).To(Equal("FailedCreate"))
+			g.Expect(ready.Message).To(And(ContainSubstring("exceeded quota"), ContainSubstring("Forbidden")))
+			g.Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionScheduled).Reason).To(Equal("FailedCreate"))
+			g.Expect(strings.Join(eventsFor(w.ns, "quota"), "\n")).To(ContainSubstring("Warning FailedCreate: creating Backup quota-"))
+		})
+		By("the API accepts it again: the slot is taken without waiting for the next one")
+		faults.clear(w.ns)
+		Eventually(func(g Gomega) {
+			list := &v1.BackupList{}
+			g.Expect(k8sClient.List(ctx, list, client.InNamespace(w.ns))).To(Succeed())
+			g.Expect(list.Items).To(HaveLen(1))
+			g.Expect(meta.FindStatusCondition(getSchedule(g, s).Status.Conditions, v1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		}).WithTimeout(20 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
 	})
 
 	It("finds its Backups when its name is longer than a label value (63 characters)", func() {

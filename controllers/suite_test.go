@@ -2,8 +2,13 @@ package controllers_test
 
 import (
 	"context"
+	"errors"
+	"k8s.io/apimachinery/pkg/watch"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,8 +82,16 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
-	// The same cache and wiring as main.go.
+	// The same cache and wiring as main.go; the client goes through faults (which injects
+	// nothing unless a spec asks it to).
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		NewClient: func(config *rest.Config, options client.Options) (client.Client, error) {
+			c, err := client.New(config, options)
+			if err != nil {
+				return nil, err
+			}
+			return interceptor.NewClient(noWatch{c}, faults.funcs()), nil
+		},
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   cache.Options{ByObject: controllers.CachedByLabel()},
@@ -97,3 +110,95 @@ var _ = BeforeSuite(func() {
 		Expect(mgr.Start(ctx)).To(Succeed())
 	}()
 })
+
+// faults makes the API server refuse the controllers' own calls in one namespace, as a quota, an
+// admission webhook or a concurrent writer would: controller-runtime's interceptor around the
+// manager's real client. A rule matches a verb (create, delete, status) on a kind in a namespace
+// for a number of calls.
+var faults = &faultTable{}
+
+type fault struct {
+	namespace, verb, kind string
+	left                  int
+	err                   error
+}
+
+type faultTable struct {
+	mu    sync.Mutex
+	rules []*fault
+	// hits counts the calls refused, per rule.
+	hits map[*fault]int
+}
+
+// inject makes the next times calls of verb on kind in namespace fail with err; it returns a
+// function that tells how many were refused.
+func (t *faultTable) inject(namespace, verb, kind string, times int, err error) func() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f := &fault{namespace: namespace, verb: verb, kind: kind, left: times, err: err}
+	t.rules = append(t.rules, f)
+	if t.hits == nil {
+		t.hits = map[*fault]int{}
+	}
+	return func() int {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		return t.hits[f]
+	}
+}
+
+// clear removes the rules of namespace.
+func (t *faultTable) clear(namespace string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, f := range t.rules {
+		if f.namespace == namespace {
+			f.left = 0
+		}
+	}
+}
+
+func (t *faultTable) take(verb string, obj client.Object) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	kind := reflect.TypeOf(obj).Elem().Name()
+	for _, f := range t.rules {
+		if f.left > 0 && f.namespace == obj.GetNamespace() && f.verb == verb && f.kind == kind {
+			f.left--
+			t.hits[f]++
+			return f.err
+		}
+	}
+	return nil
+}
+
+func (t *faultTable) funcs() interceptor.Funcs {
+	return interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			if err := t.take("create", obj); err != nil {
+				return err
+			}
+			return c.Create(ctx, obj, opts...)
+		},
+		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+			if err := t.take("delete", obj); err != nil {
+				return err
+			}
+			return c.Delete(ctx, obj, opts...)
+		},
+		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+			if err := t.take(sub, obj); err != nil {
+				return err
+			}
+			return c.SubResource(sub).Update(ctx, obj, opts...)
+		},
+	}
+}
+
+// noWatch lets the manager's client stand where the interceptor wants a WithWatch; the
+// controllers never call Watch on it (their watches are the cache's).
+type noWatch struct{ client.Client }
+
+func (noWatch) Watch(context.Context, client.ObjectList, ...client.ListOption) (watch.Interface, error) {
+	return nil, errors.New("the manager's client does not watch")
+}
