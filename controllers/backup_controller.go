@@ -251,6 +251,11 @@ func (r *BackupReconciler) start(ctx context.Context, b *v1.Backup, now time.Tim
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	if refusal != nil && refusal.Reason == v1.ReasonClaimDeleting {
+		// Waiting cannot help: the claim and what is written on it are going.
+		r.fail(b, now, refusal.Reason, refusal.Message)
+		return ctrl.Result{}, nil
+	}
 	if refusal != nil {
 		return r.wait(b, now, refusal.Reason, refusal.Message), nil
 	}
@@ -323,6 +328,11 @@ func (r *BackupReconciler) plan(ctx context.Context, b *v1.Backup, budget v1.Mem
 		claim = nil // created below, once the zone is known to be acceptable
 	case err != nil:
 		return nil, nil, fmt.Errorf("reading claim %s: %w", claimName, err)
+	case claim.DeletionTimestamp != nil:
+		// Mounted now, it would be deleted under the backup (or the pod would wait for a
+		// claim that is going): refused at once, not after the start timeout.
+		return nil, &topology.Refusal{Reason: v1.ReasonClaimDeleting, Message: fmt.Sprintf(
+			"claim %s is being deleted (since %s): a backup written there would be lost with it", claimName, claim.DeletionTimestamp.UTC().Format(time.RFC3339))}, nil
 	case b.Spec.Storage.PersistentVolumeClaim.Template != nil && claim.Labels[resources.LabelManagedBy] != resources.ManagedBy:
 		return nil, &topology.Refusal{Reason: v1.ReasonClaimConflict, Message: fmt.Sprintf(
 			"claim %s exists but was not created by the operator; name it in storage.persistentVolumeClaim.claimName to use it", claimName)}, nil

@@ -669,6 +669,37 @@ var _ = Describe("Backup controller", func() {
 		})
 	})
 
+	It("refuses at once a claim that is being deleted", func() {
+		w := newWorld()
+		w.cluster()
+		claim := &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: "going", Namespace: w.ns, Finalizers: []string{"test.graphkeeper.dev/hold"}},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, claim)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, claim)).To(Succeed()) // held by its finalizer, as pvc-protection holds a mounted one
+		DeferCleanup(func() {
+			Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(claim), claim)).To(Succeed())
+			claim.Finalizers = nil
+			Expect(k8sClient.Update(ctx, claim)).To(Succeed())
+		})
+		b := w.backup("onto-going", func(s *v1.BackupSpec) {
+			s.Storage.PersistentVolumeClaim = v1.ClaimSource{ClaimName: "going"}
+		})
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonClaimDeleting))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("claim going is being deleted"))
+		})
+		jobs := &batchv1.JobList{}
+		Expect(k8sClient.List(ctx, jobs, client.InNamespace(w.ns))).To(Succeed())
+		Expect(jobs.Items).To(BeEmpty())
+	})
+
 	It("waits for a missing claim and for a ready server, saying why", func() {
 		w := newWorld()
 		w.server("graph-0", "node-a", false, false)

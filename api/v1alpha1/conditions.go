@@ -40,6 +40,9 @@ const (
 	ReasonClaimNotFound = "ClaimNotFound"
 	// ReasonClaimConflict: the claim the template names exists but was not made by the operator.
 	ReasonClaimConflict = "ClaimConflict"
+	// ReasonClaimDeleting: the backup claim is being deleted; a backup written there would go
+	// with it.
+	ReasonClaimDeleting = "ClaimDeleting"
 	// ReasonJobConflict: a Job of the Backup's name exists and is not the Backup's.
 	ReasonJobConflict = "JobConflict"
 	// ReasonJobDeleted: the Backup's Job was deleted before it finished.
