@@ -155,9 +155,11 @@ func finish(job *batchv1.Job, exitCode int32, message string) {
 	job.Status.Active = 1
 	Expect(k8sClient.Status().Update(ctx, job)).To(Succeed())
 
+	// As the Job controller makes it: its labels and its owner reference.
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-x1", Namespace: job.Namespace,
-			Labels: mergeLabels(job.Spec.Template.Labels, map[string]string{batchv1.JobNameLabel: job.Name})},
+			Labels:          mergeLabels(job.Spec.Template.Labels, map[string]string{batchv1.JobNameLabel: job.Name}),
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(job, batchv1.SchemeGroupVersion.WithKind("Job"))}},
 		Spec: job.Spec.Template.Spec,
 	}
 	pod.Spec.NodeName = "node-c"
@@ -666,6 +668,34 @@ var _ = Describe("Backup controller", func() {
 			ready := readyCondition(get(b)(g))
 			g.Expect(ready.Reason).To(Equal(v1.ReasonNoIsolatedZone))
 			g.Expect(ready.Message).To(ContainSubstring("bound to a volume in zone-a"))
+		})
+	})
+
+	It("reads its report from its own Job's pods, not from a pod an earlier Job of the name left", func() {
+		w := newWorld()
+		w.cluster()
+		b := w.backup("twice")
+		job := jobOf(b)
+		// A pod of an earlier Job named "twice" (deleted, its pod not yet), finished later than
+		// this Job's, with a report of success: it carries the job-name label, not the owner.
+		stale := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "twice-old", Namespace: w.ns,
+				Labels: mergeLabels(job.Spec.Template.Labels, map[string]string{batchv1.JobNameLabel: job.Name})},
+			Spec: job.Spec.Template.Spec,
+		}
+		stale.Spec.NodeName = "node-c"
+		Expect(k8sClient.Create(ctx, stale)).To(Succeed())
+		later := metav1.NewTime(time.Now().Add(time.Hour).Truncate(time.Second))
+		stale.Status.Phase = corev1.PodSucceeded
+		stale.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: resources.ContainerBackup, Image: "x",
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Message: report(good("neo4j", "FULL")), FinishedAt: later, StartedAt: later}}}}
+		Expect(k8sClient.Status().Update(ctx, stale)).To(Succeed())
+
+		finish(job, 1, report(result.Database{Name: "neo4j", Member: "graph-1", Zone: "zone-b", Error: "every member failed: graph-1: exit 1: Connection refused"}))
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("Connection refused"))
 		})
 	})
 

@@ -88,6 +88,11 @@ func terminationMessage(ctx context.Context, readers []client.Reader, job *batch
 		}
 		var newest *corev1.ContainerStateTerminated
 		for _, p := range pods.Items {
+			if !metav1.IsControlledBy(&p, job) {
+				// A pod of an earlier Job of the same name (deleted, replaced) still carries
+				// the job-name label: its report is not this Job's.
+				continue
+			}
 			for _, cs := range p.Status.ContainerStatuses {
 				if cs.Name == container && cs.State.Terminated != nil &&
 					(newest == nil || cs.State.Terminated.FinishedAt.After(newest.FinishedAt.Time)) {

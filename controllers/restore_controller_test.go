@@ -81,9 +81,11 @@ func finishRestore(job *batchv1.Job, exitCode int32, rep result.Restore) {
 	GinkgoHelper()
 	finishes++
 	now := metav1.NewTime(time.Now().Truncate(time.Second).Add(time.Duration(finishes) * time.Second))
+	// As the Job controller makes it: its labels and its owner reference.
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-r1", Namespace: job.Namespace,
-			Labels: mergeLabels(job.Spec.Template.Labels, map[string]string{batchv1.JobNameLabel: job.Name})},
+			Labels:          mergeLabels(job.Spec.Template.Labels, map[string]string{batchv1.JobNameLabel: job.Name}),
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(job, batchv1.SchemeGroupVersion.WithKind("Job"))}},
 		Spec: job.Spec.Template.Spec,
 	}
 	Expect(k8sClient.Create(ctx, pod)).To(Succeed())
