@@ -830,13 +830,16 @@ var _ = Describe("Backup controller", func() {
 				Containers: []corev1.Container{{Name: "x", Image: "busybox"}}}}},
 		}
 		Expect(k8sClient.Create(ctx, foreign)).To(Succeed())
+		written := foreign.ResourceVersion
 		b := w.backup("taken")
 		eventually(func(g Gomega) {
 			got := get(b)(g)
 			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
 			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonJobConflict))
 		})
+		// Not adopted, not touched at all: the resourceVersion moves on any write to it.
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(foreign), foreign)).To(Succeed())
+		Expect(foreign.ResourceVersion).To(Equal(written))
 		Expect(foreign.OwnerReferences).To(BeEmpty())
 	})
 
