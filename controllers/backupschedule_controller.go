@@ -35,7 +35,9 @@ import (
 // BackupScheduleReconciler creates a Backup for each slot of a schedule, and keeps its Backups by
 // retention and history limits.
 type BackupScheduleReconciler struct {
-	Client   client.Client
+	Client client.Client
+	// Reader reads past the cache, where a decision must not rest on a lagging view.
+	Reader   client.Reader
 	Recorder recorder.EventRecorder
 	Clock    clock.PassiveClock
 }
@@ -88,6 +90,9 @@ func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	next := s.DeepCopy()
 	fx := &effects{}
 	res, err := r.reconcile(ctx, next, now, fx)
+	if errors.Is(err, errStale) {
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
 	if err != nil {
 		// The API refused a call (a quota, an admission webhook, RBAC): the schedule says so
 		// in its status and a Warning event, and looks again soon, never later than the next
@@ -140,6 +145,9 @@ func (f *failedCall) Error() string { return f.err.Error() }
 func (f *failedCall) Unwrap() error { return f.err }
 
 func failed(reason string, err error) error { return &failedCall{reason: reason, err: err} }
+
+// errStale: what this pass read has changed under it; the pass is done again at once.
+var errStale = errors.New("the Backups changed while the schedule looked at them")
 
 // errorRetry is how soon a schedule whose API call failed looks again (or at its next slot, if
 // that is sooner).
@@ -381,7 +389,15 @@ func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedu
 		case v1.ConcurrencyAllow:
 		case v1.ConcurrencyReplace:
 			for _, b := range active {
-				if err := r.Client.Delete(ctx, &b, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+				// Preconditions: the Backup as this pass saw it, running. One that finished a
+				// moment ago (its status written since) is not deleted: the Conflict leaves it,
+				// and the next pass finds nothing running.
+				err := r.Client.Delete(ctx, &b, client.PropagationPolicy(metav1.DeletePropagationBackground),
+					client.Preconditions{UID: &b.UID, ResourceVersion: &b.ResourceVersion})
+				switch {
+				case apierrors.IsConflict(err):
+					return errStale
+				case client.IgnoreNotFound(err) != nil:
 					return failed("FailedDelete", fmt.Errorf("replacing Backup %s: %w", b.Name, err))
 				}
 				r.Recorder.Eventf(s, &b, corev1.EventTypeNormal, "Replaced", "Delete",
@@ -511,8 +527,9 @@ func (r *BackupScheduleReconciler) create(ctx context.Context, s *v1.BackupSched
 	if !apierrors.IsAlreadyExists(err) {
 		return nil, failed("FailedCreate", fmt.Errorf("creating Backup %s: %w", name, err))
 	}
+	// Past the cache: the cache may not have the Backup the API server just said exists.
 	existing := &v1.Backup{}
-	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(b), existing); err != nil {
+	if err := r.Reader.Get(ctx, client.ObjectKeyFromObject(b), existing); err != nil {
 		return nil, fmt.Errorf("reading existing Backup %s: %w", name, err)
 	}
 	if !metav1.IsControlledBy(existing, s) {

@@ -296,6 +296,36 @@ var _ = Describe("BackupSchedule controller", func() {
 		Expect(eventsFor(w.ns, "replace")).To(ContainElement(ContainSubstring("deleted running Backup " + first)))
 	})
 
+	It("does not replace a Backup that finished a moment before the delete (Replace)", func() {
+		w := newWorld()
+		w.cluster()
+		replace := w.schedule("late", "*/5 * * * *", func(s *v1.BackupScheduleSpec) { s.ConcurrencyPolicy = v1.ConcurrencyReplace })
+		r1 := slotAfter(getSchedule(Default, replace).CreationTimestamp.Time)
+		at(r1.Add(time.Second), replace)
+		eventually(func(g Gomega) { g.Expect(getSchedule(g, replace).Status.Active).To(HaveLen(1)) })
+		first := backupsOf(Default, replace)[0].Name
+		// Just before the schedule's delete lands, the Backup finishes (its controller writes
+		// Succeeded): what the schedule read is stale.
+		deletes := faults.before(w.ns, "delete", "Backup", 1, func(obj client.Object) {
+			defer GinkgoRecover()
+			succeed(Default, obj.GetName(), w.ns, "FULL")
+			eventually(func(g Gomega) {
+				b := &v1.Backup{}
+				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), b)).To(Succeed())
+				g.Expect(b.Status.Phase).To(Equal(v1.BackupSucceeded))
+			})
+		})
+		DeferCleanup(func() { faults.clear(w.ns) })
+		at(r1.Add(5*time.Minute+time.Second), replace)
+		eventually(func(g Gomega) {
+			g.Expect(deletes()).To(Equal(1))
+			bs := backupsOf(g, replace)
+			g.Expect(names(bs)).To(Equal([]string{first, "late-" + r1.Add(5*time.Minute).UTC().Format("200601021504")}))
+			g.Expect(bs[0].DeletionTimestamp).To(BeNil(), "the finished Backup is kept")
+			g.Expect(bs[0].Status.Phase).To(Equal(v1.BackupSucceeded))
+		})
+	})
+
 	It("after a long outage takes exactly one catch-up backup, and skips a slot past the deadline", func() {
 		w := newWorld()
 		w.cluster()

@@ -44,7 +44,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		return err
 	}
 	if err := (&BackupScheduleReconciler{
-		Client: mgr.GetClient(), Recorder: recorder, Clock: cfg.Clock,
+		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Recorder: recorder, Clock: cfg.Clock,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

@@ -121,6 +121,9 @@ type fault struct {
 	namespace, verb, kind string
 	left                  int
 	err                   error
+	// before, when set, runs before the call goes through (instead of failing it): what
+	// another writer does a moment before the controller's call lands.
+	before func(obj client.Object)
 }
 
 type faultTable struct {
@@ -158,17 +161,32 @@ func (t *faultTable) clear(namespace string) {
 	}
 }
 
-func (t *faultTable) take(verb string, obj client.Object) error {
+// before runs do just before the next times calls of verb on kind in namespace go through.
+func (t *faultTable) before(namespace, verb, kind string, times int, do func(obj client.Object)) func() int {
+	hits := t.inject(namespace, verb, kind, times, nil)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.rules[len(t.rules)-1].before = do
+	return hits
+}
+
+func (t *faultTable) take(verb string, obj client.Object) error {
+	t.mu.Lock()
 	kind := reflect.TypeOf(obj).Elem().Name()
 	for _, f := range t.rules {
 		if f.left > 0 && f.namespace == obj.GetNamespace() && f.verb == verb && f.kind == kind {
 			f.left--
 			t.hits[f]++
+			if f.before != nil {
+				t.mu.Unlock()
+				f.before(obj)
+				return nil
+			}
+			t.mu.Unlock()
 			return f.err
 		}
 	}
+	t.mu.Unlock()
 	return nil
 }
 
