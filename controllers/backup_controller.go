@@ -130,19 +130,36 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup) (ctrl.Res
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: resources.PruneJobName(b.Name)}, job)
 	if apierrors.IsNotFound(err) {
 		job = resources.PruneJob(b, artifacts, r.Options)
-		if err := r.Client.Create(ctx, job); err != nil && !apierrors.IsAlreadyExists(err) {
+		err := r.Client.Create(ctx, job)
+		switch {
+		case apierrors.IsAlreadyExists(err):
+			// Not in the cache, which holds only Jobs with our labels: read it live and judge
+			// it below (a foreign Job would otherwise be "created" on every pass, for ever).
+			if err := r.Reader.Get(ctx, client.ObjectKeyFromObject(job), job); apierrors.IsNotFound(err) {
+				return ctrl.Result{RequeueAfter: conflictRetry}, nil // gone meanwhile: look again
+			} else if err != nil {
+				return ctrl.Result{}, err
+			}
+		case err != nil:
 			return ctrl.Result{}, fmt.Errorf("creating prune Job: %w", err)
+		default:
+			r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "PruneStarted", "Delete", "deleting %s from %s", status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
+			return ctrl.Result{}, nil
 		}
-		r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "PruneStarted", "Delete", "deleting %s from %s", status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
-		return ctrl.Result{}, nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return ctrl.Result{}, err
+	}
+	if !resources.IsPruneJobOf(job, b) {
+		// Another object's Job holds the name (a Backup named "<this>-prune", say): it is
+		// neither waited on nor deleted, and nothing is pruned.
+		return done(corev1.EventTypeWarning, "PruneJobConflict", "a Job named %s exists and is not this Backup's prune Job; %s left in place in %s",
+			job.Name, status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
 	}
 	if !jobEnded(job) {
 		return ctrl.Result{}, nil
 	}
-	if err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+	if err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground),
+		client.Preconditions{UID: &job.UID}); client.IgnoreNotFound(err) != nil {
 		return ctrl.Result{}, err
 	}
 	for _, c := range job.Status.Conditions {

@@ -455,6 +455,37 @@ var _ = Describe("Backup controller", func() {
 		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted 1 artifact, neo4j-2026-11-28T02-00-00.backup")))
 	})
 
+	It("neither waits on nor deletes a Job of another that holds its prune Job's name", func() {
+		w := newWorld()
+		w.cluster()
+		del := func(s *v1.BackupSpec) { s.Storage.DeletionPolicy = v1.DeletionDelete; s.Type = v1.BackupFull }
+		old := w.backup("old", del)
+		finish(jobOf(old), 0, report(good("neo4j", "FULL")))
+		eventually(func(g Gomega) { g.Expect(get(old)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
+		newer := w.backup("newer", del)
+		newerReport := good("neo4j", "FULL")
+		newerReport.Artifact = "neo4j-2026-11-29T02-00-00.backup"
+		finish(jobOf(newer), 0, report(newerReport))
+		eventually(func(g Gomega) { g.Expect(get(newer)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
+
+		// Someone's Job named old-prune, running.
+		foreign := &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Name: "old-prune", Namespace: w.ns},
+			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+				Containers: []corev1.Container{{Name: "x", Image: "busybox"}}}}},
+		}
+		Expect(k8sClient.Create(ctx, foreign)).To(Succeed())
+		written := foreign.ResourceVersion
+		Expect(k8sClient.Delete(ctx, old)).To(Succeed())
+		eventually(func(g Gomega) {
+			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(old), &v1.Backup{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
+		})
+		Expect(eventsFor(w.ns, "old")).To(ContainElement(ContainSubstring("PruneJobConflict: a Job named old-prune exists and is not this Backup's prune Job")))
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(foreign), foreign)).To(Succeed())
+		Expect(foreign.ResourceVersion).To(Equal(written), "the foreign Job is untouched")
+	})
+
 	It("refuses to keep a Retain backup on a claim that goes with its Delete backups", func() {
 		w := newWorld()
 		w.cluster()

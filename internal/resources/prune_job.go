@@ -21,6 +21,13 @@ const BackupNameAnnotation = "backup.graphkeeper.dev/backup-name"
 // PruneJobName is the Job that deletes a Backup's artifacts.
 func PruneJobName(backup string) string { return JobName(backup + "-prune") }
 
+// IsPruneJobOf tells whether job is the prune Job PruneJob made for b: ours, of role prune, and
+// naming b. The name alone is not enough: another Backup's Job may be called that.
+func IsPruneJobOf(job *batchv1.Job, b *v1.Backup) bool {
+	return job.Labels[LabelManagedBy] == ManagedBy && job.Labels[LabelComponent] == "prune" &&
+		job.Labels[LabelBackup] == LabelValue(b.Name) && job.Annotations[BackupNameAnnotation] == b.Name
+}
+
 // PruneJob deletes the artifacts of a Backup being deleted (storage.deletionPolicy Delete): the
 // agent in the operator's own image, the backup claim mounted, in the storage zone. It has no
 // owner reference: a foreground deletion of the Backup would otherwise take it down before it
