@@ -254,11 +254,11 @@ func parse(s *v1.BackupSchedule) (sched, full *schedule.Schedule, deadline *time
 	return sched, full, deadline, nil
 }
 
-// ownedBackups are the schedule's Backups, oldest first. The label finds them; the controller
-// reference proves them ours (a Backup that only carries the label is not touched).
 // backupOwnerKey indexes Backups by the UID of the BackupSchedule that controls them.
 const backupOwnerKey = ".metadata.controller.uid"
 
+// ownedBackups are the schedule's Backups, oldest first. The owner index finds them; the
+// controller reference proves them ours (a Backup that only carries the label is not touched).
 func ownedBackups(s *v1.BackupSchedule, all []v1.Backup) []v1.Backup {
 	var out []v1.Backup
 	for _, b := range all {
