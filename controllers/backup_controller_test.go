@@ -730,6 +730,24 @@ var _ = Describe("Backup controller", func() {
 		})
 	})
 
+	It("follows a Job whose labels were rewritten, which the cache never holds", func() {
+		w := newWorld()
+		w.cluster()
+		b := w.backup("relabelled")
+		job := jobOf(b)
+		// A policy engine rewrites the Job's labels: it drops out of the label-filtered cache.
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(job), job)).To(Succeed())
+			delete(job.Labels, resources.LabelManagedBy)
+			g.Expect(k8sClient.Update(ctx, job)).To(Succeed())
+		})
+		finish(job, 0, report(good("neo4j", "FULL")))
+		// No watch event reaches the Backup for a Job outside the cache: it is followed at the
+		// Backup's own requeue (30 s while nothing runs), from live reads.
+		Eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) }).
+			WithTimeout(45 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+	})
+
 	It("refuses at once a claim that is being deleted", func() {
 		w := newWorld()
 		w.cluster()

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
 )
 
@@ -48,7 +49,8 @@ func createOrAdopt(ctx context.Context, c client.Client, reader client.Reader, o
 
 // getJob reads a Job through the cache; when the cache does not have it, the API server is
 // asked before it is called gone (a Job created a moment ago may not be cached yet). found false
-// with a nil error means it is gone; wait true means it exists but is not cached yet.
+// with a nil error means it is gone; wait true means it exists but is not cached yet. A Job
+// whose labels no longer select it into the cache is found from the live read.
 func getJob(ctx context.Context, c client.Client, reader client.Reader, key client.ObjectKey, job *batchv1.Job) (found, wait bool, err error) {
 	err = c.Get(ctx, key, job)
 	if err == nil {
@@ -58,6 +60,12 @@ func getJob(ctx context.Context, c client.Client, reader client.Reader, key clie
 		return false, false, err
 	}
 	if err := reader.Get(ctx, key, job); err == nil {
+		if job.Labels[resources.LabelManagedBy] != resources.ManagedBy {
+			// Its labels were rewritten (a policy engine, a hand edit): the cache, which holds
+			// only Jobs with our label, will never have it. Follow it from this live read
+			// instead of waiting for the cache for ever.
+			return true, false, nil
+		}
 		return false, true, nil
 	} else if !apierrors.IsNotFound(err) {
 		return false, false, err
@@ -238,7 +246,8 @@ type verdict struct {
 // judge decides on a Job that has not ended, whose object (a Backup or a Restore) saw a pod of it
 // running (ran) on node. When no pod has run for startTimeout (the first never started, or the
 // one that ran stopped: its node was lost, it was evicted, and the Job's next pod cannot start)
-// it deletes the Job and says why the object fails: a pod that cannot run must not hold a
+// it says why the object fails (and the pass that sees it failed deletes the Job, see
+// dropStoppedJob): a pod that cannot run must not hold a
 // Forbid schedule, or a Restore, for ever. Only the kubelet and the Job controller retry pods;
 // the operator never starts a second one beside them.
 func judge(ctx context.Context, c client.Client, reader client.Reader, job *batchv1.Job, what string, ran bool, node string, startTimeout time.Duration, now time.Time) (verdict, error) {
@@ -248,7 +257,9 @@ func judge(ctx context.Context, c client.Client, reader client.Reader, job *batc
 		return verdict{}, err
 	case p.running != nil:
 		return verdict{runningOn: p.running.Spec.NodeName}, nil
-	case p.lagging:
+	case p.lagging && now.Sub(p.since) < startTimeout:
+		// Bounded: pods whose labels were rewritten never reach the cache, and the Job's
+		// counts would be waited on for ever.
 		return verdict{requeue: 2 * time.Second}, nil
 	case p.undecided, ran && p.waiting == nil:
 		// After a pod that ran, the Job controller makes the next one once the old is gone;
@@ -263,6 +274,9 @@ func judge(ctx context.Context, c client.Client, reader client.Reader, job *batc
 		}
 	}
 	why := whyNotRunning(p.waiting)
+	if p.lagging {
+		why = "the Job counts pods, but none with the operator's labels is visible (were its pods' labels rewritten?)"
+	}
 	if waited := now.Sub(p.since); waited < startTimeout {
 		v := verdict{requeue: min(startTimeout-waited, 30*time.Second)}
 		if ran {
