@@ -553,7 +553,7 @@ func (r *BackupReconciler) volumeZone(ctx context.Context, name string) (string,
 // follow reads the Job and, once it ended, its pod's report.
 func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Time) (ctrl.Result, error) {
 	job := &batchv1.Job{}
-	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: b.Namespace, Name: b.Status.JobName}, job)
+	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: b.Namespace, Name: b.Status.JobName}, job, b)
 	switch {
 	case err != nil:
 		return ctrl.Result{}, err

@@ -51,7 +51,7 @@ func createOrAdopt(ctx context.Context, c client.Client, reader client.Reader, o
 // asked before it is called gone (a Job created a moment ago may not be cached yet). found false
 // with a nil error means it is gone; wait true means it exists but is not cached yet. A Job
 // whose labels no longer select it into the cache is found from the live read.
-func getJob(ctx context.Context, c client.Client, reader client.Reader, key client.ObjectKey, job *batchv1.Job) (found, wait bool, err error) {
+func getJob(ctx context.Context, c client.Client, reader client.Reader, key client.ObjectKey, job *batchv1.Job, owner metav1.Object) (found, wait bool, err error) {
 	err = c.Get(ctx, key, job)
 	if err == nil {
 		return true, false, nil
@@ -63,8 +63,9 @@ func getJob(ctx context.Context, c client.Client, reader client.Reader, key clie
 		if job.Labels[resources.LabelManagedBy] != resources.ManagedBy {
 			// Its labels were rewritten (a policy engine, a hand edit): the cache, which holds
 			// only Jobs with our label, will never have it. Follow it from this live read
-			// instead of waiting for the cache for ever.
-			return true, false, nil
+			// instead of waiting for the cache for ever, if it is still owner's: a Job of
+			// someone else's that took the name is not ours to follow (ours is gone).
+			return metav1.IsControlledBy(job, owner), false, nil
 		}
 		return false, true, nil
 	} else if !apierrors.IsNotFound(err) {
@@ -238,7 +239,8 @@ type verdict struct {
 	// restarting says, when the pod that ran stopped and no other runs yet, why and until when
 	// the Job may try.
 	restarting string
-	// failReason and failMessage: no pod ran for the start timeout; the Job was deleted.
+	// failReason and failMessage: no pod ran for the start timeout. Written to status first;
+	// the pass that sees the object failed deletes the Job (dropStoppedJob).
 	failReason, failMessage string
 	requeue                 time.Duration
 }
@@ -256,10 +258,19 @@ func judge(ctx context.Context, c client.Client, reader client.Reader, job *batc
 	case err != nil:
 		return verdict{}, err
 	case p.running != nil:
-		return verdict{runningOn: p.running.Spec.NodeName}, nil
-	case p.lagging && now.Sub(p.since) < startTimeout:
-		// Bounded: pods whose labels were rewritten never reach the cache, and the Job's
-		// counts would be waited on for ever.
+		v := verdict{runningOn: p.running.Spec.NodeName}
+		if job.Labels[resources.LabelManagedBy] != resources.ManagedBy {
+			// Outside the cache (labels rewritten): no watch event says when it ends.
+			v.requeue = 30 * time.Second
+		}
+		return v, nil
+	case p.lagging:
+		// The Job counts pods the cache does not show (yet, or ever, if their labels were
+		// rewritten): never judged from that view, since a running backup or restore would be
+		// cut off. Looked at again, less often once it has lasted.
+		if now.Sub(p.since) > startTimeout {
+			return verdict{requeue: 30 * time.Second}, nil
+		}
 		return verdict{requeue: 2 * time.Second}, nil
 	case p.undecided, ran && p.waiting == nil:
 		// After a pod that ran, the Job controller makes the next one once the old is gone;
@@ -274,9 +285,6 @@ func judge(ctx context.Context, c client.Client, reader client.Reader, job *batc
 		}
 	}
 	why := whyNotRunning(p.waiting)
-	if p.lagging {
-		why = "the Job counts pods, but none with the operator's labels is visible (were its pods' labels rewritten?)"
-	}
 	if waited := now.Sub(p.since); waited < startTimeout {
 		v := verdict{requeue: min(startTimeout-waited, 30*time.Second)}
 		if ran {

@@ -425,7 +425,7 @@ func orUnknown(s string) string {
 // follow reads the Job and, once it ended, the agent's report.
 func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time.Time) (ctrl.Result, error) {
 	job := &batchv1.Job{}
-	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: rs.Status.JobName}, job)
+	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: rs.Status.JobName}, job, rs)
 	switch {
 	case err != nil:
 		return ctrl.Result{}, err
@@ -499,7 +499,7 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 // URI nobody serves. The seed Job is deleted with it.
 func (r *RestoreReconciler) seedServerFailed(ctx context.Context, rs *v1.Restore, now time.Time) (bool, error) {
 	server := &batchv1.Job{}
-	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: resources.SeedServerName(rs.Name)}, server)
+	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: resources.SeedServerName(rs.Name)}, server, rs)
 	switch {
 	case err != nil || wait:
 		return false, err
@@ -574,7 +574,7 @@ func (r *RestoreReconciler) cleanupSeed(ctx context.Context, rs *v1.Restore) err
 func (r *RestoreReconciler) inspected(ctx context.Context, rs *v1.Restore, plan *resources.RestorePlan) (*resources.RestorePlan, string, string, error) {
 	where := fmt.Sprintf("%s/%s", plan.ClaimName, plan.Path)
 	job := &batchv1.Job{}
-	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: resources.InspectJobName(rs.Name)}, job)
+	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: resources.InspectJobName(rs.Name)}, job, rs)
 	switch {
 	case err != nil:
 		return nil, "", "", err
@@ -615,12 +615,8 @@ func (r *RestoreReconciler) inspected(ctx context.Context, rs *v1.Restore, plan 
 	case ended.Type != batchv1.JobComplete || len(rep.Chain) == 0:
 		return nil, v1.ReasonRestoreFailed, fmt.Sprintf("inspection Job %s ended (%s, %s) without a chain: %s", job.Name, ended.Type, ended.Reason, rep.Error), nil
 	}
-	// The report's UntilTx is the chain's last transaction.
-	plan.Chain, plan.ChainHighTx = rep.Chain, rep.UntilTx
-	switch {
-	case plan.UntilTx > 0:
-		rs.Status.RestoredUntilTx = plan.UntilTx
-	case plan.UntilTime == nil:
+	plan.Chain, plan.ChainHighTx = rep.Chain, rep.ChainHighTx
+	if plan.UntilTime == nil {
 		rs.Status.RestoredUntilTx = rep.UntilTx
 	}
 	return plan, "", "", nil

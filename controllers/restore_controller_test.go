@@ -427,7 +427,7 @@ var _ = Describe("Restore controller (a storage location no Backup describes)", 
 		for i := range 90 {
 			chain = append(chain, fmt.Sprintf("neo4j-2026-11-%02dT%02d-00-00.backup", 1+i/24, i%24))
 		}
-		finishRestore(inspect, 0, result.Restore{Database: "neo4j", Chain: chain, UntilTx: 900})
+		finishRestore(inspect, 0, result.Restore{Database: "neo4j", Chain: chain, UntilTx: 900, ChainHighTx: 900})
 		job := &batchv1.Job{}
 		eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "long-chain"}, job)).To(Succeed())

@@ -80,7 +80,9 @@ func Backup(ctx context.Context, cfg BackupConfig, run Runner, now func() time.T
 	b := &backup{cfg: cfg, run: run, now: now, fresh: map[string]bool{}}
 	var rep result.Backup
 	if cfg.Version.Legacy() && cfg.Check {
-		// 4.4's report folder is made before each run; one that holds no report goes.
+		// 4.4's report folder is this run's alone (an earlier pod's reports go first), made
+		// before each neo4j-admin run; one that holds no report goes at the end.
+		_ = os.RemoveAll(b.reportDir(""))
 		defer b.keepsReport(b.reportDir(""))
 	}
 	for _, db := range cfg.Databases {
@@ -304,6 +306,9 @@ func (b *backup) details(ctx context.Context, d *result.Database) {
 		return
 	}
 	reports := b.reportDir(d.Name)
+	// A report left by an earlier pod of this Job (or a deleted Backup of the name) is not
+	// this check's: only what this run writes may say "inconsistent".
+	_ = os.RemoveAll(reports)
 	if err := os.MkdirAll(reports, 0o750); err != nil {
 		d.Check = result.CheckNotRun
 		d.Error = "backed up, but the consistency check could not start: " + err.Error()

@@ -97,8 +97,13 @@ func inspectMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	case err != nil:
 		return finish(ExitRefused, "NotCovered", "%v", err)
 	}
-	// UntilTx is the chain's last transaction; the restore stops earlier when asked to.
-	rep.Chain, rep.UntilTx = c.Files(), c.HighTx
+	rep.Chain, rep.UntilTx, rep.ChainHighTx = c.Files(), c.HighTx, c.HighTx
+	switch {
+	case target.UntilTx > 0:
+		rep.UntilTx = target.UntilTx
+	case target.Until != nil:
+		rep.UntilTx = 0 // a point in time: which transaction it is, neo4j-admin finds
+	}
 	return finish(ExitOK, "", "")
 }
 

@@ -72,18 +72,18 @@ func TestInspectResolvesTheChainInStorage(t *testing.T) {
 	writeArtifacts(t, dir, "movies", 20, -1)
 
 	code, rep := inspect(t, dir, "--database=neo4j")
-	if code != 0 || rep.Error != "" || strings.Join(rep.Chain, ",") != strings.Join(names[56:], ",") || rep.UntilTx != 600 {
+	if code != 0 || rep.Error != "" || strings.Join(rep.Chain, ",") != strings.Join(names[56:], ",") || rep.UntilTx != 600 || rep.ChainHighTx != 600 {
 		t.Fatalf("newest: exit %d, %+v", code, rep)
 	}
 	// 3 Nov 02:30 UTC lies inside the DIFF taken on 4 Nov at 02:00 UTC: FULL of 1 Nov, DIFFs of
 	// 2, 3 and 4 Nov. Read from the names (03:00 local) it would end with the 3 Nov DIFF.
 	code, rep = inspect(t, dir, "--database=neo4j", "--until-time=2026-11-03T02:30:00Z")
-	if code != 0 || strings.Join(rep.Chain, ",") != strings.Join(names[0:4], ",") || rep.UntilTx != 40 {
+	if code != 0 || strings.Join(rep.Chain, ",") != strings.Join(names[0:4], ",") || rep.UntilTx != 0 || rep.ChainHighTx != 40 {
 		t.Fatalf("until a time: exit %d, %+v", code, rep)
 	}
-	// The report's UntilTx is where the chain ends; the restore stops at 25 itself.
+	// The chain ends at 30; the restore stops at 25 itself.
 	code, rep = inspect(t, dir, "--database=neo4j", "--until-tx=25")
-	if code != 0 || strings.Join(rep.Chain, ",") != strings.Join(names[0:3], ",") || rep.UntilTx != 30 {
+	if code != 0 || strings.Join(rep.Chain, ",") != strings.Join(names[0:3], ",") || rep.UntilTx != 25 || rep.ChainHighTx != 30 {
 		t.Fatalf("until a transaction: exit %d, %+v", code, rep)
 	}
 	if code, rep = inspect(t, dir, "--database=graph"); code != 3 || rep.Reason != "NotCovered" {

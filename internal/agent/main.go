@@ -181,7 +181,8 @@ func writeTLSConfig(secretDir, base string) (string, error) {
 		case name == "public.crt" || name == "tls.crt":
 			dst = filepath.Join(base, "public.crt")
 		case name == "ca.crt":
-			dst = filepath.Join(base, "trusted", "ca.crt")
+			// Not trusted/ca.crt: a trusted-ca.crt key would land on the same file.
+			dst = filepath.Join(base, "trusted", "secret-ca.crt")
 		case strings.HasPrefix(name, "trusted-") && strings.HasSuffix(name, ".crt"):
 			dst = filepath.Join(base, "trusted", strings.TrimPrefix(name, "trusted-"))
 		default:
@@ -238,7 +239,15 @@ func writeTLSConfig(secretDir, base string) (string, error) {
 // toPKCS8 returns a PEM private key as PKCS #8 ("PRIVATE KEY"), converting PKCS #1 ("RSA PRIVATE
 // KEY") and SEC 1 ("EC PRIVATE KEY"). Encrypted keys are refused: neo4j-admin gets no password.
 func toPKCS8(data []byte) ([]byte, error) {
-	block, _ := pem.Decode(data)
+	// The first private-key block: `openssl ecparam -genkey` writes an EC PARAMETERS block
+	// before it.
+	var block *pem.Block
+	for rest := data; ; {
+		block, rest = pem.Decode(rest)
+		if block == nil || block.Type != "EC PARAMETERS" {
+			break
+		}
+	}
 	if block == nil {
 		return nil, errors.New("not PEM")
 	}

@@ -119,8 +119,12 @@ func Seed(ctx context.Context, cfg SeedConfig, log io.Writer) (code int, reason,
 		return ExitTargetExists, "TargetExists", fmt.Sprintf(
 			"database %s already exists in the cluster (%s on %s); set replaceExisting to replace it", cfg.Database, before[0].CurrentStatus, before[0].Address)
 	}
-	for _, stmt := range stmts {
+	for i, stmt := range stmts {
 		if _, err := sh.run(ctx, stmt); err != nil {
+			if i > 0 {
+				// Before 2025.01 a replace drops first: say that the old database is gone.
+				return failed("%v (the existing database %s was dropped first: Neo4j %s cannot replace it with a seed in one statement)", err, cfg.Database, cfg.Version)
+			}
 			return failed("%v", err)
 		}
 	}

@@ -168,6 +168,16 @@ func TestSeedAChainPreparedAsADump(t *testing.T) {
 			t.Fatalf("%s calls:\n%s", lang, calls)
 		}
 	}
+	// 2025.01+: a replace is one CREATE OR REPLACE (a refused one leaves the old database).
+	state := t.TempDir()
+	seedArgs := []string{"--database=neo4j-at-25", "--seed-uri=" + url + "/neo4j.dump"}
+	if code, rep, calls := seed(t, seedRun{version: "2025.10", state: state, args: seedArgs}); code != 0 {
+		t.Fatalf("first seed: exit %d, %+v\n%s", code, rep, calls)
+	}
+	code, rep, calls := seed(t, seedRun{version: "2025.10", state: state, args: append(seedArgs, "--replace")})
+	if code != 0 || !strings.Contains(calls, "CYPHER 5 CREATE OR REPLACE DATABASE `neo4j-at-25`") || strings.Contains(calls, "DROP DATABASE") {
+		t.Fatalf("replace on 2025.10: exit %d, %+v\n%s", code, rep, calls)
+	}
 	// Only the dump is served: not the artifacts, not the restored store.
 	if code, _, _ := seed(t, seedRun{version: "2025.10", state: t.TempDir(),
 		args: []string{"--database=other", "--seed-uri=" + url + "/" + chain[0], "--timeout=300ms"}}); code == 0 {

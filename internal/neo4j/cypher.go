@@ -33,18 +33,25 @@ type SeedRequest struct {
 //     DATABASE `garden`", dev manage-aliases-composite-databases.adoc:273), the CREATE is
 //     prefixed CYPHER 5: its grammar is then the one it was written for, whatever the DBMS's
 //     default. Before 2025.06 there is only Cypher 5 and no prefix.
-//   - Replace is DROP DATABASE ... IF EXISTS WAIT, then CREATE: before 2025.01 the seed options
-//     "cannot be combined with the OR REPLACE part of this command" (5.26.2,
-//     create-databases.adoc); one form for every version keeps one path to test.
+//   - Replace is one statement, CREATE OR REPLACE, from 2025.01: "Starting from Neo4j 2025.01,
+//     you can use existingData, seedURI, seedConfig, and seedCredentials options together with
+//     the CREATE OR REPLACE DATABASE command" (2025.01.0 create-databases.adoc:126), so a
+//     refused statement leaves the old database in place. Before, the seed options "cannot be
+//     combined with the OR REPLACE part" (5.26.2 :127): DROP DATABASE ... IF EXISTS WAIT, then
+//     CREATE (DroppedFirst says so).
 func SeedStatements(r SeedRequest) ([]string, error) {
 	if r.Version.Legacy() {
 		return nil, fmt.Errorf("neo4j %s cannot seed a database from a URI: restore it offline", r.Version)
 	}
 	var out []string
-	if r.Replace {
+	verb := "CREATE DATABASE"
+	switch {
+	case r.Replace && r.Version.AtLeast(2025, 1):
+		verb = "CREATE OR REPLACE DATABASE"
+	case r.Replace:
 		out = append(out, "DROP DATABASE "+backtick(r.Database)+" IF EXISTS WAIT")
 	}
-	create := fmt.Sprintf("CREATE DATABASE %s OPTIONS {existingData: 'use', seedURI: %s}", backtick(r.Database), quote(r.SeedURI))
+	create := fmt.Sprintf("%s %s OPTIONS {existingData: 'use', seedURI: %s}", verb, backtick(r.Database), quote(r.SeedURI))
 	if r.Version.HasCypherVersions() {
 		create = "CYPHER 5 " + create
 	}

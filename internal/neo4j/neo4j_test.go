@@ -262,9 +262,12 @@ func TestSeedStatements(t *testing.T) {
 		// 2025.01-2025.05: still only Cypher 5, existingData still required.
 		{SeedRequest{Version: mustVersion(t, "2025.01"), Database: "odd`name", SeedURI: "http://s/it's"},
 			[]string{"CREATE DATABASE `odd``name` OPTIONS {existingData: 'use', seedURI: 'http://s/it\\'s'}"}},
-		// 2025.06+: pinned to Cypher 5, whatever the DBMS's default language.
+		// 2025.06+: pinned to Cypher 5, whatever the DBMS's default language; from 2025.01 a
+		// replace is one statement, so a refused one leaves the old database.
 		{SeedRequest{Version: mustVersion(t, "2025.10"), Database: "neo4j", SeedURI: "http://s/x.dump", Replace: true},
-			[]string{"DROP DATABASE `neo4j` IF EXISTS WAIT", "CYPHER 5 CREATE DATABASE `neo4j` OPTIONS {existingData: 'use', seedURI: 'http://s/x.dump'}"}},
+			[]string{"CYPHER 5 CREATE OR REPLACE DATABASE `neo4j` OPTIONS {existingData: 'use', seedURI: 'http://s/x.dump'}"}},
+		{SeedRequest{Version: mustVersion(t, "2025.01"), Database: "neo4j", SeedURI: "http://s/x.dump", Replace: true},
+			[]string{"CREATE OR REPLACE DATABASE `neo4j` OPTIONS {existingData: 'use', seedURI: 'http://s/x.dump'}"}},
 	} {
 		got, err := SeedStatements(tc.r)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {

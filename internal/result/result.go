@@ -227,9 +227,12 @@ type Restore struct {
 	Database string `json:"database"`
 	// Chain is the artifacts restored, FULL first (an inspection: the chain it resolved).
 	Chain []string `json:"chain,omitempty"`
-	// UntilTx is the last transaction the chain holds (an inspection); a restore up to an
-	// earlier transaction stops there.
+	// UntilTx is the transaction the restore reaches (an inspection): the one asked for, or the
+	// chain's last; 0 for a point in time.
 	UntilTx int64 `json:"untilTx,omitempty"`
+	// ChainHighTx is the last transaction the chain holds (an inspection). A report without it
+	// (an older agent's) leaves a restore up to a transaction refused, never unbounded.
+	ChainHighTx int64 `json:"chainHighTx,omitempty"`
 	// Reason is a condition reason when the restore was refused or failed: TargetExists,
 	// InvalidChain, RestoreFailed, TimedOut, or an inspection's ChainBroken or NotCovered.
 	Reason string `json:"reason,omitempty"`
@@ -260,7 +263,7 @@ func DecodeRestore(msg []byte) (Restore, error) {
 	if err := dec.Decode(&r); err != nil || dec.More() {
 		return Restore{}, errors.New("report is not valid")
 	}
-	if r.V != Version || !validName(r.Database) || len(r.Chain) > maxFiles || r.UntilTx < 0 {
+	if r.V != Version || !validName(r.Database) || len(r.Chain) > maxFiles || r.UntilTx < 0 || r.ChainHighTx < 0 {
 		return Restore{}, errors.New("report has an invalid version, database or chain")
 	}
 	for _, f := range r.Chain {
