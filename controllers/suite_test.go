@@ -124,6 +124,8 @@ type fault struct {
 	// before, when set, runs before the call goes through (instead of failing it): what
 	// another writer does a moment before the controller's call lands.
 	before func(obj client.Object)
+	// only, when set, picks the calls the rule applies to.
+	only func(obj client.Object) bool
 }
 
 type faultTable struct {
@@ -161,6 +163,15 @@ func (t *faultTable) clear(namespace string) {
 	}
 }
 
+// injectIf is inject for the calls only picks.
+func (t *faultTable) injectIf(namespace, verb, kind string, times int, only func(client.Object) bool, err error) func() int {
+	hits := t.inject(namespace, verb, kind, times, err)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.rules[len(t.rules)-1].only = only
+	return hits
+}
+
 // before runs do just before the next times calls of verb on kind in namespace go through.
 func (t *faultTable) before(namespace, verb, kind string, times int, do func(obj client.Object)) func() int {
 	hits := t.inject(namespace, verb, kind, times, nil)
@@ -174,7 +185,7 @@ func (t *faultTable) take(verb string, obj client.Object) error {
 	t.mu.Lock()
 	kind := reflect.TypeOf(obj).Elem().Name()
 	for _, f := range t.rules {
-		if f.left > 0 && f.namespace == obj.GetNamespace() && f.verb == verb && f.kind == kind {
+		if f.left > 0 && f.namespace == obj.GetNamespace() && f.verb == verb && f.kind == kind && (f.only == nil || f.only(obj)) {
 			f.left--
 			t.hits[f]++
 			if f.before != nil {
