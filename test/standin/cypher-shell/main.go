@@ -131,6 +131,8 @@ func run(args []string) int {
 	case statement == "":
 		return violation("no statement")
 	}
+	// "Can also be specified using the environment variable NEO4J_USERNAME" / "NEO4J_PASSWORD"
+	// (5.x tools/cypher-shell.adoc:144, :152); the flags are the project's violation above.
 	user, pass := os.Getenv("NEO4J_USERNAME"), os.Getenv("NEO4J_PASSWORD")
 	if user == "" || pass == "" {
 		return violation("NEO4J_USERNAME / NEO4J_PASSWORD not set")

@@ -754,7 +754,9 @@ func check(v version, args []string) int {
 	return 0
 }
 
-// restoreInto writes the restored database's folder, refusing an existing one unless force.
+// restoreInto writes the restored database's folder, refusing an existing one unless force (4.4
+// --force "Replaces an existing database", restore-backup.adoc:65; 5.x --overwrite-destination "If
+// an existing database should be replaced", 5.26.2 restore-backup.adoc:90).
 func restoreInto(db string, force bool, what string) int {
 	data := os.Getenv("STANDIN_DATA_DIR")
 	if data == "" {
@@ -890,8 +892,11 @@ func restore(v version, args []string) int {
 	return code
 }
 
-// dump plays 5.x / 2025.x `neo4j-admin database dump --to-path=<dir> <database>`: it reads the
-// database of the data directory and writes <dir>/<database>.dump, which says what it holds.
+// dump plays 5.x / 2025.x `neo4j-admin database dump --to-path=<dir> <database>` ("neo4j-admin
+// database dump [--overwrite-destination[=true|false]] [--additional-config=<file>] [--to-path=<path>
+// | --to-stdout] <database>", 5.26.2 backup-restore/offline-backup.adoc:27-30; --overwrite-destination
+// "Overwrite any existing dump file in the destination folder", :79-80): it reads the database of
+// the data directory and writes <dir>/<database>.dump, which says what it holds.
 func dump(args []string) int {
 	opts, pos, err := parse(args, set("to-path", "overwrite-destination", "additional-config", "verbose", "expand-commands"))
 	if err != nil {
