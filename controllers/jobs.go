@@ -47,6 +47,12 @@ func createOrAdopt(ctx context.Context, c client.Client, reader client.Reader, o
 	return false, metav1.IsControlledBy(existing, owner), nil
 }
 
+// outsideCache tells whether job lacks the label the manager's cache selects Jobs by
+// (CachedByLabel): its labels were rewritten, and the cache will never hold it.
+func outsideCache(job *batchv1.Job) bool {
+	return job.Labels[resources.LabelManagedBy] != resources.ManagedBy
+}
+
 // getJob reads a Job through the cache; when the cache does not have it, the API server is
 // asked before it is called gone (a Job created a moment ago may not be cached yet). found false
 // with a nil error means it is gone; wait true means it exists but is not cached yet. A Job
@@ -60,7 +66,7 @@ func getJob(ctx context.Context, c client.Client, reader client.Reader, key clie
 		return false, false, err
 	}
 	if err := reader.Get(ctx, key, job); err == nil {
-		if job.Labels[resources.LabelManagedBy] != resources.ManagedBy {
+		if outsideCache(job) {
 			// Its labels were rewritten (a policy engine, a hand edit): the cache, which holds
 			// only Jobs with our label, will never have it. Follow it from this live read
 			// instead of waiting for the cache for ever, if it is still owner's: a Job of
@@ -259,8 +265,8 @@ func judge(ctx context.Context, c client.Client, reader client.Reader, job *batc
 		return verdict{}, err
 	case p.running != nil:
 		v := verdict{runningOn: p.running.Spec.NodeName}
-		if job.Labels[resources.LabelManagedBy] != resources.ManagedBy {
-			// Outside the cache (labels rewritten): no watch event says when it ends.
+		if outsideCache(job) {
+			// Labels rewritten: no watch event says when it ends.
 			v.requeue = 30 * time.Second
 		}
 		return v, nil

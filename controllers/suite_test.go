@@ -138,9 +138,22 @@ type faultTable struct {
 // inject makes the next times calls of verb on kind in namespace fail with err; it returns a
 // function that tells how many were refused.
 func (t *faultTable) inject(namespace, verb, kind string, times int, err error) func() int {
+	return t.add(&fault{namespace: namespace, verb: verb, kind: kind, left: times, err: err})
+}
+
+// injectIf is inject for the calls only picks.
+func (t *faultTable) injectIf(namespace, verb, kind string, times int, only func(client.Object) bool, err error) func() int {
+	return t.add(&fault{namespace: namespace, verb: verb, kind: kind, left: times, err: err, only: only})
+}
+
+// before runs do just before the next times calls of verb on kind in namespace go through.
+func (t *faultTable) before(namespace, verb, kind string, times int, do func(obj client.Object)) func() int {
+	return t.add(&fault{namespace: namespace, verb: verb, kind: kind, left: times, before: do})
+}
+
+func (t *faultTable) add(f *fault) func() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	f := &fault{namespace: namespace, verb: verb, kind: kind, left: times, err: err}
 	t.rules = append(t.rules, f)
 	if t.hits == nil {
 		t.hits = map[*fault]int{}
@@ -161,24 +174,6 @@ func (t *faultTable) clear(namespace string) {
 			f.left = 0
 		}
 	}
-}
-
-// injectIf is inject for the calls only picks.
-func (t *faultTable) injectIf(namespace, verb, kind string, times int, only func(client.Object) bool, err error) func() int {
-	hits := t.inject(namespace, verb, kind, times, err)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.rules[len(t.rules)-1].only = only
-	return hits
-}
-
-// before runs do just before the next times calls of verb on kind in namespace go through.
-func (t *faultTable) before(namespace, verb, kind string, times int, do func(obj client.Object)) func() int {
-	hits := t.inject(namespace, verb, kind, times, nil)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.rules[len(t.rules)-1].before = do
-	return hits
 }
 
 func (t *faultTable) take(verb string, obj client.Object) error {

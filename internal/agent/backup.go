@@ -229,9 +229,6 @@ func (b *backup) legacyDetails(d *result.Database, outcome neo4j.BackupOutcome) 
 		d.Check = result.CheckNotRun
 		d.Error = "backed up, but the consistency check failed to run"
 	}
-	if d.Report == "" {
-		b.keepsReport(b.reportDir(""))
-	}
 }
 
 // reportDir is where the check of database (4.4: of the whole run, "") writes its report: on
