@@ -134,7 +134,7 @@ func jobOf(b *v1.Backup) *batchv1.Job {
 	GinkgoHelper()
 	job := &batchv1.Job{}
 	eventually(func(g Gomega) {
-		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: resources.JobName(b.Name)}, job)).To(Succeed())
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: resources.ChildName(b.Name, resources.RoleBackup)}, job)).To(Succeed())
 	})
 	return job
 }
@@ -377,7 +377,7 @@ var _ = Describe("Backup controller", func() {
 		})
 		eventually(func(g Gomega) {
 			g.Expect(eventsFor(w.ns, b.Name)).To(ContainElements(
-				ContainSubstring("Normal Pending: created Job nightly in zone zone-c, members in order: graph-"),
+				ContainSubstring("Normal Pending: created Job nightly-backup in zone zone-c, members in order: graph-"),
 				ContainSubstring("Normal Succeeded: backed up neo4j (FULL), movies (FULL)"),
 			))
 		})
@@ -652,7 +652,7 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(readyCondition(got).Message).To(ContainSubstring("running on node " + drained))
 		})
 		eventually(func(g Gomega) {
-			g.Expect(eventsFor(w.ns, "moved")).To(ContainElement(ContainSubstring("Normal Running: Job moved is running on node " + drained)))
+			g.Expect(eventsFor(w.ns, "moved")).To(ContainElement(ContainSubstring("Normal Running: Job moved-backup is running on node " + drained)))
 		})
 		finish(job, 0, report(good("neo4j", "FULL"), good("movies", "FULL")))
 		eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
@@ -874,7 +874,7 @@ var _ = Describe("Backup controller", func() {
 		w := newWorld()
 		w.cluster()
 		foreign := &batchv1.Job{
-			ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: w.ns},
+			ObjectMeta: metav1.ObjectMeta{Name: "taken-backup", Namespace: w.ns},
 			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
 				Containers: []corev1.Container{{Name: "x", Image: "busybox"}}}}},
 		}

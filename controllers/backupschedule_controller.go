@@ -13,7 +13,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,7 +20,6 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
@@ -98,73 +96,27 @@ func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		// in its status and a Warning event, and looks again soon, never later than the next
 		// slot, instead of leaving the slot to the error backoff (minutes, past a starting
 		// deadline) with Ready still True.
-		res = r.failedCall(s, next, now, err)
+		res = r.failedCall(s, next, now, err, fx)
 	}
 	next.Status.ObservedGeneration = s.Generation
-	if !equality.Semantic.DeepEqual(s.Status, next.Status) {
-		if err := r.Client.Status().Update(ctx, next); err != nil {
-			if apierrors.IsConflict(err) {
-				// What this pass counted is dropped with it: the next pass counts it again.
-				log.FromContext(ctx).V(1).Info("status write conflicted; looking again")
-				return ctrl.Result{RequeueAfter: conflictRetry}, nil
-			}
-			return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
+	fx.later(func() {
+		// Every pass, not only on a write: a restarted operator or a new leader exports it at once.
+		if t := next.Status.LastSuccessfulTime; t != nil {
+			metrics.ScheduleLastSuccess.WithLabelValues(s.Namespace, s.Name).Set(float64(t.Unix()))
 		}
-		log.FromContext(ctx).V(1).Info("status written", "missedSlots", next.Status.MissedSlots, "lastScheduleTime", next.Status.LastScheduleTime)
-	}
-	fx.run()
-	// Every pass, not only on a write: a restarted operator or a new leader exports it at once.
-	if t := next.Status.LastSuccessfulTime; t != nil {
-		metrics.ScheduleLastSuccess.WithLabelValues(s.Namespace, s.Name).Set(float64(t.Unix()))
-	}
-	return res, nil
+	})
+	return commit(ctx, r.Client, next, s.Status, next.Status, fx, res)
 }
 
-// effects are what a pass tells the world about the status it computed (counters, the events
-// that report them): run only once that status is written, so a pass whose write conflicts and
-// is done again counts nothing twice.
-type effects struct{ pending []func() }
-
-func (e *effects) later(f func()) { e.pending = append(e.pending, f) }
-
-func (e *effects) run() {
-	for _, f := range e.pending {
-		f()
-	}
-	e.pending = nil
-}
-
-// failedCall is an API call the controller made and the API server refused; reason names it in
-// an event and a condition (FailedCreate, FailedDelete), as the Kubernetes controllers do.
-type failedCall struct {
-	reason string
-	err    error
-}
-
-func (f *failedCall) Error() string { return f.err.Error() }
-func (f *failedCall) Unwrap() error { return f.err }
-
-func failed(reason string, err error) error { return &failedCall{reason: reason, err: err} }
-
-// errStale: what this pass read has changed under it; the pass is done again at once.
-var errStale = errors.New("the Backups changed while the schedule looked at them")
-
-// errorRetry is how soon a schedule whose API call failed looks again (or at its next slot, if
-// that is sooner).
-const errorRetry = 10 * time.Second
-
-// failedCall records err on next's status and as a Warning event, and returns when to look again.
-func (r *BackupScheduleReconciler) failedCall(s, next *v1.BackupSchedule, now time.Time, err error) ctrl.Result {
-	reason := "ReconcileError"
-	var fc *failedCall
-	if errors.As(err, &fc) {
-		reason = fc.reason
-	}
-	msg := fmt.Sprintf("%v (%s); retrying", err, apierrors.ReasonForError(err))
+// failedCall records err on next's status (Ready and Scheduled False with the call's reason)
+// and, once that is written, as a Warning event; it returns when to look again: errorRetry, or
+// the next slot if that is sooner.
+func (r *BackupScheduleReconciler) failedCall(s, next *v1.BackupSchedule, now time.Time, err error, fx *effects) ctrl.Result {
+	reason, msg := refused(err)
 	t := metav1.NewTime(now)
 	status.Set(&next.Status.Conditions, next.Generation, status.Progressing, reason, msg, t)
 	status.SetCondition(&next.Status.Conditions, next.Generation, v1.ConditionScheduled, false, reason, msg, t)
-	r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", msg)
+	fx.later(func() { r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", msg) })
 	retry := errorRetry
 	if sched, _, _, perr := parse(s); perr == nil {
 		if until := sched.Next(now).Sub(now) + requeuePad; until < retry {
@@ -186,7 +138,7 @@ func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSc
 
 	backups := &v1.BackupList{}
 	if err := r.Client.List(ctx, backups, client.InNamespace(s.Namespace), client.MatchingFields{backupOwnerKey: string(s.UID)}); err != nil {
-		return ctrl.Result{}, failed("FailedList", fmt.Errorf("listing Backups: %w", err))
+		return ctrl.Result{}, failed(reasonFailedList, fmt.Errorf("listing Backups: %w", err))
 	}
 	owned := ownedBackups(s, backups.Items)
 	observe(s, owned, t)
@@ -398,7 +350,7 @@ func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedu
 				case apierrors.IsConflict(err):
 					return errStale
 				case client.IgnoreNotFound(err) != nil:
-					return failed("FailedDelete", fmt.Errorf("replacing Backup %s: %w", b.Name, err))
+					return failed(reasonFailedDelete, fmt.Errorf("replacing Backup %s: %w", b.Name, err))
 				}
 				r.Recorder.Eventf(s, &b, corev1.EventTypeNormal, "Replaced", "Delete",
 					"deleted running Backup %s to start the backup of slot %s (concurrencyPolicy Replace)", b.Name, due.Slot.Format(time.RFC3339))
@@ -525,7 +477,7 @@ func (r *BackupScheduleReconciler) create(ctx context.Context, s *v1.BackupSched
 		return b, nil
 	}
 	if !apierrors.IsAlreadyExists(err) {
-		return nil, failed("FailedCreate", fmt.Errorf("creating Backup %s: %w", name, err))
+		return nil, failed(reasonFailedCreate, fmt.Errorf("creating Backup %s: %w", name, err))
 	}
 	// Past the cache: the cache may not have the Backup the API server just said exists.
 	existing := &v1.Backup{}
@@ -626,7 +578,7 @@ func (r *BackupScheduleReconciler) prune(ctx context.Context, s *v1.BackupSchedu
 			continue
 		}
 		if err := r.Client.Delete(ctx, &b, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-			return failed("FailedDelete", fmt.Errorf("deleting Backup %s: %w", b.Name, err))
+			return failed(reasonFailedDelete, fmt.Errorf("deleting Backup %s: %w", b.Name, err))
 		}
 		r.Recorder.Eventf(s, &b, corev1.EventTypeNormal, "BackupDeleted", "Delete", "deleted Backup %s (%s)", b.Name, why)
 	}
@@ -650,7 +602,7 @@ func (r *BackupScheduleReconciler) deleteJob(ctx context.Context, b *v1.Backup) 
 		return nil
 	}
 	if err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-		return failed("FailedDelete", fmt.Errorf("deleting Job %s: %w", job.Name, err))
+		return failed(reasonFailedDelete, fmt.Errorf("deleting Job %s: %w", job.Name, err))
 	}
 	return nil
 }

@@ -533,7 +533,7 @@ var _ = Describe("BackupSchedule controller", func() {
 					live = append(live, j.Name)
 				}
 			}
-			g.Expect(live).To(Equal([]string{made[2]}))
+			g.Expect(live).To(Equal([]string{made[2] + "-backup"}))
 		})
 		Expect(backupsOf(Default, s)).To(HaveLen(3), "the Backups stay: only retention deletes them")
 	})

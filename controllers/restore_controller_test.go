@@ -120,7 +120,7 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 		rs := w.restore("from-d3", nil)
 		job := &batchv1.Job{}
 		eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "from-d3"}, job)).To(Succeed())
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "from-d3-restore"}, job)).To(Succeed())
 		})
 		c := job.Spec.Template.Spec.Containers[0]
 		Expect(c.Args).To(Equal([]string{"agent", "restore", "--neo4j-version=5.26", "--dir=/backups/" + w.ns + "/graph",
@@ -150,7 +150,7 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 			g.Expect(got.Status.RestoredUntilTx).To(BeEquivalentTo(120))
 		})
 		job := &batchv1.Job{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "until-tx"}, job)).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "until-tx-restore"}, job)).To(Succeed())
 		Expect(job.Spec.Template.Spec.Containers[0].Args).To(ContainElements("--until-tx=120", "--chain-high-tx=150"))
 	})
 
@@ -158,7 +158,7 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 		rs := w.restore("exists", nil)
 		job := &batchv1.Job{}
 		eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "exists"}, job)).To(Succeed())
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "exists-restore"}, job)).To(Succeed())
 		})
 		finishRestore(job, 3, result.Restore{Database: "neo4j-restored", Reason: "TargetExists", Error: "database neo4j-restored already exists in /data"})
 		eventually(func(g Gomega) {
@@ -172,7 +172,7 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 		rs := w.restore("stalled", nil)
 		job := &batchv1.Job{}
 		eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "stalled"}, job)).To(Succeed())
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "stalled-restore"}, job)).To(Succeed())
 		})
 		first := jobPod(job, "stalled-1", "node-c", true)
 		jobCounts(job, 1, 1)
@@ -188,14 +188,14 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 			got := getRestore(g, rs)
 			g.Expect(got.Status.Phase).To(Equal(v1.RestoreRunning))
 			g.Expect(restoreReason(got)).To(Equal(v1.ReasonRestarting))
-			g.Expect(restoreReadyMessage(got)).To(ContainSubstring("the restore pod stopped on node node-c; Job stalled has no pod running: pod stalled-2: Unschedulable"))
+			g.Expect(restoreReadyMessage(got)).To(ContainSubstring("the restore pod stopped on node node-c; Job stalled-restore has no pod running: pod stalled-2: Unschedulable"))
 		})
 		pastStartTimeout(rs)
 		eventually(func(g Gomega) {
 			got := getRestore(g, rs)
 			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
 			g.Expect(restoreReason(got)).To(Equal(v1.ReasonNotStarted))
-			g.Expect(restoreReadyMessage(got)).To(ContainSubstring("the restore pod stopped and no pod of Job stalled ran for 30m0s since (pod stalled-2: Unschedulable"))
+			g.Expect(restoreReadyMessage(got)).To(ContainSubstring("the restore pod stopped and no pod of Job stalled-restore ran for 30m0s since (pod stalled-2: Unschedulable"))
 		})
 		eventually(func(g Gomega) {
 			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{})
@@ -266,18 +266,18 @@ var _ = Describe("Restore controller (mode SeedFromURI)", func() {
 		rs := w.restore("seed.full", func(s *v1.RestoreSpec) { seedMode(s); s.Source.BackupName = "d1" })
 		var server, seed *batchv1.Job
 		eventually(func(g Gomega) {
-			server = getJob(g, "seed-seed-full")
-			seed = getJob(g, "seed.full")
+			server = getJob(g, resources.SeedServerName("seed.full"))
+			seed = getJob(g, "seed.full-seed")
 		})
 		svc := &corev1.Service{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "seed-seed-full"}, svc)).To(Succeed())
-		Expect(svc.Spec.Selector).To(HaveKeyWithValue(resources.LabelComponent, resources.ComponentSeedServer))
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: resources.SeedServerName("seed.full")}, svc)).To(Succeed())
+		Expect(svc.Spec.Selector).To(HaveKeyWithValue(resources.LabelComponent, resources.RoleSeedServer))
 		np := &networkingv1.NetworkPolicy{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "seed-seed-full"}, np)).To(Succeed())
-		Expect(np.Spec.PodSelector.MatchLabels).To(HaveKeyWithValue(resources.LabelComponent, resources.ComponentSeedServer))
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: resources.SeedServerName("seed.full")}, np)).To(Succeed())
+		Expect(np.Spec.PodSelector.MatchLabels).To(HaveKeyWithValue(resources.LabelComponent, resources.RoleSeedServer))
 		Expect(np.Spec.Ingress[0].From).To(HaveLen(2), "the seed Job's pods and the cluster's servers, nobody else")
 		Expect(np.Spec.Ingress[0].From[1].PodSelector.MatchLabels).To(HaveKeyWithValue("app.kubernetes.io/instance", "graph"))
-		Expect(server.Spec.Template.Labels).To(HaveKeyWithValue(resources.LabelComponent, resources.ComponentSeedServer))
+		Expect(server.Spec.Template.Labels).To(HaveKeyWithValue(resources.LabelComponent, resources.RoleSeedServer))
 
 		sc := server.Spec.Template.Spec.Containers[0]
 		Expect(sc.Args).To(Equal([]string{"agent", "serve", "--dir=/backups/" + w.ns + "/graph", "--listen=:8080",
@@ -286,7 +286,7 @@ var _ = Describe("Restore controller (mode SeedFromURI)", func() {
 		Expect(server.Spec.Template.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Values).To(Equal([]string{"zone-c"}))
 
 		c := seed.Spec.Template.Spec.Containers[0]
-		uri := "http://seed-seed-full." + w.ns + ".svc:8080/neo4j-2026-11-01T02-00-00.backup"
+		uri := "http://" + resources.SeedServerName("seed.full") + "." + w.ns + ".svc:8080/neo4j-2026-11-01T02-00-00.backup"
 		Expect(c.Args).To(Equal([]string{"agent", "seed", "--neo4j-version=5.26", "--database=neo4j-restored",
 			"--seed-uri=" + uri, "--timeout=24h0m0s", "--bolt-scheme=neo4j",
 			// Ready servers first.
@@ -305,9 +305,9 @@ var _ = Describe("Restore controller (mode SeedFromURI)", func() {
 			g.Expect(got.Status.Phase).To(Equal(v1.RestoreSucceeded))
 			g.Expect(got.Status.RestoredUntilTx).To(BeEquivalentTo(100))
 		})
-		gone(&batchv1.Job{}, "seed-seed-full")
-		gone(&corev1.Service{}, "seed-seed-full")
-		gone(&networkingv1.NetworkPolicy{}, "seed-seed-full")
+		gone(&batchv1.Job{}, resources.SeedServerName("seed.full"))
+		gone(&corev1.Service{}, resources.SeedServerName("seed.full"))
+		gone(&networkingv1.NetworkPolicy{}, resources.SeedServerName("seed.full"))
 	})
 
 	It("prepares a dump for a chain or a point in time", func() {
@@ -319,7 +319,7 @@ var _ = Describe("Restore controller (mode SeedFromURI)", func() {
 			s.Source.Storage = &v1.StorageLocationSpec{ClaimName: "neo4j-backups-graph", Path: w.ns + "/graph"}
 		})
 		var server *batchv1.Job
-		eventually(func(g Gomega) { server = getJob(g, "seed-seed-until") })
+		eventually(func(g Gomega) { server = getJob(g, "seed-until-seed-server") })
 		Expect(server.Spec.Template.Spec.Containers[0].Args).To(Equal([]string{"agent", "serve", "--dir=/backups/" + w.ns + "/graph", "--listen=:8080",
 			"--file=neo4j-2026-11-01T02-00-00.backup", "--file=neo4j-2026-11-02T02-00-00.backup",
 			"--prepare", "--neo4j-version=5.26", "--database=neo4j", "--data-dir=/data", "--scratch=/scratch", "--temp-dir=/tmp/neo4j-restore", "--until-tx=120",
@@ -338,8 +338,8 @@ var _ = Describe("Restore controller (mode SeedFromURI)", func() {
 		rs := w.restore("seed-broken", func(s *v1.RestoreSpec) { seedMode(s); s.Source.BackupName = "d2" })
 		var server *batchv1.Job
 		eventually(func(g Gomega) {
-			server = getJob(g, "seed-seed-broken")
-			getJob(g, "seed-broken")
+			server = getJob(g, "seed-broken-seed-server")
+			getJob(g, "seed-broken-seed")
 		})
 		finishRestore(server, 1, result.Restore{Database: "neo4j", Reason: "RestoreFailed", Error: "preparing the seed: neo4j-admin exit 1: no space left on device"})
 		eventually(func(g Gomega) {
@@ -348,9 +348,9 @@ var _ = Describe("Restore controller (mode SeedFromURI)", func() {
 			g.Expect(restoreReason(got)).To(Equal(v1.ReasonRestoreFailed))
 			g.Expect(restoreReadyMessage(got)).To(ContainSubstring("seed server: preparing the seed: neo4j-admin exit 1: no space left on device"))
 		})
-		gone(&batchv1.Job{}, "seed-broken")
-		gone(&batchv1.Job{}, "seed-seed-broken")
-		gone(&corev1.Service{}, "seed-seed-broken")
+		gone(&batchv1.Job{}, "seed-broken-seed")
+		gone(&batchv1.Job{}, "seed-broken-seed-server")
+		gone(&corev1.Service{}, "seed-broken-seed-server")
 	})
 
 	It("reports TargetExists from the seed Job, and waits for a cluster with no running server", func() {
@@ -363,7 +363,7 @@ var _ = Describe("Restore controller (mode SeedFromURI)", func() {
 		w.cluster()
 		exists := w.restore("exists", func(s *v1.RestoreSpec) { seedMode(s); s.Source.BackupName = "d2" })
 		var seed *batchv1.Job
-		eventually(func(g Gomega) { seed = getJob(g, "exists") })
+		eventually(func(g Gomega) { seed = getJob(g, "exists-seed") })
 		finishRestore(seed, 3, result.Restore{Database: "neo4j-restored", Reason: "TargetExists", Error: "database neo4j-restored already exists in the cluster"})
 		eventually(func(g Gomega) {
 			got := getRestore(g, exists)
@@ -407,7 +407,7 @@ var _ = Describe("Restore controller (a storage location no Backup describes)", 
 		finishRestore(inspect, 0, result.Restore{Database: "neo4j", Chain: chain})
 		job := &batchv1.Job{}
 		eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "from-storage"}, job)).To(Succeed())
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "from-storage-restore"}, job)).To(Succeed())
 			g.Expect(getRestore(g, rs).Status.Chain).To(Equal(chain))
 		})
 		Expect(job.Spec.Template.Spec.Containers[0].Args).To(ContainElements("--artifact="+chain[0], "--artifact="+chain[3], "--until-time=2026-11-03T12:00:00Z"))
@@ -430,14 +430,14 @@ var _ = Describe("Restore controller (a storage location no Backup describes)", 
 		finishRestore(inspect, 0, result.Restore{Database: "neo4j", Chain: chain, UntilTx: 900, ChainHighTx: 900})
 		job := &batchv1.Job{}
 		eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "long-chain"}, job)).To(Succeed())
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "long-chain-restore"}, job)).To(Succeed())
 		})
 		finishRestore(job, 0, result.Restore{Database: "neo4j-restored"})
 		eventually(func(g Gomega) {
 			got := getRestore(g, rs)
 			g.Expect(got.Status.Phase).To(Equal(v1.RestoreSucceeded))
 			// The event is there at all: a note over 1 KiB is refused and silently dropped.
-			g.Expect(strings.Join(eventsFor(w.ns, "long-chain"), "\n")).To(ContainSubstring("JobCreated: created Job long-chain restoring"))
+			g.Expect(strings.Join(eventsFor(w.ns, "long-chain"), "\n")).To(ContainSubstring("JobCreated: created Job long-chain-restore restoring"))
 			g.Expect(strings.Join(eventsFor(w.ns, "long-chain"), "\n")).To(ContainSubstring("restoring 90 artifacts"))
 			g.Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionReady).Message).To(
 				Equal("restored neo4j as neo4j-restored from 90 artifacts, " + chain[0] + " … " + chain[89]))

@@ -70,8 +70,8 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 	if err != nil {
 		return nil, err
 	}
-	name := JobName(b.Name)
-	lbls := labels("backup", b.Name, b.Spec.Cluster.Name)
+	name := ChildName(b.Name, RoleBackup)
+	lbls := labels(RoleBackup, b.Name, b.Spec.Cluster.Name)
 	lbls[LabelBackup] = LabelValue(b.Name)
 
 	dir := path.Join(BackupMount, plan.Path)

@@ -51,8 +51,12 @@ func LabelValue(s string) string {
 }
 
 // shorten cuts s to max characters as prefix-hash, ending on an alphanumeric.
-func shorten(s string, max int) string {
-	sum := sha256.Sum256([]byte(s))
+func shorten(s string, max int) string { return shortenAs(s, s, max) }
+
+// shortenAs is shorten with the hash taken of whole, the name s was derived from: two names
+// that s is the same for (a.b and a-b, with dots replaced) keep distinct results.
+func shortenAs(s, whole string, max int) string {
+	sum := sha256.Sum256([]byte(whole))
 	h := hex.EncodeToString(sum[:])[:8]
 	prefix := s
 	if len(prefix) > max-len(h)-1 {
@@ -62,14 +66,28 @@ func shorten(s string, max int) string {
 	return prefix + "-" + h
 }
 
-// JobName is the Job of a Backup: the Backup's own name when it fits a label value (the Job
-// controller labels pods with job-name), else a stable shortened form. One Backup, one name,
-// so a retried or restarted reconcile can never create a second Job.
-func JobName(backup string) string {
-	if len(backup) <= validation.LabelValueMaxLength {
-		return backup
+// The roles of the operator's children: each is the child's app.kubernetes.io/component and
+// the suffix of its name.
+const (
+	RoleBackup     = "backup"
+	RolePrune      = "prune"
+	RoleRestore    = "restore"
+	RoleInspect    = "inspect"
+	RoleSeed       = "seed"
+	RoleSeedServer = "seed-server"
+)
+
+// ChildName names owner's child of role "<owner>-<role>", as CloudNativePG names a cluster's
+// Jobs: no two roles share a suffix, so the children of a Backup and a Restore of one name, or
+// of a Backup named like another object's child ("x-inspect"), never collide. It fits a label
+// value (the Job controller labels pods with the Job's name); a long owner keeps a readable
+// prefix and a hash of its whole name before the role. One owner and role, one name, so a
+// retried or restarted reconcile can never create a second child.
+func ChildName(owner, role string) string {
+	if n := owner + "-" + role; len(n) <= validation.LabelValueMaxLength {
+		return n
 	}
-	return shorten(backup, validation.LabelValueMaxLength)
+	return shorten(owner, validation.LabelValueMaxLength-len(role)-1) + "-" + role
 }
 
 // ClaimName is the claim created from a storage template for a cluster: one per cluster and

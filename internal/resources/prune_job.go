@@ -19,12 +19,12 @@ const ContainerPrune = "prune"
 const BackupNameAnnotation = "backup.graphkeeper.dev/backup-name"
 
 // PruneJobName is the Job that deletes a Backup's artifacts.
-func PruneJobName(backup string) string { return JobName(backup + "-prune") }
+func PruneJobName(backup string) string { return ChildName(backup, RolePrune) }
 
 // IsPruneJobOf tells whether job is the prune Job PruneJob made for b: ours, of role prune, and
 // naming b. The name alone is not enough: another Backup's Job may be called that.
 func IsPruneJobOf(job *batchv1.Job, b *v1.Backup) bool {
-	return job.Labels[LabelManagedBy] == ManagedBy && job.Labels[LabelComponent] == "prune" &&
+	return job.Labels[LabelManagedBy] == ManagedBy && job.Labels[LabelComponent] == RolePrune &&
 		job.Labels[LabelBackup] == LabelValue(b.Name) && job.Annotations[BackupNameAnnotation] == b.Name
 }
 
@@ -33,7 +33,7 @@ func IsPruneJobOf(job *batchv1.Job, b *v1.Backup) bool {
 // owner reference: a foreground deletion of the Backup would otherwise take it down before it
 // ran. The controller deletes it when done.
 func PruneJob(b *v1.Backup, artifacts []string, opts Options) *batchv1.Job {
-	lbls := labels("prune", b.Name, b.Spec.Cluster.Name)
+	lbls := labels(RolePrune, b.Name, b.Spec.Cluster.Name)
 	lbls[LabelBackup] = LabelValue(b.Name)
 	args := []string{"agent", "prune", "--dir=" + path.Join(BackupMount, b.Status.Storage.Path)}
 	for _, a := range artifacts {

@@ -19,7 +19,7 @@ import (
 func TestNames(t *testing.T) {
 	long := strings.Repeat("nightly-backup-of-the-production-graph-", 5)
 	for _, tc := range []struct{ got, want string }{
-		{JobName("graph-nightly-20261128t0200"), "graph-nightly-20261128t0200"},
+		{ChildName("graph-nightly-20261128t0200", RoleBackup), "graph-nightly-20261128t0200-backup"},
 		{ClaimName("graph"), "neo4j-backups-graph"},
 		{LabelValue("graph"), "graph"},
 	} {
@@ -27,12 +27,12 @@ func TestNames(t *testing.T) {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
 	}
-	for _, name := range []string{JobName(long), LabelValue(long), ClaimName(long)} {
+	for _, name := range []string{ChildName(long, RoleBackup), LabelValue(long), ClaimName(long)} {
 		if len(name) > 63 || len(validation.IsDNS1123Label(name)) > 0 {
 			t.Errorf("%q is not a DNS label", name)
 		}
 	}
-	if JobName(long) != JobName(long) || JobName(long) == JobName(long+"x") {
+	if ChildName(long, RoleBackup) != ChildName(long, RoleBackup) || ChildName(long, RoleBackup) == ChildName(long+"x", RoleBackup) {
 		t.Error("shortened names must be stable and distinct")
 	}
 }
@@ -84,7 +84,7 @@ func TestBackupJob(t *testing.T) {
 	args := strings.Join(c.Args, " ")
 
 	for what, ok := range map[string]bool{
-		"named after the Backup":            job.Name == "nightly" && job.Namespace == "prod",
+		"named after the Backup and role":   job.Name == "nightly-backup" && job.Namespace == "prod",
 		"owned by the Backup":               len(job.OwnerReferences) == 1 && job.OwnerReferences[0].UID == "uid-1" && *job.OwnerReferences[0].Controller,
 		"labelled ours, Job and pod":        job.Labels[LabelManagedBy] == ManagedBy && job.Spec.Template.Labels[LabelManagedBy] == ManagedBy,
 		"user labels added, ours kept":      job.Spec.Template.Labels["team"] == "graph",
@@ -211,6 +211,64 @@ func TestSeedJobBoltScheme(t *testing.T) {
 		}
 		if args := strings.Join(job.Spec.Template.Spec.Containers[0].Args, " "); !strings.Contains(args, "--bolt-scheme="+want+" ") {
 			t.Errorf("tls %q: %s", tls, args)
+		}
+	}
+}
+
+// Every Job the operator makes, for Backups and Restores whose names were picked to collide
+// under "the owner's name" or "<owner>-<suffix>" naming: a Backup and a Restore of one name, a
+// Backup named like another object's child, a dotted name and a long one. No two may share a
+// name, each name ends in its role, and the role is its component label (CloudNativePG's
+// <owner>-<role>).
+func TestChildJobNamesNeverCollide(t *testing.T) {
+	long := strings.Repeat("nightly-backup-of-the-production-graph-", 2)
+	names := []string{"x", "x-inspect", "x-prune", "x-backup", "x-restore", "seed-x", "seed", "backup", "x.y", "x-y", long, long + "b"}
+	opts := Options{OperatorImage: "op"}
+	type child struct{ owner, role string }
+	seen := map[string]child{}
+	add := func(owner string, job *batchv1.Job, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		role := job.Labels[LabelComponent]
+		c := child{owner, role}
+		if prev, ok := seen[job.Name]; ok && prev != c {
+			t.Errorf("Job %s is both %s's %s and %s's %s", job.Name, prev.owner, prev.role, owner, role)
+		}
+		seen[job.Name] = c
+		if len(validation.IsDNS1123Subdomain(job.Name)) > 0 || len(validation.IsValidLabelValue(job.Name)) > 0 {
+			t.Errorf("%s: %q is not a Job name the Job controller can label its pods with", c, job.Name)
+		}
+		if !strings.HasSuffix(job.Name, "-"+role) {
+			t.Errorf("%s: %q does not end in its role", c, job.Name)
+		}
+	}
+	memory := v1.MemoryBudget{Heap: resource.MustParse("1Gi"), PageCache: resource.MustParse("512Mi"), Limit: resource.MustParse("2Gi")}
+	for _, n := range names {
+		b := backup()
+		b.Name = n
+		job, err := BackupJob(b, plan(b), opts)
+		add("Backup "+n, job, err)
+		b.Status.Storage = &v1.StorageLocation{ClaimName: "c", Path: "p"}
+		add("Backup "+n, PruneJob(b, []string{"F"}, opts), nil)
+
+		r := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: "prod", UID: "u"}, Spec: v1.RestoreSpec{
+			Database: "neo4j", Mode: v1.RestoreVolume, Target: &v1.RestoreTarget{ClaimName: "data"}, CredentialsSecret: &v1.CredentialsSecret{Name: "creds"},
+			Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26"}, JobOptions: v1.JobOptions{Image: "neo4j:5.26-enterprise"},
+		}}
+		rp := RestorePlan{ClaimName: "b", Path: "prod/graph", Chain: []string{"F"}, Memory: memory}
+		job, err = RestoreJob(r, rp, opts)
+		add("Restore "+n, job, err)
+		job, err = InspectJob(r, rp, opts)
+		add("Restore "+n, job, err)
+		r.Spec.Mode, r.Spec.Target = v1.RestoreSeedFromURI, nil
+		job, err = SeedJob(r, SeedPlan{RestorePlan: rp, Servers: []string{"g:7687"}}, opts)
+		add("Restore "+n, job, err)
+		job, err = SeedServerJob(r, rp, opts)
+		add("Restore "+n, job, err)
+		if svc := SeedService(r); svc.Name != job.Name || len(validation.IsDNS1035Label(svc.Name)) > 0 {
+			t.Errorf("Restore %s: seed Service %q must be a DNS-1035 label named like its server Job %q", n, svc.Name, job.Name)
 		}
 	}
 }

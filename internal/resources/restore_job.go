@@ -65,7 +65,7 @@ func RestoreJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 		args = append(args, "--replace")
 	}
 	return restoreSideJob(r, restorePod{
-		name: JobName(r.Name), component: "restore",
+		name: ChildName(r.Name, RoleRestore), component: RoleRestore,
 		backoffLimit: ptr.To(ptr.Deref(r.Spec.BackoffLimit, 2)),
 		// Bad arguments (2) or an existing target not to be replaced (3): final.
 		podFailurePolicy: failFast(ContainerRestore, 2, 3),
@@ -94,7 +94,7 @@ func RestoreJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 const ContainerInspect = "inspect"
 
 // InspectJobName names the Job that inspects a Restore's storage location.
-func InspectJobName(restore string) string { return JobName(restore + "-inspect") }
+func InspectJobName(restore string) string { return ChildName(restore, RoleInspect) }
 
 // InspectJob builds the Job that resolves a Restore's chain in a storage location no Backup
 // describes: the claim mounted read-only, neo4j-admin's --inspect-path, and the chain the
@@ -109,7 +109,7 @@ func InspectJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 		"--dir=" + path.Join(BackupMount, plan.Path), "--database=" + r.Spec.Database}
 	args = append(args, untilArgs(plan)...)
 	return restoreSideJob(r, restorePod{
-		name: InspectJobName(r.Name), component: "inspect",
+		name: InspectJobName(r.Name), component: RoleInspect,
 		backoffLimit: ptr.To(ptr.Deref(r.Spec.BackoffLimit, 2)),
 		// Bad arguments (2), or a chain that is not there (3): final.
 		podFailurePolicy: failFast(ContainerInspect, 2, 3),

@@ -11,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
@@ -28,8 +29,6 @@ const (
 	ContainerSeed = "seed"
 	// SeedPort is the seed server's HTTP port.
 	SeedPort = 8080
-	// ComponentSeedServer is the seed server pods' app.kubernetes.io/component.
-	ComponentSeedServer = "seed-server"
 )
 
 // SeedPlan is what the Restore controller decided for a SeedFromURI restore.
@@ -39,14 +38,20 @@ type SeedPlan struct {
 	Servers []string
 }
 
-// SeedServerName names the seed server's Job and Service: a DNS-1035 label (a Service name
-// starts with a letter and has no dots), stable for the Restore.
+// SeedServerName names the seed server's Job and Service, ChildName's "<restore>-seed-server"
+// when that is a DNS-1035 label (a Service name starts with a letter and has no dots); else
+// the name with dots replaced and a letter in front, and a hash of the Restore's own name, so
+// that "a.b" and "a-b" keep servers of their own.
 func SeedServerName(restore string) string {
-	n := "seed-" + strings.ReplaceAll(restore, ".", "-")
-	if len(n) <= 63 {
+	n := ChildName(restore, RoleSeedServer)
+	if len(validation.IsDNS1035Label(n)) == 0 {
 		return n
 	}
-	return shorten(n, 63)
+	safe := strings.ReplaceAll(restore, ".", "-")
+	if safe[0] < 'a' || safe[0] > 'z' {
+		safe = "r" + safe
+	}
+	return shortenAs(safe, restore, validation.DNS1035LabelMaxLength-len(RoleSeedServer)-1) + "-" + RoleSeedServer
 }
 
 // SeedFile is the one file the seed server serves: the FULL itself when the chain is only that
@@ -67,7 +72,7 @@ func SeedURI(r *v1.Restore, plan RestorePlan) string {
 }
 
 func seedServerLabels(r *v1.Restore) map[string]string {
-	return labels(ComponentSeedServer, r.Name, r.Spec.Cluster.Name)
+	return labels(RoleSeedServer, r.Name, r.Spec.Cluster.Name)
 }
 
 // SeedServerJob builds the seed server: the backup claim mounted read-only in the storage zone,
@@ -95,7 +100,7 @@ func SeedServerJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job,
 		env = heapEnv(plan.Memory)
 	}
 	return restoreSideJob(r, restorePod{
-		name: SeedServerName(r.Name), component: ComponentSeedServer,
+		name: SeedServerName(r.Name), component: RoleSeedServer,
 		backoffLimit:     ptr.To(ptr.Deref(r.Spec.BackoffLimit, 2)),
 		podFailurePolicy: failFast(ContainerSeedServer, 2),
 		grace:            15,
@@ -131,7 +136,7 @@ func SeedService(r *v1.Restore) *corev1.Service {
 			OwnerReferences: []metav1.OwnerReference{controllerRef("Restore", r)},
 		},
 		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{LabelInstance: lbls[LabelInstance], LabelComponent: ComponentSeedServer, LabelManagedBy: ManagedBy},
+			Selector: map[string]string{LabelInstance: lbls[LabelInstance], LabelComponent: RoleSeedServer, LabelManagedBy: ManagedBy},
 			Ports:    []corev1.ServicePort{{Name: "http", Port: SeedPort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
 		},
 	}
@@ -181,7 +186,7 @@ func SeedJob(r *v1.Restore, plan SeedPlan, opts Options) (*batchv1.Job, error) {
 			LocalObjectReference: corev1.LocalObjectReference{Name: cred.Name}, Key: k}}}
 	}
 	return restoreSideJob(r, restorePod{
-		name: JobName(r.Name), component: "restore",
+		name: ChildName(r.Name, RoleSeed), component: RoleSeed,
 		backoffLimit: ptr.To[int32](0),
 		// No podFailurePolicy: unlike the other Jobs, a disrupted (evicted, preempted) pod
 		// must not be replaced either, so the Job fails with the backoff limit of 0.
@@ -224,7 +229,7 @@ func SeedNetworkPolicy(r *v1.Restore) *networkingv1.NetworkPolicy {
 	port := intstr.FromInt32(SeedPort)
 	tcp := corev1.ProtocolTCP
 	from := []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
-		LabelInstance: LabelValue(r.Name), LabelComponent: "restore", LabelManagedBy: ManagedBy}}}}
+		LabelInstance: LabelValue(r.Name), LabelComponent: RoleSeed, LabelManagedBy: ManagedBy}}}}
 	if r.Spec.Cluster.ServerSelector != nil {
 		from = append(from, networkingv1.NetworkPolicyPeer{PodSelector: r.Spec.Cluster.ServerSelector.DeepCopy()})
 	}
@@ -235,7 +240,7 @@ func SeedNetworkPolicy(r *v1.Restore) *networkingv1.NetworkPolicy {
 		},
 		Spec: networkingv1.NetworkPolicySpec{
 			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{
-				LabelInstance: lbls[LabelInstance], LabelComponent: ComponentSeedServer, LabelManagedBy: ManagedBy}},
+				LabelInstance: lbls[LabelInstance], LabelComponent: RoleSeedServer, LabelManagedBy: ManagedBy}},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
 			Ingress: []networkingv1.NetworkPolicyIngressRule{{
 				From:  from,

@@ -120,14 +120,14 @@ var _ = Describe("a Restore on the cluster in a box", func() {
 			g.Expect(pods.Items).To(HaveLen(1))
 			g.Expect(pods.Items[0].Spec.NodeName).To(Equal("kwok-zone-c-0"))
 			g.Expect(pods.Items[0].Status.Phase).To(Equal(corev1.PodRunning))
-			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seed-online"}, &corev1.Service{})).To(Succeed())
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "online-seed-server"}, &corev1.Service{})).To(Succeed())
 		}).WithTimeout(60 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
 
 		Eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(rs), rs)).To(Succeed())
 			g.Expect(rs.Status.Phase).To(Equal(v1.RestoreSucceeded))
 		}).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
-		Expect(rs.Status.SeedURI).To(Equal("http://seed-online." + ns + ".svc:8080/neo4j-2026-11-28T02-00-00.backup"))
+		Expect(rs.Status.SeedURI).To(Equal("http://online-seed-server." + ns + ".svc:8080/neo4j-2026-11-28T02-00-00.backup"))
 		Expect(rs.Status.RestoredUntilTx).To(BeEquivalentTo(42))
 
 		By("nothing the restore started outlives it")
@@ -135,7 +135,7 @@ var _ = Describe("a Restore on the cluster in a box", func() {
 			pods := &corev1.PodList{}
 			g.Expect(k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"app.kubernetes.io/component": "seed-server"})).To(Succeed())
 			g.Expect(pods.Items).To(BeEmpty())
-			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seed-online"}, &corev1.Service{})
+			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "online-seed-server"}, &corev1.Service{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "Service: %v", err)
 		}).WithTimeout(60 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
 
