@@ -10,7 +10,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -102,14 +101,18 @@ func deletesArtifacts(b *v1.Backup) bool {
 // finalize deletes the artifacts of a Backup being deleted, through one path: a prune Job in the
 // storage zone. It keeps them, and says so, when they belong to the newest restorable chain or
 // a later backup of their chain still needs them. A prune that fails leaves the files in place.
+// It writes the Backup itself (the finalizer); the status is not written once it is gone.
 func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(b, ArtifactsFinalizer) {
 		return ctrl.Result{}, nil
 	}
 	done := func(typ, reason, format string, args ...any) (ctrl.Result, error) {
-		r.Recorder.Eventf(b, nil, typ, reason, "Delete", format, args...)
 		controllerutil.RemoveFinalizer(b, ArtifactsFinalizer)
-		return ctrl.Result{}, client.IgnoreNotFound(r.Client.Update(ctx, b))
+		if err := r.Client.Update(ctx, b); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, failed(reasonFailedUpdate, fmt.Errorf("removing the finalizer: %w", err))
+		}
+		r.Recorder.Eventf(b, nil, typ, reason, "Delete", format, args...)
+		return ctrl.Result{}, nil
 	}
 	var artifacts []string
 	for _, d := range b.Status.Databases {
@@ -121,54 +124,63 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup) (ctrl.Res
 		return done(corev1.EventTypeNormal, "NoArtifacts", "no artifacts to delete")
 	}
 	if keep, why, err := r.protected(ctx, b); err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, failed(reasonFailedList, fmt.Errorf("listing the Backups that may need these artifacts: %w", err))
 	} else if keep {
 		return done(corev1.EventTypeNormal, "ArtifactsKept", "kept %s: %s", status.Files("artifact", artifacts), why)
 	}
 
-	job := &batchv1.Job{}
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: resources.PruneJobName(b.Name)}, job)
-	if apierrors.IsNotFound(err) {
-		job = resources.PruneJob(b, artifacts, r.Options)
-		err := r.Client.Create(ctx, job)
-		switch {
-		case apierrors.IsAlreadyExists(err):
-			// Not in the cache, which holds only Jobs with our labels: read it live and judge
-			// it below (a foreign Job would otherwise be "created" on every pass, for ever).
-			if err := r.Reader.Get(ctx, client.ObjectKeyFromObject(job), job); apierrors.IsNotFound(err) {
-				return ctrl.Result{RequeueAfter: conflictRetry}, nil // gone meanwhile: look again
-			} else if err != nil {
-				return ctrl.Result{}, err
-			}
-		case err != nil:
-			return ctrl.Result{}, fmt.Errorf("creating prune Job: %w", err)
-		default:
-			r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "PruneStarted", "Delete", "deleting %s from %s", status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
-			return ctrl.Result{}, nil
-		}
-	} else if err != nil {
+	job, created, err := r.pruneJob(ctx, b, artifacts)
+	switch {
+	case err != nil:
 		return ctrl.Result{}, err
-	}
-	if !resources.IsPruneJobOf(job, b) {
-		// Another object's Job holds the name (a Backup named "<this>-prune", say): it is
-		// neither waited on nor deleted, and nothing is pruned.
+	case created:
+		r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "PruneStarted", "Delete", "deleting %s from %s", status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
+		return ctrl.Result{}, nil
+	case !resources.IsPruneJobOf(job, b):
+		// Another object's Job holds the name: it is neither waited on nor deleted, and
+		// nothing is pruned.
 		return done(corev1.EventTypeWarning, "PruneJobConflict", "a Job named %s exists and is not this Backup's prune Job; %s left in place in %s",
 			job.Name, status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
-	}
-	if !jobEnded(job) {
+	case !jobEnded(job):
 		return ctrl.Result{}, nil
 	}
 	if err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground),
 		client.Preconditions{UID: &job.UID}); client.IgnoreNotFound(err) != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, failed(reasonFailedDelete, fmt.Errorf("deleting prune Job %s: %w", job.Name, err))
 	}
-	for _, c := range job.Status.Conditions {
-		if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
-			return done(corev1.EventTypeNormal, "ArtifactsDeleted", "deleted %s", status.Files("artifact", artifacts))
-		}
+	if endOf(job).Type == batchv1.JobComplete {
+		return done(corev1.EventTypeNormal, "ArtifactsDeleted", "deleted %s", status.Files("artifact", artifacts))
 	}
 	return done(corev1.EventTypeWarning, "PruneFailed", "could not delete %s; they are left in place in %s (delete them by hand if they are not wanted)",
 		status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
+}
+
+// pruneJob finds the Job named as b's prune Job, creating it when there is none; created tells
+// whether this call made it. One that exists is returned as read, ours or not.
+func (r *BackupReconciler) pruneJob(ctx context.Context, b *v1.Backup, artifacts []string) (job *batchv1.Job, created bool, err error) {
+	job = &batchv1.Job{}
+	key := client.ObjectKey{Namespace: b.Namespace, Name: resources.PruneJobName(b.Name)}
+	if err := r.Client.Get(ctx, key, job); err == nil {
+		return job, false, nil
+	} else if !apierrors.IsNotFound(err) {
+		return nil, false, failed(reasonFailedGet, fmt.Errorf("reading prune Job %s: %w", key.Name, err))
+	}
+	job = resources.PruneJob(b, artifacts, r.Options)
+	err = r.Client.Create(ctx, job)
+	switch {
+	case err == nil:
+		return job, true, nil
+	case !apierrors.IsAlreadyExists(err):
+		return nil, false, failed(reasonFailedCreate, fmt.Errorf("creating prune Job %s: %w", job.Name, err))
+	}
+	// Not in the cache, which holds only Jobs with our labels: read it live (a foreign Job
+	// would otherwise be "created" on every pass, for ever).
+	if err := r.Reader.Get(ctx, key, job); apierrors.IsNotFound(err) {
+		return nil, false, errStale // gone meanwhile: look again
+	} else if err != nil {
+		return nil, false, failed(reasonFailedGet, fmt.Errorf("reading prune Job %s: %w", key.Name, err))
+	}
+	return job, false, nil
 }
 
 // protected applies retention.Protected to each database of b, over the backups of that
@@ -210,40 +222,46 @@ func (r *BackupReconciler) protected(ctx context.Context, b *v1.Backup) (bool, s
 }
 
 // Reconcile moves one Backup along: plan and create its Job, then follow the Job to its end.
+// What the pass computed is written once (commit); its events and metrics follow the write.
 func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	b := &v1.Backup{}
 	if err := r.Client.Get(ctx, req.NamespacedName, b); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if b.DeletionTimestamp != nil {
-		return r.finalize(ctx, b)
-	}
-	if deletesArtifacts(b) && !controllerutil.ContainsFinalizer(b, ArtifactsFinalizer) && !finished(b.Status.Phase) {
+	if deletesArtifacts(b) && !controllerutil.ContainsFinalizer(b, ArtifactsFinalizer) && !finished(b.Status.Phase) && b.DeletionTimestamp == nil {
 		// Before anything is written: the artifacts must never outlive a deleted Backup
 		// whose policy says Delete, nor be deleted without the checks in finalize.
 		controllerutil.AddFinalizer(b, ArtifactsFinalizer)
 		return ctrl.Result{}, r.Client.Update(ctx, b)
 	}
-	if finished(b.Status.Phase) {
-		if err := dropStoppedJob(ctx, r.Client, r.Reader, b, b.Status.Conditions, b.Status.JobName); err != nil {
-			return ctrl.Result{}, err
-		}
-		r.recordMetrics(b, false)
-		return ctrl.Result{}, nil
-	}
 	now := r.Clock.Now()
 	next := b.DeepCopy()
 	var res ctrl.Result
 	var err error
-	if b.Status.JobName == "" {
+	switch {
+	case b.DeletionTimestamp != nil:
+		if res, err = r.finalize(ctx, next); err == nil {
+			return res, nil // it wrote the Backup itself, or waits for its prune Job
+		}
+	case finished(b.Status.Phase):
+		// A finished Backup's status is final: an error here goes to the backoff and the log.
+		r.recordMetrics(b, false)
+		return ctrl.Result{}, dropStoppedJob(ctx, r.Client, r.Reader, b, b.Status.Conditions, b.Status.JobName)
+	case b.Status.JobName == "":
 		res, err = r.start(ctx, next, now)
-	} else {
+	default:
 		res, err = r.follow(ctx, next, now)
 	}
-	if err != nil {
-		return res, err
+	if stale(err) {
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
 	}
-	return r.writeStatus(ctx, b, next, res)
+	if err != nil {
+		res = showRefused(ctx, &next.Status.Conditions, next.Generation, now, err)
+	}
+	next.Status.ObservedGeneration = next.Generation
+	fx := &effects{}
+	r.report(ctx, b, next, fx)
+	return commit(ctx, r.Client, next, b.Status, next.Status, fx, res)
 }
 
 func finished(p v1.BackupPhase) bool {
@@ -251,7 +269,7 @@ func finished(p v1.BackupPhase) bool {
 }
 
 // start plans the backup and creates its Job. What blocks it (no ready server, no isolated zone,
-// no claim) keeps it Pending with the reason, until StartTimeout.
+// no claim, a call the API server refuses) keeps it Pending with the reason, until StartTimeout.
 func (r *BackupReconciler) start(ctx context.Context, b *v1.Backup, now time.Time) (ctrl.Result, error) {
 	budget, ferr := b.Spec.Memory.Budget(field.NewPath("spec", "memory"))
 	if ferr == nil {
@@ -263,31 +281,47 @@ func (r *BackupReconciler) start(ctx context.Context, b *v1.Backup, now time.Tim
 		r.fail(b, now, v1.ReasonInvalidSpec, ferr.Error())
 		return ctrl.Result{}, nil
 	}
+	res, err := r.launch(ctx, b, budget, now)
+	if err != nil && !stale(err) {
+		// A refused call (RBAC, a quota, an admission webhook) is a reason to wait like the
+		// others: shown on the Backup, and bounded, so that it cannot hold a Forbid schedule.
+		reason, msg := refused(err)
+		log.FromContext(ctx).Error(err, "starting the backup", "reason", reason)
+		return r.wait(b, now, reason, msg), nil
+	}
+	return res, err
+}
 
-	plan, refusal, err := r.plan(ctx, b, budget)
+// launch reads what the start needs, decides, prepares the claim and creates the Job.
+func (r *BackupReconciler) launch(ctx context.Context, b *v1.Backup, budget v1.MemoryBudget, now time.Time) (ctrl.Result, error) {
+	w, err := r.look(ctx, b)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if refusal != nil && refusal.Reason == v1.ReasonClaimDeleting {
+	d := decideStart(b, budget, w)
+	if d.placement != nil {
+		b.Status.Placement = d.placement
+	}
+	switch {
+	case d.refusal != nil && d.refusal.Reason == v1.ReasonClaimDeleting:
 		// Waiting cannot help: the claim and what is written on it are going.
-		r.fail(b, now, refusal.Reason, refusal.Message)
+		r.fail(b, now, d.refusal.Reason, d.refusal.Message)
 		return ctrl.Result{}, nil
+	case d.refusal != nil:
+		return r.wait(b, now, d.refusal.Reason, d.refusal.Message), nil
 	}
-	if refusal != nil {
-		return r.wait(b, now, refusal.Reason, refusal.Message), nil
+	if err := r.prepareClaim(ctx, b, w, d.claim); err != nil {
+		return ctrl.Result{}, err
 	}
-
-	job, err := resources.BackupJob(b, *plan, r.Options)
+	job, err := resources.BackupJob(b, *d.plan, r.Options)
 	if err != nil {
 		r.fail(b, now, v1.ReasonInvalidSpec, err.Error())
 		return ctrl.Result{}, nil
 	}
 	// Look, then create, then adopt: one Job per Backup, whoever created it.
-	_, ours, err := createOrAdopt(ctx, r.Client, r.Reader, job, b)
-	switch {
-	case err != nil:
+	if _, ours, err := createOrAdopt(ctx, r.Client, r.Reader, job, b); err != nil {
 		return ctrl.Result{}, err
-	case !ours:
+	} else if !ours {
 		r.fail(b, now, v1.ReasonJobConflict, fmt.Sprintf("a Job named %s exists and does not belong to this Backup", job.Name))
 		return ctrl.Result{}, nil
 	}
@@ -295,9 +329,9 @@ func (r *BackupReconciler) start(ctx context.Context, b *v1.Backup, now time.Tim
 	// (one write fewer per backup; a thousand schedules fire together).
 	b.Status.JobName = job.Name
 	b.Status.Phase = v1.BackupPending
-	b.Status.Storage = &v1.StorageLocation{ClaimName: plan.ClaimName, Path: plan.Path}
+	b.Status.Storage = &v1.StorageLocation{ClaimName: d.plan.ClaimName, Path: d.plan.Path}
 	status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonPending,
-		fmt.Sprintf("created Job %s in zone %s, members in order: %s; waiting for its pod to start", job.Name, plan.StorageZone, memberNames(plan.Members)),
+		fmt.Sprintf("created Job %s in zone %s, members in order: %s; waiting for its pod to start", job.Name, d.plan.StorageZone, memberNames(d.plan.Members)),
 		metav1.NewTime(now))
 	return ctrl.Result{}, nil
 }
@@ -313,115 +347,163 @@ func (r *BackupReconciler) wait(b *v1.Backup, now time.Time, reason, msg string)
 	return ctrl.Result{RequeueAfter: 15 * time.Second}
 }
 
-// plan gathers the cluster's servers, the nodes' zones and the claim, and decides the members
-// and the storage zone. A refusal is a reason not to start (yet), not an error.
-func (r *BackupReconciler) plan(ctx context.Context, b *v1.Backup, budget v1.MemoryBudget) (*resources.BackupPlan, *topology.Refusal, error) {
-	servers, err := r.sharedServers(ctx, b)
-	if err != nil {
-		return nil, nil, err
+// backupWorld is what a Backup's start reads: the cluster's servers, the zones with a ready node,
+// and the claim with the zone of its volume.
+type backupWorld struct {
+	servers   []topology.Server
+	nodeZones []string
+	claimName string
+	// claim is nil when it does not exist.
+	claim     *corev1.PersistentVolumeClaim
+	boundZone string
+}
+
+// look reads the backupWorld past the cache: none of it is the operator's, and a decision to
+// mount a claim is made on what the API server holds now.
+func (r *BackupReconciler) look(ctx context.Context, b *v1.Backup) (backupWorld, error) {
+	w := backupWorld{claimName: b.Spec.Storage.PersistentVolumeClaim.ClaimName}
+	if w.claimName == "" {
+		w.claimName = resources.ClaimName(b.Spec.Cluster.Name)
 	}
-	cands := topology.Candidates(servers, b.Spec.Source.Policy)
-	if len(cands) == 0 {
-		return nil, &topology.Refusal{Reason: v1.ReasonNoSourceMember, Message: fmt.Sprintf(
-			"no ready server matches source.policy %s among %d server pod(s) selected by cluster.serverSelector", b.Spec.Source.Policy, len(servers))}, nil
+	var err error
+	if w.servers, err = r.sharedServers(ctx, b); err != nil {
+		return w, failed(reasonFailedList, err)
 	}
 	zones, err := r.reads.get("nodezones", func() (any, error) { return r.nodeZones(ctx) })
 	if err != nil {
-		return nil, nil, err
+		return w, failed(reasonFailedList, err)
 	}
-	nodeZones := zones.([]string)
-
-	claimName := b.Spec.Storage.PersistentVolumeClaim.ClaimName
-	if claimName == "" {
-		claimName = resources.ClaimName(b.Spec.Cluster.Name)
-	}
+	w.nodeZones = zones.([]string)
 	claim := &corev1.PersistentVolumeClaim{}
-	err = r.Reader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: claimName}, claim)
-	switch {
-	case apierrors.IsNotFound(err) && b.Spec.Storage.PersistentVolumeClaim.Template == nil:
-		return nil, &topology.Refusal{Reason: v1.ReasonClaimNotFound, Message: fmt.Sprintf(
-			"storage.persistentVolumeClaim.claimName %s does not exist in %s", claimName, b.Namespace)}, nil
-	case apierrors.IsNotFound(err):
-		claim = nil // created below, once the zone is known to be acceptable
-	case err != nil:
-		return nil, nil, fmt.Errorf("reading claim %s: %w", claimName, err)
-	case claim.DeletionTimestamp != nil:
-		// Mounted now, it would be deleted under the backup (or the pod would wait for a
-		// claim that is going): refused at once, not after the start timeout.
-		return nil, &topology.Refusal{Reason: v1.ReasonClaimDeleting, Message: fmt.Sprintf(
-			"claim %s is being deleted (since %s): a backup written there would be lost with it", claimName, claim.DeletionTimestamp.UTC().Format(time.RFC3339))}, nil
-	case b.Spec.Storage.PersistentVolumeClaim.Template != nil && claim.Labels[resources.LabelManagedBy] != resources.ManagedBy:
-		return nil, &topology.Refusal{Reason: v1.ReasonClaimConflict, Message: fmt.Sprintf(
-			"claim %s exists but was not created by the operator; name it in storage.persistentVolumeClaim.claimName to use it", claimName)}, nil
+	if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: w.claimName}, claim); apierrors.IsNotFound(err) {
+		return w, nil
+	} else if err != nil {
+		return w, failed(reasonFailedGet, fmt.Errorf("reading claim %s: %w", w.claimName, err))
 	}
-	boundZone := ""
-	if claim != nil && claim.Spec.VolumeName != "" {
+	w.claim = claim
+	if claim.Spec.VolumeName != "" {
 		zone, err := r.reads.get("pv/"+claim.Spec.VolumeName, func() (any, error) { return r.volumeZone(ctx, claim.Spec.VolumeName) })
 		if err != nil {
-			return nil, nil, err
+			return w, failed(reasonFailedGet, err)
 		}
-		boundZone = zone.(string)
+		w.boundZone = zone.(string)
+	}
+	return w, nil
+}
+
+// claimStep is what the start does to the claim before the Job mounts it.
+type claimStep int
+
+const (
+	claimAsIs claimStep = iota
+	// claimCreate: it does not exist; it is made from storage.persistentVolumeClaim.template.
+	claimCreate
+	// claimAddOwner: deletionPolicy Delete; this Backup becomes one of its owners.
+	claimAddOwner
+)
+
+// backupStart is what decideStart makes of a Backup and its world.
+type backupStart struct {
+	// plan is nil when the start is refused.
+	plan      *resources.BackupPlan
+	placement *v1.Placement
+	// refusal is a reason not to start (yet), not an error.
+	refusal *topology.Refusal
+	claim   claimStep
+}
+
+// decideStart chooses the members, the storage zone, and what to do with the claim, from the
+// Backup and its world alone.
+func decideStart(b *v1.Backup, budget v1.MemoryBudget, w backupWorld) backupStart {
+	refuse := func(reason, format string, args ...any) backupStart {
+		return backupStart{refusal: &topology.Refusal{Reason: reason, Message: fmt.Sprintf(format, args...)}}
+	}
+	cands := topology.Candidates(w.servers, b.Spec.Source.Policy)
+	if len(cands) == 0 {
+		return refuse(v1.ReasonNoSourceMember, "no ready server matches source.policy %s among %d server pod(s) selected by cluster.serverSelector", b.Spec.Source.Policy, len(w.servers))
+	}
+	template := b.Spec.Storage.PersistentVolumeClaim.Template
+	switch {
+	case w.claim == nil && template == nil:
+		return refuse(v1.ReasonClaimNotFound, "storage.persistentVolumeClaim.claimName %s does not exist in %s", w.claimName, b.Namespace)
+	case w.claim == nil:
+	case w.claim.DeletionTimestamp != nil:
+		// Mounted now, it would be deleted under the backup (or the pod would wait for a
+		// claim that is going): refused at once, not after the start timeout.
+		return refuse(v1.ReasonClaimDeleting, "claim %s is being deleted (since %s): a backup written there would be lost with it", w.claimName, w.claim.DeletionTimestamp.UTC().Format(time.RFC3339))
+	case template != nil && w.claim.Labels[resources.LabelManagedBy] != resources.ManagedBy:
+		return refuse(v1.ReasonClaimConflict, "claim %s exists but was not created by the operator; name it in storage.persistentVolumeClaim.claimName to use it", w.claimName)
 	}
 
 	placement, refusal := topology.StorageZone(topology.ZoneInput{
-		Zone:       b.Spec.Storage.Zone,
-		Servers:    servers,
-		SourceZone: cands[0].Zone,
-		NodeZones:  nodeZones,
-		BoundZone:  boundZone,
+		Zone: b.Spec.Storage.Zone, Servers: w.servers, SourceZone: cands[0].Zone, NodeZones: w.nodeZones, BoundZone: w.boundZone,
 	})
-	b.Status.Placement = &v1.Placement{ClusterZones: placement.ClusterZones, StorageZone: placement.StorageZone, CrossZone: placement.CrossZone}
+	d := backupStart{refusal: refusal, placement: &v1.Placement{ClusterZones: placement.ClusterZones, StorageZone: placement.StorageZone, CrossZone: placement.CrossZone}}
 	if refusal != nil {
-		return nil, refusal, nil
+		return d
 	}
 	if b.Spec.Storage.Zone.Policy == v1.ZoneAvoidSourceZone && !b.Spec.Storage.Zone.AllowSameZone {
 		// The storage zone avoids the first candidate's zone; never fall back to a member
 		// that lives in the storage zone itself.
 		if cands = topology.Without(cands, placement.StorageZone); len(cands) == 0 {
-			return nil, &topology.Refusal{Reason: v1.ReasonNoSourceMember, Message: fmt.Sprintf(
-				"every ready server runs in the storage zone %s", placement.StorageZone)}, nil
+			d.refusal = &topology.Refusal{Reason: v1.ReasonNoSourceMember, Message: fmt.Sprintf("every ready server runs in the storage zone %s", placement.StorageZone)}
+			return d
 		}
 	}
+	deleteWithBackups := template != nil && b.Spec.Storage.DeletionPolicy == v1.DeletionDelete
+	switch {
+	case w.claim == nil:
+		d.claim = claimCreate
+	case template != nil && !deleteWithBackups && len(w.claim.OwnerReferences) > 0:
+		// The claim was made under deletionPolicy Delete and goes with its last Backup; a
+		// Backup that asks to retain its data must not be stored where it would go too.
+		d.refusal = &topology.Refusal{Reason: v1.ReasonClaimConflict, Message: fmt.Sprintf(
+			"claim %s is deleted with its Backups (it was created with storage.deletionPolicy Delete); use deletionPolicy Delete here too, or a claim of your own in claimName", w.claimName)}
+		return d
+	case deleteWithBackups && len(w.claim.OwnerReferences) > 0 && !ownedBy(w.claim, b):
+		// deletionPolicy Delete: every Backup that uses the claim owns it, so the garbage
+		// collector deletes it once the last of them is gone, and never before. A claim made
+		// under Retain has no owners and keeps none: it is never deleted.
+		d.claim = claimAddOwner
+	}
+	d.plan = &resources.BackupPlan{Members: cands, StorageZone: placement.StorageZone, ClaimName: w.claimName, Path: resources.DefaultPath(b), Memory: budget}
+	return d
+}
 
-	deleteWithBackups := b.Spec.Storage.PersistentVolumeClaim.Template != nil && b.Spec.Storage.DeletionPolicy == v1.DeletionDelete
-	if claim == nil {
-		claim = resources.BackupClaim(b)
+// prepareClaim creates the claim, or adds the Backup to its owners, as decideStart said.
+func (r *BackupReconciler) prepareClaim(ctx context.Context, b *v1.Backup, w backupWorld, step claimStep) error {
+	deleteWithBackups := b.Spec.Storage.DeletionPolicy == v1.DeletionDelete
+	switch step {
+	case claimCreate:
+		claim := resources.BackupClaim(b)
 		if deleteWithBackups {
 			claim.OwnerReferences = []metav1.OwnerReference{backupOwner(b)}
 		}
-		if err := r.Client.Create(ctx, claim); apierrors.IsAlreadyExists(err) && deleteWithBackups {
+		err := r.Client.Create(ctx, claim)
+		switch {
+		case apierrors.IsAlreadyExists(err) && deleteWithBackups:
 			// Another Backup of the cluster created it a moment ago: look again, so that this
 			// one adds itself as an owner and the claim never goes with the other alone.
-			return nil, nil, fmt.Errorf("claim %s was created meanwhile; looking again", claim.Name)
-		} else if err != nil && !apierrors.IsAlreadyExists(err) {
-			return nil, nil, fmt.Errorf("creating claim %s: %w", claim.Name, err)
-		} else if err == nil {
+			return errStale
+		case err != nil && !apierrors.IsAlreadyExists(err):
+			return failed(reasonFailedCreate, fmt.Errorf("creating claim %s: %w", claim.Name, err))
+		case err == nil:
 			r.Recorder.Eventf(b, claim, corev1.EventTypeNormal, "ClaimCreated", "Create",
 				"created claim %s (%s) for the backups of cluster %s", claim.Name, b.Spec.Storage.PersistentVolumeClaim.Template.Size.String(), b.Spec.Cluster.Name)
 		}
-	} else if !deleteWithBackups && len(claim.OwnerReferences) > 0 && b.Spec.Storage.PersistentVolumeClaim.Template != nil {
-		// The claim was made under deletionPolicy Delete and goes with its last Backup; a
-		// Backup that asks to retain its data must not be stored where it would go too.
-		return nil, &topology.Refusal{Reason: v1.ReasonClaimConflict, Message: fmt.Sprintf(
-			"claim %s is deleted with its Backups (it was created with storage.deletionPolicy Delete); use deletionPolicy Delete here too, or a claim of your own in claimName", claimName)}, nil
-	} else if deleteWithBackups && len(claim.OwnerReferences) > 0 && !ownedBy(claim, b) {
-		// deletionPolicy Delete: every Backup that uses the claim owns it, so the garbage
-		// collector deletes it once the last of them is gone, and never before. The optimistic
-		// lock keeps two Backups starting together from dropping each other's reference. A
-		// claim made under Retain has no owners and keeps none: it is never deleted.
-		patch := client.MergeFromWithOptions(claim.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	case claimAddOwner:
+		// The optimistic lock keeps two Backups starting together from dropping each other's
+		// reference: on a Conflict the pass looks again.
+		claim := w.claim.DeepCopy()
+		patch := client.MergeFromWithOptions(w.claim, client.MergeFromWithOptimisticLock{})
 		claim.OwnerReferences = append(claim.OwnerReferences, backupOwner(b))
-		if err := r.Client.Patch(ctx, claim, patch); err != nil {
-			return nil, nil, fmt.Errorf("adding the Backup as an owner of claim %s: %w", claim.Name, err)
+		if err := r.Client.Patch(ctx, claim, patch); err != nil && !apierrors.IsConflict(err) {
+			return failed(reasonFailedUpdate, fmt.Errorf("adding the Backup as an owner of claim %s: %w", claim.Name, err))
+		} else if err != nil {
+			return errStale
 		}
 	}
-	return &resources.BackupPlan{
-		Members:     cands,
-		StorageZone: placement.StorageZone,
-		ClaimName:   claimName,
-		Path:        resources.DefaultPath(b),
-		Memory:      budget,
-	}, nil, nil
+	return nil
 }
 
 func backupOwner(b *v1.Backup) metav1.OwnerReference {
@@ -550,29 +632,23 @@ func (r *BackupReconciler) volumeZone(ctx context.Context, name string) (string,
 	return "", nil
 }
 
-// follow reads the Job and, once it ended, its pod's report.
+// follow moves the Backup along with its Job (followJob) and, once the Job ended, concludes from
+// its pod's report.
 func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Time) (ctrl.Result, error) {
-	job := &batchv1.Job{}
-	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: b.Namespace, Name: b.Status.JobName}, job, b)
-	switch {
-	case err != nil:
-		return ctrl.Result{}, err
-	case wait:
-		return ctrl.Result{RequeueAfter: conflictRetry}, nil
-	case !found:
-		r.fail(b, now, v1.ReasonJobDeleted, fmt.Sprintf("Job %s was deleted before it finished", b.Status.JobName))
-		return ctrl.Result{}, nil
+	if b.Status.Placement == nil {
+		b.Status.Placement = &v1.Placement{}
 	}
-	if job.Status.StartTime != nil {
+	job, ended, res, err := followJob(ctx, r.Client, r.Reader, b, b.Status.JobName, "backup", runner{
+		conds: &b.Status.Conditions, generation: b.Generation,
+		running: b.Status.Phase == v1.BackupRunning, node: &b.Status.Placement.Node,
+		run:  func() { b.Status.Phase = v1.BackupRunning },
+		fail: func(reason, msg string) { r.fail(b, now, reason, msg) },
+	}, r.StartTimeout, now)
+	if job != nil && job.Status.StartTime != nil {
 		b.Status.StartTime = job.Status.StartTime
 	}
-	if job.DeletionTimestamp != nil && !jobEnded(job) {
-		r.fail(b, now, v1.ReasonJobDeleted, fmt.Sprintf("Job %s was deleted before it finished", job.Name))
-		return ctrl.Result{}, nil
-	}
-	ended := endOf(job)
-	if ended == nil {
-		return r.unfinished(ctx, b, job, now)
+	if err != nil || ended == nil {
+		return res, err
 	}
 
 	var rep result.Backup
@@ -611,32 +687,6 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Ti
 	return ctrl.Result{}, nil
 }
 
-// unfinished follows a Job that has not ended: Pending until a pod of it is ready, Running
-// while one is, failed when none runs for StartTimeout (see judge).
-func (r *BackupReconciler) unfinished(ctx context.Context, b *v1.Backup, job *batchv1.Job, now time.Time) (ctrl.Result, error) {
-	if b.Status.Placement == nil {
-		b.Status.Placement = &v1.Placement{}
-	}
-	v, err := judge(ctx, r.Client, r.Reader, job, "backup", b.Status.Phase == v1.BackupRunning, b.Status.Placement.Node, r.StartTimeout, now)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	t := metav1.NewTime(now)
-	switch {
-	case v.failReason != "":
-		r.fail(b, now, v.failReason, v.failMessage)
-	case v.runningOn != "" && (b.Status.Phase != v1.BackupRunning || b.Status.Placement.Node != v.runningOn || !isReason(b.Status.Conditions, v1.ReasonRunning)):
-		b.Status.Phase = v1.BackupRunning
-		b.Status.Placement.Node = v.runningOn
-		status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonRunning,
-			fmt.Sprintf("Job %s is running on node %s", job.Name, v.runningOn), t)
-	case v.restarting != "":
-		status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonRestarting, v.restarting, t)
-	}
-	return ctrl.Result{RequeueAfter: v.requeue}, nil
-}
-
-// report reads the agent's report from the termination message of the Job's newest pod.
 // applyReport copies the report into status: databases, the member it was read from, sizes.
 func applyReport(b *v1.Backup, rep result.Backup) {
 	b.Status.Databases = nil
@@ -772,31 +822,21 @@ func (r *BackupReconciler) fail(b *v1.Backup, now time.Time, reason, msg string)
 	status.Set(&b.Status.Conditions, b.Generation, status.Failed, reason, msg, metav1.NewTime(now))
 }
 
-// writeStatus writes what this pass computed, once, and reports transitions as events and
-// metrics after the write succeeded (so a lost write never counts twice).
-func (r *BackupReconciler) writeStatus(ctx context.Context, old, b *v1.Backup, res ctrl.Result) (ctrl.Result, error) {
-	b.Status.ObservedGeneration = b.Generation
-	if equality.Semantic.DeepEqual(old.Status, b.Status) {
-		return res, nil
+// report says, once the status is written, what the pass changed: a new phase (an event, a log
+// line, and for a finished Backup its metrics) or a new Ready reason.
+func (r *BackupReconciler) report(ctx context.Context, old, b *v1.Backup, fx *effects) {
+	p := b.Status.Phase
+	warn := p == v1.BackupFailed || p == v1.BackupPartiallyFailed || (p == v1.BackupPending && reasonOf(b) != v1.ReasonPending)
+	announce(fx, r.Recorder, b, string(old.Status.Phase), string(p), old.Status.Conditions, b.Status.Conditions, warn)
+	if old.Status.Phase == p {
+		return
 	}
-	if err := r.Client.Status().Update(ctx, b); err != nil {
-		if apierrors.IsConflict(err) {
-			return ctrl.Result{RequeueAfter: conflictRetry}, nil
-		}
-		return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
-	}
-	if old.Status.Phase != b.Status.Phase {
-		r.event(b)
-		log.FromContext(ctx).Info("backup phase", "phase", b.Status.Phase, "job", b.Status.JobName)
-		if finished(b.Status.Phase) {
+	fx.later(func() {
+		log.FromContext(ctx).Info("backup phase", "phase", p, "job", b.Status.JobName)
+		if finished(p) {
 			r.recordMetrics(b, true)
 		}
-	} else if ready := condition(b, v1.ConditionReady); ready != nil && ready.Reason != reasonOf(old) {
-		// Still Pending for a new reason (e.g. NoIsolatedZone), Restarting after a pod was
-		// lost, Running again: say so once.
-		reasonChanged(r.Recorder, b, ready)
-	}
-	return res, nil
+	})
 }
 
 func condition(b *v1.Backup, typ string) *metav1.Condition {
@@ -813,20 +853,6 @@ func reasonOf(b *v1.Backup) string {
 		return c.Reason
 	}
 	return ""
-}
-
-func (r *BackupReconciler) event(b *v1.Backup) {
-	ready := condition(b, v1.ConditionReady)
-	reason, msg := string(b.Status.Phase), ""
-	if ready != nil {
-		reason, msg = ready.Reason, ready.Message
-	}
-	typ := corev1.EventTypeNormal
-	if b.Status.Phase == v1.BackupFailed || b.Status.Phase == v1.BackupPartiallyFailed ||
-		(b.Status.Phase == v1.BackupPending && reason != v1.ReasonPending) {
-		typ = corev1.EventTypeWarning
-	}
-	r.Recorder.Eventf(b, nil, typ, reason, string(b.Status.Phase), "%s", msg)
 }
 
 // recordMetrics updates the metrics of a finished Backup; counters only on the transition.

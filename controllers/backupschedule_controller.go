@@ -278,11 +278,51 @@ func completedAfterTime(b *v1.Backup, t time.Time) bool {
 	return b.Status.CompletionTime != nil && b.Status.CompletionTime.After(t)
 }
 
-// slots takes the slot that is due, if any: the most recent one since the last handled slot,
-// never more than one, skipped when past the starting deadline, when Forbid finds a Backup
-// running, or when a suspension just ended (slots passed while suspended are not taken).
-func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedule, owned []v1.Backup,
-	sched, full *schedule.Schedule, deadline *time.Duration, now time.Time, fx *effects) error {
+// slotAction is what a pass does about the slot that is due (the CronJob controller's cases).
+type slotAction int
+
+const (
+	// slotNone: no slot is due.
+	slotNone slotAction = iota
+	// slotAdopt: the slot's Backup exists (an earlier pass made it and lost its status write);
+	// it is carried on from, not run twice.
+	slotAdopt
+	// slotSkip: the slot is not taken (suspended, past its deadline, Forbid); it is counted.
+	slotSkip
+	// slotCreate: the slot's Backup is created, after Replace deletes the running ones.
+	slotCreate
+)
+
+// slotDecision is what decideSlot says a pass does.
+type slotDecision struct {
+	// recovered are the slots of Backups whose creating pass lost its status write, with the
+	// slots an outage skipped before each: they are recorded now, once.
+	recovered []recoveredSlot
+	action    slotAction
+	slot      time.Time
+	// missed counts the slots skipped (slotSkip), or skipped by an outage before the created
+	// slot (slotCreate); reason and message say why (slotSkip).
+	missed          int64
+	reason, message string
+	// name, typ and annotations are the Backup to create; replace the running Backups that
+	// concurrencyPolicy Replace deletes first.
+	name        string
+	typ         v1.BackupType
+	annotations map[string]string
+	replace     []v1.Backup
+}
+
+type recoveredSlot struct {
+	slot   time.Time
+	missed int64
+}
+
+// decideSlot decides, from the schedule's status and Backups alone, about the slot that is due:
+// the most recent one since the last handled slot, never more than one, skipped when past the
+// starting deadline, when Forbid finds a Backup running, or when a suspension just ended (slots
+// passed while suspended are not taken).
+func decideSlot(s *v1.BackupSchedule, owned []v1.Backup, sched, full *schedule.Schedule, deadline *time.Duration, now time.Time) slotDecision {
+	var d slotDecision
 	// The newest slot handled: from status, and from the Backups themselves, so a status write
 	// that was lost after a Backup was created cannot make its slot look missed.
 	since := s.CreationTimestamp.Time
@@ -291,22 +331,25 @@ func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedu
 			since = t.Time
 		}
 	}
+	var last time.Time
+	if s.Status.LastScheduleTime != nil {
+		last = s.Status.LastScheduleTime.Time
+	}
 	for _, b := range owned {
 		slot, err := time.Parse(time.RFC3339, b.Annotations[v1.SlotAnnotation])
-		if err != nil || (s.Status.LastScheduleTime != nil && !slot.After(s.Status.LastScheduleTime.Time)) {
+		if err != nil || !slot.After(last) {
 			continue
 		}
-		// Not yet in status (the pass that created it lost its status write, and its count
-		// with it): count what its creation skipped, once.
 		missedBefore, _ := strconv.ParseInt(b.Annotations[missedAnnotation], 10, 64)
-		s.Status.MissedSlots += missedBefore
-		if missedBefore > 0 {
-			r.outage(s, fx, missedBefore, slot)
-		}
-		s.Status.LastScheduleTime = &metav1.Time{Time: slot}
+		d.recovered = append(d.recovered, recoveredSlot{slot: slot, missed: missedBefore})
+		last = slot
 		if slot.After(since) {
 			since = slot
 		}
+	}
+	skip := func(slot time.Time, n int64, reason, format string, args ...any) slotDecision {
+		d.action, d.slot, d.missed, d.reason, d.message = slotSkip, slot, n, reason, fmt.Sprintf(format, args...)
+		return d
 	}
 	resumed := false
 	if c := meta.FindStatusCondition(s.Status.Conditions, v1.ConditionScheduled); c != nil && c.Reason == v1.ReasonSuspended {
@@ -315,67 +358,90 @@ func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedu
 	due := sched.DueAt(since, now, deadline)
 	switch {
 	case resumed && !due.Slot.IsZero():
-		r.missed(s, fx, due.Slot, due.Missed+1, "Suspended", fmt.Sprintf("%d slot(s) passed while the schedule was suspended; they are not taken", due.Missed+1))
-		return nil
+		return skip(due.Slot, due.Missed+1, "Suspended", "%d slot(s) passed while the schedule was suspended; they are not taken", due.Missed+1)
 	case !due.TooLate.IsZero():
-		r.missed(s, fx, due.TooLate, due.Missed, "DeadlinePassed", fmt.Sprintf(
-			"slot %s was missed by more than startingDeadlineSeconds (%d slot(s) in all); it is skipped, not replayed",
-			due.TooLate.Format(time.RFC3339), due.Missed))
-		return nil
+		return skip(due.TooLate, due.Missed, "DeadlinePassed",
+			"slot %s was missed by more than startingDeadlineSeconds (%d slot(s) in all); it is skipped, not replayed", due.TooLate.Format(time.RFC3339), due.Missed)
 	case due.Slot.IsZero():
-		return nil
+		return d
 	}
 
-	name := resources.ScheduledBackupName(s.Name, due.Slot.UTC().Format("200601021504"))
+	d.slot = due.Slot
+	d.name = resources.ScheduledBackupName(s.Name, due.Slot.UTC().Format("200601021504"))
 	for _, b := range owned {
-		if b.Name == name {
-			// This slot's Backup exists: an earlier pass made it and its status write was lost.
-			// Carry on from it; it is not a concurrent run of itself.
-			s.Status.LastScheduleTime = &metav1.Time{Time: due.Slot}
-			return nil
+		if b.Name == d.name {
+			d.action = slotAdopt
+			return d
 		}
 	}
-	active := activeBackups(owned)
-	if len(active) > 0 {
+	if active := activeBackups(owned); len(active) > 0 {
 		switch s.Spec.ConcurrencyPolicy {
 		case v1.ConcurrencyAllow:
 		case v1.ConcurrencyReplace:
-			for _, b := range active {
-				// Preconditions: the Backup as this pass saw it, running. One that finished a
-				// moment ago (its status written since) is not deleted: the Conflict leaves it,
-				// and the next pass finds nothing running.
-				err := r.Client.Delete(ctx, &b, client.PropagationPolicy(metav1.DeletePropagationBackground),
-					client.Preconditions{UID: &b.UID, ResourceVersion: &b.ResourceVersion})
-				switch {
-				case apierrors.IsConflict(err):
-					return errStale
-				case client.IgnoreNotFound(err) != nil:
-					return failed(reasonFailedDelete, fmt.Errorf("replacing Backup %s: %w", b.Name, err))
-				}
-				r.Recorder.Eventf(s, &b, corev1.EventTypeNormal, "Replaced", "Delete",
-					"deleted running Backup %s to start the backup of slot %s (concurrencyPolicy Replace)", b.Name, due.Slot.Format(time.RFC3339))
-			}
+			d.replace = active
 		default: // Forbid
-			r.missed(s, fx, due.Slot, due.Missed+1, "Forbid", fmt.Sprintf(
-				"slot %s skipped: Backup %s is still running (concurrencyPolicy Forbid)", due.Slot.Format(time.RFC3339), active[0].Name))
-			return nil
+			return skip(due.Slot, due.Missed+1, "Forbid", "slot %s skipped: Backup %s is still running (concurrencyPolicy Forbid)", due.Slot.Format(time.RFC3339), active[0].Name)
 		}
 	}
-	typ := slotType(s, full, due.Slot, owned)
+	d.action = slotCreate
+	d.typ = slotType(s, full, due.Slot, owned)
 	// The slots an outage skipped are recorded on the Backup that follows it, so the count
 	// survives a lost status write (the next pass adds it from there, exactly once).
-	annotations := map[string]string{v1.SlotAnnotation: due.Slot.UTC().Format(time.RFC3339)}
+	d.annotations = map[string]string{v1.SlotAnnotation: due.Slot.UTC().Format(time.RFC3339)}
 	if due.Missed > 0 {
-		annotations[missedAnnotation] = strconv.FormatInt(due.Missed, 10)
+		d.missed = due.Missed
+		d.annotations[missedAnnotation] = strconv.FormatInt(due.Missed, 10)
 	}
-	if _, err := r.create(ctx, s, name, typ, annotations); err != nil {
+	return d
+}
+
+// slots acts on decideSlot: records what it recovered, counts what it skips, deletes what
+// Replace replaces (each as this pass saw it, running) and creates the slot's Backup.
+func (r *BackupScheduleReconciler) slots(ctx context.Context, s *v1.BackupSchedule, owned []v1.Backup,
+	sched, full *schedule.Schedule, deadline *time.Duration, now time.Time, fx *effects) error {
+	d := decideSlot(s, owned, sched, full, deadline, now)
+	for _, rc := range d.recovered {
+		// Not yet in status (the pass that created it lost its status write, and its count
+		// with it): what its creation skipped is counted now, once.
+		s.Status.MissedSlots += rc.missed
+		if rc.missed > 0 {
+			r.outage(s, fx, rc.missed, rc.slot)
+		}
+		s.Status.LastScheduleTime = &metav1.Time{Time: rc.slot}
+	}
+	switch d.action {
+	case slotNone:
+		return nil
+	case slotSkip:
+		r.missed(s, fx, d.slot, d.missed, d.reason, d.message)
+		return nil
+	case slotAdopt:
+		s.Status.LastScheduleTime = &metav1.Time{Time: d.slot}
+		return nil
+	}
+	for _, b := range d.replace {
+		// Preconditions: the Backup as this pass saw it, running. One that finished a moment
+		// ago (its status written since) is not deleted: the Conflict leaves it, and the next
+		// pass finds nothing running.
+		err := r.Client.Delete(ctx, &b, client.PropagationPolicy(metav1.DeletePropagationBackground),
+			client.Preconditions{UID: &b.UID, ResourceVersion: &b.ResourceVersion})
+		switch {
+		case apierrors.IsConflict(err):
+			return errStale
+		case client.IgnoreNotFound(err) != nil:
+			return failed(reasonFailedDelete, fmt.Errorf("replacing Backup %s: %w", b.Name, err))
+		}
+		r.Recorder.Eventf(s, &b, corev1.EventTypeNormal, "Replaced", "Delete",
+			"deleted running Backup %s to start the backup of slot %s (concurrencyPolicy Replace)", b.Name, d.slot.Format(time.RFC3339))
+	}
+	if _, err := r.create(ctx, s, d.name, d.typ, d.annotations); err != nil {
 		return err
 	}
-	if due.Missed > 0 {
-		s.Status.MissedSlots += due.Missed
-		r.outage(s, fx, due.Missed, due.Slot)
+	if d.missed > 0 {
+		s.Status.MissedSlots += d.missed
+		r.outage(s, fx, d.missed, d.slot)
 	}
-	s.Status.LastScheduleTime = &metav1.Time{Time: due.Slot}
+	s.Status.LastScheduleTime = &metav1.Time{Time: d.slot}
 	return nil
 }
 
@@ -519,11 +585,23 @@ func (r *BackupScheduleReconciler) trigger(ctx context.Context, s *v1.BackupSche
 	return b, nil
 }
 
-// prune deletes what retention and the history limits let go: restorable Backups that no rule
-// (or chain) keeps, failed Backups beyond failedBackupsHistoryLimit, and the Jobs of successful
-// Backups beyond successfulBackupsHistoryLimit. Deleting a Backup deletes its artifacts only
-// when its storage.deletionPolicy says so.
-func (r *BackupScheduleReconciler) prune(ctx context.Context, s *v1.BackupSchedule, owned []v1.Backup, now time.Time) error {
+// pruneDecision is what retention and the history limits let go.
+type pruneDecision struct {
+	// backups are deleted, each for why (a retention rule, failedBackupsHistoryLimit).
+	backups []prunedBackup
+	// jobs are the finished Backups beyond successfulBackupsHistoryLimit whose Jobs are deleted.
+	jobs []v1.Backup
+}
+
+type prunedBackup struct {
+	backup v1.Backup
+	why    string
+}
+
+// decidePrune lets go, from the schedule's finished Backups alone: restorable Backups that no
+// retention rule (or chain) keeps, failed Backups beyond failedBackupsHistoryLimit, and the Jobs
+// of successful Backups beyond successfulBackupsHistoryLimit.
+func decidePrune(s *v1.BackupSchedule, owned []v1.Backup, now time.Time) pruneDecision {
 	// Newest first by completion; equal times (one-second resolution) keep creation order.
 	var done []v1.Backup
 	for i := len(owned) - 1; i >= 0; i-- {
@@ -555,6 +633,7 @@ func (r *BackupScheduleReconciler) prune(ctx context.Context, s *v1.BackupSchedu
 			del[n] = "retention"
 		}
 	}
+	var d pruneDecision
 	failedKept, okJobsKept := 0, 0
 	for _, b := range done {
 		if b.Status.Phase == v1.BackupFailed {
@@ -567,20 +646,32 @@ func (r *BackupScheduleReconciler) prune(ctx context.Context, s *v1.BackupSchedu
 			continue
 		}
 		if okJobsKept++; okJobsKept > int(ptr.Deref(s.Spec.SuccessfulBackupsHistoryLimit, 3)) {
-			if err := r.deleteJob(ctx, &b); err != nil {
-				return err
-			}
+			d.jobs = append(d.jobs, b)
 		}
 	}
 	for _, b := range done {
-		why, ok := del[b.Name]
-		if !ok {
-			continue
+		if why, ok := del[b.Name]; ok {
+			d.backups = append(d.backups, prunedBackup{backup: b, why: why})
 		}
+	}
+	return d
+}
+
+// prune acts on decidePrune. Deleting a Backup deletes its artifacts only when its
+// storage.deletionPolicy says so.
+func (r *BackupScheduleReconciler) prune(ctx context.Context, s *v1.BackupSchedule, owned []v1.Backup, now time.Time) error {
+	d := decidePrune(s, owned, now)
+	for i := range d.jobs {
+		if err := r.deleteJob(ctx, &d.jobs[i]); err != nil {
+			return err
+		}
+	}
+	for _, p := range d.backups {
+		b := p.backup
 		if err := r.Client.Delete(ctx, &b, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
 			return failed(reasonFailedDelete, fmt.Errorf("deleting Backup %s: %w", b.Name, err))
 		}
-		r.Recorder.Eventf(s, &b, corev1.EventTypeNormal, "BackupDeleted", "Delete", "deleted Backup %s (%s)", b.Name, why)
+		r.Recorder.Eventf(s, &b, corev1.EventTypeNormal, "BackupDeleted", "Delete", "deleted Backup %s (%s)", b.Name, p.why)
 	}
 	return nil
 }

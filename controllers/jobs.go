@@ -14,12 +14,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/status"
 )
 
 // The Job mechanics the Backup and Restore controllers share: create-or-adopt, a lookup that
@@ -37,12 +39,12 @@ func createOrAdopt(ctx context.Context, c client.Client, reader client.Reader, o
 		return true, true, nil
 	}
 	if !apierrors.IsAlreadyExists(err) {
-		return false, false, fmt.Errorf("creating %s %s: %w", kind, obj.GetName(), err)
+		return false, false, failed(reasonFailedCreate, fmt.Errorf("creating %s %s: %w", kind, obj.GetName(), err))
 	}
 	existing := obj.DeepCopyObject().(client.Object)
 	// Past the cache: an object that is not ours is not in it.
 	if err := reader.Get(ctx, client.ObjectKeyFromObject(obj), existing); err != nil {
-		return false, false, fmt.Errorf("reading existing %s %s: %w", kind, obj.GetName(), err)
+		return false, false, failed(reasonFailedGet, fmt.Errorf("reading existing %s %s: %w", kind, obj.GetName(), err))
 	}
 	return false, metav1.IsControlledBy(existing, owner), nil
 }
@@ -347,14 +349,73 @@ func isReason(conds []metav1.Condition, reason string) bool {
 }
 
 // reasonChanged records, once, that an object in the same phase has a new Ready reason: a
-// Warning while it waits or restarts, Normal when its pod runs again or a Restore inspects.
+// Warning while it waits or restarts, Normal when its Job is created, its pod runs again, or a
+// Restore inspects.
 func reasonChanged(rec recorder.EventRecorder, obj runtime.Object, ready *metav1.Condition) {
 	typ, action := corev1.EventTypeWarning, "Wait"
 	switch ready.Reason {
 	case v1.ReasonRunning:
 		typ, action = corev1.EventTypeNormal, "Run"
-	case v1.ReasonInspecting:
+	case v1.ReasonInspecting, v1.ReasonPending:
 		typ = corev1.EventTypeNormal
 	}
 	rec.Eventf(obj, nil, typ, ready.Reason, action, "%s", ready.Message)
+}
+
+// runner is the status of an object that runs a Job (a Backup, a Restore), as followJob moves it.
+type runner struct {
+	conds      *[]metav1.Condition
+	generation int64
+	// running: its phase is Running, on node.
+	running bool
+	node    *string
+	// run moves its phase to Running; fail ends it Failed.
+	run  func()
+	fail func(reason, msg string)
+}
+
+// followJob follows owner's Job name until it ends, moving r along: Failed (JobDeleted) when the
+// Job is gone or being deleted before it ended; while it runs, Running on the node of a ready
+// pod, Restarting when the pod that ran stopped, Failed when none runs for startTimeout (judge).
+// It returns the Job and its terminal condition once it ended (nil before, with res saying
+// when to look again); the object's controller reads the report.
+func followJob(ctx context.Context, c client.Client, reader client.Reader, owner metav1.Object, name, what string,
+	r runner, startTimeout time.Duration, now time.Time) (job *batchv1.Job, ended *batchv1.JobCondition, res ctrl.Result, err error) {
+	job = &batchv1.Job{}
+	found, wait, err := getJob(ctx, c, reader, client.ObjectKey{Namespace: owner.GetNamespace(), Name: name}, job, owner)
+	switch {
+	case err != nil:
+		return nil, nil, ctrl.Result{}, failed(reasonFailedGet, fmt.Errorf("reading Job %s: %w", name, err))
+	case wait:
+		return nil, nil, ctrl.Result{RequeueAfter: conflictRetry}, nil
+	case !found:
+		r.fail(v1.ReasonJobDeleted, fmt.Sprintf("Job %s was deleted before it finished", name))
+		return nil, nil, ctrl.Result{}, nil
+	}
+	if ended = endOf(job); ended != nil {
+		return job, ended, ctrl.Result{}, nil
+	}
+	if job.DeletionTimestamp != nil {
+		r.fail(v1.ReasonJobDeleted, fmt.Sprintf("Job %s was deleted before it finished", job.Name))
+		return job, nil, ctrl.Result{}, nil
+	}
+	v, err := judge(ctx, c, reader, job, what, r.running, *r.node, startTimeout, now)
+	if err != nil {
+		return nil, nil, ctrl.Result{}, err
+	}
+	t := metav1.NewTime(now)
+	switch {
+	case v.failReason != "":
+		r.fail(v.failReason, v.failMessage)
+	case v.runningOn != "" && (!r.running || *r.node != v.runningOn || !isReason(*r.conds, v1.ReasonRunning)):
+		r.run()
+		*r.node = v.runningOn
+		status.Set(r.conds, r.generation, status.Progressing, v1.ReasonRunning, fmt.Sprintf("Job %s is running on node %s", job.Name, v.runningOn), t)
+	case v.restarting != "":
+		status.Set(r.conds, r.generation, status.Progressing, v1.ReasonRestarting, v.restarting, t)
+	case refusedBefore(*r.conds):
+		// The pass got through again after a refused call: say what the object waits for.
+		status.Set(r.conds, r.generation, status.Progressing, v1.ReasonPending, fmt.Sprintf("Job %s has no pod running yet", job.Name), t)
+	}
+	return job, nil, ctrl.Result{RequeueAfter: v.requeue}, nil
 }

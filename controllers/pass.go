@@ -116,18 +116,21 @@ func refused(err error) (reason, msg string) {
 	return reason, fmt.Sprintf("%v (%s); retrying", err, apierrors.ReasonForError(err))
 }
 
-// showRefusal puts a pass's error on the object, as the status it writes (Ready False with the
-// call's reason, Reconciling True) and a Warning event once that status is written: a
+// showRefused puts a pass's error on the object's Ready condition (False, with the call's
+// reason and the API server's words; Reconciling True), in the status the pass writes: a
 // reconcile that keeps failing ("forbidden", a quota, an admission webhook) shows on the object,
-// not only in the operator's log. The object keeps its phase; the pass looks again in
-// errorRetry, not in the error backoff.
-func showRefusal(ctx context.Context, fx *effects, rec recorder.EventRecorder, obj client.Object, conds *[]metav1.Condition, now time.Time, err error) ctrl.Result {
+// and as the Warning event announce makes of the new reason, not only in the operator's log.
+// The object keeps its phase; the pass looks again in errorRetry, not in the error backoff.
+func showRefused(ctx context.Context, conds *[]metav1.Condition, generation int64, now time.Time, err error) ctrl.Result {
 	reason, msg := refused(err)
 	log.FromContext(ctx).Error(err, "reconcile failed; shown on the object", "reason", reason)
-	status.Set(conds, obj.GetGeneration(), status.Progressing, reason, msg, metav1.NewTime(now))
-	fx.later(func() { rec.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", msg) })
+	status.Set(conds, generation, status.Progressing, reason, msg, metav1.NewTime(now))
 	return ctrl.Result{RequeueAfter: errorRetry}
 }
+
+// stale tells whether err means the pass read something that changed since (a Conflict, or
+// errStale): it is done again at once, and nothing is shown.
+func stale(err error) bool { return errors.Is(err, errStale) || apierrors.IsConflict(err) }
 
 // refusedBefore tells whether the Ready reason is a refusal showRefusal wrote: the pass that
 // gets through again puts back what the object is doing.

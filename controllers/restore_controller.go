@@ -11,7 +11,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -19,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
@@ -70,7 +70,9 @@ func restoreFinished(p v1.RestorePhase) bool {
 	return p == v1.RestoreSucceeded || p == v1.RestoreFailed
 }
 
-// Reconcile plans and starts the restore once, then follows its Job to the end.
+// Reconcile plans and starts the restore once, then follows its Job to the end. What the pass
+// computed is written once (commit); its events, metrics and the seed server's removal follow
+// the write.
 func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	rs := &v1.Restore{}
 	if err := r.Client.Get(ctx, req.NamespacedName, rs); err != nil {
@@ -80,12 +82,13 @@ func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, nil
 	}
 	if restoreFinished(rs.Status.Phase) {
+		// The status is final: an error here goes to the backoff and the log.
 		if err := dropStoppedJob(ctx, r.Client, r.Reader, rs, rs.Status.Conditions, rs.Status.JobName); err != nil {
 			return ctrl.Result{}, err
 		}
 		if rs.Spec.Mode == v1.RestoreSeedFromURI {
-			// Nothing the restore started outlives it; idempotent, so a pass that failed to
-			// clean up after writing the final status is finished here.
+			// Nothing the restore started outlives it; idempotent, so a pass whose clean-up
+			// failed after the final status was written is finished here.
 			return ctrl.Result{}, r.cleanupSeed(ctx, rs)
 		}
 		return ctrl.Result{}, nil
@@ -99,51 +102,38 @@ func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	} else {
 		res, err = r.follow(ctx, next, now)
 	}
+	if stale(err) {
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
 	if err != nil {
-		return res, err
+		res = showRefused(ctx, &next.Status.Conditions, next.Generation, now, err)
 	}
 	next.Status.ObservedGeneration = rs.Generation
-	if equality.Semantic.DeepEqual(rs.Status, next.Status) {
-		return res, nil
-	}
-	// The final status is written before anything is cleaned up, so that what ended the
-	// restore (the seed server's report, say) is recorded even if a write conflicts.
-	if err := r.Client.Status().Update(ctx, next); err != nil {
-		if apierrors.IsConflict(err) {
-			return ctrl.Result{RequeueAfter: conflictRetry}, nil
-		}
-		return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
-	}
-	if restoreFinished(next.Status.Phase) && next.Spec.Mode == v1.RestoreSeedFromURI {
-		if err := r.cleanupSeed(ctx, next); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	if rs.Status.Phase != next.Status.Phase {
-		typ := corev1.EventTypeNormal
-		if next.Status.Phase == v1.RestoreFailed {
-			typ = corev1.EventTypeWarning
-		}
-		ready := restoreReady(next)
-		r.Recorder.Eventf(next, nil, typ, ready.Reason, string(next.Status.Phase), "%s", ready.Message)
-		if restoreFinished(next.Status.Phase) {
-			metrics.RestoreDuration.WithLabelValues(next.Namespace, string(next.Spec.Mode), string(next.Status.Phase)).
-				Observe(next.Status.CompletionTime.Sub(next.CreationTimestamp.Time).Seconds())
-		}
-	} else if ready := restoreReady(next); ready.Reason != restoreReady(rs).Reason {
-		// Pending for a new reason, Restarting after a pod was lost, Running again: say so once.
-		reasonChanged(r.Recorder, next, &ready)
-	}
-	return res, nil
+	fx := &effects{}
+	r.report(ctx, rs, next, fx)
+	return commit(ctx, r.Client, next, rs.Status, next.Status, fx, res)
 }
 
-func restoreReady(rs *v1.Restore) metav1.Condition {
-	for _, c := range rs.Status.Conditions {
-		if c.Type == v1.ConditionReady {
-			return c
-		}
+// report says, once the status is written, what the pass changed: a new phase (an event, and for
+// a finished Restore its duration and the seed server's removal) or a new Ready reason. The final
+// status is written before anything is cleaned up, so that what ended the restore (the seed
+// server's report, say) is recorded even if the clean-up fails; the pass that sees it finished
+// cleans up again.
+func (r *RestoreReconciler) report(ctx context.Context, old, rs *v1.Restore, fx *effects) {
+	p := rs.Status.Phase
+	announce(fx, r.Recorder, rs, string(old.Status.Phase), string(p), old.Status.Conditions, rs.Status.Conditions, p == v1.RestoreFailed)
+	if old.Status.Phase == p || !restoreFinished(p) {
+		return
 	}
-	return metav1.Condition{}
+	fx.later(func() {
+		metrics.RestoreDuration.WithLabelValues(rs.Namespace, string(rs.Spec.Mode), string(p)).
+			Observe(rs.Status.CompletionTime.Sub(rs.CreationTimestamp.Time).Seconds())
+		if rs.Spec.Mode == v1.RestoreSeedFromURI {
+			if err := r.cleanupSeed(ctx, rs); err != nil {
+				log.FromContext(ctx).Error(err, "removing the seed server; the next pass tries again")
+			}
+		}
+	})
 }
 
 func (r *RestoreReconciler) fail(rs *v1.Restore, now time.Time, reason, msg string) {
@@ -176,51 +166,70 @@ func (r *RestoreReconciler) start(ctx context.Context, rs *v1.Restore, now time.
 		r.fail(rs, now, v1.ReasonInvalidSpec, ferr.Error())
 		return ctrl.Result{}, nil
 	}
-	plan, reason, msg, err := r.plan(ctx, rs, version, budget)
+	res, err := r.launch(ctx, rs, version, budget, now)
+	if err != nil && !stale(err) {
+		// A refused call (RBAC, a quota, an admission webhook) is a reason to wait like the
+		// others: shown on the Restore, and bounded by StartTimeout.
+		reason, msg := refused(err)
+		log.FromContext(ctx).Error(err, "starting the restore", "reason", reason)
+		return r.wait(rs, now, reason, msg), nil
+	}
+	return res, err
+}
+
+// launch reads the source, decides the chain, and creates what the mode runs.
+func (r *RestoreReconciler) launch(ctx context.Context, rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget, now time.Time) (ctrl.Result, error) {
+	w, err := r.look(ctx, rs)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	switch reason {
+	d := decideRestore(rs, version, budget, w)
+	if d.inspect {
+		// No Backup describes the location: an inspection Job lists it.
+		if d, err = r.inspected(ctx, rs, d); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	switch d.reason {
 	case "":
-	case v1.ReasonBackupNotFound:
-		return r.wait(rs, now, reason, msg), nil
-	case v1.ReasonInspecting:
+	case v1.ReasonBackupNotFound, v1.ReasonInspecting:
 		// Bounded like any wait: an inspection pod that cannot start fails the Restore after
 		// StartTimeout instead of leaving it Pending for ever.
-		return r.wait(rs, now, reason, msg), nil
+		return r.wait(rs, now, d.reason, d.message), nil
 	case reasonSourceRunning:
 		// The Backup is still being taken: wait for it, however long it runs.
 		rs.Status.Phase = v1.RestorePending
-		status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonSourceNotReady, msg, metav1.NewTime(now))
+		status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonSourceNotReady, d.message, metav1.NewTime(now))
 		return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
 	default:
-		r.fail(rs, now, reason, msg)
+		r.fail(rs, now, d.reason, d.message)
 		return ctrl.Result{}, nil
 	}
+	if d.untilTx > 0 {
+		rs.Status.RestoredUntilTx = d.untilTx
+	}
+	plan := d.plan
 	var job *batchv1.Job
 	switch rs.Spec.Mode {
 	case v1.RestoreSeedFromURI:
-		servers, err := r.servers(ctx, rs)
-		if err != nil {
-			return ctrl.Result{}, err
+		servers, serr := r.servers(ctx, rs)
+		if serr != nil {
+			return ctrl.Result{}, failed(reasonFailedList, serr)
 		}
 		if len(servers) == 0 {
 			return r.wait(rs, now, v1.ReasonNoServer, "no running server pod matches spec.cluster.serverSelector"), nil
 		}
-		seed := resources.SeedPlan{RestorePlan: *plan, Servers: servers}
 		if done, err := r.startSeedServer(ctx, rs, now, *plan); err != nil || done {
 			return ctrl.Result{}, err
 		}
-		if job, err = resources.SeedJob(rs, seed, r.Options); err != nil {
-			r.fail(rs, now, v1.ReasonInvalidSpec, err.Error())
-			return ctrl.Result{}, nil
-		}
+		job, err = resources.SeedJob(rs, resources.SeedPlan{RestorePlan: *plan, Servers: servers}, r.Options)
 		rs.Status.SeedURI = resources.SeedURI(rs, *plan)
 	default:
-		if job, err = resources.RestoreJob(rs, *plan, r.Options); err != nil {
-			r.fail(rs, now, v1.ReasonInvalidSpec, err.Error())
-			return ctrl.Result{}, nil
-		}
+		job, err = resources.RestoreJob(rs, *plan, r.Options)
+	}
+	if err != nil {
+		r.fail(rs, now, v1.ReasonInvalidSpec, err.Error())
+		return ctrl.Result{}, nil
 	}
 	created, ours, err := createOrAdopt(ctx, r.Client, r.Reader, job, rs)
 	switch {
@@ -295,20 +304,60 @@ func (r *RestoreReconciler) servers(ctx context.Context, rs *v1.Restore) ([]stri
 	return append(ready, others...), nil
 }
 
-// plan finds the source's artifacts and resolves the chain. A reason is a refusal.
-func (r *RestoreReconciler) plan(ctx context.Context, rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget) (*resources.RestorePlan, string, string, error) {
+// restoreWorld is what a Restore's plan reads, past the cache (which files make a chain is
+// decided on what the API server holds now; a Backup that finished a moment ago must not look
+// unfinished): its source Backup, when it names one, and the namespace's Backups.
+type restoreWorld struct {
+	// source is spec.source.backupName's Backup; nil when none is named or it does not exist.
+	source  *v1.Backup
+	backups []v1.Backup
+}
+
+func (r *RestoreReconciler) look(ctx context.Context, rs *v1.Restore) (restoreWorld, error) {
+	var w restoreWorld
+	if name := rs.Spec.Source.BackupName; name != "" {
+		b := &v1.Backup{}
+		if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: rs.Namespace, Name: name}, b); err == nil {
+			w.source = b
+		} else if !apierrors.IsNotFound(err) {
+			return w, failed(reasonFailedGet, fmt.Errorf("reading Backup %s: %w", name, err))
+		}
+	}
+	list := &v1.BackupList{}
+	if err := r.Reader.List(ctx, list, client.InNamespace(rs.Namespace)); err != nil {
+		return w, failed(reasonFailedList, fmt.Errorf("listing Backups: %w", err))
+	}
+	w.backups = list.Items
+	return w, nil
+}
+
+// restoreDecision is what decideRestore makes of a Restore and its world.
+type restoreDecision struct {
+	// plan is what to restore; with inspect, the location and bounds, without a chain yet.
+	plan *resources.RestorePlan
+	// reason and message: a refusal, or a reason to wait (BackupNotFound, sourceRunning).
+	reason, message string
+	// inspect: no Backup records artifacts of the database in the location; an inspection
+	// Job lists them.
+	inspect bool
+	// untilTx is status.restoredUntilTx, when it is known before the restore runs.
+	untilTx int64
+}
+
+// decideRestore finds the source's artifacts and resolves the chain, from the Restore and its
+// world alone.
+func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget, w restoreWorld) restoreDecision {
+	refuse := func(reason, format string, args ...any) restoreDecision {
+		return restoreDecision{reason: reason, message: fmt.Sprintf(format, args...)}
+	}
 	db := rs.Spec.Database
-	var loc v1.StorageLocation
+	loc := v1.StorageLocation{}
 	zone := ""
 	target := chain.Target{}
 	if name := rs.Spec.Source.BackupName; name != "" {
-		b := &v1.Backup{}
-		// Past the cache: a Backup that finished a moment ago must not look unfinished.
-		if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: rs.Namespace, Name: name}, b); err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, v1.ReasonBackupNotFound, fmt.Sprintf("Backup %s does not exist in %s", name, rs.Namespace), nil
-			}
-			return nil, "", "", err
+		b := w.source
+		if b == nil {
+			return refuse(v1.ReasonBackupNotFound, "Backup %s does not exist in %s", name, rs.Namespace)
 		}
 		var mine *v1.DatabaseResult
 		for i, d := range b.Status.Databases {
@@ -318,11 +367,11 @@ func (r *RestoreReconciler) plan(ctx context.Context, rs *v1.Restore, version ne
 		}
 		switch {
 		case !finished(b.Status.Phase):
-			return nil, reasonSourceRunning, fmt.Sprintf("Backup %s is %s; the restore starts when it has finished", name, orUnknown(string(b.Status.Phase))), nil
+			return refuse(reasonSourceRunning, "Backup %s is %s; the restore starts when it has finished", name, orUnknown(string(b.Status.Phase)))
 		case b.Status.Phase == v1.BackupFailed:
-			return nil, v1.ReasonSourceNotReady, fmt.Sprintf("Backup %s failed: it holds nothing to restore", name), nil
+			return refuse(v1.ReasonSourceNotReady, "Backup %s failed: it holds nothing to restore", name)
 		case mine == nil || mine.Artifact == "" || b.Status.Storage == nil:
-			return nil, v1.ReasonSourceNotReady, fmt.Sprintf("Backup %s did not back up database %s", name, db), nil
+			return refuse(v1.ReasonSourceNotReady, "Backup %s did not back up database %s", name, db)
 		}
 		loc = *b.Status.Storage
 		if b.Status.Placement != nil {
@@ -336,20 +385,15 @@ func (r *RestoreReconciler) plan(ctx context.Context, rs *v1.Restore, version ne
 	}
 	until, err := chain.ParseUntil(rs.Spec.RestoreUntil)
 	if err != nil {
-		return nil, v1.ReasonInvalidSpec, "spec.restoreUntil: " + err.Error(), nil
+		return refuse(v1.ReasonInvalidSpec, "spec.restoreUntil: %v", err)
 	}
 	target.UntilTx, target.Until = until.UntilTx, until.Until
 
-	// The artifacts of the database in that location, as the Backups recorded them (read past
-	// the cache: which files make a chain is decided on what the API server holds now).
-	list := &v1.BackupList{}
-	if err := r.Reader.List(ctx, list, client.InNamespace(rs.Namespace)); err != nil {
-		return nil, "", "", err
-	}
+	// The artifacts of the database in that location, as the Backups recorded them.
 	var arts []chain.Artifact
 	newest := ""
 	var newestAt time.Time
-	for _, b := range list.Items {
+	for _, b := range w.backups {
 		if b.Status.Storage == nil || *b.Status.Storage != loc {
 			continue
 		}
@@ -371,48 +415,44 @@ func (r *RestoreReconciler) plan(ctx context.Context, rs *v1.Restore, version ne
 			}
 		}
 	}
-	plan := &resources.RestorePlan{ClaimName: loc.ClaimName, Path: loc.Path, Zone: zone, Memory: budget,
-		UntilTx: target.UntilTx, UntilTime: target.Until}
-	if len(arts) == 0 {
-		switch {
-		case rs.Spec.Source.BackupName != "":
-			return nil, v1.ReasonNotCovered, fmt.Sprintf("no Backup records artifacts of %s in %s/%s", db, loc.ClaimName, loc.Path), nil
-		case version.Legacy():
-			// 4.4: the location holds one folder per database; the agent finds it or says so.
-			plan.Chain = []string{db}
-			return plan, "", "", nil
-		}
-		return r.inspected(ctx, rs, plan)
-	}
-	if version.Legacy() {
+	d := restoreDecision{plan: &resources.RestorePlan{ClaimName: loc.ClaimName, Path: loc.Path, Zone: zone, Memory: budget,
+		UntilTx: target.UntilTx, UntilTime: target.Until}}
+	switch {
+	case len(arts) == 0 && rs.Spec.Source.BackupName != "":
+		return refuse(v1.ReasonNotCovered, "no Backup records artifacts of %s in %s/%s", db, loc.ClaimName, loc.Path)
+	case version.Legacy() && rs.Spec.Source.BackupName != "" && rs.Spec.Source.BackupName != newest:
 		// 4.4 keeps one folder per database, rewritten by every backup: what can be restored
 		// is its newest state, and only that.
-		if name := rs.Spec.Source.BackupName; name != "" && name != newest {
-			return nil, v1.ReasonNotCovered, fmt.Sprintf(
-				"Neo4j 4.4 keeps one backup folder per database, rewritten by each backup: it now holds Backup %s, not %s", newest, name), nil
-		}
-		plan.Chain = []string{db}
-		return plan, "", "", nil
+		return refuse(v1.ReasonNotCovered, "Neo4j 4.4 keeps one backup folder per database, rewritten by each backup: it now holds Backup %s, not %s",
+			newest, rs.Spec.Source.BackupName)
+	case version.Legacy():
+		// The location holds one folder per database; the agent finds it or says so.
+		d.plan.Chain = []string{db}
+		return d
+	case len(arts) == 0:
+		d.inspect = true
+		return d
 	}
 	c, err := chain.Resolve(arts, target)
 	switch {
 	case errors.Is(err, chain.ErrGap), errors.Is(err, chain.ErrNoFull):
-		return nil, v1.ReasonChainBroken, err.Error(), nil
+		return refuse(v1.ReasonChainBroken, "%s", err.Error())
 	case err != nil:
-		return nil, v1.ReasonNotCovered, err.Error(), nil
+		return refuse(v1.ReasonNotCovered, "%s", err.Error())
 	}
-	plan.Chain, plan.ChainHighTx = c.Files(), c.HighTx
-	if target.Until == nil {
-		if target.UntilTx > 0 {
-			rs.Status.RestoredUntilTx = target.UntilTx
-		} else {
-			rs.Status.RestoredUntilTx = c.HighTx
-		}
+	d.plan.Chain, d.plan.ChainHighTx = c.Files(), c.HighTx
+	switch {
+	case target.Until != nil:
+		// Known only once restored: the agent reports it.
+	case target.UntilTx > 0:
+		d.untilTx = target.UntilTx
+	default:
+		d.untilTx = c.HighTx
 	}
-	return plan, "", "", nil
+	return d
 }
 
-// reasonSourceRunning is plan's word for "the source Backup has not finished": wait, not fail.
+// reasonSourceRunning is decideRestore's word for "the source Backup has not finished": wait, not fail.
 const reasonSourceRunning = "sourceRunning"
 
 func orUnknown(s string) string {
@@ -422,45 +462,25 @@ func orUnknown(s string) string {
 	return s
 }
 
-// follow reads the Job and, once it ended, the agent's report.
+// follow moves the Restore along with its Job (followJob) and, once the Job ended, concludes
+// from the agent's report.
 func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time.Time) (ctrl.Result, error) {
-	job := &batchv1.Job{}
-	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: rs.Status.JobName}, job, rs)
-	switch {
-	case err != nil:
-		return ctrl.Result{}, err
-	case wait:
-		return ctrl.Result{RequeueAfter: conflictRetry}, nil
-	case !found:
-		r.fail(rs, now, v1.ReasonJobDeleted, fmt.Sprintf("Job %s was deleted before it finished", rs.Status.JobName))
-		return ctrl.Result{}, nil
-	}
-	ended := endOf(job)
-	if ended == nil && rs.Spec.Mode == v1.RestoreSeedFromURI {
-		if failed, err := r.seedServerFailed(ctx, rs, now); err != nil || failed {
-			return ctrl.Result{}, err
-		}
+	job, ended, res, err := followJob(ctx, r.Client, r.Reader, rs, rs.Status.JobName, "restore", runner{
+		conds: &rs.Status.Conditions, generation: rs.Generation,
+		running: rs.Status.Phase == v1.RestoreRunning, node: &rs.Status.Node,
+		run:  func() { rs.Status.Phase = v1.RestoreRunning },
+		fail: func(reason, msg string) { r.fail(rs, now, reason, msg) },
+	}, r.StartTimeout, now)
+	if err != nil || restoreFinished(rs.Status.Phase) {
+		return res, err
 	}
 	if ended == nil {
-		// Pending until a pod of the Job is ready, Running while one is, failed when none runs
-		// for StartTimeout (see judge).
-		v, err := judge(ctx, r.Client, r.Reader, job, "restore", rs.Status.Phase == v1.RestoreRunning, rs.Status.Node, r.StartTimeout, now)
-		if err != nil {
-			return ctrl.Result{}, err
+		if rs.Spec.Mode == v1.RestoreSeedFromURI && job != nil {
+			if err := r.seedServerFailed(ctx, rs, now); err != nil {
+				return ctrl.Result{}, err
+			}
 		}
-		t := metav1.NewTime(now)
-		switch {
-		case v.failReason != "":
-			r.fail(rs, now, v.failReason, v.failMessage)
-		case v.runningOn != "" && (rs.Status.Phase != v1.RestoreRunning || rs.Status.Node != v.runningOn || !isReason(rs.Status.Conditions, v1.ReasonRunning)):
-			rs.Status.Phase = v1.RestoreRunning
-			rs.Status.Node = v.runningOn
-			status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonRunning,
-				fmt.Sprintf("Job %s is running on node %s", job.Name, v.runningOn), t)
-		case v.restarting != "":
-			status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonRestarting, v.restarting, t)
-		}
-		return ctrl.Result{RequeueAfter: v.requeue}, nil
+		return res, nil
 	}
 	rs.Status.CompletionTime = &ended.LastTransitionTime
 	var rep result.Restore
@@ -497,18 +517,20 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 // seedServerFailed fails the Restore when its seed server ended before the seed Job did (the
 // chain could not be prepared, or the server kept crashing): the seed Job would only wait for a
 // URI nobody serves. The seed Job is deleted with it.
-func (r *RestoreReconciler) seedServerFailed(ctx context.Context, rs *v1.Restore, now time.Time) (bool, error) {
+func (r *RestoreReconciler) seedServerFailed(ctx context.Context, rs *v1.Restore, now time.Time) error {
 	server := &batchv1.Job{}
 	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: resources.SeedServerName(rs.Name)}, server, rs)
 	switch {
-	case err != nil || wait:
-		return false, err
+	case err != nil:
+		return failed(reasonFailedGet, fmt.Errorf("reading the seed server Job: %w", err))
+	case wait:
+		return nil
 	case !found:
 		r.fail(rs, now, v1.ReasonJobDeleted, fmt.Sprintf("the seed server Job %s was deleted before the restore finished", resources.SeedServerName(rs.Name)))
 	default:
 		ended := endOf(server)
 		if ended == nil {
-			return false, nil
+			return nil
 		}
 		msg, repErr := terminationMessage(ctx, []client.Reader{r.Client, r.Reader}, server, resources.ContainerSeedServer)
 		var rep result.Restore
@@ -526,7 +548,7 @@ func (r *RestoreReconciler) seedServerFailed(ctx context.Context, rs *v1.Restore
 	}
 	// The seed Job, waiting for a URI nobody serves, is deleted by cleanupSeed once this
 	// status is written.
-	return true, nil
+	return nil
 }
 
 // cleanupSeed deletes the seed server's Job (and its pods), Service and NetworkPolicy, and the seed Job if it
@@ -571,36 +593,40 @@ func (r *RestoreReconciler) cleanupSeed(ctx context.Context, rs *v1.Restore) err
 
 // inspected resolves the chain of a storage location no Backup describes with an inspection
 // Job, created on the first pass; until it has ended the reason is Inspecting.
-func (r *RestoreReconciler) inspected(ctx context.Context, rs *v1.Restore, plan *resources.RestorePlan) (*resources.RestorePlan, string, string, error) {
+func (r *RestoreReconciler) inspected(ctx context.Context, rs *v1.Restore, d restoreDecision) (restoreDecision, error) {
+	plan := d.plan
+	says := func(reason, format string, args ...any) (restoreDecision, error) {
+		return restoreDecision{reason: reason, message: fmt.Sprintf(format, args...)}, nil
+	}
 	where := fmt.Sprintf("%s/%s", plan.ClaimName, plan.Path)
 	job := &batchv1.Job{}
 	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: resources.InspectJobName(rs.Name)}, job, rs)
 	switch {
 	case err != nil:
-		return nil, "", "", err
+		return d, err
 	case wait:
-		return nil, v1.ReasonInspecting, "inspecting " + where, nil
+		return says(v1.ReasonInspecting, "inspecting %s", where)
 	case !found:
 		job, err = resources.InspectJob(rs, *plan, r.Options)
 		if err != nil {
-			return nil, v1.ReasonInvalidSpec, err.Error(), nil
+			return says(v1.ReasonInvalidSpec, "%s", err.Error())
 		}
 		created, ours, err := createOrAdopt(ctx, r.Client, r.Reader, job, rs)
 		switch {
 		case err != nil:
-			return nil, "", "", err
+			return d, err
 		case !ours:
-			return nil, v1.ReasonJobConflict, fmt.Sprintf("a Job named %s exists and does not belong to this Restore", job.Name), nil
+			return says(v1.ReasonJobConflict, "a Job named %s exists and does not belong to this Restore", job.Name)
 		case created:
 			r.Recorder.Eventf(rs, job, corev1.EventTypeNormal, "JobCreated", "Create", "created Job %s inspecting %s", job.Name, where)
 		}
-		return nil, v1.ReasonInspecting, fmt.Sprintf("no Backup records artifacts of %s in %s: Job %s is listing them", rs.Spec.Database, where, job.Name), nil
+		return says(v1.ReasonInspecting, "no Backup records artifacts of %s in %s: Job %s is listing them", rs.Spec.Database, where, job.Name)
 	case !metav1.IsControlledBy(job, rs):
-		return nil, v1.ReasonJobConflict, fmt.Sprintf("a Job named %s exists and does not belong to this Restore", job.Name), nil
+		return says(v1.ReasonJobConflict, "a Job named %s exists and does not belong to this Restore", job.Name)
 	}
 	ended := endOf(job)
 	if ended == nil {
-		return nil, v1.ReasonInspecting, fmt.Sprintf("Job %s is listing the artifacts in %s", job.Name, where), nil
+		return says(v1.ReasonInspecting, "Job %s is listing the artifacts in %s", job.Name, where)
 	}
 	msg, repErr := terminationMessage(ctx, []client.Reader{r.Client, r.Reader}, job, resources.ContainerInspect)
 	var rep result.Restore
@@ -609,15 +635,16 @@ func (r *RestoreReconciler) inspected(ctx context.Context, rs *v1.Restore, plan 
 	}
 	switch {
 	case repErr != nil:
-		return nil, v1.ReasonInvalidReport, fmt.Sprintf("inspection Job %s ended (%s) without a report the operator can read: %v", job.Name, ended.Type, repErr), nil
+		return says(v1.ReasonInvalidReport, "inspection Job %s ended (%s) without a report the operator can read: %v", job.Name, ended.Type, repErr)
 	case rep.Reason != "":
-		return nil, rep.Reason, fmt.Sprintf("in %s: %s", where, rep.Error), nil
+		return says(rep.Reason, "in %s: %s", where, rep.Error)
 	case ended.Type != batchv1.JobComplete || len(rep.Chain) == 0:
-		return nil, v1.ReasonRestoreFailed, fmt.Sprintf("inspection Job %s ended (%s, %s) without a chain: %s", job.Name, ended.Type, ended.Reason, rep.Error), nil
+		return says(v1.ReasonRestoreFailed, "inspection Job %s ended (%s, %s) without a chain: %s", job.Name, ended.Type, ended.Reason, rep.Error)
 	}
 	plan.Chain, plan.ChainHighTx = rep.Chain, rep.ChainHighTx
 	if plan.UntilTime == nil {
-		rs.Status.RestoredUntilTx = rep.UntilTx
+		d.untilTx = rep.UntilTx
 	}
-	return plan, "", "", nil
+	d.inspect = false
+	return d, nil
 }

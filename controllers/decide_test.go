@@ -1,0 +1,379 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/schedule"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/topology"
+)
+
+// The decisions of the three controllers, as tables: what each pass creates, deletes, skips or
+// refuses, and why (the CronJob controller's syncCronJob cases). Every expectation is written
+// by hand from the rule it names.
+
+var day = time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+
+func at(hm string) time.Time {
+	t, err := time.Parse("15:04:05", hm)
+	if err != nil {
+		panic(err)
+	}
+	return day.Add(time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute + time.Duration(t.Second())*time.Second)
+}
+
+func TestDecideSlot(t *testing.T) {
+	every10, err := schedule.Parse("*/10 * * * *", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	halfPast, err := schedule.Parse("30 * * * *", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt := func(hm string) *metav1.Time { return &metav1.Time{Time: at(hm)} }
+	backup := func(name string, phase v1.BackupPhase, annotations map[string]string) v1.Backup {
+		return v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: annotations, UID: "uid-" + "name"}, Status: v1.BackupStatus{Phase: phase}}
+	}
+	fullBackup := backup("nightly-202612020010", v1.BackupSucceeded, map[string]string{v1.SlotAnnotation: "2026-12-02T00:10:00Z"})
+	fullBackup.Spec.Type = v1.BackupFull
+	fullBackup.Status.Databases = []v1.DatabaseResult{{Name: "neo4j", Type: v1.BackupFull, Artifact: "neo4j-full.backup"}}
+	running := backup("nightly-202612020010", v1.BackupRunning, map[string]string{v1.SlotAnnotation: "2026-12-02T00:10:00Z"})
+
+	for _, tc := range []struct {
+		name     string
+		status   v1.BackupScheduleStatus
+		policy   v1.ConcurrencyPolicy
+		full     *schedule.Schedule
+		deadline *time.Duration
+		owned    []v1.Backup
+		now      string
+		want     slotDecision
+	}{
+		{name: "no slot due yet", now: "00:05:00", want: slotDecision{}},
+		{name: "the first slot is a FULL named after its minute", now: "00:10:05", want: slotDecision{
+			action: slotCreate, slot: at("00:10:00"), name: "nightly-202612020010", typ: v1.BackupFull,
+			annotations: map[string]string{v1.SlotAnnotation: "2026-12-02T00:10:00Z"}}},
+		{name: "after an outage only the newest slot is taken; the two before are counted on it",
+			status: v1.BackupScheduleStatus{LastScheduleTime: mt("00:10:00")}, owned: []v1.Backup{fullBackup}, now: "00:40:01",
+			want: slotDecision{action: slotCreate, slot: at("00:40:00"), name: "nightly-202612020040", typ: v1.BackupAuto, missed: 2,
+				annotations: map[string]string{v1.SlotAnnotation: "2026-12-02T00:40:00Z", missedAnnotation: "2"}}},
+		{name: "past startingDeadlineSeconds the slot is skipped, not replayed",
+			status: v1.BackupScheduleStatus{LastScheduleTime: mt("00:10:00")}, deadline: ptr.To(time.Minute), now: "00:21:30",
+			want: slotDecision{action: slotSkip, slot: at("00:20:00"), missed: 1, reason: "DeadlinePassed",
+				message: "slot 2026-12-02T00:20:00Z was missed by more than startingDeadlineSeconds (1 slot(s) in all); it is skipped, not replayed"}},
+		{name: "Forbid skips the slot while a Backup runs",
+			status: v1.BackupScheduleStatus{LastScheduleTime: mt("00:10:00")}, owned: []v1.Backup{running}, now: "00:20:01",
+			want: slotDecision{action: slotSkip, slot: at("00:20:00"), missed: 1, reason: "Forbid", name: "nightly-202612020020",
+				message: "slot 2026-12-02T00:20:00Z skipped: Backup nightly-202612020010 is still running (concurrencyPolicy Forbid)"}},
+		{name: "Replace deletes the running Backup, then creates the slot's",
+			status: v1.BackupScheduleStatus{LastScheduleTime: mt("00:10:00")}, policy: v1.ConcurrencyReplace, owned: []v1.Backup{running}, now: "00:20:01",
+			want: slotDecision{action: slotCreate, slot: at("00:20:00"), name: "nightly-202612020020", typ: v1.BackupFull,
+				annotations: map[string]string{v1.SlotAnnotation: "2026-12-02T00:20:00Z"}, replace: []v1.Backup{running}}},
+		{name: "Allow runs them side by side",
+			status: v1.BackupScheduleStatus{LastScheduleTime: mt("00:10:00")}, policy: v1.ConcurrencyAllow, owned: []v1.Backup{running}, now: "00:20:01",
+			want: slotDecision{action: slotCreate, slot: at("00:20:00"), name: "nightly-202612020020", typ: v1.BackupFull,
+				annotations: map[string]string{v1.SlotAnnotation: "2026-12-02T00:20:00Z"}}},
+		{name: "the slot's Backup exists (its status write was lost): adopted, and its slot recovered",
+			owned: []v1.Backup{running}, now: "00:10:30",
+			want: slotDecision{recovered: []recoveredSlot{{slot: at("00:10:00")}}}},
+		{name: "a lost status write: the Backup's slot and the outage it counted are recovered, once",
+			owned: []v1.Backup{backup("nightly-202612020010", v1.BackupRunning, map[string]string{v1.SlotAnnotation: "2026-12-02T00:10:00Z", missedAnnotation: "3"})},
+			now:   "00:15:00",
+			want:  slotDecision{recovered: []recoveredSlot{{slot: at("00:10:00"), missed: 3}}}},
+		{name: "a Backup already in status is not recovered again",
+			status: v1.BackupScheduleStatus{LastScheduleTime: mt("00:10:00")}, owned: []v1.Backup{fullBackup}, now: "00:15:00",
+			want: slotDecision{}},
+		{name: "the slots passed while suspended are not taken",
+			status: v1.BackupScheduleStatus{LastScheduleTime: mt("00:10:00"), Conditions: []metav1.Condition{{Type: v1.ConditionScheduled, Reason: v1.ReasonSuspended}}},
+			now:    "00:31:00",
+			want: slotDecision{action: slotSkip, slot: at("00:30:00"), missed: 2, reason: "Suspended",
+				message: "2 slot(s) passed while the schedule was suspended; they are not taken"}},
+		{name: "fullBackupSchedule makes its slots FULL even on a chain",
+			status: v1.BackupScheduleStatus{LastScheduleTime: mt("00:20:00")}, full: halfPast, owned: []v1.Backup{fullBackup}, now: "00:30:01",
+			want: slotDecision{action: slotCreate, slot: at("00:30:00"), name: "nightly-202612020030", typ: v1.BackupFull,
+				annotations: map[string]string{v1.SlotAnnotation: "2026-12-02T00:30:00Z"}}},
+		{name: "off its full slots, the schedule takes AUTO on the chain",
+			status: v1.BackupScheduleStatus{LastScheduleTime: mt("00:10:00")}, full: halfPast, owned: []v1.Backup{fullBackup}, now: "00:20:01",
+			want: slotDecision{action: slotCreate, slot: at("00:20:00"), name: "nightly-202612020020", typ: v1.BackupAuto,
+				annotations: map[string]string{v1.SlotAnnotation: "2026-12-02T00:20:00Z"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &v1.BackupSchedule{
+				ObjectMeta: metav1.ObjectMeta{Name: "nightly", CreationTimestamp: metav1.NewTime(day)},
+				Spec:       v1.BackupScheduleSpec{ConcurrencyPolicy: tc.policy},
+				Status:     tc.status,
+			}
+			if s.Spec.ConcurrencyPolicy == "" {
+				s.Spec.ConcurrencyPolicy = v1.ConcurrencyForbid
+			}
+			got := decideSlot(s, tc.owned, every10, tc.full, tc.deadline, at(tc.now))
+			if diff := diffDecision(got, tc.want); diff != "" {
+				t.Errorf("%s\ngot  %+v\nwant %+v", diff, got, tc.want)
+			}
+		})
+	}
+}
+
+// diffDecision names the first field of a slotDecision that differs (Backups by name).
+func diffDecision(got, want slotDecision) string {
+	names := func(bs []v1.Backup) string {
+		var n []string
+		for _, b := range bs {
+			n = append(n, b.Name)
+		}
+		return strings.Join(n, ",")
+	}
+	switch {
+	case got.action != want.action:
+		return "action"
+	case !got.slot.Equal(want.slot):
+		return "slot"
+	case got.missed != want.missed || got.reason != want.reason || got.message != want.message:
+		return "missed, reason or message"
+	case got.action == slotCreate && (got.name != want.name || got.typ != want.typ):
+		return "name or type"
+	case len(got.annotations) != len(want.annotations):
+		return "annotations"
+	case names(got.replace) != names(want.replace):
+		return "replace"
+	case len(got.recovered) != len(want.recovered):
+		return "recovered"
+	}
+	for k, v := range want.annotations {
+		if got.annotations[k] != v {
+			return "annotation " + k
+		}
+	}
+	for i := range want.recovered {
+		if !got.recovered[i].slot.Equal(want.recovered[i].slot) || got.recovered[i].missed != want.recovered[i].missed {
+			return "recovered slot"
+		}
+	}
+	return ""
+}
+
+func TestDecidePrune(t *testing.T) {
+	done := func(name string, phase v1.BackupPhase, completed string) v1.Backup {
+		return v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(at(completed).Add(-time.Minute))},
+			Status: v1.BackupStatus{Phase: phase, JobName: name + "-backup", CompletionTime: &metav1.Time{Time: at(completed)},
+				Databases: []v1.DatabaseResult{{Name: "neo4j", Type: v1.BackupFull, Artifact: name}}}}
+	}
+	owned := []v1.Backup{ // oldest first, as ownedBackups sorts them
+		done("f1", v1.BackupFailed, "00:10:00"), done("s1", v1.BackupSucceeded, "00:20:00"), done("f2", v1.BackupFailed, "00:30:00"),
+		done("s2", v1.BackupSucceeded, "00:40:00"), done("f3", v1.BackupFailed, "00:50:00"), done("s3", v1.BackupSucceeded, "01:00:00"),
+		{ObjectMeta: metav1.ObjectMeta{Name: "running"}, Status: v1.BackupStatus{Phase: v1.BackupRunning, JobName: "running-backup"}},
+	}
+	for _, tc := range []struct {
+		name       string
+		spec       v1.BackupScheduleSpec
+		backups    string // deleted, with why
+		jobsOf     string
+		ownedLimit []v1.Backup
+	}{
+		{name: "the default limits (3 and 3) keep everything here", backups: "", jobsOf: ""},
+		{name: "failedBackupsHistoryLimit 1 deletes the two older failures, not the running one",
+			spec:    v1.BackupScheduleSpec{FailedBackupsHistoryLimit: ptr.To[int32](1)},
+			backups: "f2 failedBackupsHistoryLimit, f1 failedBackupsHistoryLimit"},
+		{name: "successfulBackupsHistoryLimit 1 deletes the Jobs of the older successes, keeping the Backups",
+			spec:   v1.BackupScheduleSpec{SuccessfulBackupsHistoryLimit: ptr.To[int32](1)},
+			jobsOf: "s2, s1"},
+		{name: "keepLast 1 deletes every older success (each a FULL, so no chain holds them); failures follow their own limit",
+			spec:    v1.BackupScheduleSpec{Retention: &v1.RetentionSpec{KeepLast: ptr.To[int32](1)}},
+			backups: "s2 retention, s1 retention"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &v1.BackupSchedule{Spec: tc.spec}
+			s.Spec.TimeZone = "UTC"
+			d := decidePrune(s, owned, at("02:00:00"))
+			var backups, jobs []string
+			for _, p := range d.backups {
+				backups = append(backups, p.backup.Name+" "+p.why)
+			}
+			for _, b := range d.jobs {
+				jobs = append(jobs, b.Name)
+			}
+			if got := strings.Join(backups, ", "); got != tc.backups {
+				t.Errorf("Backups deleted: %q, want %q", got, tc.backups)
+			}
+			if got := strings.Join(jobs, ", "); got != tc.jobsOf {
+				t.Errorf("Jobs deleted: %q, want %q", got, tc.jobsOf)
+			}
+		})
+	}
+}
+
+func TestDecideStart(t *testing.T) {
+	budget := v1.MemoryBudget{Heap: resource.MustParse("1Gi"), PageCache: resource.MustParse("512Mi"), Limit: resource.MustParse("2Gi")}
+	servers := []topology.Server{
+		{Name: "graph-0", Zone: "zone-a", Ready: true, Host: "graph-0.graph.prod.svc"},
+		{Name: "graph-1", Zone: "zone-b", Ready: true, Host: "graph-1.graph.prod.svc"},
+		{Name: "graph-2", Zone: "zone-b", Ready: true, Host: "graph-2.graph.prod.svc", ReadReplica: true},
+	}
+	zones := []string{"zone-a", "zone-b", "zone-c"}
+	ours := func(mod func(*corev1.PersistentVolumeClaim)) *corev1.PersistentVolumeClaim {
+		c := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "neo4j-backups-graph", Labels: map[string]string{resources.LabelManagedBy: resources.ManagedBy}}}
+		if mod != nil {
+			mod(c)
+		}
+		return c
+	}
+	ownedByOther := func(c *corev1.PersistentVolumeClaim) {
+		c.OwnerReferences = []metav1.OwnerReference{{Kind: "Backup", Name: "older", UID: "uid-older"}}
+	}
+	template := func(b *v1.Backup) {
+		b.Spec.Storage.PersistentVolumeClaim.Template = &v1.ClaimTemplate{Size: resource.MustParse("50Gi")}
+	}
+	deletePolicy := func(b *v1.Backup) { template(b); b.Spec.Storage.DeletionPolicy = v1.DeletionDelete }
+	for _, tc := range []struct {
+		name    string
+		backup  func(*v1.Backup)
+		world   backupWorld
+		refusal string
+		zone    string
+		members string
+		claim   claimStep
+	}{
+		{name: "no ready server", world: backupWorld{servers: []topology.Server{{Name: "graph-0", Zone: "zone-a", Host: "h"}}, nodeZones: zones},
+			refusal: v1.ReasonNoSourceMember},
+		{name: "a claim named in claimName must exist", backup: func(b *v1.Backup) { b.Spec.Storage.PersistentVolumeClaim.ClaimName = "mine" },
+			world: backupWorld{servers: servers, nodeZones: zones, claimName: "mine"}, refusal: v1.ReasonClaimNotFound},
+		{name: "a template claim is created, in the zone without servers, read replicas first", backup: template,
+			world: backupWorld{servers: servers, nodeZones: zones}, zone: "zone-c", members: "graph-2,graph-0,graph-1", claim: claimCreate},
+		{name: "a claim being deleted is refused at once", backup: template,
+			world:   backupWorld{servers: servers, nodeZones: zones, claim: ours(func(c *corev1.PersistentVolumeClaim) { c.DeletionTimestamp = &metav1.Time{Time: day} })},
+			refusal: v1.ReasonClaimDeleting},
+		{name: "a template never takes over a claim the operator did not make", backup: template,
+			world: backupWorld{servers: servers, nodeZones: zones, claim: ours(func(c *corev1.PersistentVolumeClaim) { c.Labels = nil })}, refusal: v1.ReasonClaimConflict},
+		{name: "a Retain backup is not stored on a claim that goes with its Delete backups", backup: template,
+			world: backupWorld{servers: servers, nodeZones: zones, claim: ours(ownedByOther)}, refusal: v1.ReasonClaimConflict},
+		{name: "a Delete backup becomes one more owner of the claim", backup: deletePolicy,
+			world: backupWorld{servers: servers, nodeZones: zones, claim: ours(ownedByOther)}, zone: "zone-c", members: "graph-2,graph-0,graph-1", claim: claimAddOwner},
+		{name: "a Delete backup that owns the claim already changes nothing", backup: deletePolicy,
+			world: backupWorld{servers: servers, nodeZones: zones, claim: ours(func(c *corev1.PersistentVolumeClaim) {
+				c.OwnerReferences = []metav1.OwnerReference{{Kind: "Backup", Name: "nightly", UID: "uid-nightly"}}
+			})}, zone: "zone-c", members: "graph-2,graph-0,graph-1", claim: claimAsIs},
+		{name: "a claim bound in a zone of the cluster is refused", backup: template,
+			world: backupWorld{servers: servers, nodeZones: zones, claim: ours(nil), boundZone: "zone-a"}, refusal: v1.ReasonNoIsolatedZone},
+		{name: "AvoidSourceZone never takes a member from the storage zone",
+			backup: func(b *v1.Backup) { template(b); b.Spec.Storage.Zone.Policy = v1.ZoneAvoidSourceZone },
+			world:  backupWorld{servers: servers, nodeZones: []string{"zone-a", "zone-b"}}, zone: "zone-a", members: "graph-2,graph-1", claim: claimCreate},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "prod", UID: "uid-nightly"}, Spec: v1.BackupSpec{
+				Cluster: v1.ClusterSpec{Name: "graph"}, Source: v1.SourceSpec{Policy: v1.SourcePreferReadReplica}}}
+			if tc.backup != nil {
+				tc.backup(b)
+			}
+			if tc.world.claimName == "" {
+				tc.world.claimName = "neo4j-backups-graph"
+			}
+			d := decideStart(b, budget, tc.world)
+			if tc.refusal != "" {
+				if d.refusal == nil || d.refusal.Reason != tc.refusal || d.plan != nil {
+					t.Fatalf("want refusal %s, got %+v (plan %v)", tc.refusal, d.refusal, d.plan)
+				}
+				return
+			}
+			if d.refusal != nil {
+				t.Fatalf("refused: %s", d.refusal)
+			}
+			var members []string
+			for _, m := range d.plan.Members {
+				members = append(members, m.Name)
+			}
+			if got := strings.Join(members, ","); got != tc.members || d.plan.StorageZone != tc.zone || d.claim != tc.claim || d.plan.ClaimName != "neo4j-backups-graph" {
+				t.Errorf("members %s in zone %s, claim step %d; want %s in %s, step %d", got, d.plan.StorageZone, d.claim, tc.members, tc.zone, tc.claim)
+			}
+		})
+	}
+}
+
+func TestDecideRestore(t *testing.T) {
+	budget := v1.MemoryBudget{Heap: resource.MustParse("1Gi"), PageCache: resource.MustParse("512Mi"), Limit: resource.MustParse("2Gi")}
+	loc := v1.StorageLocation{ClaimName: "neo4j-backups-graph", Path: "prod/graph"}
+	backup := func(name string, phase v1.BackupPhase, typ v1.BackupType, low, high int64, completed string) v1.Backup {
+		return v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: v1.BackupStatus{
+			Phase: phase, Storage: &loc, CompletionTime: &metav1.Time{Time: at(completed)},
+			Placement: &v1.Placement{StorageZone: "zone-c"},
+			Databases: []v1.DatabaseResult{{Name: "neo4j", Type: typ, Artifact: name + ".backup", LowestTx: low, HighestTx: high}},
+		}}
+	}
+	d1 := backup("d1", v1.BackupSucceeded, v1.BackupFull, 1, 10, "01:00:00")
+	d2 := backup("d2", v1.BackupSucceeded, v1.BackupDiff, 11, 20, "02:00:00")
+	d3 := backup("d3", v1.BackupSucceeded, v1.BackupDiff, 21, 30, "03:00:00")
+	gap := backup("d3", v1.BackupSucceeded, v1.BackupDiff, 25, 30, "03:00:00")
+	running := backup("d4", v1.BackupRunning, v1.BackupDiff, 0, 0, "04:00:00")
+	failedB := backup("d5", v1.BackupFailed, "", 0, 0, "05:00:00")
+	failedB.Status.Databases = nil
+	other := backup("other", v1.BackupSucceeded, v1.BackupFull, 1, 5, "01:00:00")
+	other.Status.Databases[0].Name = "movies"
+	chain := []v1.Backup{d1, d2, d3}
+	v526, _ := neo4j.ParseVersion("5.26")
+	v44, _ := neo4j.ParseVersion("4.4")
+
+	for _, tc := range []struct {
+		name    string
+		version neo4j.Version
+		source  string // spec.source.backupName; else the storage location
+		until   string
+		world   restoreWorld
+		reason  string
+		inspect bool
+		chain   string
+		untilTx int64
+	}{
+		{name: "a named Backup that does not exist is waited for", source: "d9", world: restoreWorld{backups: chain}, reason: v1.ReasonBackupNotFound},
+		{name: "a Backup still running is waited for", source: "d4", world: restoreWorld{source: &running}, reason: reasonSourceRunning},
+		{name: "a failed Backup holds nothing", source: "d5", world: restoreWorld{source: &failedB}, reason: v1.ReasonSourceNotReady},
+		{name: "a Backup without the database", source: "other", world: restoreWorld{source: &other, backups: []v1.Backup{other}}, reason: v1.ReasonSourceNotReady},
+		{name: "restoreUntil that is neither a time nor a transaction", source: "d2", until: "yesterday", world: restoreWorld{source: &d2, backups: chain}, reason: v1.ReasonInvalidSpec},
+		{name: "the chain ends at the named Backup, restored to its last transaction", source: "d2", world: restoreWorld{source: &d2, backups: chain},
+			chain: "d1.backup d2.backup", untilTx: 20},
+		{name: "to a transaction: the chain that holds it", source: "", until: "15", world: restoreWorld{backups: chain},
+			chain: "d1.backup d2.backup", untilTx: 15},
+		{name: "a gap in the transactions breaks the chain", world: restoreWorld{backups: []v1.Backup{d1, d2, gap}}, reason: v1.ReasonChainBroken},
+		{name: "a location no Backup describes is inspected", world: restoreWorld{backups: []v1.Backup{other}}, inspect: true},
+		{name: "a named Backup must have recorded artifacts there", source: "d2", world: restoreWorld{source: &d2}, reason: v1.ReasonNotCovered},
+		{name: "4.4: the database's folder, whatever the Backups say", version: v44, world: restoreWorld{}, chain: "neo4j"},
+		{name: "4.4: only the newest backup is still in the folder", version: v44, source: "d2", world: restoreWorld{source: &d2, backups: chain}, reason: v1.ReasonNotCovered},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "prod"}, Spec: v1.RestoreSpec{Database: "neo4j", RestoreUntil: tc.until}}
+			if tc.source != "" {
+				rs.Spec.Source.BackupName = tc.source
+			} else {
+				rs.Spec.Source.Storage = &v1.StorageLocationSpec{ClaimName: loc.ClaimName, Path: loc.Path}
+			}
+			version := tc.version
+			if version == (neo4j.Version{}) {
+				version = v526
+			}
+			d := decideRestore(rs, version, budget, tc.world)
+			if d.reason != tc.reason || d.inspect != tc.inspect {
+				t.Fatalf("reason %q (%s), inspect %t; want %q, %t", d.reason, d.message, d.inspect, tc.reason, tc.inspect)
+			}
+			if tc.reason != "" {
+				return
+			}
+			if got := strings.Join(d.plan.Chain, " "); got != tc.chain || d.untilTx != tc.untilTx {
+				t.Errorf("chain %q until tx %d; want %q, %d", got, d.untilTx, tc.chain, tc.untilTx)
+			}
+			if d.plan.ClaimName != loc.ClaimName || d.plan.Path != loc.Path {
+				t.Errorf("restores from %s/%s", d.plan.ClaimName, d.plan.Path)
+			}
+			if tc.chain != "" && tc.version != v44 && d.plan.Zone != "zone-c" {
+				t.Errorf("zone %q: the Backups' storage zone", d.plan.Zone)
+			}
+		})
+	}
+}
