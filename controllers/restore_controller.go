@@ -121,7 +121,8 @@ func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 // cleans up again.
 func (r *RestoreReconciler) report(ctx context.Context, old, rs *v1.Restore, fx *effects) {
 	p := rs.Status.Phase
-	announce(fx, r.Recorder, rs, string(old.Status.Phase), string(p), old.Status.Conditions, rs.Status.Conditions, p == v1.RestoreFailed)
+	announce(fx, r.Recorder, rs, string(old.Status.Phase), string(p), old.Status.Conditions, rs.Status.Conditions,
+		p == v1.RestoreFailed || refusedBefore(rs.Status.Conditions))
 	if old.Status.Phase == p || !restoreFinished(p) {
 		return
 	}

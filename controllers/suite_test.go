@@ -112,9 +112,9 @@ var _ = BeforeSuite(func() {
 })
 
 // faults makes the API server refuse the controllers' own calls in one namespace, as a quota, an
-// admission webhook or a concurrent writer would: controller-runtime's interceptor around the
-// manager's real client. A rule matches a verb (create, delete, status) on a kind in a namespace
-// for a number of calls.
+// admission webhook, a concurrent writer or a lagging cache would: controller-runtime's
+// interceptor around the manager's real client. A rule matches a verb (get, create, delete,
+// status) on a kind in a namespace for a number of calls.
 var faults = &faultTable{}
 
 type fault struct {
@@ -203,6 +203,16 @@ func (t *faultTable) funcs() interceptor.Funcs {
 				return err
 			}
 			return c.Create(ctx, obj, opts...)
+		},
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			// A rule on get is a stale read: the cache answers what it answers, e.g. NotFound
+			// for an object it has not seen yet.
+			obj.SetNamespace(key.Namespace)
+			obj.SetName(key.Name)
+			if err := t.take("get", obj); err != nil {
+				return err
+			}
+			return c.Get(ctx, key, obj, opts...)
 		},
 		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
 			if err := t.take("delete", obj); err != nil {
