@@ -83,7 +83,9 @@ var _ = Describe("Faults: the Backup controller", func() {
 			return o.(*v1.Backup).Status.Phase == v1.BackupSucceeded
 		}, conflict())
 		finish(job, 0, report(good("neo4j", "FULL")))
-		succeeded := func() float64 { return testutil.ToFloat64(metrics.Backups.WithLabelValues(w.ns, "graph", "", "Succeeded")) }
+		succeeded := func() float64 {
+			return testutil.ToFloat64(metrics.Backups.WithLabelValues(w.ns, "graph", "", "Succeeded"))
+		}
 		eventually(func(g Gomega) {
 			g.Expect(get(b)(g).Status.Phase).To(Equal(v1.BackupSucceeded))
 			g.Expect(hits()).To(Equal(1), "the first write of the end conflicted")
