@@ -383,7 +383,7 @@ var _ = Describe("Backup controller", func() {
 		})
 	})
 
-	It("lets every Backup own a template claim with deletionPolicy Delete, so it goes with the last of them", func() {
+	It("lets every Backup with deletionPolicy Delete own the template claim (the e2e suite sees it go with the last of them)", func() {
 		w := newWorld()
 		w.cluster()
 		del := func(s *v1.BackupSpec) { s.Storage.DeletionPolicy = v1.DeletionDelete }

@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -180,6 +181,54 @@ var _ = Describe("a Backup on the cluster in a box", func() {
 		Expect(err).NotTo(HaveOccurred())
 		GinkgoWriter.Printf("kubectl get nbk:\n%s\n", out)
 		Expect(out).To(MatchRegexp(`nightly\s+Succeeded\s+FULL\s+graph-1\s+zone-c\s+51Mi`))
+	})
+
+	It("deletes a claim made under deletionPolicy Delete with the last of its Backups, through the real garbage collector", func() {
+		// envtest runs no garbage collector: only here can the claim be seen to go, and to stay
+		// while one owner is left.
+		withDelete := func(name, artifact string) *v1.Backup {
+			b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: e2eSpec(map[string]string{
+				"sim.graphkeeper.dev/outcome": "Succeeded",
+				"sim.graphkeeper.dev/message": simulated(result.Database{Name: "neo4j", Type: "FULL", Artifact: artifact, Size: 1 << 20,
+					LowTx: 1, HighTx: 10, Consistent: ptr.To(true), Member: "graph-1", Zone: "zone-b"}),
+			})}
+			b.Spec.Databases, b.Spec.Type, b.Spec.Storage.DeletionPolicy = []string{"neo4j"}, v1.BackupFull, v1.DeletionDelete
+			Expect(k8sClient.Create(ctx, b)).To(Succeed())
+			waitBackup(b, v1.BackupSucceeded, 90*time.Second)
+			return b
+		}
+		first := withDelete("first", "neo4j-2026-11-28T02-00-00.backup")
+		second := withDelete("second", "neo4j-2026-11-29T02-00-00.backup")
+		key := client.ObjectKey{Namespace: ns, Name: first.Status.Storage.ClaimName}
+		claim := &corev1.PersistentVolumeClaim{}
+		Expect(k8sClient.Get(ctx, key, claim)).To(Succeed())
+		Expect(claim.OwnerReferences).To(ConsistOf(HaveField("Name", "first"), HaveField("Name", "second")))
+
+		gone := func(obj client.Object) {
+			GinkgoHelper()
+			Eventually(func(g Gomega) {
+				err := k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+				g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "still there: %v", err)
+			}).WithTimeout(60 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		}
+		By("the Backup that made the claim deleted (its artifacts pruned): the claim stays with the other")
+		Expect(k8sClient.Delete(ctx, first)).To(Succeed())
+		gone(first)
+		// The garbage collector has weighed the claim once it dropped the deleted owner's
+		// reference and kept the claim for the other; deleting it is final, so that ends the wait.
+		Eventually(func(g Gomega) {
+			err := k8sClient.Get(ctx, key, claim)
+			if apierrors.IsNotFound(err) || (err == nil && claim.DeletionTimestamp != nil) {
+				StopTrying("the garbage collector deleted the claim while Backup second still uses it").Now()
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(claim.OwnerReferences).To(ConsistOf(HaveField("Name", "second")))
+		}).WithTimeout(90 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+
+		By("the last Backup deleted: the garbage collector deletes the claim")
+		Expect(k8sClient.Delete(ctx, second)).To(Succeed())
+		gone(second)
+		gone(claim)
 	})
 
 	It("ends Failed with the reason when the backup pod fails", func() {
