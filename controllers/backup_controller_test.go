@@ -292,6 +292,34 @@ func mergeLabels(a, b map[string]string) map[string]string {
 	return out
 }
 
+// twoFulls makes two finished FULL Backups with deletionPolicy Delete on the template claim, so
+// that the older's artifact is not the newest chain's and may be pruned.
+func (w *world) twoFulls(older, newer string) (*v1.Backup, *v1.Backup) {
+	GinkgoHelper()
+	del := func(s *v1.BackupSpec) { s.Storage.DeletionPolicy = v1.DeletionDelete; s.Type = v1.BackupFull }
+	o := w.backup(older, del)
+	finish(jobOf(o), 0, report(good("neo4j", "FULL")))
+	eventually(func(g Gomega) { g.Expect(get(o)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
+	n := w.backup(newer, del)
+	newerReport := good("neo4j", "FULL")
+	newerReport.Artifact = "neo4j-2026-11-29T02-00-00.backup"
+	finish(jobOf(n), 0, report(newerReport))
+	eventually(func(g Gomega) { g.Expect(get(n)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
+	return o, n
+}
+
+// completePrune plays the Job controller for a prune Job whose pod succeeded.
+func completePrune(prune *batchv1.Job) {
+	GinkgoHelper()
+	now := metav1.NewTime(time.Now().Truncate(time.Second))
+	prune.Status.StartTime, prune.Status.CompletionTime, prune.Status.Succeeded = &now, &now, 1
+	prune.Status.Conditions = []batchv1.JobCondition{
+		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
+		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
+	}
+	Expect(k8sClient.Status().Update(ctx, prune)).To(Succeed())
+}
+
 func report(dbs ...result.Database) string {
 	return string(result.Encode(result.Backup{Databases: dbs}, result.MaxMessage))
 }
@@ -441,13 +469,7 @@ var _ = Describe("Backup controller", func() {
 		Expect(prune.Spec.Template.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Values).To(Equal([]string{"zone-c"}))
 		Expect(get(older)(Default).Finalizers).To(ContainElement("backup.graphkeeper.dev/artifacts"), "held until the prune is done")
 
-		now := metav1.NewTime(time.Now().Truncate(time.Second))
-		prune.Status.StartTime, prune.Status.CompletionTime, prune.Status.Succeeded = &now, &now, 1
-		prune.Status.Conditions = []batchv1.JobCondition{
-			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
-			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
-		}
-		Expect(k8sClient.Status().Update(ctx, prune)).To(Succeed())
+		completePrune(prune)
 		eventually(func(g Gomega) {
 			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(older), &v1.Backup{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
@@ -458,15 +480,7 @@ var _ = Describe("Backup controller", func() {
 	It("neither waits on nor deletes a Job of another that holds its prune Job's name", func() {
 		w := newWorld()
 		w.cluster()
-		del := func(s *v1.BackupSpec) { s.Storage.DeletionPolicy = v1.DeletionDelete; s.Type = v1.BackupFull }
-		old := w.backup("old", del)
-		finish(jobOf(old), 0, report(good("neo4j", "FULL")))
-		eventually(func(g Gomega) { g.Expect(get(old)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
-		newer := w.backup("newer", del)
-		newerReport := good("neo4j", "FULL")
-		newerReport.Artifact = "neo4j-2026-11-29T02-00-00.backup"
-		finish(jobOf(newer), 0, report(newerReport))
-		eventually(func(g Gomega) { g.Expect(get(newer)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
+		old, _ := w.twoFulls("old", "newer")
 
 		// Someone's Job named old-prune, running.
 		foreign := &batchv1.Job{

@@ -668,7 +668,12 @@ func (r *BackupScheduleReconciler) prune(ctx context.Context, s *v1.BackupSchedu
 	}
 	for _, p := range d.backups {
 		b := p.backup
-		if err := r.Client.Delete(ctx, &b, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+		// The UID: a Backup of the name made since this pass read the cache is not this one.
+		err := r.Client.Delete(ctx, &b, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &b.UID})
+		switch {
+		case apierrors.IsConflict(err):
+			return errStale
+		case client.IgnoreNotFound(err) != nil:
 			return failed(reasonFailedDelete, fmt.Errorf("deleting Backup %s: %w", b.Name, err))
 		}
 		r.Recorder.Eventf(s, &b, corev1.EventTypeNormal, "BackupDeleted", "Delete", "deleted Backup %s (%s)", b.Name, p.why)
@@ -692,7 +697,8 @@ func (r *BackupScheduleReconciler) deleteJob(ctx context.Context, b *v1.Backup) 
 	if job.DeletionTimestamp != nil || !metav1.IsControlledBy(job, b) {
 		return nil
 	}
-	if err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+	err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &job.UID})
+	if client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
 		return failed(reasonFailedDelete, fmt.Errorf("deleting Job %s: %w", job.Name, err))
 	}
 	return nil

@@ -8,9 +8,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -114,29 +112,14 @@ var _ = Describe("Faults: the Backup controller", func() {
 	})
 
 	It("shows a prune Job delete the API server refuses on the Backup being deleted, and finishes once it is allowed", func() {
-		del := func(s *v1.BackupSpec) { s.Storage.DeletionPolicy = v1.DeletionDelete; s.Type = v1.BackupFull }
-		older := w.backup("older", del)
-		finish(jobOf(older), 0, report(good("neo4j", "FULL")))
-		eventually(func(g Gomega) { g.Expect(get(older)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
-		newer := w.backup("newer", del)
-		newerReport := good("neo4j", "FULL")
-		newerReport.Artifact = "neo4j-2026-11-29T02-00-00.backup"
-		finish(jobOf(newer), 0, report(newerReport))
-		eventually(func(g Gomega) { g.Expect(get(newer)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
-
+		older, _ := w.twoFulls("older", "newer")
 		Expect(k8sClient.Delete(ctx, older)).To(Succeed())
 		prune := &batchv1.Job{}
 		eventually(func(g Gomega) {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "older-prune"}, prune)).To(Succeed())
 		})
 		faults.inject(w.ns, "delete", "Job", 1000, apierrors.NewForbidden(jobs, prune.Name, errors.New("denied by an admission webhook")))
-		now := metav1.NewTime(time.Now().Truncate(time.Second))
-		prune.Status.StartTime, prune.Status.CompletionTime, prune.Status.Succeeded = &now, &now, 1
-		prune.Status.Conditions = []batchv1.JobCondition{
-			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
-			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
-		}
-		Expect(k8sClient.Status().Update(ctx, prune)).To(Succeed())
+		completePrune(prune)
 		eventually(func(g Gomega) {
 			got := get(older)(g)
 			g.Expect(got.Finalizers).To(ContainElement("backup.graphkeeper.dev/artifacts"))
@@ -157,9 +140,7 @@ var _ = Describe("Faults: the Restore controller", func() {
 	var w *world
 	BeforeEach(func() {
 		w = newWorld()
-		w.finishedBackup("d1", 1, true, 1, 100)
-		w.finishedBackup("d2", 2, false, 101, 150)
-		w.finishedBackup("d3", 3, false, 151, 170)
+		w.chain()
 		DeferCleanup(func() { faults.clear(w.ns) })
 	})
 

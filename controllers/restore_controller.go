@@ -210,27 +210,9 @@ func (r *RestoreReconciler) launch(ctx context.Context, rs *v1.Restore, version 
 		rs.Status.RestoredUntilTx = d.untilTx
 	}
 	plan := d.plan
-	var job *batchv1.Job
-	switch rs.Spec.Mode {
-	case v1.RestoreSeedFromURI:
-		servers, serr := r.servers(ctx, rs)
-		if serr != nil {
-			return ctrl.Result{}, failed(reasonFailedList, serr)
-		}
-		if len(servers) == 0 {
-			return r.wait(rs, now, v1.ReasonNoServer, "no running server pod matches spec.cluster.serverSelector"), nil
-		}
-		if done, err := r.startSeedServer(ctx, rs, now, *plan); err != nil || done {
-			return ctrl.Result{}, err
-		}
-		job, err = resources.SeedJob(rs, resources.SeedPlan{RestorePlan: *plan, Servers: servers}, r.Options)
-		rs.Status.SeedURI = resources.SeedURI(rs, *plan)
-	default:
-		job, err = resources.RestoreJob(rs, *plan, r.Options)
-	}
-	if err != nil {
-		r.fail(rs, now, v1.ReasonInvalidSpec, err.Error())
-		return ctrl.Result{}, nil
+	job, res, err := r.modeJob(ctx, rs, *plan, now)
+	if err != nil || job == nil {
+		return res, err
 	}
 	created, ours, err := createOrAdopt(ctx, r.Client, r.Reader, job, rs)
 	switch {
@@ -249,6 +231,35 @@ func (r *RestoreReconciler) launch(ctx context.Context, rs *v1.Restore, version 
 	status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonPending,
 		fmt.Sprintf("Job %s created; restoring %d artifact(s)", job.Name, len(plan.Chain)), metav1.NewTime(now))
 	return ctrl.Result{}, nil
+}
+
+// modeJob builds the Job the mode runs: the restore Job, or for SeedFromURI the seed Job, once
+// the seed server and its Service are there. A nil Job means the Restore waits or failed (res).
+func (r *RestoreReconciler) modeJob(ctx context.Context, rs *v1.Restore, plan resources.RestorePlan, now time.Time) (*batchv1.Job, ctrl.Result, error) {
+	var job *batchv1.Job
+	var err error
+	switch rs.Spec.Mode {
+	case v1.RestoreSeedFromURI:
+		servers, serr := r.servers(ctx, rs)
+		if serr != nil {
+			return nil, ctrl.Result{}, failed(reasonFailedList, serr)
+		}
+		if len(servers) == 0 {
+			return nil, r.wait(rs, now, v1.ReasonNoServer, "no running server pod matches spec.cluster.serverSelector"), nil
+		}
+		if done, err := r.startSeedServer(ctx, rs, now, plan); err != nil || done {
+			return nil, ctrl.Result{}, err
+		}
+		job, err = resources.SeedJob(rs, resources.SeedPlan{RestorePlan: plan, Servers: servers}, r.Options)
+		rs.Status.SeedURI = resources.SeedURI(rs, plan)
+	default:
+		job, err = resources.RestoreJob(rs, plan, r.Options)
+	}
+	if err != nil {
+		r.fail(rs, now, v1.ReasonInvalidSpec, err.Error())
+		return nil, ctrl.Result{}, nil
+	}
+	return job, ctrl.Result{}, nil
 }
 
 // startSeedServer creates the seed server's Job and Service; done means the Restore failed
@@ -390,31 +401,9 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 	}
 	target.UntilTx, target.Until = until.UntilTx, until.Until
 
-	// The artifacts of the database in that location, as the Backups recorded them.
-	var arts []chain.Artifact
-	newest := ""
-	var newestAt time.Time
-	for _, b := range w.backups {
-		if b.Status.Storage == nil || *b.Status.Storage != loc {
-			continue
-		}
-		for _, d := range b.Status.Databases {
-			if d.Name != db || d.Artifact == "" {
-				continue
-			}
-			at := b.CreationTimestamp.Time
-			if b.Status.CompletionTime != nil {
-				at = b.Status.CompletionTime.Time
-			}
-			arts = append(arts, chain.Artifact{File: d.Artifact, Backup: b.Name, Time: at,
-				Full: d.Type == v1.BackupFull, LowTx: d.LowestTx, HighTx: d.HighestTx})
-			if zone == "" && b.Status.Placement != nil {
-				zone = b.Status.Placement.StorageZone
-			}
-			if newest == "" || at.After(newestAt) {
-				newest, newestAt = b.Name, at
-			}
-		}
+	arts, recordedZone, newest := recorded(w.backups, loc, db)
+	if zone == "" {
+		zone = recordedZone
 	}
 	d := restoreDecision{plan: &resources.RestorePlan{ClaimName: loc.ClaimName, Path: loc.Path, Zone: zone, Memory: budget,
 		UntilTx: target.UntilTx, UntilTime: target.Until}}
@@ -451,6 +440,35 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 		d.untilTx = c.HighTx
 	}
 	return d
+}
+
+// recorded are the artifacts of database db in loc as the Backups recorded them, with the
+// storage zone they were written in and the Backup that wrote the newest.
+func recorded(backups []v1.Backup, loc v1.StorageLocation, db string) (arts []chain.Artifact, zone, newest string) {
+	var newestAt time.Time
+	for _, b := range backups {
+		if b.Status.Storage == nil || *b.Status.Storage != loc {
+			continue
+		}
+		for _, d := range b.Status.Databases {
+			if d.Name != db || d.Artifact == "" {
+				continue
+			}
+			at := b.CreationTimestamp.Time
+			if b.Status.CompletionTime != nil {
+				at = b.Status.CompletionTime.Time
+			}
+			arts = append(arts, chain.Artifact{File: d.Artifact, Backup: b.Name, Time: at,
+				Full: d.Type == v1.BackupFull, LowTx: d.LowestTx, HighTx: d.HighestTx})
+			if zone == "" && b.Status.Placement != nil {
+				zone = b.Status.Placement.StorageZone
+			}
+			if newest == "" || at.After(newestAt) {
+				newest, newestAt = b.Name, at
+			}
+		}
+	}
+	return arts, zone, newest
 }
 
 // reasonSourceRunning is decideRestore's word for "the source Backup has not finished": wait, not fail.

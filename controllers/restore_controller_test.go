@@ -41,6 +41,14 @@ func (w *world) finishedBackup(name string, day int, full bool, low, high int64)
 	return b
 }
 
+// chain is d1 (a FULL, transactions 1-100), d2 (101-150) and d3 (151-170): one chain of neo4j.
+func (w *world) chain() {
+	GinkgoHelper()
+	w.finishedBackup("d1", 1, true, 1, 100)
+	w.finishedBackup("d2", 2, false, 101, 150)
+	w.finishedBackup("d3", 3, false, 151, 170)
+}
+
 func (w *world) restore(name string, mut func(*v1.RestoreSpec)) *v1.Restore {
 	GinkgoHelper()
 	rs := &v1.Restore{
@@ -111,9 +119,7 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 	var w *world
 	BeforeEach(func() {
 		w = newWorld()
-		w.finishedBackup("d1", 1, true, 1, 100)
-		w.finishedBackup("d2", 2, false, 101, 150)
-		w.finishedBackup("d3", 3, false, 151, 170)
+		w.chain()
 	})
 
 	It("restores the chain that ends at a Backup, read-only, into the target claim", func() {
