@@ -210,8 +210,10 @@ func (r *BackupReconciler) protected(ctx context.Context, b *v1.Backup) (bool, s
 				if o.Status.CompletionTime != nil {
 					t = o.Status.CompletionTime.Time
 				}
-				// Every artifact on disk is a link of its chain, consistent or not.
-				items = append(items, retention.Backup{Name: o.Name, Time: t, Full: d.Type == v1.BackupFull, Restorable: true})
+				// Every artifact on disk is a link of its chain, consistent or not; a clean one
+				// was backed up without error and not found inconsistent.
+				clean := d.Error == "" && (d.Consistent == nil || *d.Consistent)
+				items = append(items, retention.Backup{Name: o.Name, Time: t, Full: d.Type == v1.BackupFull, Restorable: true, Clean: clean})
 			}
 		}
 		if keep, why := retention.Protected(b.Name, items); keep {

@@ -622,6 +622,8 @@ func decidePrune(s *v1.BackupSchedule, owned []v1.Backup, now time.Time) pruneDe
 				Time:       completion(&b),
 				Full:       StartsChain(&b),
 				Restorable: b.Status.Phase == v1.BackupSucceeded || b.Status.Phase == v1.BackupPartiallyFailed,
+				// Succeeded: every database backed up and consistent.
+				Clean: b.Status.Phase == v1.BackupSucceeded,
 			})
 		}
 		d := retention.Decide(items, retention.Policy{

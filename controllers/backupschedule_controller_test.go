@@ -92,6 +92,32 @@ func slotAfter(t time.Time) time.Time {
 	return t.Truncate(5 * time.Minute).Add(5 * time.Minute)
 }
 
+// finishedOf makes a Backup of s as the Backup controller leaves a finished one: phase, type and
+// (unless Failed) an artifact of neo4j; PartiallyFailed means that artifact failed its check.
+func (w *world) finishedOf(s *v1.BackupSchedule, name string, at time.Time, phase v1.BackupPhase, typ string) {
+	GinkgoHelper()
+	owner := getSchedule(Default, s)
+	b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns,
+		Labels:          map[string]string{v1.ScheduleLabel: s.Name},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: v1.GroupVersion.String(), Kind: "BackupSchedule", Name: s.Name, UID: owner.UID, Controller: ptr.To(true)}},
+	}, Spec: backupSpec()}
+	Expect(k8sClient.Create(ctx, b)).To(Succeed())
+	// The Backup controller may write Pending first (this world has no servers); the
+	// finished status wins the race on retry, and then it is left alone.
+	eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
+		b.Status = v1.BackupStatus{Phase: phase, Type: typ, CompletionTime: &metav1.Time{Time: at}}
+		if phase != v1.BackupFailed {
+			d := v1.DatabaseResult{Name: "neo4j", Type: v1.BackupType(typ), Artifact: "neo4j-" + at.Format("2006-01-02T15-04-05") + ".backup", Consistent: ptr.To(true)}
+			if phase == v1.BackupPartiallyFailed {
+				d.Consistent, d.Error = ptr.To(false), "the consistency check found 3 inconsistencies"
+			}
+			b.Status.Databases = []v1.DatabaseResult{d}
+		}
+		g.Expect(k8sClient.Status().Update(ctx, b)).To(Succeed())
+	})
+}
+
 // succeed plays a Backup's whole run: its Job completes with a report for type.
 func succeed(g Gomega, name, ns, typ string) {
 	b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
@@ -434,27 +460,10 @@ var _ = Describe("BackupSchedule controller", func() {
 			s.Retention = &v1.RetentionSpec{KeepDaily: ptr.To[int32](7), KeepWeekly: ptr.To[int32](3)}
 			s.FailedBackupsHistoryLimit = ptr.To[int32](1)
 		})
-		owner := getSchedule(Default, s)
 		// A month of finished nightly backups, FULL on Sundays, and three failures, made as the
 		// Backup controller would have left them.
 		base := time.Date(2026, 10, 1, 2, 0, 0, 0, time.UTC)
-		mk := func(name string, at time.Time, phase v1.BackupPhase, typ string) {
-			b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns,
-				Labels:          map[string]string{v1.ScheduleLabel: "month"},
-				OwnerReferences: []metav1.OwnerReference{{APIVersion: v1.GroupVersion.String(), Kind: "BackupSchedule", Name: "month", UID: owner.UID, Controller: ptr.To(true)}},
-			}, Spec: backupSpec()}
-			Expect(k8sClient.Create(ctx, b)).To(Succeed())
-			// The Backup controller may write Pending first (this world has no servers); the
-			// finished status wins the race on retry, and then it is left alone.
-			eventually(func(g Gomega) {
-				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
-				b.Status = v1.BackupStatus{Phase: phase, Type: typ, CompletionTime: &metav1.Time{Time: at}}
-				if phase != v1.BackupFailed {
-					b.Status.Databases = []v1.DatabaseResult{{Name: "neo4j", Type: v1.BackupType(typ), Artifact: "neo4j-" + at.Format("2006-01-02T15-04-05") + ".backup"}}
-				}
-				g.Expect(k8sClient.Status().Update(ctx, b)).To(Succeed())
-			})
-		}
+		mk := func(name string, at time.Time, phase v1.BackupPhase, typ string) { w.finishedOf(s, name, at, phase, typ) }
 		for d := 0; d < 31; d++ {
 			t := base.AddDate(0, 0, d)
 			typ := "DIFF"
@@ -502,6 +511,35 @@ var _ = Describe("BackupSchedule controller", func() {
 				}
 			}
 		}
+	})
+
+	It("never lets retention delete the newest clean chain while the newest chain is not clean", func() {
+		w := newWorld()
+		s := w.schedule("clean", "0 2 * * *", func(s *v1.BackupScheduleSpec) {
+			s.Retention = &v1.RetentionSpec{KeepLast: ptr.To[int32](1)}
+		})
+		day := func(d int) time.Time { return time.Date(2026, 10, d, 2, 0, 0, 0, time.UTC) }
+		// Three chains; the newest starts with a FULL that failed its consistency check.
+		w.finishedOf(s, "clean-04", day(4), v1.BackupSucceeded, "FULL")
+		w.finishedOf(s, "clean-05", day(5), v1.BackupSucceeded, "DIFF")
+		w.finishedOf(s, "clean-11", day(11), v1.BackupSucceeded, "FULL")
+		w.finishedOf(s, "clean-12", day(12), v1.BackupSucceeded, "DIFF")
+		w.finishedOf(s, "clean-13", day(13), v1.BackupSucceeded, "DIFF")
+		w.finishedOf(s, "clean-18", day(18), v1.BackupPartiallyFailed, "FULL")
+		w.finishedOf(s, "clean-19", day(19), v1.BackupSucceeded, "DIFF")
+
+		at(day(19).Add(12*time.Hour), s)
+		eventually(func(g Gomega) {
+			var live []string
+			for _, b := range backupsOf(g, s) {
+				if b.DeletionTimestamp == nil {
+					live = append(live, b.Name)
+				}
+			}
+			// keepLast 1 keeps 19 and its chain back to 18; 18 is inconsistent, so the chain
+			// of 11 to 13, the newest that restores cleanly, stays too. Only 4 and 5 go.
+			g.Expect(live).To(Equal([]string{"clean-11", "clean-12", "clean-13", "clean-18", "clean-19"}))
+		})
 	})
 
 	It("keeps the Jobs of the newest successful backups only", func() {

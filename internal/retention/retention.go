@@ -21,6 +21,25 @@ type Backup struct {
 	Full bool
 	// Restorable: it wrote artifacts (Succeeded, or PartiallyFailed with some databases).
 	Restorable bool
+	// Clean: every database was backed up and found consistent (Succeeded). A chain is clean
+	// when each of its backups back to the FULL is.
+	Clean bool
+}
+
+// newestClean is the index in ok (newest first) of the newest backup whose chain is clean, or -1.
+func newestClean(ok []Backup) int {
+	// Oldest first: a chain is clean so far while every backup since its FULL was.
+	best, clean := -1, false
+	for i := len(ok) - 1; i >= 0; i-- {
+		if ok[i].Full || i == len(ok)-1 {
+			clean = true
+		}
+		clean = clean && ok[i].Clean
+		if clean {
+			best = i
+		}
+	}
+	return best
 }
 
 // Policy is spec.retention in plain values; zero fields are unset.
@@ -85,6 +104,11 @@ func Decide(backups []Backup, p Policy, now time.Time) Decision {
 	bucket(p.KeepMonthly, "keepMonthly", func(t time.Time) string { return t.Format("2006-01") })
 	if len(ok) > 0 {
 		keep(ok[0], "newest") // the newest restorable chain, whatever the rules say
+	}
+	if i := newestClean(ok); i >= 0 {
+		// And the newest clean one: while the newest chain holds an inconsistent or failed
+		// backup, the last chain that restores cleanly is the one that matters.
+		keep(ok[i], "newest clean")
 	}
 
 	// Chains: oldest first, a FULL opens one, DIFFs extend it. Keeping any member keeps every
@@ -174,6 +198,13 @@ func Protected(name string, backups []Backup) (bool, string) {
 	}
 	if chain[idx] == chain[len(ok)-1] {
 		return true, "it belongs to the newest restorable chain"
+	}
+	newestFirst := make([]Backup, len(ok))
+	for i, b := range ok {
+		newestFirst[len(ok)-1-i] = b
+	}
+	if c := newestClean(newestFirst); c >= 0 && chain[len(ok)-1-c] == chain[idx] && idx <= len(ok)-1-c {
+		return true, fmt.Sprintf("it belongs to the newest clean chain (up to %s): the newer chain is not clean", ok[len(ok)-1-c].Name)
 	}
 	for j := idx + 1; j < len(ok) && chain[j] == chain[idx]; j++ {
 		return true, fmt.Sprintf("backup %s, a later part of its chain, still needs it", ok[j].Name)

@@ -139,6 +139,49 @@ func TestProtected(t *testing.T) {
 	}
 }
 
+// cleanMonth is month() with every backup clean but d25, the FULL of the newest chain, which a
+// consistency check failed: the chain d25..d31 restores, but not cleanly.
+func cleanMonth() []Backup {
+	bs := month()
+	for i := range bs {
+		bs[i].Clean = bs[i].Name != "d25"
+	}
+	return bs
+}
+
+func TestTheNewestCleanChainIsKept(t *testing.T) {
+	d := Decide(cleanMonth(), Policy{KeepLast: 1}, now)
+	// d31's chain (d25..d31), and the newest clean one: d18..d24.
+	want := []string{"d18", "d19", "d20", "d21", "d22", "d23", "d24", "d25", "d26", "d27", "d28", "d29", "d30", "d31"}
+	if got := names(d.Keep); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("kept %v, want %v", got, want)
+	}
+	if d.Keep["d24"] != "newest clean" {
+		t.Errorf("d24 kept for %q", d.Keep["d24"])
+	}
+	// A clean newest chain needs nothing older.
+	if d := Decide(month(), Policy{KeepLast: 1}, now); len(d.Keep) != 7 {
+		t.Errorf("all clean: kept %v", names(d.Keep))
+	}
+}
+
+func TestProtectedKeepsTheNewestCleanChain(t *testing.T) {
+	bs := cleanMonth()
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{"d24", true},  // newest clean backup
+		{"d18", true},  // its FULL
+		{"d17", false}, // an older clean chain: not needed
+		{"d25", true},  // the newest chain, clean or not
+	} {
+		if got, why := Protected(tc.name, bs); got != tc.want {
+			t.Errorf("Protected(%s) = %t (%s), want %t", tc.name, got, why, tc.want)
+		}
+	}
+}
+
 func FuzzParseMaxAge(f *testing.F) {
 	for _, s := range []string{"30d", "1w3d", "12h", "0d", "99999999999d", "1s1s1s"} {
 		f.Add(s)
