@@ -463,7 +463,9 @@ var _ = Describe("BackupSchedule controller", func() {
 		// A month of finished nightly backups, FULL on Sundays, and three failures, made as the
 		// Backup controller would have left them.
 		base := time.Date(2026, 10, 1, 2, 0, 0, 0, time.UTC)
-		mk := func(name string, at time.Time, phase v1.BackupPhase, typ string) { w.finishedOf(s, name, at, phase, typ) }
+		mk := func(name string, at time.Time, phase v1.BackupPhase, typ string) {
+			w.finishedOf(s, name, at, phase, typ)
+		}
 		for d := 0; d < 31; d++ {
 			t := base.AddDate(0, 0, d)
 			typ := "DIFF"
