@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/location"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/metrics"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
@@ -50,6 +51,10 @@ type BackupReconciler struct {
 	StartTimeout time.Duration
 	// reads shares the server, node and volume reads among Backups starting in the same second.
 	reads *readCache
+	// writers serializes, per storage location, the passes that decide to write there (a start,
+	// a prune) with the status write or Job that makes the decision visible, so that two passes
+	// running together cannot both find the location free.
+	writers stripes
 }
 
 // The operator's permissions, read by controller-gen into config/rbac/role.yaml.
@@ -65,7 +70,7 @@ type BackupReconciler struct {
 
 // ArtifactsFinalizer holds a Backup with storage.deletionPolicy Delete until its artifacts are
 // deleted (or found to be needed by a later backup, and kept).
-const ArtifactsFinalizer = "backup.graphkeeper.dev/artifacts"
+const ArtifactsFinalizer = v1.ArtifactsFinalizer
 
 // SetupWithManager registers the controller: Backups, the Jobs they own, and their prune Jobs.
 func (r *BackupReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -86,8 +91,31 @@ func (r *BackupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1.Backup{}).
 		Owns(&batchv1.Job{}).
 		Watches(&batchv1.Job{}, pruneOwner).
+		Watches(&v1.Backup{}, handler.EnqueueRequestsFromMapFunc(r.waitingFor)).
 		Named("backup").
 		Complete(r)
+}
+
+// waitingFor are the Backups that wait (LocationBusy) for the location obj writes to: any change
+// of obj (it ended, it is gone) has them look again at once rather than at their next poll.
+func (r *BackupReconciler) waitingFor(ctx context.Context, obj client.Object) []reconcile.Request {
+	b, ok := obj.(*v1.Backup)
+	if !ok {
+		return nil
+	}
+	list := &v1.BackupList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(b.Namespace)); err != nil {
+		return nil // each waiting Backup looks again at its poll anyway
+	}
+	key := location.Key(b)
+	var out []reconcile.Request
+	for i := range list.Items {
+		o := &list.Items[i]
+		if o.UID != b.UID && isReason(o.Status.Conditions, v1.ReasonLocationBusy) && location.Key(o) == key {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
+		}
+	}
+	return out
 }
 
 // deletesArtifacts: storage.deletionPolicy Delete, on a version whose artifacts are files of
@@ -102,7 +130,7 @@ func deletesArtifacts(b *v1.Backup) bool {
 // storage zone. It keeps them, and says so, when they belong to the newest restorable chain or
 // a later backup of their chain still needs them. A prune that fails leaves the files in place.
 // It writes the Backup itself (the finalizer); the status is not written once it is gone.
-func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup) (ctrl.Result, error) {
+func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup, now time.Time) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(b, ArtifactsFinalizer) {
 		return ctrl.Result{}, nil
 	}
@@ -129,6 +157,12 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup) (ctrl.Res
 		return done(corev1.EventTypeNormal, "ArtifactsKept", "kept %s: %s", status.Files("artifact", artifacts), why)
 	}
 
+	if holder, err := r.writer(ctx, b); err != nil {
+		return ctrl.Result{}, err
+	} else if holder != nil {
+		status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonLocationBusy, busy(b, holder), metav1.NewTime(now))
+		return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
+	}
 	job, created, err := r.pruneJob(ctx, b, artifacts)
 	switch {
 	case err != nil:
@@ -242,14 +276,18 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	var err error
 	switch {
 	case b.DeletionTimestamp != nil:
-		if res, err = r.finalize(ctx, next); err == nil {
-			return res, nil // it wrote the Backup itself, or waits for its prune Job
+		defer r.writers.lock(location.Key(b))()
+		res, err = r.finalize(ctx, next, now)
+		if err == nil && !controllerutil.ContainsFinalizer(next, ArtifactsFinalizer) {
+			return res, nil // done: it removed its finalizer, and the Backup is gone
 		}
 	case finished(b.Status.Phase):
 		// A finished Backup's status is final: an error here goes to the backoff and the log.
 		r.recordMetrics(b, false)
 		return ctrl.Result{}, dropStoppedJob(ctx, r.Client, r.Reader, b, b.Status.Conditions, b.Status.JobName)
 	case b.Status.JobName == "":
+		// Held until the status that records the Job is written (commit, below).
+		defer r.writers.lock(location.Key(b))()
 		res, err = r.start(ctx, next, now)
 	default:
 		res, err = r.follow(ctx, next, now)
@@ -296,6 +334,14 @@ func (r *BackupReconciler) start(ctx context.Context, b *v1.Backup, now time.Tim
 
 // launch reads what the start needs, decides, prepares the claim and creates the Job.
 func (r *BackupReconciler) launch(ctx context.Context, b *v1.Backup, budget v1.MemoryBudget, now time.Time) (ctrl.Result, error) {
+	if holder, err := r.writer(ctx, b); err != nil {
+		return ctrl.Result{}, err
+	} else if holder != nil {
+		// However long it runs: a start timeout would fail every backup queued behind a long one.
+		b.Status.Phase = v1.BackupPending
+		status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonLocationBusy, busy(b, holder), metav1.NewTime(now))
+		return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
+	}
 	w, err := r.look(ctx, b)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -336,6 +382,28 @@ func (r *BackupReconciler) launch(ctx context.Context, b *v1.Backup, budget v1.M
 		fmt.Sprintf("created Job %s in zone %s, members in order: %s; waiting for its pod to start", job.Name, d.plan.StorageZone, memberNames(d.plan.Members)),
 		metav1.NewTime(now))
 	return ctrl.Result{}, nil
+}
+
+// writer is the Backup that holds b's storage location (location.Writer). The cache is asked
+// first; when it sees none, the API server is, so that a status written a moment ago (a backup
+// that just started) is not missed: the decision to write rests on what the API server holds.
+func (r *BackupReconciler) writer(ctx context.Context, b *v1.Backup) (*v1.Backup, error) {
+	for _, reader := range []client.Reader{r.Client, r.Reader} {
+		list := &v1.BackupList{}
+		if err := reader.List(ctx, list, client.InNamespace(b.Namespace)); err != nil {
+			return nil, failed(reasonFailedList, fmt.Errorf("listing the Backups of the location: %w", err))
+		}
+		if w := location.Writer(b, list.Items); w != nil {
+			return w.DeepCopy(), nil
+		}
+	}
+	return nil, nil
+}
+
+func busy(b *v1.Backup, holder *v1.Backup) string {
+	loc := location.Of(b)
+	return fmt.Sprintf("waiting for Backup %s, which writes to %s/%s (%s): one backup or prune writes to a location at a time",
+		holder.Name, loc.ClaimName, loc.Path, location.What(holder))
 }
 
 // wait records why the Backup cannot start and retries, failing it after StartTimeout.

@@ -416,7 +416,8 @@ var _ = Describe("Backup controller", func() {
 		w.cluster()
 		del := func(s *v1.BackupSpec) { s.Storage.DeletionPolicy = v1.DeletionDelete }
 		first := w.backup("first", del)
-		jobOf(first)
+		finish(jobOf(first), 0, report(good("neo4j", "FULL")))
+		eventually(func(g Gomega) { g.Expect(get(first)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
 		second := w.backup("second", del)
 		jobOf(second)
 		claim := &corev1.PersistentVolumeClaim{}
@@ -504,7 +505,8 @@ var _ = Describe("Backup controller", func() {
 		w := newWorld()
 		w.cluster()
 		first := w.backup("deleting", func(s *v1.BackupSpec) { s.Storage.DeletionPolicy = v1.DeletionDelete })
-		jobOf(first)
+		finish(jobOf(first), 0, report(good("neo4j", "FULL")))
+		eventually(func(g Gomega) { g.Expect(get(first)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
 		retain := w.backup("retaining")
 		eventually(func(g Gomega) {
 			ready := readyCondition(get(retain)(g))
@@ -670,6 +672,55 @@ var _ = Describe("Backup controller", func() {
 		})
 		finish(job, 0, report(good("neo4j", "FULL"), good("movies", "FULL")))
 		eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
+	})
+
+	It("writes one backup at a time into a location: a second waits LocationBusy, naming the first, and starts when it ends", func() {
+		w := newWorld()
+		w.cluster()
+		first := w.backup("first")
+		job := jobOf(first)
+		eventually(func(g Gomega) { g.Expect(get(first)(g).Status.JobName).To(Equal(job.Name)) })
+		second := w.backup("second")
+		eventually(func(g Gomega) {
+			got := get(second)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupPending))
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonLocationBusy))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("waiting for Backup first, which writes to neo4j-backups-graph/" + w.ns + "/graph (its backup is running)"))
+			g.Expect(got.Status.JobName).To(BeEmpty())
+		})
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "second-backup"}, &batchv1.Job{})).NotTo(Succeed(), "no Job for the second while the first runs")
+		Expect(eventsFor(w.ns, "second")).To(ContainElement(ContainSubstring("Warning LocationBusy: waiting for Backup first")))
+
+		finish(job, 0, report(good("neo4j", "FULL")))
+		eventually(func(g Gomega) {
+			g.Expect(get(first)(g).Status.Phase).To(Equal(v1.BackupSucceeded))
+			got := get(second)(g)
+			g.Expect(got.Status.JobName).To(Equal("second-backup"), "started once the first ended, without waiting for its poll")
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonPending))
+		})
+	})
+
+	It("starts Backups of one location created together one at a time, the older first", func() {
+		w := newWorld()
+		w.cluster()
+		var bs []*v1.Backup
+		for _, n := range []string{"t1", "t2", "t3", "t4"} {
+			bs = append(bs, w.backup(n))
+		}
+		// Four at once (the controller runs passes side by side): exactly one has a Job.
+		Consistently(func(g Gomega) {
+			started := 0
+			for _, b := range bs {
+				if get(b)(g).Status.JobName != "" {
+					started++
+				}
+			}
+			g.Expect(started).To(BeNumerically("<=", 1))
+		}).WithTimeout(3 * time.Second).WithPolling(50 * time.Millisecond).Should(Succeed())
+		eventually(func(g Gomega) { g.Expect(get(bs[0])(g).Status.JobName).To(Equal("t1-backup")) })
+		jobs := &batchv1.JobList{}
+		Expect(k8sClient.List(ctx, jobs, client.InNamespace(w.ns))).To(Succeed())
+		Expect(jobs.Items).To(HaveLen(1))
 	})
 
 	It("allows the same zone when asked", func() {

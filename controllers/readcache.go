@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"hash/fnv"
 	"sync"
 	"time"
 )
@@ -71,4 +72,17 @@ func (c *readCache) get(key string, load func() (any, error)) (any, error) {
 	}
 	close(e.done)
 	return e.val, e.err
+}
+
+// stripes are a fixed set of mutexes chosen by a key's hash: a lock per key without a map that
+// grows with the keys (two keys that share a stripe only wait for each other a moment).
+type stripes [64]sync.Mutex
+
+// lock locks key's stripe and returns its unlock.
+func (s *stripes) lock(key string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	m := &s[h.Sum32()%uint32(len(s))]
+	m.Lock()
+	return m.Unlock
 }

@@ -9,6 +9,10 @@ import (
 // +kubebuilder:validation:Enum=ReadReplicaOnly;PreferReadReplica;Any
 type SourcePolicy string
 
+// ArtifactsFinalizer holds a Backup whose artifacts may be deleted with it until they are (or
+// are found to be needed by another backup, and kept).
+const ArtifactsFinalizer = "backup.graphkeeper.dev/artifacts"
+
 const (
 	// SourceReadReplicaOnly takes backups only from read replicas /
 	// secondaries.

@@ -40,6 +40,9 @@ const (
 	ReasonClaimNotFound = "ClaimNotFound"
 	// ReasonClaimConflict: the claim the template names exists but was not made by the operator.
 	ReasonClaimConflict = "ClaimConflict"
+	// ReasonLocationBusy: another Backup writes to the storage location (a backup, or the prune
+	// of a Backup being deleted); this one waits for it, however long it runs.
+	ReasonLocationBusy = "LocationBusy"
 	// ReasonClaimDeleting: the backup claim is being deleted; a backup written there would go
 	// with it.
 	ReasonClaimDeleting = "ClaimDeleting"

@@ -253,7 +253,9 @@ func schedule(i int) *v1.BackupSchedule {
 					ServerSelector:      &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/instance": "graph"}},
 					ReadReplicaSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"neo4j.com/role": "secondary"}}},
 				Databases: []string{"neo4j"},
-				Storage: v1.StorageSpec{PersistentVolumeClaim: v1.ClaimSource{Template: &v1.ClaimTemplate{
+				// A path of its own: one backup writes to a location at a time, and the CronJobs
+				// compared with are not held to that.
+				Storage: v1.StorageSpec{Path: fmt.Sprintf("bench/s-%04d", i), PersistentVolumeClaim: v1.ClaimSource{Template: &v1.ClaimTemplate{
 					StorageClassName: ptr.To(cluster.StorageClassName), Size: resource.MustParse("10Gi")}}},
 				JobOptions: v1.JobOptions{Image: "neo4j:5.26.2-enterprise", BackoffLimit: ptr.To[int32](0),
 					PodMetadata: v1.PodMetadata{Annotations: map[string]string{
