@@ -119,15 +119,20 @@ func (r *BackupReconciler) waitingFor(ctx context.Context, obj client.Object) []
 }
 
 // deletesArtifacts: storage.deletionPolicy Delete, on a version whose artifacts are files of
-// their own (4.4 rewrites one folder per database in place; there is nothing per Backup to
-// delete).
+// their own.
 func deletesArtifacts(b *v1.Backup) bool {
-	v, err := neo4j.ParseVersion(b.Spec.Cluster.Neo4jVersion)
-	return b.Spec.Storage.DeletionPolicy == v1.DeletionDelete && err == nil && !v.Legacy()
+	return b.Spec.Storage.DeletionPolicy == v1.DeletionDelete && ownsArtifacts(b)
 }
 
-// finalize deletes the artifacts of a Backup being deleted, through one path: a prune Job in the
-// storage zone. It keeps them, and says so, when they belong to the newest restorable chain or
+// ownsArtifacts: b's version writes files of its own (4.4 rewrites one folder per database in
+// place; there is nothing per Backup to delete).
+func ownsArtifacts(b *v1.Backup) bool {
+	v, err := neo4j.ParseVersion(b.Spec.Cluster.Neo4jVersion)
+	return err == nil && !v.Legacy()
+}
+
+// finalize deletes the artifacts of a Backup being deleted (deletionPolicy Delete, or expired by
+// a retention rule), through one path: a prune Job in the storage zone. It keeps them, and says so, when they belong to the newest restorable chain or
 // a later backup of their chain still needs them. A prune that fails leaves the files in place.
 // It writes the Backup itself (the finalizer); the status is not written once it is gone.
 func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup, now time.Time) (ctrl.Result, error) {
@@ -151,25 +156,22 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup, now time.
 	if len(artifacts) == 0 || b.Status.Storage == nil {
 		return done(corev1.EventTypeNormal, "NoArtifacts", "no artifacts to delete")
 	}
-	if keep, why, err := r.protected(ctx, b); err != nil {
-		return ctrl.Result{}, failed(reasonFailedList, fmt.Errorf("listing the Backups that may need these artifacts: %w", err))
-	} else if keep {
-		return done(corev1.EventTypeNormal, "ArtifactsKept", "kept %s: %s", status.Files("artifact", artifacts), why)
+	var res ctrl.Result
+	var err error
+	if rule := b.Annotations[v1.ExpiredAnnotation]; rule == "" && !deletesArtifacts(b) {
+		// Deleted by hand or by a GitOps tool, and its policy (changed since) says Retain.
+		return done(corev1.EventTypeNormal, "ArtifactsKept", "kept %s: storage.deletionPolicy is Retain", status.Files("artifact", artifacts))
 	}
-
-	if holder, err := r.writer(ctx, b); err != nil {
+	job, err := r.pruneJob(ctx, b)
+	if err != nil {
 		return ctrl.Result{}, err
-	} else if holder != nil {
-		status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonLocationBusy, busy(b, holder), metav1.NewTime(now))
-		return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
 	}
-	job, created, err := r.pruneJob(ctx, b, artifacts)
+	if job == nil {
+		return r.startPrune(ctx, b, artifacts, now, done)
+	}
+	// Once its prune Job exists the decision is not made again: a verdict reached while it
+	// runs (kept, say, because another Backup went meanwhile) would not be what it does.
 	switch {
-	case err != nil:
-		return ctrl.Result{}, err
-	case created:
-		r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "PruneStarted", "Delete", "deleting %s from %s", status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
-		return ctrl.Result{}, nil
 	case !resources.IsPruneJobOf(job, b):
 		// Another object's Job holds the name: it is neither waited on nor deleted, and
 		// nothing is pruned.
@@ -178,43 +180,64 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup, now time.
 	case !jobEnded(job):
 		return ctrl.Result{}, nil
 	}
-	if err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground),
-		client.Preconditions{UID: &job.UID}); client.IgnoreNotFound(err) != nil {
-		return ctrl.Result{}, failed(reasonFailedDelete, fmt.Errorf("deleting prune Job %s: %w", job.Name, err))
-	}
+	// The verdict first, then the Job: deleted first, a finalizer update that conflicted
+	// would leave the next pass no Job, and it would prune again. A Job left by a failed
+	// delete goes by its TTL.
 	if endOf(job).Type == batchv1.JobComplete {
-		return done(corev1.EventTypeNormal, "ArtifactsDeleted", "deleted %s", status.Files("artifact", artifacts))
+		res, err = done(corev1.EventTypeNormal, "ArtifactsDeleted", "deleted %s", status.Files("artifact", artifacts))
+	} else {
+		res, err = done(corev1.EventTypeWarning, "PruneFailed", "could not delete %s; they are left in place in %s (delete them by hand if they are not wanted)",
+			status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
 	}
-	return done(corev1.EventTypeWarning, "PruneFailed", "could not delete %s; they are left in place in %s (delete them by hand if they are not wanted)",
-		status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
+	if err == nil {
+		if derr := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground),
+			client.Preconditions{UID: &job.UID}); client.IgnoreNotFound(derr) != nil {
+			log.FromContext(ctx).Error(derr, "deleting the prune Job; its TTL removes it", "job", job.Name)
+		}
+	}
+	return res, err
 }
 
-// pruneJob finds the Job named as b's prune Job, creating it when there is none; created tells
-// whether this call made it. One that exists is returned as read, ours or not.
-func (r *BackupReconciler) pruneJob(ctx context.Context, b *v1.Backup, artifacts []string) (job *batchv1.Job, created bool, err error) {
-	job = &batchv1.Job{}
-	key := client.ObjectKey{Namespace: b.Namespace, Name: resources.PruneJobName(b.Name)}
-	if err := r.Client.Get(ctx, key, job); err == nil {
-		return job, false, nil
-	} else if !apierrors.IsNotFound(err) {
-		return nil, false, failed(reasonFailedGet, fmt.Errorf("reading prune Job %s: %w", key.Name, err))
+// startPrune decides, for a Backup being deleted that has no prune Job yet, whether its
+// artifacts go: kept when a chain still needs them, waiting while a backup writes to the
+// location, else a prune Job is created.
+func (r *BackupReconciler) startPrune(ctx context.Context, b *v1.Backup, artifacts []string, now time.Time,
+	done func(typ, reason, format string, args ...any) (ctrl.Result, error)) (ctrl.Result, error) {
+	if keep, why, err := r.protected(ctx, b); err != nil {
+		return ctrl.Result{}, failed(reasonFailedList, fmt.Errorf("listing the Backups that may need these artifacts: %w", err))
+	} else if keep {
+		return done(corev1.EventTypeNormal, "ArtifactsKept", "kept %s: %s", status.Files("artifact", artifacts), why)
 	}
-	job = resources.PruneJob(b, artifacts, r.Options)
-	err = r.Client.Create(ctx, job)
-	switch {
-	case err == nil:
-		return job, true, nil
-	case !apierrors.IsAlreadyExists(err):
-		return nil, false, failed(reasonFailedCreate, fmt.Errorf("creating prune Job %s: %w", job.Name, err))
+	if holder, err := r.writer(ctx, b); err != nil {
+		return ctrl.Result{}, err
+	} else if holder != nil {
+		status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonLocationBusy, busy(b, holder), metav1.NewTime(now))
+		return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
 	}
-	// Not in the cache, which holds only Jobs with our labels: read it live (a foreign Job
-	// would otherwise be "created" on every pass, for ever).
-	if err := r.Reader.Get(ctx, key, job); apierrors.IsNotFound(err) {
-		return nil, false, errStale // gone meanwhile: look again
+	job := resources.PruneJob(b, artifacts, r.Options)
+	if err := r.Client.Create(ctx, job); apierrors.IsAlreadyExists(err) {
+		return ctrl.Result{}, errStale // made meanwhile, or someone else's: the next pass reads it
 	} else if err != nil {
-		return nil, false, failed(reasonFailedGet, fmt.Errorf("reading prune Job %s: %w", key.Name, err))
+		return ctrl.Result{}, failed(reasonFailedCreate, fmt.Errorf("creating prune Job %s: %w", job.Name, err))
 	}
-	return job, false, nil
+	r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "PruneStarted", "Delete", "deleting %s from %s", status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
+	return ctrl.Result{}, nil
+}
+
+// pruneJob is the Job named as b's prune Job, ours or not, or nil when there is none. The cache
+// holds only Jobs with our labels: one it lacks is read live (a foreign Job of the name would
+// otherwise look absent for ever, and be "created" on every pass).
+func (r *BackupReconciler) pruneJob(ctx context.Context, b *v1.Backup) (*batchv1.Job, error) {
+	key := client.ObjectKey{Namespace: b.Namespace, Name: resources.PruneJobName(b.Name)}
+	for _, reader := range []client.Reader{r.Client, r.Reader} {
+		job := &batchv1.Job{}
+		if err := reader.Get(ctx, key, job); err == nil {
+			return job, nil
+		} else if !apierrors.IsNotFound(err) {
+			return nil, failed(reasonFailedGet, fmt.Errorf("reading prune Job %s: %w", key.Name, err))
+		}
+	}
+	return nil, nil
 }
 
 // protected applies retention.Protected to each database of b, over the backups of that

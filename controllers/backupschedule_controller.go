@@ -20,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
@@ -46,7 +47,7 @@ const requeuePad = 100 * time.Millisecond
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backupschedules,verbs=get;list;watch
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backupschedules/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backupschedules/finalizers,verbs=update
-// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backups,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backups,verbs=get;list;watch;create;delete;patch
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=delete
 
 // SetupWithManager registers the controller: schedules, and the Backups they own.
@@ -670,6 +671,13 @@ func (r *BackupScheduleReconciler) prune(ctx context.Context, s *v1.BackupSchedu
 	}
 	for _, p := range d.backups {
 		b := p.backup
+		if p.why == "retention" && ownsArtifacts(&b) {
+			// Marked first, so that its artifacts go with it (the finalizer prunes what no
+			// chain needs), whatever its deletionPolicy.
+			if err := r.expire(ctx, &b, p.why); err != nil {
+				return err
+			}
+		}
 		// The UID: a Backup of the name made since this pass read the cache is not this one.
 		err := r.Client.Delete(ctx, &b, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &b.UID})
 		switch {
@@ -679,6 +687,26 @@ func (r *BackupScheduleReconciler) prune(ctx context.Context, s *v1.BackupSchedu
 			return failed(reasonFailedDelete, fmt.Errorf("deleting Backup %s: %w", b.Name, err))
 		}
 		r.Recorder.Eventf(s, &b, corev1.EventTypeNormal, "BackupDeleted", "Delete", "deleted Backup %s (%s)", b.Name, p.why)
+	}
+	return nil
+}
+
+// expire marks b as deleted by rule: the annotation tells the Backup controller's finalizer to
+// prune its artifacts, and the finalizer (added when b has none: a Backup made before, or with
+// deletionPolicy Retain) holds b until it has.
+func (r *BackupScheduleReconciler) expire(ctx context.Context, b *v1.Backup, rule string) error {
+	if b.Annotations[v1.ExpiredAnnotation] == rule && controllerutil.ContainsFinalizer(b, v1.ArtifactsFinalizer) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(b.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	metav1.SetMetaDataAnnotation(&b.ObjectMeta, v1.ExpiredAnnotation, rule)
+	controllerutil.AddFinalizer(b, v1.ArtifactsFinalizer)
+	err := r.Client.Patch(ctx, b, patch)
+	switch {
+	case apierrors.IsConflict(err):
+		return errStale
+	case client.IgnoreNotFound(err) != nil:
+		return failed(reasonFailedUpdate, fmt.Errorf("marking Backup %s expired: %w", b.Name, err))
 	}
 	return nil
 }

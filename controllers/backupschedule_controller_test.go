@@ -544,6 +544,57 @@ var _ = Describe("BackupSchedule controller", func() {
 		})
 	})
 
+	It("deletes what retention expires, artifacts included, with deletionPolicy Retain", func() {
+		w := newWorld()
+		w.cluster()
+		s := w.schedule("expire", "*/5 * * * *", func(s *v1.BackupScheduleSpec) {
+			s.Template.Type = v1.BackupFull
+			s.Retention = &v1.RetentionSpec{KeepLast: ptr.To[int32](1)}
+		})
+		Expect(getSchedule(Default, s).Spec.Template.Storage.DeletionPolicy).To(Equal(v1.DeletionRetain))
+		s1 := slotAfter(getSchedule(Default, s).CreationTimestamp.Time)
+		older := fmt.Sprintf("expire-%s", s1.UTC().Format("200601021504"))
+		newer := fmt.Sprintf("expire-%s", s1.Add(5*time.Minute).UTC().Format("200601021504"))
+		full := func(day string) string {
+			db := good("neo4j", "FULL")
+			db.Artifact = "neo4j-2026-11-" + day + "T02-00-00.backup"
+			return report(db)
+		}
+		at(s1.Add(time.Second), s)
+		finish(jobOf(&v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: older, Namespace: w.ns}}), 0, full("28"))
+		eventually(func(g Gomega) { g.Expect(getSchedule(g, s).Status.LastSuccessfulBackup).To(Equal(older)) })
+		at(s1.Add(5*time.Minute+time.Second), s)
+		finish(jobOf(&v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: newer, Namespace: w.ns}}), 0, full("29"))
+		eventually(func(g Gomega) { g.Expect(getSchedule(g, s).Status.LastSuccessfulBackup).To(Equal(newer)) })
+		poke(s)
+
+		By("keepLast 1 expires the older: a prune Job deletes exactly its artifact before the Backup goes")
+		prune := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: older + "-prune"}, prune)).To(Succeed())
+		})
+		Expect(prune.Spec.Template.Spec.Containers[0].Args).To(Equal([]string{"agent", "prune", "--dir=/backups/" + w.ns + "/graph", "--artifact=neo4j-2026-11-28T02-00-00.backup"}))
+		b := &v1.Backup{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: older}, b)).To(Succeed())
+		Expect(b.Annotations).To(HaveKeyWithValue(v1.ExpiredAnnotation, "retention"))
+		Expect(b.DeletionTimestamp).NotTo(BeNil(), "held by its finalizer until the prune is done")
+		completePrune(prune)
+		eventually(func(g Gomega) {
+			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: older}, &v1.Backup{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
+		})
+		Expect(eventsFor(w.ns, older)).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted 1 artifact, neo4j-2026-11-28T02-00-00.backup")))
+
+		By("deleted by hand, a Retain Backup keeps its artifacts: no prune")
+		Expect(k8sClient.Delete(ctx, &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: newer, Namespace: w.ns}})).To(Succeed())
+		eventually(func(g Gomega) {
+			got := &v1.Backup{}
+			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: newer}, got)
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "finalizers %v, annotations %v", got.Finalizers, got.Annotations)
+		})
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: newer + "-prune"}, &batchv1.Job{})).NotTo(Succeed())
+	})
+
 	It("keeps the Jobs of the newest successful backups only", func() {
 		w := newWorld()
 		w.cluster()

@@ -113,8 +113,8 @@ var _ = BeforeSuite(func() {
 
 // faults makes the API server refuse the controllers' own calls in one namespace, as a quota, an
 // admission webhook, a concurrent writer or a lagging cache would: controller-runtime's
-// interceptor around the manager's real client. A rule matches a verb (get, create, delete,
-// status) on a kind in a namespace for a number of calls.
+// interceptor around the manager's real client. A rule matches a verb (get, create, update,
+// delete, status) on a kind in a namespace for a number of calls.
 var faults = &faultTable{}
 
 type fault struct {
@@ -219,6 +219,12 @@ func (t *faultTable) funcs() interceptor.Funcs {
 				return err
 			}
 			return c.Delete(ctx, obj, opts...)
+		},
+		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			if err := t.take("update", obj); err != nil {
+				return err
+			}
+			return c.Update(ctx, obj, opts...)
 		},
 		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
 			if err := t.take(sub, obj); err != nil {

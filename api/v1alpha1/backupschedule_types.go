@@ -197,6 +197,11 @@ const TriggerAnnotation = "backup.graphkeeper.dev/trigger"
 // SlotAnnotation on a Backup made by a schedule holds its slot (RFC 3339, UTC).
 const SlotAnnotation = "backup.graphkeeper.dev/slot"
 
+// ExpiredAnnotation on a Backup names the retention rule that deletes it: a retention rule is an
+// explicit deletion rule, so its artifacts go with it whatever storage.deletionPolicy says
+// (which governs a Backup deleted by hand or by a GitOps tool).
+const ExpiredAnnotation = "backup.graphkeeper.dev/expired"
+
 // ScheduleLabel on a Backup names the BackupSchedule that made it.
 const ScheduleLabel = "backup.graphkeeper.dev/schedule"
 

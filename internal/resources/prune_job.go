@@ -18,6 +18,9 @@ const ContainerPrune = "prune"
 // label values are cut at 63 characters).
 const BackupNameAnnotation = "backup.graphkeeper.dev/backup-name"
 
+// PruneJobTTL is how long a finished prune Job the controller did not delete is kept (seconds).
+const PruneJobTTL = 24 * 60 * 60
+
 // PruneJobName is the Job that deletes a Backup's artifacts.
 func PruneJobName(backup string) string { return ChildName(backup, RolePrune) }
 
@@ -51,6 +54,9 @@ func PruneJob(b *v1.Backup, artifacts []string, opts Options) *batchv1.Job {
 		Spec: batchv1.JobSpec{
 			BackoffLimit:          ptr.To[int32](2),
 			ActiveDeadlineSeconds: ptr.To[int64](600),
+			// It has no owner (see above): the controller deletes it once its verdict is
+			// recorded, and a Job that delete missed goes a day after it ended.
+			TTLSecondsAfterFinished: ptr.To[int32](PruneJobTTL),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: lbls, Annotations: copyMap(b.Spec.PodMetadata.Annotations)},
 				Spec: corev1.PodSpec{

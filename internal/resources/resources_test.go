@@ -272,3 +272,14 @@ func TestChildJobNamesNeverCollide(t *testing.T) {
 		}
 	}
 }
+
+// A prune Job has no owner (a foreground deletion of its Backup would take it down first), so it
+// must go by itself if the controller's delete misses it.
+func TestPruneJobGoesByItself(t *testing.T) {
+	b := backup()
+	b.Status.Storage = &v1.StorageLocation{ClaimName: "c", Path: "p"}
+	job := PruneJob(b, []string{"F"}, Options{OperatorImage: "op"})
+	if len(job.OwnerReferences) != 0 || job.Spec.TTLSecondsAfterFinished == nil || *job.Spec.TTLSecondsAfterFinished != 86400 {
+		t.Errorf("owners %v, TTL %v", job.OwnerReferences, job.Spec.TTLSecondsAfterFinished)
+	}
+}
