@@ -489,10 +489,12 @@ type claimStep int
 
 const (
 	claimAsIs claimStep = iota
-	// claimCreate: it does not exist; it is made from storage.persistentVolumeClaim.template.
+	// claimCreate: it does not exist; it is made from storage.persistentVolumeClaim.template,
+	// owned by nobody: the newest chain on it is never deleted with its volume.
 	claimCreate
-	// claimAddOwner: deletionPolicy Delete; this Backup becomes one of its owners.
-	claimAddOwner
+	// claimDisown: Backups own it (an earlier version made it so under deletionPolicy Delete);
+	// those references are dropped.
+	claimDisown
 )
 
 // backupStart is what decideStart makes of a Backup and its world.
@@ -543,73 +545,64 @@ func decideStart(b *v1.Backup, budget v1.MemoryBudget, w backupWorld) backupStar
 			return d
 		}
 	}
-	deleteWithBackups := template != nil && b.Spec.Storage.DeletionPolicy == v1.DeletionDelete
 	switch {
 	case w.claim == nil:
 		d.claim = claimCreate
-	case template != nil && !deleteWithBackups && len(w.claim.OwnerReferences) > 0:
-		// The claim was made under deletionPolicy Delete and goes with its last Backup; a
-		// Backup that asks to retain its data must not be stored where it would go too.
-		d.refusal = &topology.Refusal{Reason: v1.ReasonClaimConflict, Message: fmt.Sprintf(
-			"claim %s is deleted with its Backups (it was created with storage.deletionPolicy Delete); use deletionPolicy Delete here too, or a claim of your own in claimName", w.claimName)}
-		return d
-	case deleteWithBackups && len(w.claim.OwnerReferences) > 0 && !ownedBy(w.claim, b):
-		// deletionPolicy Delete: every Backup that uses the claim owns it, so the garbage
-		// collector deletes it once the last of them is gone, and never before. A claim made
-		// under Retain has no owners and keeps none: it is never deleted.
-		d.claim = claimAddOwner
+	case template != nil && len(backupOwners(w.claim)) > 0:
+		// Made by an earlier version under deletionPolicy Delete, owned by its Backups: the
+		// garbage collector would delete it, and the chains the finalizers kept, with the last
+		// of them. It is disowned; the claim outlives its Backups.
+		d.claim = claimDisown
 	}
 	d.plan = &resources.BackupPlan{Members: cands, StorageZone: placement.StorageZone, ClaimName: w.claimName, Path: resources.DefaultPath(b), Memory: budget}
 	return d
 }
 
-// prepareClaim creates the claim, or adds the Backup to its owners, as decideStart said.
+// prepareClaim creates the claim, or disowns it, as decideStart said.
 func (r *BackupReconciler) prepareClaim(ctx context.Context, b *v1.Backup, w backupWorld, step claimStep) error {
-	deleteWithBackups := b.Spec.Storage.DeletionPolicy == v1.DeletionDelete
 	switch step {
 	case claimCreate:
 		claim := resources.BackupClaim(b)
-		if deleteWithBackups {
-			claim.OwnerReferences = []metav1.OwnerReference{backupOwner(b)}
-		}
-		err := r.Client.Create(ctx, claim)
-		switch {
-		case apierrors.IsAlreadyExists(err) && deleteWithBackups:
-			// Another Backup of the cluster created it a moment ago: look again, so that this
-			// one adds itself as an owner and the claim never goes with the other alone.
-			return errStale
-		case err != nil && !apierrors.IsAlreadyExists(err):
+		if err := r.Client.Create(ctx, claim); err != nil && !apierrors.IsAlreadyExists(err) {
 			return failed(reasonFailedCreate, fmt.Errorf("creating claim %s: %w", claim.Name, err))
-		case err == nil:
+		} else if err == nil {
 			r.Recorder.Eventf(b, claim, corev1.EventTypeNormal, "ClaimCreated", "Create",
 				"created claim %s (%s) for the backups of cluster %s", claim.Name, b.Spec.Storage.PersistentVolumeClaim.Template.Size.String(), b.Spec.Cluster.Name)
 		}
-	case claimAddOwner:
-		// The optimistic lock keeps two Backups starting together from dropping each other's
-		// reference: on a Conflict the pass looks again.
+	case claimDisown:
 		claim := w.claim.DeepCopy()
 		patch := client.MergeFromWithOptions(w.claim, client.MergeFromWithOptimisticLock{})
-		claim.OwnerReferences = append(claim.OwnerReferences, backupOwner(b))
-		if err := r.Client.Patch(ctx, claim, patch); err != nil && !apierrors.IsConflict(err) {
-			return failed(reasonFailedUpdate, fmt.Errorf("adding the Backup as an owner of claim %s: %w", claim.Name, err))
-		} else if err != nil {
-			return errStale
+		var keep []metav1.OwnerReference
+		for _, o := range claim.OwnerReferences {
+			if !isBackupRef(o) {
+				keep = append(keep, o)
+			}
 		}
+		claim.OwnerReferences = keep
+		if err := r.Client.Patch(ctx, claim, patch); apierrors.IsConflict(err) {
+			return errStale
+		} else if err != nil {
+			return failed(reasonFailedUpdate, fmt.Errorf("dropping the Backups' owner references from claim %s: %w", claim.Name, err))
+		}
+		r.Recorder.Eventf(b, claim, corev1.EventTypeNormal, "ClaimDisowned", "Update",
+			"claim %s is no longer deleted with its Backups: the newest chain on it outlives them", claim.Name)
 	}
 	return nil
 }
 
-func backupOwner(b *v1.Backup) metav1.OwnerReference {
-	return metav1.OwnerReference{APIVersion: v1.GroupVersion.String(), Kind: "Backup", Name: b.Name, UID: b.UID}
+func isBackupRef(o metav1.OwnerReference) bool {
+	return o.Kind == "Backup" && o.APIVersion == v1.GroupVersion.String()
 }
 
-func ownedBy(obj metav1.Object, b *v1.Backup) bool {
+// backupOwners are the owner references of obj to Backups.
+func backupOwners(obj metav1.Object) []metav1.OwnerReference {
+	var out []metav1.OwnerReference
 	for _, o := range obj.GetOwnerReferences() {
-		if o.UID == b.UID {
-			return true
+		if isBackupRef(o) {
+			out = append(out, o)
 		}
 	}
-	return false
+	return out
 }
 
 // sharedServers is servers, read once per second per namespace and selectors however many

@@ -228,7 +228,7 @@ func TestDecideStart(t *testing.T) {
 		return c
 	}
 	ownedByOther := func(c *corev1.PersistentVolumeClaim) {
-		c.OwnerReferences = []metav1.OwnerReference{{Kind: "Backup", Name: "older", UID: "uid-older"}}
+		c.OwnerReferences = []metav1.OwnerReference{{APIVersion: v1.GroupVersion.String(), Kind: "Backup", Name: "older", UID: "uid-older"}}
 	}
 	template := func(b *v1.Backup) {
 		b.Spec.Storage.PersistentVolumeClaim.Template = &v1.ClaimTemplate{Size: resource.MustParse("50Gi")}
@@ -254,14 +254,10 @@ func TestDecideStart(t *testing.T) {
 			refusal: v1.ReasonClaimDeleting},
 		{name: "a template never takes over a claim the operator did not make", backup: template,
 			world: backupWorld{servers: servers, nodeZones: zones, claim: ours(func(c *corev1.PersistentVolumeClaim) { c.Labels = nil })}, refusal: v1.ReasonClaimConflict},
-		{name: "a Retain backup is not stored on a claim that goes with its Delete backups", backup: template,
-			world: backupWorld{servers: servers, nodeZones: zones, claim: ours(ownedByOther)}, refusal: v1.ReasonClaimConflict},
-		{name: "a Delete backup becomes one more owner of the claim", backup: deletePolicy,
-			world: backupWorld{servers: servers, nodeZones: zones, claim: ours(ownedByOther)}, zone: "zone-c", members: "graph-2,graph-0,graph-1", claim: claimAddOwner},
-		{name: "a Delete backup that owns the claim already changes nothing", backup: deletePolicy,
-			world: backupWorld{servers: servers, nodeZones: zones, claim: ours(func(c *corev1.PersistentVolumeClaim) {
-				c.OwnerReferences = []metav1.OwnerReference{{Kind: "Backup", Name: "nightly", UID: "uid-nightly"}}
-			})}, zone: "zone-c", members: "graph-2,graph-0,graph-1", claim: claimAsIs},
+		{name: "a claim its Backups own (an earlier version's Delete policy) is disowned, whatever this Backup's policy", backup: template,
+			world: backupWorld{servers: servers, nodeZones: zones, claim: ours(ownedByOther)}, zone: "zone-c", members: "graph-2,graph-0,graph-1", claim: claimDisown},
+		{name: "a Delete backup leaves an unowned claim unowned", backup: deletePolicy,
+			world: backupWorld{servers: servers, nodeZones: zones, claim: ours(nil)}, zone: "zone-c", members: "graph-2,graph-0,graph-1", claim: claimAsIs},
 		{name: "a claim bound in a zone of the cluster is refused", backup: template,
 			world: backupWorld{servers: servers, nodeZones: zones, claim: ours(nil), boundZone: "zone-a"}, refusal: v1.ReasonNoIsolatedZone},
 		{name: "AvoidSourceZone never takes a member from the storage zone",
