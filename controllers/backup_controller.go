@@ -806,6 +806,9 @@ func applyReport(b *v1.Backup, rep result.Backup) {
 	if total > 0 {
 		b.Status.Size = resource.NewQuantity(total, resource.BinarySI)
 	}
+	if sp := rep.Space; sp != nil {
+		b.Status.Space = &v1.StorageSpace{Capacity: *resource.NewQuantity(sp.Capacity, resource.BinarySI), Available: *resource.NewQuantity(sp.Free, resource.BinarySI)}
+	}
 	switch len(types) {
 	case 0:
 	case 1:

@@ -100,10 +100,18 @@ func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		res = r.failedCall(s, next, now, err, fx)
 	}
 	next.Status.ObservedGeneration = s.Generation
+	space := meta.FindStatusCondition(next.Status.Conditions, v1.ConditionStorageSpace)
+	if was := meta.FindStatusCondition(s.Status.Conditions, v1.ConditionStorageSpace); space != nil && space.Reason == v1.ReasonLowSpace && (was == nil || was.Reason != v1.ReasonLowSpace) {
+		msg := space.Message
+		fx.later(func() { r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, v1.ReasonLowSpace, "Check", "%s", msg) })
+	}
 	fx.later(func() {
 		// Every pass, not only on a write: a restarted operator or a new leader exports it at once.
 		if t := next.Status.LastSuccessfulTime; t != nil {
 			metrics.ScheduleLastSuccess.WithLabelValues(s.Namespace, s.Name).Set(float64(t.Unix()))
+		}
+		if sp := next.Status.Space; sp != nil && space != nil {
+			metrics.RecordSpace(s.Namespace, s.Name, sp.Capacity.Value(), sp.Available.Value(), space.Status == metav1.ConditionTrue)
 		}
 	})
 	return commit(ctx, r.Client, next, s.Status, next.Status, fx, res)
@@ -253,6 +261,7 @@ func observe(s *v1.BackupSchedule, owned []v1.Backup, now metav1.Time) {
 			s.Status.StorageZone = b.Status.Placement.StorageZone
 		}
 	}
+	observeSpace(s, owned, now)
 	switch {
 	case lastFinished == nil:
 		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionLastBackupSucceeded, false, v1.ReasonNoBackupYet, "no Backup of this schedule has finished yet", now)
@@ -265,6 +274,45 @@ func observe(s *v1.BackupSchedule, owned []v1.Backup, now metav1.Time) {
 		}
 		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionLastBackupSucceeded,
 			lastFinished.Status.Phase == v1.BackupSucceeded, reason, msg, now)
+	}
+}
+
+// observeSpace records the volume's space after the newest Backup that read it, and whether the
+// next FULL fits, estimated as the size of the newest FULL: a volume sized for a retention that
+// frees too little fills up, and the backup that does not fit fails long after nothing warned.
+func observeSpace(s *v1.BackupSchedule, owned []v1.Backup, now metav1.Time) {
+	var spaced, full *v1.Backup
+	for i := range owned {
+		b := &owned[i]
+		if !finished(b.Status.Phase) {
+			continue
+		}
+		if b.Status.Space != nil && (spaced == nil || !completion(b).Before(completion(spaced))) {
+			spaced = b
+		}
+		if b.Status.Type == string(v1.BackupFull) && b.Status.Size != nil && (full == nil || !completion(b).Before(completion(full))) {
+			full = b
+		}
+	}
+	if spaced == nil {
+		return
+	}
+	sp := spaced.Status.Space.DeepCopy()
+	s.Status.Space = sp
+	where := "the backup volume"
+	if spaced.Status.Storage != nil {
+		where = "claim " + spaced.Status.Storage.ClaimName
+	}
+	msg := fmt.Sprintf("%s available of %s on %s", sp.Available.String(), sp.Capacity.String(), where)
+	switch {
+	case full != nil && sp.Available.Cmp(*full.Status.Size) < 0:
+		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionStorageSpace, false, v1.ReasonLowSpace,
+			fmt.Sprintf("the next FULL (about %s, the size of %s) would not fit: %s", full.Status.Size.String(), full.Name, msg), now)
+	case full != nil:
+		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionStorageSpace, true, v1.ReasonEnoughSpace,
+			fmt.Sprintf("the next FULL (about %s, the size of %s) fits: %s", full.Status.Size.String(), full.Name, msg), now)
+	default:
+		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionStorageSpace, true, v1.ReasonEnoughSpace, msg, now)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/metrics"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
 )
 
 func (w *world) schedule(name, cron string, mut ...func(*v1.BackupScheduleSpec)) *v1.BackupSchedule {
@@ -593,6 +594,40 @@ var _ = Describe("BackupSchedule controller", func() {
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "finalizers %v, annotations %v", got.Finalizers, got.Annotations)
 		})
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: newer + "-prune"}, &batchv1.Job{})).NotTo(Succeed())
+	})
+
+	It("says how much is left on the backup volume, and warns when the next FULL would not fit", func() {
+		w := newWorld()
+		w.cluster()
+		s := w.schedule("space", "*/5 * * * *", func(s *v1.BackupScheduleSpec) { s.Template.Type = v1.BackupFull })
+		s1 := slotAfter(getSchedule(Default, s).CreationTimestamp.Time)
+		at(s1.Add(time.Second), s)
+		name := fmt.Sprintf("space-%s", s1.UTC().Format("200601021504"))
+		db := good("neo4j", "FULL")
+		db.Size = 6 << 30
+		rep := result.Backup{Databases: []result.Database{db}, Space: &result.Space{Capacity: 20 << 30, Free: 4 << 30}}
+		finish(jobOf(&v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns}}), 0, string(result.Encode(rep, result.MaxMessage)))
+		eventually(func(g Gomega) {
+			b := &v1.Backup{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: name}, b)).To(Succeed())
+			g.Expect(b.Status.Space).NotTo(BeNil())
+			g.Expect(b.Status.Space.Capacity.String()).To(Equal("20Gi"))
+			g.Expect(b.Status.Space.Available.String()).To(Equal("4Gi"))
+		})
+		poke(s)
+		eventually(func(g Gomega) {
+			got := getSchedule(g, s)
+			g.Expect(got.Status.Space).NotTo(BeNil())
+			g.Expect(got.Status.Space.Available.String()).To(Equal("4Gi"))
+			c := meta.FindStatusCondition(got.Status.Conditions, v1.ConditionStorageSpace)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(c.Reason).To(Equal(v1.ReasonLowSpace))
+			g.Expect(c.Message).To(Equal("the next FULL (about 6Gi, the size of " + name + ") would not fit: 4Gi available of 20Gi on claim neo4j-backups-graph"))
+			g.Expect(eventsFor(w.ns, "space")).To(ContainElement(ContainSubstring("Warning LowSpace: the next FULL (about 6Gi")))
+			g.Expect(testutil.ToFloat64(metrics.StorageNextFullFits.WithLabelValues(w.ns, "space"))).To(BeEquivalentTo(0))
+			g.Expect(testutil.ToFloat64(metrics.StorageAvailable.WithLabelValues(w.ns, "space"))).To(BeEquivalentTo(4 << 30))
+		})
 	})
 
 	It("keeps the Jobs of the newest successful backups only", func() {

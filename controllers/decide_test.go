@@ -311,6 +311,7 @@ func TestDecideRestore(t *testing.T) {
 	running := backup("d4", v1.BackupRunning, v1.BackupDiff, 0, 0, "04:00:00")
 	failedB := backup("d5", v1.BackupFailed, "", 0, 0, "05:00:00")
 	failedB.Status.Databases = nil
+	noRange := backup("d2", v1.BackupSucceeded, v1.BackupDiff, 0, 0, "02:00:00")
 	other := backup("other", v1.BackupSucceeded, v1.BackupFull, 1, 5, "01:00:00")
 	other.Status.Databases[0].Name = "movies"
 	chain := []v1.Backup{d1, d2, d3}
@@ -327,6 +328,8 @@ func TestDecideRestore(t *testing.T) {
 		inspect bool
 		chain   string
 		untilTx int64
+		// planUntilTx is the bound an inspection is asked for.
+		planUntilTx int64
 	}{
 		{name: "a named Backup that does not exist is waited for", source: "d9", world: restoreWorld{backups: chain}, reason: v1.ReasonBackupNotFound},
 		{name: "a Backup still running is waited for", source: "d4", world: restoreWorld{source: &running}, reason: reasonSourceRunning},
@@ -336,8 +339,13 @@ func TestDecideRestore(t *testing.T) {
 		{name: "the chain ends at the named Backup, restored to its last transaction", source: "d2", world: restoreWorld{source: &d2, backups: chain},
 			chain: "d1.backup d2.backup", untilTx: 20},
 		{name: "to a transaction: the chain that holds it", source: "", until: "15", world: restoreWorld{backups: chain},
-			chain: "d1.backup d2.backup", untilTx: 15},
-		{name: "a gap in the transactions breaks the chain", world: restoreWorld{backups: []v1.Backup{d1, d2, gap}}, reason: v1.ReasonChainBroken},
+			chain: "d1.backup d2.backup", untilTx: 15, planUntilTx: 15},
+		{name: "a gap in what the Backups recorded: the files are inspected (they say ChainBroken if they have it too)",
+			world: restoreWorld{backups: []v1.Backup{d1, d2, gap}}, inspect: true},
+		{name: "the FULL's Backup deleted, its file kept: the files are inspected, up to the named Backup's last transaction",
+			source: "d2", world: restoreWorld{source: &d2, backups: []v1.Backup{d2, d3}}, inspect: true, planUntilTx: 20},
+		{name: "a named Backup whose report has no transaction range cannot be found among the files", source: "d2",
+			world: restoreWorld{source: &noRange, backups: []v1.Backup{noRange, d3}}, reason: v1.ReasonChainBroken},
 		{name: "a location no Backup describes is inspected", world: restoreWorld{backups: []v1.Backup{other}}, inspect: true},
 		{name: "a named Backup must have recorded artifacts there", source: "d2", world: restoreWorld{source: &d2}, reason: v1.ReasonNotCovered},
 		{name: "4.4: the database's folder, whatever the Backups say", version: v44, world: restoreWorld{}, chain: "neo4j"},
@@ -360,6 +368,9 @@ func TestDecideRestore(t *testing.T) {
 			}
 			if tc.reason != "" {
 				return
+			}
+			if d.plan.UntilTx != tc.planUntilTx {
+				t.Errorf("asks for transactions up to %d, want %d", d.plan.UntilTx, tc.planUntilTx)
 			}
 			if got := strings.Join(d.plan.Chain, " "); got != tc.chain || d.untilTx != tc.untilTx {
 				t.Errorf("chain %q until tx %d; want %q, %d", got, d.untilTx, tc.chain, tc.untilTx)

@@ -352,6 +352,8 @@ type restoreDecision struct {
 	// inspect: no Backup records artifacts of the database in the location; an inspection
 	// Job lists them.
 	inspect bool
+	// why says, with inspect, why the Backups' records are not enough.
+	why string
 	// untilTx is status.restoredUntilTx, when it is known before the restore runs.
 	untilTx int64
 }
@@ -366,6 +368,7 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 	loc := v1.StorageLocation{}
 	zone := ""
 	target := chain.Target{}
+	var endTx int64 // the last transaction of the source Backup's artifact
 	if name := rs.Spec.Source.BackupName; name != "" {
 		b := w.source
 		if b == nil {
@@ -390,7 +393,7 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 			zone = b.Status.Placement.StorageZone
 		}
 		if rs.Spec.RestoreUntil == "" {
-			target.EndAt = mine.Artifact
+			target.EndAt, endTx = mine.Artifact, mine.HighestTx
 		}
 	} else {
 		loc = v1.StorageLocation{ClaimName: rs.Spec.Source.Storage.ClaimName, Path: rs.Spec.Source.Storage.Path}
@@ -420,11 +423,21 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 		d.plan.Chain = []string{db}
 		return d
 	case len(arts) == 0:
-		d.inspect = true
+		d.inspect, d.why = true, fmt.Sprintf("no Backup records artifacts of %s in %s/%s", db, loc.ClaimName, loc.Path)
 		return d
 	}
 	c, err := chain.Resolve(arts, target)
 	switch {
+	case (errors.Is(err, chain.ErrGap) || errors.Is(err, chain.ErrNoFull)) && (target.EndAt == "" || endTx > 0):
+		// The Backups' records have a hole, but the files may not: the Backup of a link can be
+		// gone (deleted under deletionPolicy Retain) while its artifact is still there. The
+		// files decide: an inspection lists them and resolves the chain (ending at the source
+		// Backup's last transaction), and says ChainBroken if they have the hole too.
+		if target.EndAt != "" {
+			d.plan.UntilTx = endTx
+		}
+		d.inspect, d.why = true, "the Backups' records of "+db+" do not form a chain ("+err.Error()+")"
+		return d
 	case errors.Is(err, chain.ErrGap), errors.Is(err, chain.ErrNoFull):
 		return refuse(v1.ReasonChainBroken, "%s", err.Error())
 	case err != nil:
@@ -639,7 +652,7 @@ func (r *RestoreReconciler) inspected(ctx context.Context, rs *v1.Restore, d res
 		case created:
 			r.Recorder.Eventf(rs, job, corev1.EventTypeNormal, "JobCreated", "Create", "created Job %s inspecting %s", job.Name, where)
 		}
-		return says(v1.ReasonInspecting, "no Backup records artifacts of %s in %s: Job %s is listing them", rs.Spec.Database, where, job.Name)
+		return says(v1.ReasonInspecting, "%s: Job %s is listing the artifacts in %s", d.why, job.Name, where)
 	case !metav1.IsControlledBy(job, rs):
 		return says(v1.ReasonJobConflict, "a Job named %s exists and does not belong to this Restore", job.Name)
 	}

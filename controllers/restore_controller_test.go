@@ -212,12 +212,43 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 		})
 	})
 
+	It("restores through a FULL whose Backup was deleted but whose file was kept (deletionPolicy Retain)", func() {
+		d1 := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: "d1", Namespace: w.ns}}
+		Expect(k8sClient.Delete(ctx, d1)).To(Succeed())
+		eventually(func(g Gomega) {
+			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(d1), &v1.Backup{}))).To(BeTrue())
+		})
+		rs := w.restore("kept-full", nil) // from d3
+		inspect := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "kept-full-inspect"}, inspect)).To(Succeed())
+			g.Expect(restoreReadyMessage(getRestore(g, rs))).To(ContainSubstring("the Backups' records of neo4j do not form a chain"))
+		})
+		// The chain that ends at d3's artifact: up to its last transaction.
+		Expect(inspect.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--until-tx=170"))
+		chain := []string{"neo4j-2026-11-01T02-00-00.backup", "neo4j-2026-11-02T02-00-00.backup", "neo4j-2026-11-03T02-00-00.backup"}
+		finishRestore(inspect, 0, result.Restore{Database: "neo4j", Chain: chain, ChainHighTx: 170, UntilTx: 170})
+		job := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "kept-full-restore"}, job)).To(Succeed())
+			g.Expect(getRestore(g, rs).Status.Chain).To(Equal(chain))
+		})
+	})
+
 	It("refuses, with the reason, a broken chain, a point no chain covers, and an unfinished source", func() {
 		gap := w.finishedBackup("d5", 5, false, 200, 210) // 171..199 missing
 		broken := w.restore("gap", func(s *v1.RestoreSpec) { s.Source.BackupName = gap.Name })
 		late := w.restore("late", func(s *v1.RestoreSpec) { s.RestoreUntil = "2026-12-24T00:00:00Z" })
 		w.backup("running")
 		unfinished := w.restore("unfinished", func(s *v1.RestoreSpec) { s.Source.BackupName = "running" })
+		// The Backups' records have a hole: the files are asked, and they have it too.
+		inspect := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "gap-inspect"}, inspect)).To(Succeed())
+			g.Expect(restoreReason(getRestore(g, broken))).To(Equal(v1.ReasonInspecting))
+		})
+		Expect(inspect.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--until-tx=210"))
+		finishRestore(inspect, 3, result.Restore{Database: "neo4j", Reason: v1.ReasonChainBroken, Error: "no artifact holds transactions 171 to 199"})
 		eventually(func(g Gomega) {
 			g.Expect(restoreReason(getRestore(g, broken))).To(Equal(v1.ReasonChainBroken))
 			g.Expect(restoreReason(getRestore(g, late))).To(Equal(v1.ReasonNotCovered))

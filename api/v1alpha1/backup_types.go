@@ -265,6 +265,14 @@ type StorageLocation struct {
 	Path string `json:"path,omitempty"`
 }
 
+// StorageSpace is a backup volume's size and the space left on it.
+type StorageSpace struct {
+	// capacity of the volume.
+	Capacity resource.Quantity `json:"capacity"`
+	// available bytes a backup can still write.
+	Available resource.Quantity `json:"available"`
+}
+
 // DatabaseResult is what happened to one database.
 type DatabaseResult struct {
 	// name of the database.
@@ -339,6 +347,10 @@ type BackupStatus struct {
 	// size is the total size of the artifacts written, e.g. "1536Mi".
 	// +optional
 	Size *resource.Quantity `json:"size,omitempty"`
+	// space is the backup volume's capacity and available bytes after this backup, as its
+	// pod read them.
+	// +optional
+	Space *StorageSpace `json:"space,omitempty"`
 	// databases has one entry per database backed up (globs expanded).
 	// +listType=map
 	// +listMapKey=name

@@ -173,6 +173,10 @@ type BackupScheduleStatus struct {
 	// storageZone is the zone the schedule's backups are stored in.
 	// +optional
 	StorageZone string `json:"storageZone,omitempty"`
+	// space is the backup volume's capacity and available bytes after the newest backup that
+	// read them; the StorageSpace condition says whether the next FULL fits.
+	// +optional
+	Space *StorageSpace `json:"space,omitempty"`
 	// active lists the Backups of this schedule that have not finished.
 	// +listType=atomic
 	// +optional

@@ -10,6 +10,9 @@ const (
 	ConditionScheduled = "Scheduled"
 	// ConditionLastBackupSucceeded (BackupSchedule) tells how the newest finished Backup ended.
 	ConditionLastBackupSucceeded = "LastBackupSucceeded"
+	// ConditionStorageSpace (BackupSchedule) is False (reason LowSpace) when the next FULL,
+	// estimated as the size of the last one, would not fit in what is left on the volume.
+	ConditionStorageSpace = "StorageSpace"
 )
 
 // Condition reasons shared by the kinds. CamelCase, as metav1.Condition requires.
@@ -43,6 +46,9 @@ const (
 	// ReasonLocationBusy: another Backup writes to the storage location (a backup, or the prune
 	// of a Backup being deleted); this one waits for it, however long it runs.
 	ReasonLocationBusy = "LocationBusy"
+	// ReasonLowSpace / ReasonEnoughSpace: the StorageSpace condition's reasons.
+	ReasonLowSpace    = "LowSpace"
+	ReasonEnoughSpace = "EnoughSpace"
 	// ReasonClaimDeleting: the backup claim is being deleted; a backup written there would go
 	// with it.
 	ReasonClaimDeleting = "ClaimDeleting"

@@ -630,3 +630,21 @@ func TestRestoreLegacyFolder(t *testing.T) {
 		t.Fatalf("4.4 point in time: exit %d, %+v", code, rep)
 	}
 }
+
+// The report says how big the backup volume is and what is left on it, as statfs tells a writer
+// that is not root, whether the backup succeeded or not: a full volume is what a failed backup
+// most needs to say.
+func TestReportsTheVolumesSpace(t *testing.T) {
+	dir := t.TempDir()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []map[string]string{nil, {"STANDIN_USAGE_ERROR": "--pagecache"}} {
+		o := agent(t, dir, run{version: "5.26", env: env})
+		sp := o.report.Space
+		if sp == nil || sp.Capacity != int64(st.Blocks)*st.Bsize || sp.Free <= 0 || sp.Free > sp.Capacity {
+			t.Fatalf("exit %d: space %+v, volume %d blocks of %d", o.code, sp, st.Blocks, st.Bsize)
+		}
+	}
+}

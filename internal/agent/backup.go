@@ -70,7 +70,9 @@ type Runner interface {
 }
 
 // Backup takes the backup cfg describes and reports it. The second value is the exit code.
-func Backup(ctx context.Context, cfg BackupConfig, run Runner, now func() time.Time) (result.Backup, int) {
+func Backup(ctx context.Context, cfg BackupConfig, run Runner, now func() time.Time) (rep result.Backup, code int) {
+	// Whatever the outcome: a volume that filled up is what a failed backup most needs to say.
+	defer func() { rep.Space = space(cfg.Dir) }()
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return result.Backup{Error: "backup folder: " + err.Error()}, ExitInvalid
 	}
@@ -78,7 +80,6 @@ func Backup(ctx context.Context, cfg BackupConfig, run Runner, now func() time.T
 		return result.Backup{Error: "no member to back up from"}, ExitInvalid
 	}
 	b := &backup{cfg: cfg, run: run, now: now, fresh: map[string]bool{}}
-	var rep result.Backup
 	if cfg.Version.Legacy() && cfg.Check {
 		// 4.4's report folder is this run's alone (an earlier pod's reports go first), made
 		// before each neo4j-admin run; one that holds no report goes at the end.

@@ -75,7 +75,37 @@ var (
 )
 
 // all is every collector the operator exports.
-var all = []prometheus.Collector{LastSuccess, Size, Duration, Backups, Failures, ScheduleLastSuccess, ScheduleInterval, MissedSlots, RestoreDuration}
+// The backup volume of each schedule, after the newest backup that read it.
+var (
+	StorageCapacity = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_storage_capacity_bytes",
+		Help: "Capacity of the backup volume of each BackupSchedule.",
+	}, []string{"namespace", "schedule"})
+	StorageAvailable = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_storage_available_bytes",
+		Help: "Bytes a backup can still write on the backup volume of each BackupSchedule.",
+	}, []string{"namespace", "schedule"})
+	// StorageNextFullFits is 1 when the next FULL, estimated as the size of the newest one,
+	// fits in what is available, else 0 (the schedule's StorageSpace condition).
+	StorageNextFullFits = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_storage_next_full_fits",
+		Help: "1 when the next FULL backup of each BackupSchedule is expected to fit on its volume, else 0.",
+	}, []string{"namespace", "schedule"})
+)
+
+// RecordSpace exports a schedule's backup volume.
+func RecordSpace(namespace, schedule string, capacity, available int64, fits bool) {
+	StorageCapacity.WithLabelValues(namespace, schedule).Set(float64(capacity))
+	StorageAvailable.WithLabelValues(namespace, schedule).Set(float64(available))
+	v := 0.0
+	if fits {
+		v = 1
+	}
+	StorageNextFullFits.WithLabelValues(namespace, schedule).Set(v)
+}
+
+var all = []prometheus.Collector{LastSuccess, Size, Duration, Backups, Failures, ScheduleLastSuccess, ScheduleInterval, MissedSlots, RestoreDuration,
+	StorageCapacity, StorageAvailable, StorageNextFullFits}
 
 func init() {
 	metrics.Registry.MustRegister(all...)
@@ -104,8 +134,9 @@ func RecordSuccess(namespace, cluster, schedule, database string, at time.Time, 
 // ForgetSchedule drops every series of a deleted schedule, per database and per phase
 // included: nothing alerts on, or keeps in memory, a schedule nobody has any more.
 func ForgetSchedule(namespace, schedule string) {
-	ScheduleLastSuccess.DeleteLabelValues(namespace, schedule)
-	ScheduleInterval.DeleteLabelValues(namespace, schedule)
+	for _, g := range []*prometheus.GaugeVec{ScheduleLastSuccess, ScheduleInterval, StorageCapacity, StorageAvailable, StorageNextFullFits} {
+		g.DeleteLabelValues(namespace, schedule)
+	}
 	match := prometheus.Labels{"namespace": namespace, "schedule": schedule}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{LastSuccess, Size, Duration, Backups, Failures, MissedSlots} {
 		v.DeletePartialMatch(match)

@@ -30,6 +30,16 @@ type Backup struct {
 	Error string `json:"error,omitempty"`
 	// Truncated counts the databases left out to fit MaxMessage.
 	Truncated int `json:"truncated,omitempty"`
+	// Space is the backup volume's size and free bytes after the run; nil when the agent
+	// could not read them.
+	Space *Space `json:"space,omitempty"`
+}
+
+// Space is a volume as statfs sees it: its capacity, and the bytes free to a writer that is not
+// root (the agent's).
+type Space struct {
+	Capacity int64 `json:"capacity"`
+	Free     int64 `json:"free"`
 }
 
 // Database is one database's outcome.
@@ -145,6 +155,9 @@ func Decode(msg []byte) (Backup, error) {
 		return Backup{}, fmt.Errorf("report lists %d databases, more than %d", len(r.Databases), maxFiles)
 	}
 	r.Error = Clean(r.Error, maxText)
+	if sp := r.Space; sp != nil && (sp.Capacity <= 0 || sp.Free < 0 || sp.Free > sp.Capacity) {
+		return Backup{}, fmt.Errorf("report has impossible space figures (%d free of %d)", sp.Free, sp.Capacity)
+	}
 	for i := range r.Databases {
 		d := &r.Databases[i]
 		if !validName(d.Name) {
