@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -147,12 +148,7 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup, now time.
 		r.Recorder.Eventf(b, nil, typ, reason, "Delete", format, args...)
 		return ctrl.Result{}, nil
 	}
-	var artifacts []string
-	for _, d := range b.Status.Databases {
-		if d.Artifact != "" {
-			artifacts = append(artifacts, d.Artifact)
-		}
-	}
+	artifacts := artifactsOf(b)
 	if len(artifacts) == 0 || b.Status.Storage == nil {
 		return done(corev1.EventTypeNormal, "NoArtifacts", "no artifacts to delete")
 	}
@@ -203,9 +199,16 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup, now time.
 // location, else a prune Job is created.
 func (r *BackupReconciler) startPrune(ctx context.Context, b *v1.Backup, artifacts []string, now time.Time,
 	done func(typ, reason, format string, args ...any) (ctrl.Result, error)) (ctrl.Result, error) {
-	if keep, why, err := r.protected(ctx, b); err != nil {
+	if keep, why, heirs, err := r.protected(ctx, b); err != nil {
 		return ctrl.Result{}, failed(reasonFailedList, fmt.Errorf("listing the Backups that may need these artifacts: %w", err))
 	} else if keep {
+		// Kept for a later link: handed to it first, so that they go when it goes, whatever
+		// the order the Backups are deleted in, instead of staying with no Backup to delete them.
+		for heir, files := range heirs {
+			if err := r.bequeath(ctx, b.Namespace, heir, files); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
 		return done(corev1.EventTypeNormal, "ArtifactsKept", "kept %s: %s", status.Files("artifact", artifacts), why)
 	}
 	if holder, err := r.writer(ctx, b); err != nil {
@@ -242,14 +245,17 @@ func (r *BackupReconciler) pruneJob(ctx context.Context, b *v1.Backup) (*batchv1
 
 // protected applies retention.Protected to each database of b, over the backups of that
 // database stored in the same place: chains are per database (a FULL of one database does not
-// end another's chain, and two schedules may share a path).
-func (r *BackupReconciler) protected(ctx context.Context, b *v1.Backup) (bool, string, error) {
+// end another's chain, and two schedules may share a path). heirs are, per database, the next
+// link of its chain and the files (b's own and those b inherited) to hand to it when kept.
+func (r *BackupReconciler) protected(ctx context.Context, b *v1.Backup) (keep bool, why string, heirs map[string]map[string][]string, err error) {
 	// Past the cache: a decision to delete data is made on what the API server holds now, not
 	// on a cache that may not have seen the latest backup finish yet.
 	list := &v1.BackupList{}
 	if err := r.Reader.List(ctx, list, client.InNamespace(b.Namespace)); err != nil {
-		return false, "", err
+		return false, "", nil, err
 	}
+	inherited := inheritedOf(b)
+	heirs = map[string]map[string][]string{}
 	for _, mine := range b.Status.Databases {
 		if mine.Artifact == "" {
 			continue
@@ -273,11 +279,86 @@ func (r *BackupReconciler) protected(ctx context.Context, b *v1.Backup) (bool, s
 				items = append(items, retention.Backup{Name: o.Name, Time: t, Full: d.Type == v1.BackupFull, Restorable: true, Clean: clean})
 			}
 		}
-		if keep, why := retention.Protected(b.Name, items); keep {
-			return true, mine.Name + ": " + why, nil
+		if k, w := retention.Protected(b.Name, items); k && !keep {
+			keep, why = true, mine.Name+": "+w
+		}
+		if heir := retention.Heir(b.Name, items); heir != "" {
+			if heirs[heir] == nil {
+				heirs[heir] = map[string][]string{}
+			}
+			heirs[heir][mine.Name] = append([]string{mine.Artifact}, inherited[mine.Name]...)
 		}
 	}
-	return false, "", nil
+	return keep, why, heirs, nil
+}
+
+// InheritedAnnotation on a Backup lists, per database, the artifacts of earlier links of its
+// chain whose Backups were deleted while this one still needed them: they are its to prune.
+const InheritedAnnotation = "backup.graphkeeper.dev/inherited-artifacts"
+
+// inheritedOf reads b's InheritedAnnotation; an unreadable one reads as nothing (its files are
+// then kept: never deleted on a guess).
+func inheritedOf(b *v1.Backup) map[string][]string {
+	out := map[string][]string{}
+	if v := b.Annotations[InheritedAnnotation]; v != "" {
+		if err := json.Unmarshal([]byte(v), &out); err != nil {
+			return map[string][]string{}
+		}
+	}
+	return out
+}
+
+// artifactsOf are the files b's prune deletes: its own artifacts and those it inherited.
+func artifactsOf(b *v1.Backup) []string {
+	var out []string
+	for _, d := range b.Status.Databases {
+		if d.Artifact != "" {
+			out = append(out, d.Artifact)
+		}
+	}
+	inherited := inheritedOf(b)
+	dbs := make([]string, 0, len(inherited))
+	for db := range inherited {
+		dbs = append(dbs, db)
+	}
+	sort.Strings(dbs)
+	for _, db := range dbs {
+		out = append(out, inherited[db]...)
+	}
+	return out
+}
+
+// bequeath adds files, per database, to the inherited artifacts of Backup heir (optimistic: a
+// Conflict has the pass look again; a heir gone meanwhile is a changed world too).
+func (r *BackupReconciler) bequeath(ctx context.Context, namespace, heir string, files map[string][]string) error {
+	h := &v1.Backup{}
+	if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: heir}, h); apierrors.IsNotFound(err) {
+		return errStale
+	} else if err != nil {
+		return failed(reasonFailedGet, fmt.Errorf("reading Backup %s: %w", heir, err))
+	}
+	inherited := inheritedOf(h)
+	changed := false
+	for db, fs := range files {
+		for _, f := range fs {
+			if !slices.Contains(inherited[db], f) {
+				inherited[db] = append(inherited[db], f)
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		return nil
+	}
+	v, _ := json.Marshal(inherited)
+	patch := client.MergeFromWithOptions(h.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	metav1.SetMetaDataAnnotation(&h.ObjectMeta, InheritedAnnotation, string(v))
+	if err := r.Client.Patch(ctx, h, patch); apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		return errStale
+	} else if err != nil {
+		return failed(reasonFailedUpdate, fmt.Errorf("handing artifacts to Backup %s: %w", heir, err))
+	}
+	return nil
 }
 
 // Reconcile moves one Backup along: plan and create its Job, then follow the Job to its end.

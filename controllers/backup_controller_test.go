@@ -483,6 +483,50 @@ var _ = Describe("Backup controller", func() {
 		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted 1 artifact, neo4j-2026-11-28T02-00-00.backup")))
 	})
 
+	It("hands a kept artifact to the next link of its chain, so that it goes with it, whatever the order of deletion", func() {
+		w := newWorld() // no servers: the Backups never start; their ends are written here
+		del := func(s *v1.BackupSpec) { s.Storage.DeletionPolicy = v1.DeletionDelete }
+		file := func(day int) string { return fmt.Sprintf("neo4j-2026-11-%02dT02-00-00.backup", day) }
+		mk := func(name string, day int, typ v1.BackupType, low, high int64) *v1.Backup {
+			b := w.backup(name, del)
+			eventually(func(g Gomega) {
+				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
+				g.Expect(b.Finalizers).To(ContainElement(v1.ArtifactsFinalizer))
+				at := metav1.NewTime(time.Date(2026, 11, day, 2, 0, 0, 0, time.UTC))
+				b.Status = v1.BackupStatus{Phase: v1.BackupSucceeded, CompletionTime: &at, Type: string(typ),
+					Storage:   &v1.StorageLocation{ClaimName: "neo4j-backups-graph", Path: w.ns + "/graph"},
+					Databases: []v1.DatabaseResult{{Name: "neo4j", Type: typ, Artifact: file(day), LowestTx: low, HighestTx: high}}}
+				g.Expect(k8sClient.Status().Update(ctx, b)).To(Succeed())
+			})
+			return b
+		}
+		a1 := mk("a1", 1, v1.BackupFull, 1, 10)
+		a2 := mk("a2", 2, v1.BackupDiff, 11, 20)
+		mk("b1", 3, v1.BackupFull, 1, 30) // a newer chain: a1 and a2's may go
+
+		By("the FULL deleted first: a2 still needs it, so it is kept and handed to a2")
+		Expect(k8sClient.Delete(ctx, a1)).To(Succeed())
+		eventually(func(g Gomega) {
+			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(a1), &v1.Backup{}))).To(BeTrue())
+			g.Expect(get(a2)(g).Annotations).To(HaveKeyWithValue("backup.graphkeeper.dev/inherited-artifacts", `{"neo4j":["`+file(1)+`"]}`))
+		})
+		Expect(eventsFor(w.ns, "a1")).To(ContainElement(ContainSubstring("ArtifactsKept: kept 1 artifact, " + file(1) + ": neo4j: backup a2, a later part of its chain, still needs it")))
+
+		By("the DIFF deleted: its prune deletes both files")
+		Expect(k8sClient.Delete(ctx, a2)).To(Succeed())
+		prune := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "a2-prune"}, prune)).To(Succeed())
+		})
+		Expect(prune.Spec.Template.Spec.Containers[0].Args).To(Equal([]string{"agent", "prune", "--dir=/backups/" + w.ns + "/graph",
+			"--artifact=" + file(2), "--artifact=" + file(1)}))
+		completePrune(prune)
+		eventually(func(g Gomega) {
+			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(a2), &v1.Backup{}))).To(BeTrue())
+		})
+		Expect(eventsFor(w.ns, "a2")).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted 2 artifacts")))
+	})
+
 	It("neither waits on nor deletes a Job of another that holds its prune Job's name", func() {
 		w := newWorld()
 		w.cluster()

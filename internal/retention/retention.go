@@ -211,3 +211,32 @@ func Protected(name string, backups []Backup) (bool, string) {
 	}
 	return false, ""
 }
+
+// Heir is the backup that comes right after name in its chain among backups (as Protected reads
+// them), or "" when name ends its chain or the order is unknown (equal times): the one to hand
+// name's artifacts to when they are kept for the chain, so that they go when the chain goes
+// instead of being left behind with no Backup to delete them.
+func Heir(name string, backups []Backup) string {
+	var ok []Backup
+	for _, b := range backups {
+		if b.Restorable {
+			ok = append(ok, b)
+		}
+	}
+	sort.SliceStable(ok, func(i, j int) bool { return ok[i].Time.Before(ok[j].Time) })
+	for i, b := range ok {
+		if b.Name != name {
+			continue
+		}
+		for j, o := range ok {
+			if j != i && o.Time.Equal(b.Time) {
+				return ""
+			}
+		}
+		if i+1 < len(ok) && !ok[i+1].Full {
+			return ok[i+1].Name
+		}
+		return ""
+	}
+	return ""
+}

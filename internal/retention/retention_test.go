@@ -182,6 +182,24 @@ func TestProtectedKeepsTheNewestCleanChain(t *testing.T) {
 	}
 }
 
+func TestHeir(t *testing.T) {
+	bs := month() // chains start on Sundays 4, 11, 18, 25
+	for name, want := range map[string]string{
+		"d11": "d12", // a FULL hands to its first DIFF
+		"d12": "d13",
+		"d17": "", // the last of its chain: the next is a FULL
+		"d31": "", // the newest
+	} {
+		if got := Heir(name, bs); got != want {
+			t.Errorf("Heir(%s) = %q, want %q", name, got, want)
+		}
+	}
+	twin := append(append([]Backup{}, bs...), Backup{Name: "twin", Time: bs[11].Time, Restorable: true})
+	if got := Heir("d12", twin); got != "" {
+		t.Errorf("order unknown: heir %q", got)
+	}
+}
+
 func FuzzParseMaxAge(f *testing.F) {
 	for _, s := range []string{"30d", "1w3d", "12h", "0d", "99999999999d", "1s1s1s"} {
 		f.Add(s)
