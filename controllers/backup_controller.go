@@ -168,6 +168,17 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup, now time.
 	// Once its prune Job exists the decision is not made again: a verdict reached while it
 	// runs (kept, say, because another Backup went meanwhile) would not be what it does.
 	switch {
+	case resources.IsPruneJobFor(job, b.Name) && !resources.IsPruneJobOf(job, b):
+		// An earlier Backup's of this name, left for its TTL: its verdict is not this one's.
+		// Once it has ended it is deleted and this Backup decides for itself.
+		if !jobEnded(job) {
+			return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
+		}
+		if err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground),
+			client.Preconditions{UID: &job.UID}); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, failed(reasonFailedDelete, fmt.Errorf("deleting an earlier Backup's prune Job %s: %w", job.Name, err))
+		}
+		return ctrl.Result{}, errStale
 	case !resources.IsPruneJobOf(job, b):
 		// Another object's Job holds the name: it is neither waited on nor deleted, and
 		// nothing is pruned.
@@ -243,66 +254,104 @@ func (r *BackupReconciler) pruneJob(ctx context.Context, b *v1.Backup) (*batchv1
 	return nil, nil
 }
 
-// protected applies retention.Protected to each database of b, over the backups of that
-// database stored in the same place: chains are per database (a FULL of one database does not
-// end another's chain, and two schedules may share a path). heirs are, per database, the next
-// link of its chain and the files (b's own and those b inherited) to hand to it when kept.
-func (r *BackupReconciler) protected(ctx context.Context, b *v1.Backup) (keep bool, why string, heirs map[string]map[string][]string, err error) {
-	// Past the cache: a decision to delete data is made on what the API server holds now, not
-	// on a cache that may not have seen the latest backup finish yet.
+// protected reads, past the cache, the Backups that share b's location (a decision to delete
+// data is made on what the API server holds now) and applies keepDecision.
+func (r *BackupReconciler) protected(ctx context.Context, b *v1.Backup) (keep bool, why string, heirs map[string]map[string][]inheritedArtifact, err error) {
 	list := &v1.BackupList{}
 	if err := r.Reader.List(ctx, list, client.InNamespace(b.Namespace)); err != nil {
 		return false, "", nil, err
 	}
+	keep, why, heirs = keepDecision(b, list.Items)
+	return keep, why, heirs, nil
+}
+
+// keepDecision applies retention.Protected to each database of b, over the links of that
+// database's chains in the same place (chains are per database: a FULL of one does not end
+// another's, and two schedules may share a path): the other Backups' artifacts, b's own, and the
+// ones b inherited, each as the link it was. b's files are kept when any of them is protected.
+// heirs are, per database, the next link of its chain and what to hand to it when kept.
+func keepDecision(b *v1.Backup, all []v1.Backup) (keep bool, why string, heirs map[string]map[string][]inheritedArtifact) {
 	inherited := inheritedOf(b)
-	heirs = map[string]map[string][]string{}
+	heirs = map[string]map[string][]inheritedArtifact{}
 	for _, mine := range b.Status.Databases {
 		if mine.Artifact == "" {
 			continue
 		}
 		var items []retention.Backup
-		for _, o := range list.Items {
+		for _, o := range all {
 			if o.Status.Storage == nil || *o.Status.Storage != *b.Status.Storage || (o.DeletionTimestamp != nil && o.UID != b.UID) {
 				continue
 			}
 			for _, d := range o.Status.Databases {
-				if d.Name != mine.Name || d.Artifact == "" {
-					continue
+				if d.Name == mine.Name && d.Artifact != "" {
+					items = append(items, link(&o, d).item(o.Name))
 				}
-				t := o.CreationTimestamp.Time
-				if o.Status.CompletionTime != nil {
-					t = o.Status.CompletionTime.Time
-				}
-				// Every artifact on disk is a link of its chain, consistent or not; a clean one
-				// was backed up without error and not found inconsistent.
-				clean := d.Error == "" && (d.Consistent == nil || *d.Consistent)
-				items = append(items, retention.Backup{Name: o.Name, Time: t, Full: d.Type == v1.BackupFull, Restorable: true, Clean: clean})
 			}
+		}
+		for _, in := range inherited[mine.Name] {
+			items = append(items, in.item("inherited "+in.File))
 		}
 		if k, w := retention.Protected(b.Name, items); k && !keep {
 			keep, why = true, mine.Name+": "+w
 		}
-		if heir := retention.Heir(b.Name, items); heir != "" {
-			if heirs[heir] == nil {
-				heirs[heir] = map[string][]string{}
+		// An inherited file goes with b: b itself is not a later link that still needs it.
+		var others []retention.Backup
+		for _, it := range items {
+			if it.Name != b.Name {
+				others = append(others, it)
 			}
-			heirs[heir][mine.Name] = append([]string{mine.Artifact}, inherited[mine.Name]...)
+		}
+		for _, in := range inherited[mine.Name] {
+			if k, w := retention.Protected("inherited "+in.File, others); k && !keep {
+				keep, why = true, fmt.Sprintf("%s: %s, which it holds for an earlier link, %s", mine.Name, in.File, w)
+			}
+		}
+		if heir := retention.Heir(b.Name, items); heir != "" && !strings.HasPrefix(heir, "inherited ") {
+			if heirs[heir] == nil {
+				heirs[heir] = map[string][]inheritedArtifact{}
+			}
+			heirs[heir][mine.Name] = append([]inheritedArtifact{link(b, mine)}, inherited[mine.Name]...)
 		}
 	}
-	return keep, why, heirs, nil
+	return keep, why, heirs
+}
+
+// inheritedArtifact is a link of a chain whose Backup was deleted while a later link still
+// needed it, as that later Backup holds it: enough to place it in its chain again.
+type inheritedArtifact struct {
+	File  string    `json:"file"`
+	Time  time.Time `json:"time"`
+	Full  bool      `json:"full,omitempty"`
+	Clean bool      `json:"clean,omitempty"`
+}
+
+// link is database d of Backup o as a link of its chain.
+func link(o *v1.Backup, d v1.DatabaseResult) inheritedArtifact {
+	t := o.CreationTimestamp.Time
+	if o.Status.CompletionTime != nil {
+		t = o.Status.CompletionTime.Time
+	}
+	// Every artifact on disk is a link of its chain, consistent or not; a clean one was backed
+	// up without error and not found inconsistent.
+	return inheritedArtifact{File: d.Artifact, Time: t, Full: d.Type == v1.BackupFull, Clean: d.Error == "" && (d.Consistent == nil || *d.Consistent)}
+}
+
+func (a inheritedArtifact) item(name string) retention.Backup {
+	return retention.Backup{Name: name, Time: a.Time, Full: a.Full, Restorable: true, Clean: a.Clean}
 }
 
 // InheritedAnnotation on a Backup lists, per database, the artifacts of earlier links of its
-// chain whose Backups were deleted while this one still needed them: they are its to prune.
+// chain whose Backups were deleted while this one still needed them, each as the link it was:
+// they are its to keep or prune, by the same rules as its own.
 const InheritedAnnotation = "backup.graphkeeper.dev/inherited-artifacts"
 
 // inheritedOf reads b's InheritedAnnotation; an unreadable one reads as nothing (its files are
 // then kept: never deleted on a guess).
-func inheritedOf(b *v1.Backup) map[string][]string {
-	out := map[string][]string{}
+func inheritedOf(b *v1.Backup) map[string][]inheritedArtifact {
+	out := map[string][]inheritedArtifact{}
 	if v := b.Annotations[InheritedAnnotation]; v != "" {
 		if err := json.Unmarshal([]byte(v), &out); err != nil {
-			return map[string][]string{}
+			return map[string][]inheritedArtifact{}
 		}
 	}
 	return out
@@ -323,16 +372,20 @@ func artifactsOf(b *v1.Backup) []string {
 	}
 	sort.Strings(dbs)
 	for _, db := range dbs {
-		out = append(out, inherited[db]...)
+		for _, in := range inherited[db] {
+			out = append(out, in.File)
+		}
 	}
 	return out
 }
 
 // bequeath adds files, per database, to the inherited artifacts of Backup heir (optimistic: a
 // Conflict has the pass look again; a heir gone meanwhile is a changed world too).
-func (r *BackupReconciler) bequeath(ctx context.Context, namespace, heir string, files map[string][]string) error {
+func (r *BackupReconciler) bequeath(ctx context.Context, namespace, heir string, files map[string][]inheritedArtifact) error {
 	h := &v1.Backup{}
-	if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: heir}, h); apierrors.IsNotFound(err) {
+	if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: heir}, h); apierrors.IsNotFound(err) || (err == nil && h.DeletionTimestamp != nil) {
+		// Gone or going meanwhile: it may already have decided what it prunes. The next pass
+		// decides again without it.
 		return errStale
 	} else if err != nil {
 		return failed(reasonFailedGet, fmt.Errorf("reading Backup %s: %w", heir, err))
@@ -341,7 +394,7 @@ func (r *BackupReconciler) bequeath(ctx context.Context, namespace, heir string,
 	changed := false
 	for db, fs := range files {
 		for _, f := range fs {
-			if !slices.Contains(inherited[db], f) {
+			if !slices.ContainsFunc(inherited[db], func(in inheritedArtifact) bool { return in.File == f.File }) {
 				inherited[db] = append(inherited[db], f)
 				changed = true
 			}
@@ -381,6 +434,12 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	switch {
 	case b.DeletionTimestamp != nil:
 		defer r.writers.lock(location.Key(b))()
+		// Read again past the cache, under the lock: the files another Backup's finalizer
+		// handed to this one a moment ago must be in what it prunes.
+		if err := r.Reader.Get(ctx, req.NamespacedName, next); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+		b = next.DeepCopy()
 		res, err = r.finalize(ctx, next, now)
 		if err == nil && !controllerutil.ContainsFinalizer(next, ArtifactsFinalizer) {
 			return res, nil // done: it removed its finalizer, and the Backup is gone
@@ -629,7 +688,7 @@ func decideStart(b *v1.Backup, budget v1.MemoryBudget, w backupWorld) backupStar
 	switch {
 	case w.claim == nil:
 		d.claim = claimCreate
-	case template != nil && len(backupOwners(w.claim)) > 0:
+	case len(backupOwners(w.claim)) > 0:
 		// Made by an earlier version under deletionPolicy Delete, owned by its Backups: the
 		// garbage collector would delete it, and the chains the finalizers kept, with the last
 		// of them. It is disowned; the claim outlives its Backups.

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
@@ -382,5 +384,41 @@ func TestDecideRestore(t *testing.T) {
 				t.Errorf("zone %q: the Backups' storage zone", d.plan.Zone)
 			}
 		})
+	}
+}
+
+// The finalizer's decision, and the hand-over of kept files: a file handed to a later link is
+// judged again, as the link it was, when that link goes.
+func TestKeepDecisionJudgesHandedOverFilesAsTheLinksTheyWere(t *testing.T) {
+	loc := v1.StorageLocation{ClaimName: "c", Path: "p"}
+	link := func(name string, hour int, typ v1.BackupType, clean bool) v1.Backup {
+		d := v1.DatabaseResult{Name: "neo4j", Type: typ, Artifact: name + ".backup", Consistent: ptr.To(clean)}
+		return v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(name)}, Status: v1.BackupStatus{
+			Phase: v1.BackupSucceeded, Storage: &loc, CompletionTime: &metav1.Time{Time: day.Add(time.Duration(hour) * time.Hour)},
+			Databases: []v1.DatabaseResult{d}}}
+	}
+	f0, f1 := link("f0", 1, v1.BackupFull, true), link("f1", 2, v1.BackupFull, true)
+	d1, f2 := link("d1", 3, v1.BackupDiff, false), link("f2", 4, v1.BackupFull, false)
+
+	// f1 deleted: the newest clean chain (f2's is not clean), so kept, and handed to d1.
+	f1.DeletionTimestamp = &metav1.Time{Time: day}
+	keep, why, heirs := keepDecision(&f1, []v1.Backup{f0, f1, d1, f2})
+	if !keep || !strings.Contains(why, "newest clean chain") || len(heirs["d1"]["neo4j"]) != 1 || heirs["d1"]["neo4j"][0].File != "f1.backup" || !heirs["d1"]["neo4j"][0].Clean {
+		t.Fatalf("f1: keep %t (%s), heirs %+v", keep, why, heirs)
+	}
+	// d1 deleted later, holding f1: d1 alone could go, but f1 is still the newest clean FULL.
+	v, _ := json.Marshal(heirs["d1"])
+	d1.Annotations = map[string]string{InheritedAnnotation: string(v)}
+	d1.DeletionTimestamp = &metav1.Time{Time: day}
+	if keep, why, _ := keepDecision(&d1, []v1.Backup{f0, d1, f2}); !keep || !strings.Contains(why, "newest clean chain") {
+		t.Fatalf("d1 holding f1: keep %t (%s)", keep, why)
+	}
+	if got := artifactsOf(&d1); strings.Join(got, " ") != "d1.backup f1.backup" {
+		t.Errorf("d1 prunes %v", got)
+	}
+	// With a newer clean chain, f1 is no one's any more: d1 and f1 go together.
+	f3 := link("f3", 5, v1.BackupFull, true)
+	if keep, why, _ := keepDecision(&d1, []v1.Backup{f0, d1, f2, f3}); keep {
+		t.Fatalf("d1 and f1 behind a newer clean chain: kept (%s)", why)
 	}
 }

@@ -47,6 +47,9 @@ func commit(ctx context.Context, c client.Client, next client.Object, before, af
 				log.FromContext(ctx).V(1).Info("status write conflicted; looking again")
 				return ctrl.Result{RequeueAfter: conflictRetry}, nil
 			}
+			if apierrors.IsNotFound(err) {
+				return ctrl.Result{}, nil // deleted meanwhile: nothing to report on
+			}
 			return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
 		}
 	}

@@ -552,6 +552,10 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 func (r *RestoreReconciler) seedServerFailed(ctx context.Context, rs *v1.Restore, now time.Time) error {
 	server := &batchv1.Job{}
 	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: resources.SeedServerName(rs.Name)}, server, rs)
+	if err == nil && !found && !wait {
+		// Started before the upgrade that named it <restore>-seed-server.
+		found, wait, err = getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: resources.LegacySeedServerName(rs.Name)}, server, rs)
+	}
 	switch {
 	case err != nil:
 		return failed(reasonFailedGet, fmt.Errorf("reading the seed server Job: %w", err))
@@ -593,13 +597,20 @@ func (r *RestoreReconciler) cleanupSeed(ctx context.Context, rs *v1.Restore) err
 		obj  client.Object
 		name string
 	}{{&batchv1.Job{}, name}, {&corev1.Service{}, name}, {&networkingv1.NetworkPolicy{}, name}}
+	// And under the name they had before the upgrade that named them <restore>-seed-server.
+	if legacy := resources.LegacySeedServerName(rs.Name); legacy != name {
+		objs = append(objs, []struct {
+			obj  client.Object
+			name string
+		}{{&batchv1.Job{}, legacy}, {&corev1.Service{}, legacy}, {&networkingv1.NetworkPolicy{}, legacy}}...)
+	}
 	if rs.Status.JobName != "" {
 		objs = append(objs, struct {
 			obj  client.Object
 			name string
 		}{&batchv1.Job{}, rs.Status.JobName})
 	}
-	for i, o := range objs {
+	for _, o := range objs {
 		obj := o.obj
 		err := r.Reader.Get(ctx, client.ObjectKey{Namespace: rs.Namespace, Name: o.name}, obj)
 		if apierrors.IsNotFound(err) {
@@ -611,7 +622,7 @@ func (r *RestoreReconciler) cleanupSeed(ctx context.Context, rs *v1.Restore) err
 		if !metav1.IsControlledBy(obj, rs) || obj.GetDeletionTimestamp() != nil {
 			continue
 		}
-		if job, ok := obj.(*batchv1.Job); ok && i == 3 && endOf(job) != nil {
+		if job, ok := obj.(*batchv1.Job); ok && o.name == rs.Status.JobName && endOf(job) != nil {
 			continue // the seed Job ended: kept
 		}
 		err = r.Client.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground),

@@ -643,7 +643,7 @@ func TestReportsTheVolumesSpace(t *testing.T) {
 	for _, env := range []map[string]string{nil, {"STANDIN_USAGE_ERROR": "--pagecache"}} {
 		o := agent(t, dir, run{version: "5.26", env: env})
 		sp := o.report.Space
-		if sp == nil || sp.Capacity != int64(st.Blocks)*st.Bsize || sp.Free <= 0 || sp.Free > sp.Capacity {
+		if sp == nil || sp.Capacity != int64(st.Blocks)*st.Frsize || sp.Free <= 0 || sp.Free > sp.Capacity {
 			t.Fatalf("exit %d: space %+v, volume %d blocks of %d", o.code, sp, st.Blocks, st.Bsize)
 		}
 	}

@@ -11,9 +11,18 @@ import (
 // cannot be read.
 func space(dir string) *result.Space {
 	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil || st.Blocks == 0 {
+	if err := unix.Statfs(dir, &st); err != nil {
 		return nil
 	}
-	bs := int64(st.Bsize)
-	return &result.Space{Capacity: int64(st.Blocks) * bs, Free: int64(st.Bavail) * bs}
+	// Blocks are counted in fragment-size units (statfs(2): f_frsize; 0 on kernels that leave it
+	// unset, then f_bsize). Figures that overflow or make no sense are not reported.
+	unit := uint64(st.Frsize)
+	if unit == 0 {
+		unit = uint64(st.Bsize)
+	}
+	const max = uint64(1) << 62
+	if unit == 0 || st.Blocks == 0 || st.Blocks > max/unit || st.Bavail > st.Blocks {
+		return nil
+	}
+	return &result.Space{Capacity: int64(st.Blocks * unit), Free: int64(st.Bavail * unit)}
 }

@@ -18,6 +18,11 @@ const ContainerPrune = "prune"
 // label values are cut at 63 characters).
 const BackupNameAnnotation = "backup.graphkeeper.dev/backup-name"
 
+// BackupUIDAnnotation on a prune Job holds the UID of the Backup it prunes for: a Backup of the
+// same name made since (a GitOps tool recreating it) is another Backup, and that Job's verdict
+// is not its verdict.
+const BackupUIDAnnotation = "backup.graphkeeper.dev/backup-uid"
+
 // PruneJobTTL is how long a finished prune Job the controller did not delete is kept (seconds).
 const PruneJobTTL = 24 * 60 * 60
 
@@ -27,8 +32,16 @@ func PruneJobName(backup string) string { return ChildName(backup, RolePrune) }
 // IsPruneJobOf tells whether job is the prune Job PruneJob made for b: ours, of role prune, and
 // naming b. The name alone is not enough: another Backup's Job may be called that.
 func IsPruneJobOf(job *batchv1.Job, b *v1.Backup) bool {
+	// One made before the UID was recorded is taken by its name, as it was then.
+	uid, ok := job.Annotations[BackupUIDAnnotation]
+	return IsPruneJobFor(job, b.Name) && (!ok || uid == string(b.UID))
+}
+
+// IsPruneJobFor tells whether job is a prune Job PruneJob made for a Backup named name, this one
+// or an earlier one of the name.
+func IsPruneJobFor(job *batchv1.Job, name string) bool {
 	return job.Labels[LabelManagedBy] == ManagedBy && job.Labels[LabelComponent] == RolePrune &&
-		job.Labels[LabelBackup] == LabelValue(b.Name) && job.Annotations[BackupNameAnnotation] == b.Name
+		job.Labels[LabelBackup] == LabelValue(name) && job.Annotations[BackupNameAnnotation] == name
 }
 
 // PruneJob deletes the artifacts of a Backup being deleted (storage.deletionPolicy Delete): the
@@ -49,7 +62,7 @@ func PruneJob(b *v1.Backup, artifacts []string, opts Options) *batchv1.Job {
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: PruneJobName(b.Name), Namespace: b.Namespace, Labels: lbls,
-			Annotations: map[string]string{BackupNameAnnotation: b.Name},
+			Annotations: map[string]string{BackupNameAnnotation: b.Name, BackupUIDAnnotation: string(b.UID)},
 		},
 		Spec: batchv1.JobSpec{
 			BackoffLimit:          ptr.To[int32](2),

@@ -283,3 +283,18 @@ func TestPruneJobGoesByItself(t *testing.T) {
 		t.Errorf("owners %v, TTL %v", job.OwnerReferences, job.Spec.TTLSecondsAfterFinished)
 	}
 }
+
+func TestPruneJobKnowsItsBackup(t *testing.T) {
+	b := backup()
+	b.Status.Storage = &v1.StorageLocation{ClaimName: "c", Path: "p"}
+	job := PruneJob(b, []string{"F"}, Options{OperatorImage: "op"})
+	again := b.DeepCopy()
+	again.UID = "uid-2" // the same name, made again since
+	if !IsPruneJobOf(job, b) || IsPruneJobOf(job, again) || !IsPruneJobFor(job, again.Name) {
+		t.Error("a prune Job must be its Backup's, by UID, and known as one for the name")
+	}
+	delete(job.Annotations, BackupUIDAnnotation) // made by an earlier version
+	if !IsPruneJobOf(job, again) {
+		t.Error("an earlier version's prune Job is taken by its name")
+	}
+}

@@ -54,6 +54,16 @@ func SeedServerName(restore string) string {
 	return shortenAs(safe, restore, validation.DNS1035LabelMaxLength-len(RoleSeedServer)-1) + "-" + RoleSeedServer
 }
 
+// LegacySeedServerName is the seed server's name before ChildName ("seed-<restore>"): a Restore
+// that was seeding when the operator was upgraded still has its server under it.
+func LegacySeedServerName(restore string) string {
+	n := "seed-" + strings.ReplaceAll(restore, ".", "-")
+	if len(n) <= 63 {
+		return n
+	}
+	return shorten(n, 63)
+}
+
 // SeedFile is the one file the seed server serves: the FULL itself when the chain is only that
 // and no point in time is asked; else <database>.dump, prepared from the chain (Neo4j fetches an
 // http seed as one file, and applies neither a chain nor a point in time to it).

@@ -156,7 +156,9 @@ func Decode(msg []byte) (Backup, error) {
 	}
 	r.Error = Clean(r.Error, maxText)
 	if sp := r.Space; sp != nil && (sp.Capacity <= 0 || sp.Free < 0 || sp.Free > sp.Capacity) {
-		return Backup{}, fmt.Errorf("report has impossible space figures (%d free of %d)", sp.Free, sp.Capacity)
+		// Odd figures from an odd filesystem are dropped, not a reason to lose the report
+		// (and with it the record of what was written).
+		r.Space = nil
 	}
 	for i := range r.Databases {
 		d := &r.Databases[i]

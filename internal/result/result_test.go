@@ -43,25 +43,36 @@ func TestEncodeFitsByShorteningThenDropping(t *testing.T) {
 
 func TestDecodeRefuses(t *testing.T) {
 	for name, msg := range map[string]string{
-		"empty":                   ``,
-		"not JSON":                `backup done`,
-		"unknown field":           `{"v":1,"dbs":[],"exploit":true}`,
-		"wrong version":           `{"v":2,"dbs":[]}`,
-		"trailing data":           `{"v":1,"dbs":[]} {"v":1}`,
-		"bad name":                `{"v":1,"dbs":[{"name":"neo4j; rm -rf /"}]}`,
-		"bad type":                `{"v":1,"dbs":[{"name":"neo4j","type":"HALF"}]}`,
-		"negative size":           `{"v":1,"dbs":[{"name":"neo4j","size":-1}]}`,
-		"artifact path":           `{"v":1,"dbs":[{"name":"neo4j","artifact":"../../etc/passwd"}]}`,
-		"bad member":              `{"v":1,"dbs":[{"name":"neo4j","member":"a b"}]}`,
-		"too large":               `{"v":1,"error":"` + strings.Repeat("a", MaxMessage) + `"}`,
-		"invalid UTF-8":           "{\"v\":1,\"error\":\"\xff\"}",
-		"wrong JSON types":        `{"v":"1","dbs":[]}`,
-		"more free than capacity": `{"v":1,"dbs":[],"space":{"capacity":10,"free":11}}`,
-		"no capacity":             `{"v":1,"dbs":[],"space":{"capacity":0,"free":0}}`,
-		"negative free":           `{"v":1,"dbs":[],"space":{"capacity":10,"free":-1}}`,
+		"empty":            ``,
+		"not JSON":         `backup done`,
+		"unknown field":    `{"v":1,"dbs":[],"exploit":true}`,
+		"wrong version":    `{"v":2,"dbs":[]}`,
+		"trailing data":    `{"v":1,"dbs":[]} {"v":1}`,
+		"bad name":         `{"v":1,"dbs":[{"name":"neo4j; rm -rf /"}]}`,
+		"bad type":         `{"v":1,"dbs":[{"name":"neo4j","type":"HALF"}]}`,
+		"negative size":    `{"v":1,"dbs":[{"name":"neo4j","size":-1}]}`,
+		"artifact path":    `{"v":1,"dbs":[{"name":"neo4j","artifact":"../../etc/passwd"}]}`,
+		"bad member":       `{"v":1,"dbs":[{"name":"neo4j","member":"a b"}]}`,
+		"too large":        `{"v":1,"error":"` + strings.Repeat("a", MaxMessage) + `"}`,
+		"invalid UTF-8":    "{\"v\":1,\"error\":\"\xff\"}",
+		"wrong JSON types": `{"v":"1","dbs":[]}`,
 	} {
 		if _, err := Decode([]byte(msg)); err == nil {
 			t.Errorf("%s: accepted %q", name, msg)
+		}
+	}
+}
+
+// Odd space figures are dropped; the report, and what it records, stands.
+func TestDecodeDropsImpossibleSpace(t *testing.T) {
+	for _, msg := range []string{
+		`{"v":1,"dbs":[{"name":"neo4j","artifact":"neo4j.backup"}],"space":{"capacity":10,"free":11}}`,
+		`{"v":1,"dbs":[{"name":"neo4j","artifact":"neo4j.backup"}],"space":{"capacity":0,"free":0}}`,
+		`{"v":1,"dbs":[{"name":"neo4j","artifact":"neo4j.backup"}],"space":{"capacity":10,"free":-1}}`,
+	} {
+		r, err := Decode([]byte(msg))
+		if err != nil || r.Space != nil || len(r.Databases) != 1 {
+			t.Errorf("%s: %+v, %v", msg, r, err)
 		}
 	}
 }
