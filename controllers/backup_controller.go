@@ -222,10 +222,14 @@ func (r *BackupReconciler) startPrune(ctx context.Context, b *v1.Backup, artifac
 		}
 		return done(corev1.EventTypeNormal, "ArtifactsKept", "kept %s: %s", status.Files("artifact", artifacts), why)
 	}
-	if holder, err := r.writer(ctx, b); err != nil {
+	h, err := r.writer(ctx, b)
+	if err == nil && h == nil {
+		h, err = r.restoring(ctx, b)
+	}
+	if err != nil {
 		return ctrl.Result{}, err
-	} else if holder != nil {
-		status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonLocationBusy, busy(b, holder), metav1.NewTime(now))
+	} else if h != nil {
+		status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonLocationBusy, busy(b, h), metav1.NewTime(now))
 		return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
 	}
 	job := resources.PruneJob(b, artifacts, r.Options)
@@ -497,12 +501,12 @@ func (r *BackupReconciler) start(ctx context.Context, b *v1.Backup, now time.Tim
 
 // launch reads what the start needs, decides, prepares the claim and creates the Job.
 func (r *BackupReconciler) launch(ctx context.Context, b *v1.Backup, budget v1.MemoryBudget, now time.Time) (ctrl.Result, error) {
-	if holder, err := r.writer(ctx, b); err != nil {
+	if h, err := r.writer(ctx, b); err != nil {
 		return ctrl.Result{}, err
-	} else if holder != nil {
+	} else if h != nil {
 		// However long it runs: a start timeout would fail every backup queued behind a long one.
 		b.Status.Phase = v1.BackupPending
-		status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonLocationBusy, busy(b, holder), metav1.NewTime(now))
+		status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonLocationBusy, busy(b, h), metav1.NewTime(now))
 		return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
 	}
 	w, err := r.look(ctx, b)
@@ -547,26 +551,83 @@ func (r *BackupReconciler) launch(ctx context.Context, b *v1.Backup, budget v1.M
 	return ctrl.Result{}, nil
 }
 
-// writer is the Backup that holds b's storage location (location.Writer). The cache is asked
-// first; when it sees none, the API server is, so that a status written a moment ago (a backup
-// that just started) is not missed: the decision to write rests on what the API server holds.
-func (r *BackupReconciler) writer(ctx context.Context, b *v1.Backup) (*v1.Backup, error) {
+// holder is what holds a location against a Backup: another Backup (location.Writer), or a pod
+// that still writes there.
+type holder struct{ name, what string }
+
+// writer is what holds b's storage location. The Backups are asked of the cache first and, when
+// it shows none, of the API server, so that a status written a moment ago (a backup that just
+// started) is not missed: the decision to write rests on what the API server holds. Then the
+// pods: one whose Backup was deleted while it ran (Replace, by hand) writes until it is gone.
+func (r *BackupReconciler) writer(ctx context.Context, b *v1.Backup) (*holder, error) {
 	for _, reader := range []client.Reader{r.Client, r.Reader} {
 		list := &v1.BackupList{}
 		if err := reader.List(ctx, list, client.InNamespace(b.Namespace)); err != nil {
 			return nil, failed(reasonFailedList, fmt.Errorf("listing the Backups of the location: %w", err))
 		}
 		if w := location.Writer(b, list.Items); w != nil {
-			return w.DeepCopy(), nil
+			return &holder{name: "Backup " + w.Name, what: location.What(w)}, nil
+		}
+	}
+	loc := location.Of(b)
+	pods := &corev1.PodList{}
+	if err := r.Client.List(ctx, pods, client.InNamespace(b.Namespace),
+		client.MatchingLabels{resources.LabelLocation: resources.LocationLabel(loc.ClaimName, loc.Path)}); err != nil {
+		return nil, failed(reasonFailedList, fmt.Errorf("listing the pods of the location: %w", err))
+	}
+	for _, p := range pods.Items {
+		role := p.Labels[resources.LabelComponent]
+		switch {
+		case p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed:
+		case p.Labels[resources.LabelBackup] == resources.LabelValue(b.Name):
+			// b's own (a Job an earlier pass made): not a reason to wait for itself.
+		case role == resources.RoleBackup || (role == resources.RolePrune && b.DeletionTimestamp == nil):
+			return &holder{name: "pod " + p.Name, what: "a " + role + " pod still runs there"}, nil
 		}
 	}
 	return nil, nil
 }
 
-func busy(b *v1.Backup, holder *v1.Backup) string {
+// restoring is a Restore that has not finished and reads b's location: a prune waits for it, so
+// that no file goes from under a restore (one that restores b itself, say, as retention expires
+// it). Read past the cache.
+func (r *BackupReconciler) restoring(ctx context.Context, b *v1.Backup) (*holder, error) {
+	list := &v1.RestoreList{}
+	if err := r.Reader.List(ctx, list, client.InNamespace(b.Namespace)); err != nil {
+		return nil, failed(reasonFailedList, fmt.Errorf("listing the Restores of the location: %w", err))
+	}
 	loc := location.Of(b)
-	return fmt.Sprintf("waiting for Backup %s, which writes to %s/%s (%s): one backup or prune writes to a location at a time",
-		holder.Name, loc.ClaimName, loc.Path, location.What(holder))
+	for _, rs := range list.Items {
+		if rs.Status.Phase == v1.RestoreSucceeded || rs.Status.Phase == v1.RestoreFailed || rs.DeletionTimestamp != nil {
+			continue
+		}
+		var from v1.StorageLocation
+		switch src := rs.Spec.Source; {
+		case src.Storage != nil:
+			from = v1.StorageLocation{ClaimName: src.Storage.ClaimName, Path: src.Storage.Path}
+		case src.BackupName == b.Name:
+			from = loc
+		case src.BackupName != "":
+			o := &v1.Backup{}
+			if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: src.BackupName}, o); err != nil {
+				if apierrors.IsNotFound(err) {
+					continue
+				}
+				return nil, failed(reasonFailedGet, fmt.Errorf("reading Backup %s: %w", src.BackupName, err))
+			}
+			from = location.Of(o)
+		}
+		if from == loc {
+			return &holder{name: "Restore " + rs.Name, what: "it reads the artifacts there"}, nil
+		}
+	}
+	return nil, nil
+}
+
+func busy(b *v1.Backup, h *holder) string {
+	loc := location.Of(b)
+	return fmt.Sprintf("waiting for %s, which writes to %s/%s (%s): one backup or prune writes to a location at a time",
+		h.name, loc.ClaimName, loc.Path, h.what)
 }
 
 // wait records why the Backup cannot start and retries, failing it after StartTimeout.

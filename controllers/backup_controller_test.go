@@ -736,6 +736,52 @@ var _ = Describe("Backup controller", func() {
 		})
 	})
 
+	It("waits for a backup pod that still writes to the location after its Backup was deleted (Replace, by hand)", func() {
+		w := newWorld()
+		w.cluster()
+		gone := w.backup("gone")
+		job := jobOf(gone)
+		pod := jobPod(job, "gone-pod", "node-c", true)
+		Expect(k8sClient.Delete(ctx, gone)).To(Succeed()) // Retain: no finalizer; its Job and pod stay a while
+		eventually(func(g Gomega) {
+			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(gone), &v1.Backup{}))).To(BeTrue())
+		})
+		next := w.backup("next")
+		eventually(func(g Gomega) {
+			got := get(next)(g)
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonLocationBusy))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("waiting for pod gone-pod, which writes to neo4j-backups-graph/" + w.ns + "/graph (a backup pod still runs there)"))
+			g.Expect(got.Status.JobName).To(BeEmpty())
+		})
+		pod.Status.Phase = corev1.PodFailed
+		Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+		Eventually(func(g Gomega) { g.Expect(get(next)(g).Status.JobName).To(Equal("next-backup")) }).
+			WithTimeout(30 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+	})
+
+	It("prunes no file a running Restore reads: the prune waits for it", func() {
+		w := newWorld()
+		w.cluster()
+		older, _ := w.twoFulls("older", "newer")
+		rs := w.restore("reading", func(s *v1.RestoreSpec) { s.Source.BackupName = "older" })
+		restoreJob := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "reading-restore"}, restoreJob)).To(Succeed())
+		})
+		Expect(k8sClient.Delete(ctx, older)).To(Succeed())
+		eventually(func(g Gomega) {
+			got := get(older)(g)
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonLocationBusy))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("waiting for Restore reading"))
+		})
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "older-prune"}, &batchv1.Job{})).NotTo(Succeed())
+		finishRestore(restoreJob, 0, result.Restore{Database: "neo4j-restored"})
+		eventually(func(g Gomega) { g.Expect(getRestore(g, rs).Status.Phase).To(Equal(v1.RestoreSucceeded)) })
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "older-prune"}, &batchv1.Job{})).To(Succeed())
+		}).WithTimeout(30 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+	})
+
 	It("starts Backups of one location created together one at a time, the older first", func() {
 		w := newWorld()
 		w.cluster()

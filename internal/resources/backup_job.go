@@ -73,6 +73,7 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 	name := ChildName(b.Name, RoleBackup)
 	lbls := labels(RoleBackup, b.Name, b.Spec.Cluster.Name)
 	lbls[LabelBackup] = LabelValue(b.Name)
+	lbls[LabelLocation] = LocationLabel(plan.ClaimName, plan.Path)
 
 	dir := path.Join(BackupMount, plan.Path)
 	args := []string{"agent", "backup",

@@ -27,7 +27,17 @@ const (
 	LabelBackup = "backup.graphkeeper.dev/backup"
 	// LabelCluster names the Neo4j cluster (spec.cluster.name).
 	LabelCluster = "backup.graphkeeper.dev/cluster"
+	// LabelLocation on a backup or prune Job and its pods names the storage location it writes
+	// to (LocationLabel): a pod that still writes there is found even when its Backup is gone.
+	LabelLocation = "backup.graphkeeper.dev/location"
 )
+
+// LocationLabel is the LabelLocation value of a claim and a path in it: a hash, since a path
+// does not fit a label value.
+func LocationLabel(claim, dir string) string {
+	sum := sha256.Sum256([]byte(claim + "\x00" + dir))
+	return hex.EncodeToString(sum[:])[:20]
+}
 
 // labels is the full set for a child of component ("backup", "storage") belonging to instance.
 func labels(component, instance, cluster string) map[string]string {

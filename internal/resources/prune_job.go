@@ -51,6 +51,7 @@ func IsPruneJobFor(job *batchv1.Job, name string) bool {
 func PruneJob(b *v1.Backup, artifacts []string, opts Options) *batchv1.Job {
 	lbls := labels(RolePrune, b.Name, b.Spec.Cluster.Name)
 	lbls[LabelBackup] = LabelValue(b.Name)
+	lbls[LabelLocation] = LocationLabel(b.Status.Storage.ClaimName, b.Status.Storage.Path)
 	args := []string{"agent", "prune", "--dir=" + path.Join(BackupMount, b.Status.Storage.Path)}
 	for _, a := range artifacts {
 		args = append(args, "--artifact="+a)
