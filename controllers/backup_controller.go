@@ -569,20 +569,32 @@ func (r *BackupReconciler) writer(ctx context.Context, b *v1.Backup) (*holder, e
 			return &holder{name: "Backup " + w.Name, what: location.What(w)}, nil
 		}
 	}
+	// The Jobs and pods of the location: a prune's (from its Job's creation, before its pod
+	// exists) and a backup's whose Backup was deleted while it ran. A prune waits for backups
+	// only: prunes of one location may run together, each deleting its own Backup's files.
 	loc := location.Of(b)
+	sel := client.MatchingLabels{resources.LabelLocation: resources.LocationLabel(loc.ClaimName, loc.Path)}
+	writes := func(labels map[string]string) bool {
+		role := labels[resources.LabelComponent]
+		return labels[resources.LabelBackup] != resources.LabelValue(b.Name) && // b's own is no reason to wait
+			(role == resources.RoleBackup || (role == resources.RolePrune && b.DeletionTimestamp == nil))
+	}
+	jobs := &batchv1.JobList{}
+	if err := r.Client.List(ctx, jobs, client.InNamespace(b.Namespace), sel); err != nil {
+		return nil, failed(reasonFailedList, fmt.Errorf("listing the Jobs of the location: %w", err))
+	}
+	for _, j := range jobs.Items {
+		if !jobEnded(&j) && j.DeletionTimestamp == nil && writes(j.Labels) {
+			return &holder{name: "Job " + j.Name, what: "its " + j.Labels[resources.LabelComponent] + " runs"}, nil
+		}
+	}
 	pods := &corev1.PodList{}
-	if err := r.Client.List(ctx, pods, client.InNamespace(b.Namespace),
-		client.MatchingLabels{resources.LabelLocation: resources.LocationLabel(loc.ClaimName, loc.Path)}); err != nil {
+	if err := r.Client.List(ctx, pods, client.InNamespace(b.Namespace), sel); err != nil {
 		return nil, failed(reasonFailedList, fmt.Errorf("listing the pods of the location: %w", err))
 	}
 	for _, p := range pods.Items {
-		role := p.Labels[resources.LabelComponent]
-		switch {
-		case p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed:
-		case p.Labels[resources.LabelBackup] == resources.LabelValue(b.Name):
-			// b's own (a Job an earlier pass made): not a reason to wait for itself.
-		case role == resources.RoleBackup || (role == resources.RolePrune && b.DeletionTimestamp == nil):
-			return &holder{name: "pod " + p.Name, what: "a " + role + " pod still runs there"}, nil
+		if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed && writes(p.Labels) {
+			return &holder{name: "pod " + p.Name, what: "a " + p.Labels[resources.LabelComponent] + " pod still runs there"}, nil
 		}
 	}
 	return nil, nil

@@ -742,10 +742,12 @@ var _ = Describe("Backup controller", func() {
 		gone := w.backup("gone")
 		job := jobOf(gone)
 		pod := jobPod(job, "gone-pod", "node-c", true)
-		Expect(k8sClient.Delete(ctx, gone)).To(Succeed()) // Retain: no finalizer; its Job and pod stay a while
+		Expect(k8sClient.Delete(ctx, gone)).To(Succeed()) // Retain: no finalizer
 		eventually(func(g Gomega) {
 			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(gone), &v1.Backup{}))).To(BeTrue())
 		})
+		// As the garbage collector does: the Job goes first, its pod terminates after.
+		Expect(k8sClient.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
 		next := w.backup("next")
 		eventually(func(g Gomega) {
 			got := get(next)(g)

@@ -31,12 +31,12 @@ func Key(b *v1.Backup) string {
 	return b.Namespace + "/" + loc.ClaimName + "/" + loc.Path
 }
 
-// Writer is the Backup whose backup or prune holds b's location, so that b waits, or nil when b
-// may go. A backup that runs holds it; one that has not started yet holds it against a newer
-// one (the older goes first: the order is the same whichever of them looks); a Backup being
-// deleted holds it while it prunes its artifacts. b's own prune waits only for running backups:
-// prunes of one location may run together, each deleting only its own Backup's files. The
-// oldest holder is named.
+// Writer is the Backup whose backup holds b's location, so that b waits, or nil when b may go.
+// A backup that runs holds it; one that has not started yet holds it against a newer one (the
+// older goes first: the order is the same whichever of them looks). b's own prune waits only for
+// running backups. Prunes hold the location by their Jobs and pods (the controller looks at
+// those), not by their Backups: a Backup stuck in deletion holds nothing. The oldest holder is
+// named.
 func Writer(b *v1.Backup, all []v1.Backup) *v1.Backup {
 	loc := Of(b)
 	var holders []*v1.Backup
@@ -45,7 +45,7 @@ func Writer(b *v1.Backup, all []v1.Backup) *v1.Backup {
 		if o.UID == b.UID || Of(o) != loc {
 			continue
 		}
-		if running(o) || (b.DeletionTimestamp == nil && (pruning(o) || (waiting(o) && before(o, b)))) {
+		if running(o) || (b.DeletionTimestamp == nil && waiting(o) && before(o, b)) {
 			holders = append(holders, o)
 		}
 	}
@@ -61,8 +61,6 @@ func What(o *v1.Backup) string {
 	switch {
 	case running(o):
 		return "its backup is running"
-	case pruning(o):
-		return "it is being deleted with its artifacts"
 	default:
 		return "it was created first and starts first"
 	}
@@ -78,19 +76,6 @@ func running(o *v1.Backup) bool { return o.Status.JobName != "" && !finished(o.S
 // waiting: it has not started, nor ended, nor is it going.
 func waiting(o *v1.Backup) bool {
 	return o.Status.JobName == "" && !finished(o.Status.Phase) && o.DeletionTimestamp == nil
-}
-
-// pruning: it is being deleted and its finalizer may delete artifacts in the location.
-func pruning(o *v1.Backup) bool {
-	if o.DeletionTimestamp == nil || o.Status.Storage == nil {
-		return false
-	}
-	for _, f := range o.Finalizers {
-		if f == v1.ArtifactsFinalizer {
-			return true
-		}
-	}
-	return false
 }
 
 // before orders Backups by creation, then name: one order every pass agrees on.
