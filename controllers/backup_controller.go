@@ -133,9 +133,11 @@ func ownsArtifacts(b *v1.Backup) bool {
 }
 
 // finalize deletes the artifacts of a Backup being deleted (deletionPolicy Delete, or expired by
-// a retention rule), through one path: a prune Job in the storage zone. It keeps them, and says so, when they belong to the newest restorable chain or
-// a later backup of their chain still needs them. A prune that fails leaves the files in place.
-// It writes the Backup itself (the finalizer); the status is not written once it is gone.
+// a retention rule), and those it inherited, through one path: a prune Job in the storage zone.
+// It keeps them, and says so, when they belong to the newest restorable or clean chain or a
+// later backup of their chain still needs them (handing them to it). A prune that fails leaves
+// the files in place. It writes the Backup itself (the finalizer); the status is not written
+// once it is gone.
 func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup, now time.Time) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(b, ArtifactsFinalizer) {
 		return ctrl.Result{}, nil
