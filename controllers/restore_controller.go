@@ -185,6 +185,17 @@ func (r *RestoreReconciler) launch(ctx context.Context, rs *v1.Restore, version 
 		return ctrl.Result{}, err
 	}
 	d := decideRestore(rs, version, budget, w)
+	if d.plan != nil {
+		// A prune of the location deletes files: nothing is read there until it has ended.
+		if job, err := r.pruning(ctx, rs.Namespace, d.plan.ClaimName, d.plan.Path); err != nil {
+			return ctrl.Result{}, err
+		} else if job != "" {
+			rs.Status.Phase = v1.RestorePending
+			status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonLocationBusy, fmt.Sprintf(
+				"waiting for Job %s, which deletes artifacts in %s/%s: nothing is read there until it has ended", job, d.plan.ClaimName, d.plan.Path), metav1.NewTime(now))
+			return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
+		}
+	}
 	if d.inspect {
 		// No Backup describes the location: an inspection Job lists it.
 		if d, err = r.inspected(ctx, rs, d); err != nil {
@@ -231,6 +242,21 @@ func (r *RestoreReconciler) launch(ctx context.Context, rs *v1.Restore, version 
 	status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonPending,
 		fmt.Sprintf("Job %s created; restoring %d artifact(s)", job.Name, len(plan.Chain)), metav1.NewTime(now))
 	return ctrl.Result{}, nil
+}
+
+// pruning is the name of a prune Job of the location that has not ended, or "".
+func (r *RestoreReconciler) pruning(ctx context.Context, namespace, claim, dir string) (string, error) {
+	jobs := &batchv1.JobList{}
+	if err := r.Client.List(ctx, jobs, client.InNamespace(namespace), client.MatchingLabels{
+		resources.LabelLocation: resources.LocationLabel(claim, dir), resources.LabelComponent: resources.RolePrune}); err != nil {
+		return "", failed(reasonFailedList, fmt.Errorf("listing the prune Jobs of the location: %w", err))
+	}
+	for _, j := range jobs.Items {
+		if !jobEnded(&j) {
+			return j.Name, nil
+		}
+	}
+	return "", nil
 }
 
 // modeJob builds the Job the mode runs: the restore Job, or for SeedFromURI the seed Job, once

@@ -421,6 +421,28 @@ func restoreReadyMessage(rs *v1.Restore) string {
 }
 
 var _ = Describe("Restore controller (a storage location no Backup describes)", func() {
+	It("reads nothing while a prune of its location runs: it waits LocationBusy, then restores", func() {
+		w := newWorld()
+		w.cluster()
+		older, newer := w.twoFulls("older", "newer")
+		Expect(k8sClient.Delete(ctx, older)).To(Succeed())
+		prune := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "older-prune"}, prune)).To(Succeed())
+		})
+		rs := w.restore("after-prune", func(s *v1.RestoreSpec) { s.Source.BackupName = newer.Name })
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestorePending))
+			g.Expect(restoreReason(got)).To(Equal(v1.ReasonLocationBusy))
+			g.Expect(restoreReadyMessage(got)).To(ContainSubstring("waiting for Job older-prune, which deletes artifacts in neo4j-backups-graph/" + w.ns + "/graph"))
+			g.Expect(got.Status.JobName).To(BeEmpty())
+		})
+		completePrune(prune)
+		Eventually(func(g Gomega) { g.Expect(getRestore(g, rs).Status.JobName).To(Equal("after-prune-restore")) }).
+			WithTimeout(30 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+	})
+
 	It("inspects the location with a Job, then restores the chain it found", func() {
 		w := newWorld()
 		rs := w.restore("from-storage", func(s *v1.RestoreSpec) {
