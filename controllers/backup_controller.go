@@ -427,7 +427,7 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err := r.Client.Get(ctx, req.NamespacedName, b); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if deletesArtifacts(b) && !controllerutil.ContainsFinalizer(b, ArtifactsFinalizer) && !finished(b.Status.Phase) && b.DeletionTimestamp == nil {
+	if deletesArtifacts(b) && !controllerutil.ContainsFinalizer(b, ArtifactsFinalizer) && !b.Status.Phase.Finished() && b.DeletionTimestamp == nil {
 		// Before anything is written: the artifacts must never outlive a deleted Backup
 		// whose policy says Delete, nor be deleted without the checks in finalize.
 		controllerutil.AddFinalizer(b, ArtifactsFinalizer)
@@ -450,7 +450,7 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		if err == nil && !controllerutil.ContainsFinalizer(next, ArtifactsFinalizer) {
 			return res, nil // done: it removed its finalizer, and the Backup is gone
 		}
-	case finished(b.Status.Phase):
+	case b.Status.Phase.Finished():
 		// A finished Backup's status is final: an error here goes to the backoff and the log.
 		r.recordMetrics(b, false)
 		return ctrl.Result{}, dropStoppedJob(ctx, r.Client, r.Reader, b, b.Status.Conditions, b.Status.JobName)
@@ -471,10 +471,6 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	fx := &effects{}
 	r.report(ctx, b, next, fx)
 	return commit(ctx, r.Client, next, b.Status, next.Status, fx, res)
-}
-
-func finished(p v1.BackupPhase) bool {
-	return p == v1.BackupSucceeded || p == v1.BackupPartiallyFailed || p == v1.BackupFailed
 }
 
 // start plans the backup and creates its Job. What blocks it (no ready server, no isolated zone,
@@ -581,14 +577,15 @@ func (r *BackupReconciler) writer(ctx context.Context, b *v1.Backup) (*holder, e
 		return labels[resources.LabelBackup] != resources.LabelValue(b.Name) && // b's own is no reason to wait
 			(role == resources.RoleBackup || (role == resources.RolePrune && b.DeletionTimestamp == nil))
 	}
-	jobs := &batchv1.JobList{}
-	if err := r.Client.List(ctx, jobs, client.InNamespace(b.Namespace), sel); err != nil {
-		return nil, failed(reasonFailedList, fmt.Errorf("listing the Jobs of the location: %w", err))
-	}
-	for _, j := range jobs.Items {
-		if !jobEnded(&j) && j.DeletionTimestamp == nil && writes(j.Labels) {
-			return &holder{name: "Job " + j.Name, what: "its " + j.Labels[resources.LabelComponent] + " runs"}, nil
-		}
+	var role string
+	name, err := locationJob(ctx, r.Client, b.Namespace, loc.ClaimName, loc.Path, func(j *batchv1.Job) bool {
+		role = j.Labels[resources.LabelComponent]
+		return j.DeletionTimestamp == nil && writes(j.Labels)
+	})
+	if err != nil {
+		return nil, err
+	} else if name != "" {
+		return &holder{name: "Job " + name, what: "its " + role + " runs"}, nil
 	}
 	pods := &corev1.PodList{}
 	if err := r.Client.List(ctx, pods, client.InNamespace(b.Namespace), sel); err != nil {
@@ -1137,7 +1134,7 @@ func (r *BackupReconciler) report(ctx context.Context, old, b *v1.Backup, fx *ef
 	}
 	fx.later(func() {
 		log.FromContext(ctx).Info("backup phase", "phase", p, "job", b.Status.JobName)
-		if finished(p) {
+		if p.Finished() {
 			r.recordMetrics(b, true)
 		}
 	})

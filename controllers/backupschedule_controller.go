@@ -243,7 +243,7 @@ func observe(s *v1.BackupSchedule, owned []v1.Backup, now metav1.Time) {
 	var lastFinished *v1.Backup
 	for i := range owned {
 		b := &owned[i]
-		if !finished(b.Status.Phase) {
+		if !b.Status.Phase.Finished() {
 			s.Status.Active = append(s.Status.Active, corev1.ObjectReference{
 				APIVersion: v1.GroupVersion.String(), Kind: "Backup", Namespace: b.Namespace, Name: b.Name, UID: b.UID})
 			continue
@@ -284,7 +284,7 @@ func observeSpace(s *v1.BackupSchedule, owned []v1.Backup, now metav1.Time) {
 	var spaced, full *v1.Backup
 	for i := range owned {
 		b := &owned[i]
-		if !finished(b.Status.Phase) {
+		if !b.Status.Phase.Finished() {
 			continue
 		}
 		if b.Status.Space != nil && (spaced == nil || !completion(b).Before(completion(spaced))) {
@@ -527,7 +527,7 @@ func (r *BackupScheduleReconciler) outage(s *v1.BackupSchedule, fx *effects, n i
 func activeBackups(owned []v1.Backup) []v1.Backup {
 	var out []v1.Backup
 	for _, b := range owned {
-		if !finished(b.Status.Phase) && b.DeletionTimestamp == nil {
+		if !b.Status.Phase.Finished() && b.DeletionTimestamp == nil {
 			out = append(out, b)
 		}
 	}
@@ -552,7 +552,7 @@ func slotType(s *v1.BackupSchedule, full *schedule.Schedule, slot time.Time, own
 func chainExists(owned []v1.Backup) bool {
 	exists := false
 	for _, b := range owned { // oldest first
-		if !finished(b.Status.Phase) {
+		if !b.Status.Phase.Finished() {
 			continue
 		}
 		switch {
@@ -654,7 +654,7 @@ func decidePrune(s *v1.BackupSchedule, owned []v1.Backup, now time.Time) pruneDe
 	// Newest first by completion; equal times (one-second resolution) keep creation order.
 	var done []v1.Backup
 	for i := len(owned) - 1; i >= 0; i-- {
-		if b := owned[i]; finished(b.Status.Phase) && b.DeletionTimestamp == nil {
+		if b := owned[i]; b.Status.Phase.Finished() && b.DeletionTimestamp == nil {
 			done = append(done, b)
 		}
 	}

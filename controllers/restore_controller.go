@@ -187,7 +187,9 @@ func (r *RestoreReconciler) launch(ctx context.Context, rs *v1.Restore, version 
 	d := decideRestore(rs, version, budget, w)
 	if d.plan != nil {
 		// A prune of the location deletes files: nothing is read there until it has ended.
-		if job, err := r.pruning(ctx, rs.Namespace, d.plan.ClaimName, d.plan.Path); err != nil {
+		if job, err := locationJob(ctx, r.Client, rs.Namespace, d.plan.ClaimName, d.plan.Path, func(j *batchv1.Job) bool {
+			return j.Labels[resources.LabelComponent] == resources.RolePrune
+		}); err != nil {
 			return ctrl.Result{}, err
 		} else if job != "" {
 			rs.Status.Phase = v1.RestorePending
@@ -242,21 +244,6 @@ func (r *RestoreReconciler) launch(ctx context.Context, rs *v1.Restore, version 
 	status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonPending,
 		fmt.Sprintf("Job %s created; restoring %d artifact(s)", job.Name, len(plan.Chain)), metav1.NewTime(now))
 	return ctrl.Result{}, nil
-}
-
-// pruning is the name of a prune Job of the location that has not ended, or "".
-func (r *RestoreReconciler) pruning(ctx context.Context, namespace, claim, dir string) (string, error) {
-	jobs := &batchv1.JobList{}
-	if err := r.Client.List(ctx, jobs, client.InNamespace(namespace), client.MatchingLabels{
-		resources.LabelLocation: resources.LocationLabel(claim, dir), resources.LabelComponent: resources.RolePrune}); err != nil {
-		return "", failed(reasonFailedList, fmt.Errorf("listing the prune Jobs of the location: %w", err))
-	}
-	for _, j := range jobs.Items {
-		if !jobEnded(&j) {
-			return j.Name, nil
-		}
-	}
-	return "", nil
 }
 
 // modeJob builds the Job the mode runs: the restore Job, or for SeedFromURI the seed Job, once
@@ -407,7 +394,7 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 			}
 		}
 		switch {
-		case !finished(b.Status.Phase):
+		case !b.Status.Phase.Finished():
 			return refuse(reasonSourceRunning, "Backup %s is %s; the restore starts when it has finished", name, orUnknown(string(b.Status.Phase)))
 		case b.Status.Phase == v1.BackupFailed:
 			return refuse(v1.ReasonSourceNotReady, "Backup %s failed: it holds nothing to restore", name)

@@ -232,6 +232,11 @@ const (
 	BackupFailed          BackupPhase = "Failed"
 )
 
+// Finished tells whether a Backup in phase p has ended: its status is final.
+func (p BackupPhase) Finished() bool {
+	return p == BackupSucceeded || p == BackupPartiallyFailed || p == BackupFailed
+}
+
 // Placement records where a backup was read from and where it was stored.
 type Placement struct {
 	// sourceMember is the pod the backup was taken from.

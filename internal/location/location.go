@@ -66,16 +66,12 @@ func What(o *v1.Backup) string {
 	}
 }
 
-func finished(p v1.BackupPhase) bool {
-	return p == v1.BackupSucceeded || p == v1.BackupPartiallyFailed || p == v1.BackupFailed
-}
-
 // running: its Job was created and it has not ended (a Job being deleted may still write).
-func running(o *v1.Backup) bool { return o.Status.JobName != "" && !finished(o.Status.Phase) }
+func running(o *v1.Backup) bool { return o.Status.JobName != "" && !o.Status.Phase.Finished() }
 
 // waiting: it has not started, nor ended, nor is it going.
 func waiting(o *v1.Backup) bool {
-	return o.Status.JobName == "" && !finished(o.Status.Phase) && o.DeletionTimestamp == nil
+	return o.Status.JobName == "" && !o.Status.Phase.Finished() && o.DeletionTimestamp == nil
 }
 
 // before orders Backups by creation, then name: one order every pass agrees on.
