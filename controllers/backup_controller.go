@@ -151,14 +151,14 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup, now time.
 		return ctrl.Result{}, nil
 	}
 	artifacts := artifactsOf(b)
-	if len(artifacts) == 0 || b.Status.Storage == nil {
+	if artifacts.Empty() || b.Status.Storage == nil {
 		return done(corev1.EventTypeNormal, "NoArtifacts", "no artifacts to delete")
 	}
 	var res ctrl.Result
 	var err error
 	if rule := b.Annotations[v1.ExpiredAnnotation]; rule == "" && !deletesArtifacts(b) {
 		// Deleted by hand or by a GitOps tool, and its policy (changed since) says Retain.
-		return done(corev1.EventTypeNormal, "ArtifactsKept", "kept %s: storage.deletionPolicy is Retain", status.Files("artifact", artifacts))
+		return done(corev1.EventTypeNormal, "ArtifactsKept", "kept %s: storage.deletionPolicy is Retain", artifacts)
 	}
 	job, err := r.pruneJob(ctx, b)
 	if err != nil {
@@ -185,7 +185,7 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup, now time.
 		// Another object's Job holds the name: it is neither waited on nor deleted, and
 		// nothing is pruned.
 		return done(corev1.EventTypeWarning, "PruneJobConflict", "a Job named %s exists and is not this Backup's prune Job; %s left in place in %s",
-			job.Name, status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
+			job.Name, artifacts, b.Status.Storage.ClaimName)
 	case !jobEnded(job):
 		return ctrl.Result{}, nil
 	}
@@ -193,10 +193,10 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup, now time.
 	// would leave the next pass no Job, and it would prune again. A Job left by a failed
 	// delete goes by its TTL.
 	if endOf(job).Type == batchv1.JobComplete {
-		res, err = done(corev1.EventTypeNormal, "ArtifactsDeleted", "deleted %s", status.Files("artifact", artifacts))
+		res, err = done(corev1.EventTypeNormal, "ArtifactsDeleted", "deleted %s", artifacts)
 	} else {
 		res, err = done(corev1.EventTypeWarning, "PruneFailed", "could not delete %s; they are left in place in %s (delete them by hand if they are not wanted)",
-			status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
+			artifacts, b.Status.Storage.ClaimName)
 	}
 	if err == nil {
 		if derr := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground),
@@ -210,7 +210,7 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup, now time.
 // startPrune decides, for a Backup being deleted that has no prune Job yet, whether its
 // artifacts go: kept when a chain still needs them, waiting while a backup writes to the
 // location, else a prune Job is created.
-func (r *BackupReconciler) startPrune(ctx context.Context, b *v1.Backup, artifacts []string, now time.Time,
+func (r *BackupReconciler) startPrune(ctx context.Context, b *v1.Backup, artifacts resources.Prune, now time.Time,
 	done func(typ, reason, format string, args ...any) (ctrl.Result, error)) (ctrl.Result, error) {
 	if keep, why, heirs, err := r.protected(ctx, b); err != nil {
 		return ctrl.Result{}, failed(reasonFailedList, fmt.Errorf("listing the Backups that may need these artifacts: %w", err))
@@ -222,7 +222,7 @@ func (r *BackupReconciler) startPrune(ctx context.Context, b *v1.Backup, artifac
 				return ctrl.Result{}, err
 			}
 		}
-		return done(corev1.EventTypeNormal, "ArtifactsKept", "kept %s: %s", status.Files("artifact", artifacts), why)
+		return done(corev1.EventTypeNormal, "ArtifactsKept", "kept %s: %s", artifacts, why)
 	}
 	h, err := r.writer(ctx, b)
 	if err == nil && h == nil {
@@ -240,7 +240,7 @@ func (r *BackupReconciler) startPrune(ctx context.Context, b *v1.Backup, artifac
 	} else if err != nil {
 		return ctrl.Result{}, failed(reasonFailedCreate, fmt.Errorf("creating prune Job %s: %w", job.Name, err))
 	}
-	r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "PruneStarted", "Delete", "deleting %s from %s", status.Files("artifact", artifacts), b.Status.Storage.ClaimName)
+	r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "PruneStarted", "Delete", "deleting %s from %s", artifacts, b.Status.Storage.ClaimName)
 	return ctrl.Result{}, nil
 }
 
@@ -279,19 +279,44 @@ func (r *BackupReconciler) protected(ctx context.Context, b *v1.Backup) (keep bo
 func keepDecision(b *v1.Backup, all []v1.Backup) (keep bool, why string, heirs map[string]map[string][]inheritedArtifact) {
 	inherited := inheritedOf(b)
 	heirs = map[string]map[string][]inheritedArtifact{}
-	for _, mine := range b.Status.Databases {
+	here := func(o *v1.Backup) bool {
+		return o.Status.Storage != nil && *o.Status.Storage == *b.Status.Storage && (o.DeletionTimestamp == nil || o.UID == b.UID)
+	}
+	mines := slices.Clone(b.Status.Databases)
+	if m := b.Status.Manifest; m.Truncated() && m.File != "" {
+		// The databases the report left out, as one: their chains are read from the Backups
+		// alone (below), which only ever keeps more than theirs would.
+		mines = append(mines, v1.DatabaseResult{Name: manifestKey, Artifact: m.File})
+	}
+	for _, mine := range mines {
 		if mine.Artifact == "" {
 			continue
 		}
 		var items []retention.Backup
-		for _, o := range all {
-			if o.Status.Storage == nil || *o.Status.Storage != *b.Status.Storage || (o.DeletionTimestamp != nil && o.UID != b.UID) {
+		for i := range all {
+			o := &all[i]
+			if !here(o) {
 				continue
 			}
+			if mine.Name == manifestKey {
+				if l, ok := backupLink(b, o); ok {
+					items = append(items, l.item(o.Name))
+				}
+				continue
+			}
+			listed := false
 			for _, d := range o.Status.Databases {
 				if d.Name == mine.Name && d.Artifact != "" {
-					items = append(items, link(&o, d).item(o.Name))
+					items = append(items, link(o, d).item(o.Name))
+					listed = true
 				}
+			}
+			if m := o.Status.Manifest; !listed && o.UID != b.UID && m.Truncated() && o.Status.Phase.Finished() && o.Status.Phase != v1.BackupFailed {
+				// o may hold this database among those its report left out: a later link of
+				// its chain, for all we know (a DIFF: never one that ends an earlier chain).
+				l := backupLinkOf(o)
+				l.Full = false
+				items = append(items, l.item(o.Name))
 			}
 		}
 		for _, in := range inherited[mine.Name] {
@@ -299,6 +324,9 @@ func keepDecision(b *v1.Backup, all []v1.Backup) (keep bool, why string, heirs m
 		}
 		if k, w := retention.Protected(b.Name, items); k && !keep {
 			keep, why = true, mine.Name+": "+w
+			if mine.Name == manifestKey {
+				keep, why = true, fmt.Sprintf("the databases in manifest %s: %s", mine.Artifact, w)
+			}
 		}
 		// An inherited file goes with b: b itself is not a later link that still needs it.
 		var others []retention.Backup
@@ -316,19 +344,52 @@ func keepDecision(b *v1.Backup, all []v1.Backup) (keep bool, why string, heirs m
 			if heirs[heir] == nil {
 				heirs[heir] = map[string][]inheritedArtifact{}
 			}
-			heirs[heir][mine.Name] = append([]inheritedArtifact{link(b, mine)}, inherited[mine.Name]...)
+			own := link(b, mine)
+			if mine.Name == manifestKey {
+				own = backupLinkOf(b)
+				own.File, own.Digest = b.Status.Manifest.File, b.Status.Manifest.Digest
+			}
+			heirs[heir][mine.Name] = append([]inheritedArtifact{own}, inherited[mine.Name]...)
 		}
 	}
 	return keep, why, heirs
 }
 
+// manifestKey stands, among the databases of a Backup whose report was cut, for those only its
+// manifest lists (and, in InheritedAnnotation, for the manifests inherited). A database name
+// cannot start with '.'.
+const manifestKey = ".manifest"
+
+// backupLinkOf is Backup o as one link of a chain for all its databases: FULL when it started a
+// chain for every one of them, clean when every one was.
+func backupLinkOf(o *v1.Backup) inheritedArtifact {
+	l := link(o, v1.DatabaseResult{})
+	l.Full, l.Clean = StartsChain(o), o.Status.Phase == v1.BackupSucceeded
+	return l
+}
+
+// backupLink is o as a link of the chains of b's unlisted databases, or false when it holds no
+// artifact. A FULL ends those chains only when it was asked for the same databases (the same
+// glob matches the same databases); any other backup there may hold some of them, so it counts
+// as a later DIFF of theirs.
+func backupLink(b, o *v1.Backup) (inheritedArtifact, bool) {
+	if !o.Status.Phase.Finished() || o.Status.Phase == v1.BackupFailed {
+		return inheritedArtifact{}, false
+	}
+	l := backupLinkOf(o)
+	l.Full = l.Full && slices.Equal(o.Spec.Databases, b.Spec.Databases)
+	return l, true
+}
+
 // inheritedArtifact is a link of a chain whose Backup was deleted while a later link still
 // needed it, as that later Backup holds it: enough to place it in its chain again.
 type inheritedArtifact struct {
-	File  string    `json:"file"`
-	Time  time.Time `json:"time"`
-	Full  bool      `json:"full,omitempty"`
-	Clean bool      `json:"clean,omitempty"`
+	File string `json:"file"`
+	// Digest is a manifest's (under manifestKey): its prune deletes what it lists.
+	Digest string    `json:"digest,omitempty"`
+	Time   time.Time `json:"time"`
+	Full   bool      `json:"full,omitempty"`
+	Clean  bool      `json:"clean,omitempty"`
 }
 
 // link is database d of Backup o as a link of its chain.
@@ -363,13 +424,17 @@ func inheritedOf(b *v1.Backup) map[string][]inheritedArtifact {
 	return out
 }
 
-// artifactsOf are the files b's prune deletes: its own artifacts and those it inherited.
-func artifactsOf(b *v1.Backup) []string {
-	var out []string
+// artifactsOf is what b's prune deletes: its own artifacts and those it inherited, and what its
+// manifest (and those it inherited) lists.
+func artifactsOf(b *v1.Backup) resources.Prune {
+	var out resources.Prune
 	for _, d := range b.Status.Databases {
 		if d.Artifact != "" {
-			out = append(out, d.Artifact)
+			out.Artifacts = append(out.Artifacts, d.Artifact)
 		}
+	}
+	if m := b.Status.Manifest; m != nil && m.File != "" {
+		out.Manifests = append(out.Manifests, resources.Manifest{File: m.File, Digest: m.Digest})
 	}
 	inherited := inheritedOf(b)
 	dbs := make([]string, 0, len(inherited))
@@ -379,7 +444,11 @@ func artifactsOf(b *v1.Backup) []string {
 	sort.Strings(dbs)
 	for _, db := range dbs {
 		for _, in := range inherited[db] {
-			out = append(out, in.File)
+			if db == manifestKey {
+				out.Manifests = append(out.Manifests, resources.Manifest{File: in.File, Digest: in.Digest})
+			} else {
+				out.Artifacts = append(out.Artifacts, in.File)
+			}
 		}
 	}
 	return out
@@ -1015,6 +1084,23 @@ func applyReport(b *v1.Backup, rep result.Backup) {
 		dedup = append(dedup, d)
 	}
 	b.Status.Databases = dedup
+	if m := rep.Manifest; m != nil || rep.Truncated > 0 {
+		b.Status.Manifest = &v1.BackupManifest{Unlisted: int32(rep.Truncated)}
+		if m != nil {
+			b.Status.Manifest.File, b.Status.Manifest.Digest = m.File, m.Digest
+			b.Status.Manifest.Databases, b.Status.Manifest.Full = int32(m.Databases), int32(m.Full)
+		}
+	}
+	if m := rep.Manifest; m != nil && rep.Truncated > 0 {
+		// The report lists some of the databases; the manifest sums up all of them.
+		total, types = m.Bytes, map[string]bool{}
+		if m.Full > 0 {
+			types[string(v1.BackupFull)] = true
+		}
+		if m.BackedUp > m.Full {
+			types[string(v1.BackupDiff)] = true
+		}
+	}
 	if total > 0 {
 		b.Status.Size = resource.NewQuantity(total, resource.BinarySI)
 	}
@@ -1042,6 +1128,10 @@ func (r *BackupReconciler) conclude(b *v1.Backup, rep result.Backup, now time.Ti
 			bad = append(bad, d.Name)
 		}
 	}
+	if m := rep.Manifest; m != nil && rep.Truncated > 0 {
+		// Beyond the report, the manifest's sums say how the others went.
+		clean, bad = make([]string, m.Clean), make([]string, m.Databases-m.Clean)
+	}
 	t := metav1.NewTime(now)
 	switch {
 	case !backedUpAny(rep):
@@ -1049,7 +1139,7 @@ func (r *BackupReconciler) conclude(b *v1.Backup, rep result.Backup, now time.Ti
 		// one, makes the Backup PartiallyFailed, so retention and pruning see it as the chain
 		// member it is on disk.
 		r.fail(b, now, v1.ReasonBackupFailed, summary(rep))
-	case len(clean) == 0 || len(bad) > 0 || rep.Truncated > 0:
+	case len(clean) == 0 || len(bad) > 0 || (rep.Truncated > 0 && rep.Manifest == nil):
 		b.Status.Phase = v1.BackupPartiallyFailed
 		status.Set(&b.Status.Conditions, b.Generation, status.Failed, v1.ReasonPartiallyFailed, summary(rep), t)
 	default:
@@ -1059,6 +1149,9 @@ func (r *BackupReconciler) conclude(b *v1.Backup, rep result.Backup, now time.Ti
 }
 
 func backedUpAny(rep result.Backup) bool {
+	if rep.Manifest != nil && rep.Manifest.BackedUp > 0 {
+		return true
+	}
 	for _, d := range rep.Databases {
 		if d.BackedUp() {
 			return true
@@ -1075,6 +1168,10 @@ func StartsChain(b *v1.Backup) bool {
 		return false
 	}
 	if len(b.Status.Databases) == 0 {
+		return false
+	}
+	if m := b.Status.Manifest; m.Truncated() && (m.File == "" || m.Full != m.Databases) {
+		// Some databases are not listed: the manifest's sums say whether they were FULL too.
 		return false
 	}
 	for _, d := range b.Status.Databases {
@@ -1105,8 +1202,11 @@ func summary(rep result.Backup) string {
 	if len(failed) > 0 {
 		parts = append(parts, "problems: "+strings.Join(failed, "; "))
 	}
-	if rep.Truncated > 0 {
-		parts = append(parts, fmt.Sprintf("%d more database(s) not in the report; see the pod's log", rep.Truncated))
+	switch m := rep.Manifest; {
+	case rep.Truncated > 0 && m != nil:
+		parts = append(parts, fmt.Sprintf("%d more database(s) in manifest %s (%d of %d databases clean in all)", rep.Truncated, m.File, m.Clean, m.Databases))
+	case rep.Truncated > 0:
+		parts = append(parts, fmt.Sprintf("%d more database(s) not in the report, and no manifest was kept; see the pod's log", rep.Truncated))
 	}
 	if rep.Error != "" {
 		parts = append(parts, rep.Error)

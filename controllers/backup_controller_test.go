@@ -962,6 +962,63 @@ var _ = Describe("Backup controller", func() {
 		})
 	})
 
+	It("records a 200-database glob beyond its report from its manifest: the phase from its sums, and its prune deletes what the manifest lists", func() {
+		w := newWorld()
+		w.cluster()
+		glob := func(s *v1.BackupSpec) {
+			s.Storage.DeletionPolicy, s.Type, s.Databases = v1.DeletionDelete, v1.BackupFull, []string{"tenant-*"}
+		}
+		// What the agent writes for a run of 200 databases, one of them failed.
+		cutReport := func(name, day string, failed int) string {
+			var rep result.Backup
+			for i := range 200 {
+				d := good(fmt.Sprintf("tenant-%03d", i), "FULL")
+				d.Artifact = fmt.Sprintf("tenant-%03d-%s.backup", i, day)
+				if i == failed {
+					d = result.Database{Name: d.Name, Error: "every member failed"}
+				}
+				rep.Databases = append(rep.Databases, d)
+			}
+			rep.Manifest = &result.Manifest{File: name + ".json", Digest: "sha256:" + strings.Repeat("a", 64)}
+			rep.Manifest.Summarize(rep)
+			msg := result.Encode(rep, result.MaxMessage)
+			Expect(len(msg)).To(BeNumerically("<=", result.MaxMessage))
+			return string(msg)
+		}
+		first := w.backup("glob-1", glob)
+		finish(jobOf(first), 0, cutReport("glob-1-20261128T020000Z", "2026-11-28T02-00-00", 150))
+		eventually(func(g Gomega) {
+			got := get(first)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupPartiallyFailed), "tenant-150, beyond the report, failed")
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("more database(s) in manifest glob-1-20261128T020000Z.json (199 of 200 databases clean in all)"))
+		})
+		second := w.backup("glob-2", glob)
+		finish(jobOf(second), 0, cutReport("glob-2-20261129T020000Z", "2026-11-29T02-00-00", -1))
+		eventually(func(g Gomega) {
+			got := get(second)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupSucceeded), "every database in the manifest is clean")
+			g.Expect(got.Status.Type).To(Equal("FULL"))
+			g.Expect(got.Status.Manifest).To(Equal(&v1.BackupManifest{File: "glob-2-20261129T020000Z.json", Digest: "sha256:" + strings.Repeat("a", 64),
+				Databases: 200, Full: 200, Unlisted: int32(200 - len(got.Status.Databases))}))
+			g.Expect(got.Status.Manifest.Unlisted).To(BeNumerically(">", 150))
+		})
+
+		By("deleting the older: behind a newer clean FULL of the same glob, pruned, the manifest with its listed artifacts")
+		Expect(k8sClient.Delete(ctx, first)).To(Succeed())
+		prune := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "glob-1-prune"}, prune)).To(Succeed())
+		})
+		args := prune.Spec.Template.Spec.Containers[0].Args
+		Expect(args).To(ContainElement("--manifest=glob-1-20261128T020000Z.json@sha256:" + strings.Repeat("a", 64)))
+		Expect(args).To(ContainElement("--artifact=tenant-000-2026-11-28T02-00-00.backup"))
+		completePrune(prune)
+		eventually(func(g Gomega) {
+			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(first), &v1.Backup{}))).To(BeTrue())
+		})
+		Expect(eventsFor(w.ns, "glob-1")).To(ContainElement(ContainSubstring("and the artifacts manifest glob-1-20261128T020000Z.json lists")))
+	})
+
 	It("keeps an inconsistent backup, and one cut short after some databases, as PartiallyFailed: Failed means nothing was written", func() {
 		w := newWorld()
 		w.cluster()

@@ -317,6 +317,10 @@ func TestDecideRestore(t *testing.T) {
 	other := backup("other", v1.BackupSucceeded, v1.BackupFull, 1, 5, "01:00:00")
 	other.Status.Databases[0].Name = "movies"
 	chain := []v1.Backup{d1, d2, d3}
+	// A glob's Backup whose report listed movies and left 199 databases to its manifest.
+	cut := backup("cut", v1.BackupSucceeded, v1.BackupFull, 1, 5, "04:00:00")
+	cut.Status.Databases[0].Name = "movies"
+	cut.Status.Manifest = &v1.BackupManifest{File: "cut-20261202T040000Z.json", Digest: "sha256:abc", Databases: 200, Full: 200, Unlisted: 199}
 	v526, _ := neo4j.ParseVersion("5.26")
 	v44, _ := neo4j.ParseVersion("4.4")
 
@@ -332,6 +336,8 @@ func TestDecideRestore(t *testing.T) {
 		untilTx int64
 		// planUntilTx is the bound an inspection is asked for.
 		planUntilTx int64
+		// manifest is the one an inspection ends the chain in.
+		manifest string
 	}{
 		{name: "a named Backup that does not exist is waited for", source: "d9", world: restoreWorld{backups: chain}, reason: v1.ReasonBackupNotFound},
 		{name: "a Backup still running is waited for", source: "d4", world: restoreWorld{source: &running}, reason: reasonSourceRunning},
@@ -350,6 +356,15 @@ func TestDecideRestore(t *testing.T) {
 			world: restoreWorld{source: &noRange, backups: []v1.Backup{noRange, d3}}, reason: v1.ReasonChainBroken},
 		{name: "a location no Backup describes is inspected", world: restoreWorld{backups: []v1.Backup{other}}, inspect: true},
 		{name: "a named Backup must have recorded artifacts there", source: "d2", world: restoreWorld{source: &d2}, reason: v1.ReasonNotCovered},
+		{name: "a Backup whose report left the database out: inspected, ending at its artifact in its manifest", source: "cut",
+			world: restoreWorld{source: &cut, backups: []v1.Backup{d1, d2, cut}}, inspect: true, manifest: "cut-20261202T040000Z.json@sha256:abc"},
+		{name: "a Backup whose report left it out, to a transaction: the files decide, without its manifest", source: "cut", until: "15",
+			world: restoreWorld{source: &cut, backups: []v1.Backup{d1, d2, cut}}, inspect: true, planUntilTx: 15},
+		{name: "a Backup there may hold the database beyond its report: inspected, up to the named Backup's last transaction", source: "d2",
+			world: restoreWorld{source: &d2, backups: []v1.Backup{d1, d2, cut}}, inspect: true, planUntilTx: 20},
+		{name: "the newest restorable point, with such a Backup there: inspected", world: restoreWorld{backups: []v1.Backup{d1, d2, cut}}, inspect: true},
+		{name: "4.4: a database the newest Backup's report left out is in its folder", version: v44, source: "cut",
+			world: restoreWorld{source: &cut, backups: []v1.Backup{d1, d2, cut}}, chain: "neo4j"},
 		{name: "4.4: the database's folder, whatever the Backups say", version: v44, world: restoreWorld{}, chain: "neo4j"},
 		{name: "4.4: only the newest backup is still in the folder", version: v44, source: "d2", world: restoreWorld{source: &d2, backups: chain}, reason: v1.ReasonNotCovered},
 	} {
@@ -370,6 +385,9 @@ func TestDecideRestore(t *testing.T) {
 			}
 			if tc.reason != "" {
 				return
+			}
+			if d.plan.Manifest != tc.manifest {
+				t.Errorf("inspects with manifest %q, want %q", d.plan.Manifest, tc.manifest)
 			}
 			if d.plan.UntilTx != tc.planUntilTx {
 				t.Errorf("asks for transactions up to %d, want %d", d.plan.UntilTx, tc.planUntilTx)
@@ -413,12 +431,72 @@ func TestKeepDecisionJudgesHandedOverFilesAsTheLinksTheyWere(t *testing.T) {
 	if keep, why, _ := keepDecision(&d1, []v1.Backup{f0, d1, f2}); !keep || !strings.Contains(why, "newest clean chain") {
 		t.Fatalf("d1 holding f1: keep %t (%s)", keep, why)
 	}
-	if got := artifactsOf(&d1); strings.Join(got, " ") != "d1.backup f1.backup" {
+	if got := artifactsOf(&d1); strings.Join(got.Artifacts, " ") != "d1.backup f1.backup" {
 		t.Errorf("d1 prunes %v", got)
 	}
 	// With a newer clean chain, f1 is no one's any more: d1 and f1 go together.
 	f3 := link("f3", 5, v1.BackupFull, true)
 	if keep, why, _ := keepDecision(&d1, []v1.Backup{f0, d1, f2, f3}); keep {
 		t.Fatalf("d1 and f1 behind a newer clean chain: kept (%s)", why)
+	}
+}
+
+// Backups whose reports were cut (a glob of hundreds of databases): what their manifests list
+// is kept and handed on as one link of its Backup, and a cut Backup counts as a possible later
+// link of every database there.
+func TestKeepDecisionWithManifests(t *testing.T) {
+	loc := v1.StorageLocation{ClaimName: "c", Path: "p"}
+	backup := func(name string, hour int, typ v1.BackupType, dbs ...string) v1.Backup {
+		b := v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(name)}, Spec: v1.BackupSpec{Databases: dbs},
+			Status: v1.BackupStatus{Phase: v1.BackupSucceeded, Storage: &loc, CompletionTime: &metav1.Time{Time: day.Add(time.Duration(hour) * time.Hour)}}}
+		for _, db := range dbs {
+			b.Status.Databases = append(b.Status.Databases, v1.DatabaseResult{Name: db, Type: typ, Artifact: name + "-" + db + ".backup"})
+		}
+		return b
+	}
+	cut := func(name string, hour int, typ v1.BackupType) v1.Backup {
+		b := backup(name, hour, typ, "tenant-*")
+		b.Status.Databases = []v1.DatabaseResult{{Name: "tenant-000", Type: typ, Artifact: name + "-tenant-000.backup"}}
+		full := int32(0)
+		if typ == v1.BackupFull {
+			full = 200
+		}
+		b.Status.Manifest = &v1.BackupManifest{File: name + ".json", Digest: "sha256:" + name, Databases: 200, Full: full, Unlisted: 199}
+		return b
+	}
+	gone := func(b v1.Backup) v1.Backup { b.DeletionTimestamp = &metav1.Time{Time: day}; return b }
+
+	c1, c2, c3 := cut("c1", 1, v1.BackupFull), cut("c2", 2, v1.BackupDiff), cut("c3", 3, v1.BackupFull)
+	// c1 with a later DIFF of its chain: kept, and its manifest handed to c2 with the listed file.
+	keep, why, heirs := keepDecision(ptr.To(gone(c1)), []v1.Backup{gone(c1), c2})
+	if !keep || !strings.Contains(why, "newest restorable chain") || len(heirs["c2"][manifestKey]) != 1 || heirs["c2"][manifestKey][0].File != "c1.json" ||
+		heirs["c2"][manifestKey][0].Digest != "sha256:c1" || !heirs["c2"][manifestKey][0].Full {
+		t.Fatalf("c1 before c2: keep %t (%s), heirs %+v", keep, why, heirs)
+	}
+	// c2 holding c1's manifest, deleted once c3 starts a newer chain: both go, through the manifests.
+	v, _ := json.Marshal(heirs["c2"])
+	c2.Annotations = map[string]string{InheritedAnnotation: string(v)}
+	if keep, why, _ := keepDecision(ptr.To(gone(c2)), []v1.Backup{gone(c2), c3}); keep {
+		t.Fatalf("c2 behind c3: kept (%s)", why)
+	}
+	got := artifactsOf(&c2)
+	if len(got.Manifests) != 2 || got.Manifests[0].File != "c2.json" || got.Manifests[1].File != "c1.json" ||
+		strings.Join(got.Artifacts, " ") != "c2-tenant-000.backup c1-tenant-000.backup" {
+		t.Fatalf("c2 prunes %+v", got)
+	}
+	// A FULL asked for other databases does not end the manifest's chains: it may not hold them
+	// (here it ends the chain of the one database c1 listed).
+	other := backup("other", 3, v1.BackupFull, "tenant-000")
+	if keep, _, _ := keepDecision(ptr.To(gone(c1)), []v1.Backup{gone(c1), other}); !keep {
+		t.Fatal("c1 judged behind another request's FULL")
+	}
+	// A Backup of neo4j before a cut one: the cut one may hold a neo4j DIFF that needs it, even
+	// with a newer neo4j FULL after both.
+	a, f := backup("a", 1, v1.BackupFull, "neo4j"), backup("f", 4, v1.BackupFull, "neo4j")
+	if keep, why, _ := keepDecision(ptr.To(gone(a)), []v1.Backup{gone(a), c2, f}); !keep || !strings.Contains(why, "c2") {
+		t.Fatalf("a before a cut Backup: keep %t (%s)", keep, why)
+	}
+	if keep, why, _ := keepDecision(ptr.To(gone(a)), []v1.Backup{gone(a), f}); keep {
+		t.Fatalf("a behind f alone: kept (%s)", why)
 	}
 }

@@ -235,15 +235,27 @@ func (r *RestoreReconciler) launch(ctx context.Context, rs *v1.Restore, version 
 		r.fail(rs, now, v1.ReasonJobConflict, fmt.Sprintf("a Job named %s exists and does not belong to this Restore", job.Name))
 		return ctrl.Result{}, nil
 	case created:
-		r.Recorder.Eventf(rs, job, corev1.EventTypeNormal, "JobCreated", "Create", "created Job %s restoring %s", job.Name, status.Files("artifact", plan.Chain))
+		r.Recorder.Eventf(rs, job, corev1.EventTypeNormal, "JobCreated", "Create", "created Job %s restoring %s", job.Name, chainText(*plan))
 	}
 	rs.Status.JobName = job.Name
 	rs.Status.Phase = v1.RestorePending
 	rs.Status.Chain = plan.Chain
+	rs.Status.ChainLength = 0
+	if n := plan.ChainLength; n > len(plan.Chain) {
+		rs.Status.ChainLength = int32(n)
+	}
 	rs.Status.StartTime = &metav1.Time{Time: now}
 	status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonPending,
-		fmt.Sprintf("Job %s created; restoring %d artifact(s)", job.Name, len(plan.Chain)), metav1.NewTime(now))
+		fmt.Sprintf("Job %s created; restoring %d artifact(s)", job.Name, max(len(plan.Chain), plan.ChainLength)), metav1.NewTime(now))
 	return ctrl.Result{}, nil
+}
+
+// chainText names the chain plan restores, for an event.
+func chainText(plan resources.RestorePlan) string {
+	if n := plan.ChainLength; n > len(plan.Chain) {
+		return fmt.Sprintf("%d artifacts, %s … %s", n, plan.Chain[0], plan.Chain[len(plan.Chain)-1])
+	}
+	return status.Files("artifact", plan.Chain)
 }
 
 // modeJob builds the Job the mode runs: the restore Job, or for SeedFromURI the seed Job, once
@@ -293,7 +305,7 @@ func (r *RestoreReconciler) startSeedServer(ctx context.Context, rs *v1.Restore,
 			return true, nil
 		case created:
 			r.Recorder.Eventf(rs, obj, corev1.EventTypeNormal, "SeedServerCreated", "Create", "created %s serving %s",
-				obj.GetName(), status.Files("artifact", plan.Chain))
+				obj.GetName(), chainText(plan))
 		}
 	}
 	return false, nil
@@ -382,6 +394,7 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 	zone := ""
 	target := chain.Target{}
 	var endTx int64 // the last transaction of the source Backup's artifact
+	unlisted := ""  // the source Backup's manifest, when its report left the database out
 	if name := rs.Spec.Source.BackupName; name != "" {
 		b := w.source
 		if b == nil {
@@ -393,19 +406,26 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 				mine = &b.Status.Databases[i]
 			}
 		}
+		m := b.Status.Manifest
 		switch {
 		case !b.Status.Phase.Finished():
 			return refuse(reasonSourceRunning, "Backup %s is %s; the restore starts when it has finished", name, orUnknown(string(b.Status.Phase)))
 		case b.Status.Phase == v1.BackupFailed:
 			return refuse(v1.ReasonSourceNotReady, "Backup %s failed: it holds nothing to restore", name)
-		case mine == nil || mine.Artifact == "" || b.Status.Storage == nil:
+		case b.Status.Storage == nil:
+			return refuse(v1.ReasonSourceNotReady, "Backup %s did not back up database %s", name, db)
+		case mine == nil && m.Truncated() && (m.File != "" || version.Legacy()):
+			// Left out of its report: its manifest on the volume says which artifact it is
+			// (4.4: the database's folder).
+			unlisted = m.File + "@" + m.Digest
+		case mine == nil || mine.Artifact == "":
 			return refuse(v1.ReasonSourceNotReady, "Backup %s did not back up database %s", name, db)
 		}
 		loc = *b.Status.Storage
 		if b.Status.Placement != nil {
 			zone = b.Status.Placement.StorageZone
 		}
-		if rs.Spec.RestoreUntil == "" {
+		if rs.Spec.RestoreUntil == "" && unlisted == "" {
 			target.EndAt, endTx = mine.Artifact, mine.HighestTx
 		}
 	} else {
@@ -417,14 +437,32 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 	}
 	target.UntilTx, target.Until = until.UntilTx, until.Until
 
-	arts, recordedZone, newest := recorded(w.backups, loc, db)
+	arts, recordedZone, newest, incomplete := recorded(w.backups, loc, db)
 	if zone == "" {
 		zone = recordedZone
 	}
 	d := restoreDecision{plan: &resources.RestorePlan{ClaimName: loc.ClaimName, Path: loc.Path, Zone: zone, Memory: budget,
 		UntilTx: target.UntilTx, UntilTime: target.Until}}
+	if version.Legacy() && unlisted != "" && newestIn(w.backups, loc) == rs.Spec.Source.BackupName {
+		newest = rs.Spec.Source.BackupName
+	}
 	switch {
-	case len(arts) == 0 && rs.Spec.Source.BackupName != "":
+	case !version.Legacy() && (unlisted != "" || (incomplete != "" && (target.EndAt == "" || endTx > 0))):
+		// (A named Backup's artifact with no transaction range could not be found among the
+		// files: its chain is the one the records hold.)
+		// Some of the location's records are in manifests only: the files decide.
+		d.inspect, d.why = true, fmt.Sprintf("Backup %s's report left %s out", incomplete, db)
+		switch {
+		case unlisted != "":
+			d.why = fmt.Sprintf("Backup %s's report left %s out", rs.Spec.Source.BackupName, db)
+			if rs.Spec.RestoreUntil == "" {
+				d.plan.Manifest = unlisted // the chain ends at its artifact
+			}
+		case target.EndAt != "":
+			d.plan.UntilTx = endTx
+		}
+		return d
+	case len(arts) == 0 && rs.Spec.Source.BackupName != "" && !(version.Legacy() && unlisted != ""):
 		return refuse(v1.ReasonNotCovered, "no Backup records artifacts of %s in %s/%s", db, loc.ClaimName, loc.Path)
 	case version.Legacy() && rs.Spec.Source.BackupName != "" && rs.Spec.Source.BackupName != newest:
 		// 4.4 keeps one folder per database, rewritten by every backup: what can be restored
@@ -469,17 +507,20 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 }
 
 // recorded are the artifacts of database db in loc as the Backups recorded them, with the
-// storage zone they were written in and the Backup that wrote the newest.
-func recorded(backups []v1.Backup, loc v1.StorageLocation, db string) (arts []chain.Artifact, zone, newest string) {
+// storage zone they were written in and the Backup that wrote the newest; incomplete names a
+// Backup there whose report left databases out, db among them for all the status says.
+func recorded(backups []v1.Backup, loc v1.StorageLocation, db string) (arts []chain.Artifact, zone, newest, incomplete string) {
 	var newestAt time.Time
 	for _, b := range backups {
 		if b.Status.Storage == nil || *b.Status.Storage != loc {
 			continue
 		}
+		listed := false
 		for _, d := range b.Status.Databases {
 			if d.Name != db || d.Artifact == "" {
 				continue
 			}
+			listed = true
 			at := b.CreationTimestamp.Time
 			if b.Status.CompletionTime != nil {
 				at = b.Status.CompletionTime.Time
@@ -493,8 +534,23 @@ func recorded(backups []v1.Backup, loc v1.StorageLocation, db string) (arts []ch
 				newest, newestAt = b.Name, at
 			}
 		}
+		if !listed && b.Status.Manifest.Truncated() && b.Status.Phase != v1.BackupFailed && incomplete == "" {
+			incomplete = b.Name
+		}
 	}
-	return arts, zone, newest
+	return arts, zone, newest, incomplete
+}
+
+// newestIn is the Backup in loc that finished last, whatever it holds.
+func newestIn(backups []v1.Backup, loc v1.StorageLocation) string {
+	name, at := "", time.Time{}
+	for _, b := range backups {
+		if b.Status.Storage != nil && *b.Status.Storage == loc && b.Status.CompletionTime != nil &&
+			b.Status.Phase != v1.BackupFailed && (name == "" || b.Status.CompletionTime.After(at)) {
+			name, at = b.Name, b.Status.CompletionTime.Time
+		}
+	}
+	return name
 }
 
 // reasonSourceRunning is decideRestore's word for "the source Backup has not finished": wait, not fail.
@@ -544,7 +600,7 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 		if target == "" {
 			target = rs.Spec.Database
 		}
-		msg := fmt.Sprintf("restored %s as %s from %s", rs.Spec.Database, target, status.Files("artifact", rs.Status.Chain))
+		msg := fmt.Sprintf("restored %s as %s from %s", rs.Spec.Database, target, chainText(resources.RestorePlan{Chain: rs.Status.Chain, ChainLength: int(rs.Status.ChainLength)}))
 		if rs.Spec.Mode == v1.RestoreSeedFromURI {
 			msg += "; online on every server"
 		}
@@ -697,7 +753,7 @@ func (r *RestoreReconciler) inspected(ctx context.Context, rs *v1.Restore, d res
 	case ended.Type != batchv1.JobComplete || len(rep.Chain) == 0:
 		return says(v1.ReasonRestoreFailed, "inspection Job %s ended (%s, %s) without a chain: %s", job.Name, ended.Type, ended.Reason, rep.Error)
 	}
-	plan.Chain, plan.ChainHighTx = rep.Chain, rep.ChainHighTx
+	plan.Chain, plan.ChainHighTx, plan.ChainLength = rep.Chain, rep.ChainHighTx, rep.ChainLength
 	if plan.UntilTime == nil {
 		d.untilTx = rep.UntilTx
 	}

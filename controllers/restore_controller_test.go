@@ -503,6 +503,39 @@ var _ = Describe("Restore controller (a storage location no Backup describes)", 
 		})
 	})
 
+	It("restores a database a Backup's report left out: the inspection ends at its artifact in the manifest, and a 2,000-artifact chain passes by its ends", func() {
+		w := newWorld()
+		cut := w.finishedBackup("cut", 4, true, 1, 5)
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(cut), cut)).To(Succeed())
+			cut.Status.Databases[0].Name = "tenant-000"
+			cut.Status.Manifest = &v1.BackupManifest{File: "cut-20261104T020000Z.json", Digest: "sha256:" + strings.Repeat("b", 64), Databases: 200, Full: 200, Unlisted: 199}
+			g.Expect(k8sClient.Status().Update(ctx, cut)).To(Succeed())
+		})
+		rs := w.restore("unlisted", func(s *v1.RestoreSpec) { s.Source.BackupName, s.Database = "cut", "tenant-150" })
+		inspect := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "unlisted-inspect"}, inspect)).To(Succeed())
+		})
+		Expect(inspect.Spec.Template.Spec.Containers[0].Args).To(ContainElements("--database=tenant-150", "--manifest=cut-20261104T020000Z.json@sha256:"+strings.Repeat("b", 64)))
+		full, end := "tenant-150-2026-09-01T00-00-00.backup", "tenant-150-2026-11-04T02-00-00.backup"
+		finishRestore(inspect, 0, result.Restore{Database: "tenant-150", Chain: []string{full, end}, ChainLength: 2000, UntilTx: 20000, ChainHighTx: 20000})
+		job := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "unlisted-restore"}, job)).To(Succeed())
+		})
+		Expect(job.Spec.Template.Spec.Containers[0].Args).To(ContainElements("--artifact="+full, "--artifact="+end, "--chain-length=2000", "--source-database=tenant-150"))
+		finishRestore(job, 0, result.Restore{Database: "neo4j-restored"})
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreSucceeded))
+			g.Expect(got.Status.ChainLength).To(BeEquivalentTo(2000))
+			g.Expect(got.Status.RestoredUntilTx).To(BeEquivalentTo(20000))
+			g.Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionReady).Message).To(
+				Equal("restored tenant-150 as neo4j-restored from 2000 artifacts, " + full + " … " + end))
+		})
+	})
+
 	It("fails with the inspection's reason when the location holds no chain for the point", func() {
 		w := newWorld()
 		rs := w.restore("gap", func(s *v1.RestoreSpec) {

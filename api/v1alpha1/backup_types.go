@@ -356,12 +356,41 @@ type BackupStatus struct {
 	// pod read them.
 	// +optional
 	Space *StorageSpace `json:"space,omitempty"`
-	// databases has one entry per database backed up (globs expanded).
+	// databases has one entry per database backed up (globs expanded), as many as the pod's
+	// report holds (about 20); manifest has them all.
 	// +listType=map
 	// +listMapKey=name
 	// +optional
 	Databases []DatabaseResult `json:"databases,omitempty"`
+	// manifest is the backup pod's whole record of the run, kept on the volume beside the
+	// artifacts.
+	// +optional
+	Manifest *BackupManifest `json:"manifest,omitempty"`
 }
+
+// BackupManifest names the whole record of a backup run on its volume and sums it up. A pod's
+// report to the operator holds 4 KiB, about 20 databases; a glob may match hundreds. What the
+// report leaves out is still pruned, kept and restored: from the manifest, by the pods that
+// read the volume.
+type BackupManifest struct {
+	// file is its name in the backup folder's .manifests folder; empty when the pod could not
+	// write it (the databases unlisted are then known only to the pod's log).
+	// +optional
+	File string `json:"file,omitempty"`
+	// digest is the SHA-256 of its bytes ("sha256:<hex>"); a manifest that does not match is
+	// not used.
+	// +optional
+	Digest string `json:"digest,omitempty"`
+	// databases counts the databases it records; full those backed up FULL.
+	Databases int32 `json:"databases"`
+	Full      int32 `json:"full"`
+	// unlisted counts the databases it records that status.databases does not list.
+	// +optional
+	Unlisted int32 `json:"unlisted,omitempty"`
+}
+
+// Truncated tells whether m records databases status.databases leaves out.
+func (m *BackupManifest) Truncated() bool { return m != nil && m.Unlisted > 0 }
 
 // Backup is one backup run of a Neo4j cluster, taken by a Job from a read
 // replica (or per source.policy) into a volume in another availability

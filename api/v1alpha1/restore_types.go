@@ -182,6 +182,11 @@ type RestoreStatus struct {
 	// +listType=atomic
 	// +optional
 	Chain []string `json:"chain,omitempty"`
+	// chainLength is the chain's length when it is too long for its pods' report to list (more
+	// than about 90 artifacts): chain then holds its FULL and its last artifact, and the
+	// restore pod resolves the chain between them on the volume again, checking its length.
+	// +optional
+	ChainLength int32 `json:"chainLength,omitempty"`
 	// restoredUntilTx is the last transaction restored.
 	// +optional
 	RestoredUntilTx int64 `json:"restoredUntilTx,omitempty"`

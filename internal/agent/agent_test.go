@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -376,19 +379,95 @@ func TestRefusesToRunUnbounded(t *testing.T) {
 	}
 }
 
-func TestReportFitsTheTerminationMessage(t *testing.T) {
+func TestA200DatabaseGlobIsRecordedInFull(t *testing.T) {
 	var names []string
-	for i := range 150 {
+	for i := range 200 {
 		names = append(names, fmt.Sprintf("tenant-database-%03d", i))
 	}
-	o := agent(t, t.TempDir(), run{version: "5.26", dbs: []string{"tenant-*"},
+	dir := t.TempDir()
+	o := agent(t, dir, run{version: "5.26", dbs: []string{"tenant-*"},
 		env: map[string]string{"STANDIN_DATABASES": strings.Join(names, ","), "STANDIN_SIZE": "16"}})
-	if len(o.raw) > result.MaxMessage || o.report.Truncated == 0 || len(o.report.Databases)+o.report.Truncated != 150 {
-		t.Fatalf("%d bytes, %d databases, %d truncated", len(o.raw), len(o.report.Databases), o.report.Truncated)
+	m := o.report.Manifest
+	if len(o.raw) > result.MaxMessage || o.report.Truncated == 0 || len(o.report.Databases)+o.report.Truncated != 200 || m == nil {
+		t.Fatalf("%d bytes, %d databases, %d truncated, manifest %+v", len(o.raw), len(o.report.Databases), o.report.Truncated, m)
 	}
-	if !strings.Contains(o.stdout, "tenant-database-149") {
-		t.Fatal("the full report is not in the log")
+	var bytes int64
+	artifacts, _ := filepath.Glob(filepath.Join(dir, "tenant-database-*.backup"))
+	for _, a := range artifacts {
+		info, _ := os.Stat(a)
+		bytes += info.Size()
 	}
+	if m.Databases != 200 || m.BackedUp != 200 || m.Full != 200 || m.Clean != 200 || m.Bytes != bytes {
+		t.Fatalf("manifest sums %+v; the artifacts have %d bytes", m, bytes)
+	}
+	// The manifest is on the volume, whole, and its digest is what the report says.
+	data, err := os.ReadFile(filepath.Join(dir, result.ManifestDir, m.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(data); m.Digest != "sha256:"+hex.EncodeToString(sum[:]) {
+		t.Fatalf("digest %s of %d bytes", m.Digest, len(data))
+	}
+	var whole result.Backup
+	if err := json.Unmarshal(data, &whole); err != nil || len(whole.Databases) != 200 {
+		t.Fatalf("manifest: %v, %d databases", err, len(whole.Databases))
+	}
+	seen := map[string]bool{}
+	for _, d := range whole.Databases {
+		seen[d.Artifact] = d.BackedUp() && d.Type == "FULL"
+	}
+	for _, a := range artifacts {
+		if !seen[filepath.Base(a)] {
+			t.Errorf("%s is not in the manifest", filepath.Base(a))
+		}
+	}
+	if len(artifacts) != 200 || !strings.Contains(o.stdout, "tenant-database-199") {
+		t.Fatalf("%d artifacts; the full report is in the log too", len(artifacts))
+	}
+
+	// A report that fits needs no manifest.
+	small := t.TempDir()
+	if o := agent(t, small, run{version: "5.26"}); o.report.Manifest != nil {
+		t.Fatalf("a one-database report kept a manifest: %s", o.raw)
+	}
+	if _, err := os.Stat(filepath.Join(small, result.ManifestDir)); err == nil {
+		t.Fatal("a manifest folder for a report that fits")
+	}
+
+	// Pruning the Backup deletes what its manifest lists, then the manifest; nothing else.
+	other := filepath.Join(dir, "neo4j-2026-11-01T02-00-00.backup")
+	if err := os.WriteFile(other, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := prune(t, dir, "--manifest="+m.File+"@sha256:"+strings.Repeat("0", 64)); code != 1 {
+		t.Fatalf("a manifest that does not match its digest: exit %d, want 1", code)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "tenant-database-*.backup")); len(left) != 200 {
+		t.Fatalf("a refused prune deleted %d artifacts", 200-len(left))
+	}
+	if code := prune(t, dir, "--manifest="+m.File+"@"+m.Digest); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "[^.]*"))
+	manifests, _ := os.ReadDir(filepath.Join(dir, result.ManifestDir))
+	if len(left) != 1 || left[0] != other || len(manifests) != 0 {
+		t.Fatalf("left %v and manifests %v", left, manifests)
+	}
+	if code := prune(t, dir, "--manifest="+m.File+"@"+m.Digest); code != 0 {
+		t.Fatalf("a retried prune must succeed, exit %d", code)
+	}
+}
+
+func prune(t *testing.T, dir string, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "neo4j-backup-operator"), append([]string{"agent", "prune", "--dir=" + dir}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return 0
 }
 
 func TestTerminationStopsNeo4jAdminAndReports(t *testing.T) {
@@ -480,26 +559,18 @@ func TestPruneDeletesExactlyTheNamedArtifacts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	prune := func(args ...string) int {
-		cmd := exec.Command(filepath.Join(binDir, "neo4j-backup-operator"), append([]string{"agent", "prune", "--dir=" + dir}, args...)...)
-		err := cmd.Run()
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode()
-		}
-		return 0
-	}
-	if code := prune("--artifact=neo4j-2026-11-01T02-00-00.backup", "--artifact=movies-2026-11-01T02-00-00.backup"); code != 0 {
+	if code := prune(t, dir, "--artifact=neo4j-2026-11-01T02-00-00.backup", "--artifact=movies-2026-11-01T02-00-00.backup"); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	left, _ := filepath.Glob(filepath.Join(dir, "*"))
 	if len(left) != 2 || filepath.Base(left[0]) != "neo4j-2026-11-02T02-00-00.backup" || filepath.Base(left[1]) != "notes.txt" {
 		t.Fatalf("left %v", left)
 	}
-	if code := prune("--artifact=neo4j-2026-11-01T02-00-00.backup"); code != 0 {
+	if code := prune(t, dir, "--artifact=neo4j-2026-11-01T02-00-00.backup"); code != 0 {
 		t.Fatalf("a retried prune must succeed, exit %d", code)
 	}
 	for _, bad := range []string{"../neo4j-2026-11-02T02-00-00.backup", "notes.txt", "neo4j"} {
-		if code := prune("--artifact=neo4j-2026-11-02T02-00-00.backup", "--artifact="+bad); code != 2 {
+		if code := prune(t, dir, "--artifact=neo4j-2026-11-02T02-00-00.backup", "--artifact="+bad); code != 2 {
 			t.Errorf("%q: exit %d, want 2", bad, code)
 		}
 	}

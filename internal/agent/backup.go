@@ -71,8 +71,14 @@ type Runner interface {
 
 // Backup takes the backup cfg describes and reports it. The second value is the exit code.
 func Backup(ctx context.Context, cfg BackupConfig, run Runner, now func() time.Time) (rep result.Backup, code int) {
-	// Whatever the outcome: a volume that filled up is what a failed backup most needs to say.
-	defer func() { rep.Space = space(cfg.Dir) }()
+	started := now()
+	defer func() {
+		// Whatever the outcome: a volume that filled up is what a failed backup most needs to say.
+		rep.Space = space(cfg.Dir)
+		if !result.Fits(rep, result.MaxMessage-manifestRoom) {
+			rep.Manifest = keepManifest(cfg.Dir, cfg.BackupName, started, &rep)
+		}
+	}()
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return result.Backup{Error: "backup folder: " + err.Error()}, ExitInvalid
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/graphkeeper/neo4j-backup-operator/internal/chain"
@@ -30,6 +31,7 @@ func inspectMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	untilTime := flags.String("until-time", "", "the chain must reach this RFC 3339 time")
 	admin := flags.String("neo4j-admin", "neo4j-admin", "the neo4j-admin command")
 	termLog := flags.String("termination-log", "/dev/termination-log", "where the report goes")
+	manifest := flags.String("manifest", "", "file@digest: the chain ends at the database's artifact in this backup run's manifest")
 	if err := flags.Parse(args); err != nil {
 		return ExitInvalid
 	}
@@ -40,11 +42,10 @@ func inspectMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			rep.Error = fmt.Sprintf(format, a...)
 		}
 		msg := result.EncodeRestore(rep, 1<<20)
-		if len(msg) > result.MaxMessage {
-			n := len(rep.Chain)
-			rep = result.Restore{Database: *database, Reason: "RestoreFailed", Error: fmt.Sprintf(
-				"the chain has %d artifacts, too many to report; fold it into one, keeping the chain: %s", n, aggregateAdvice(*version, *dir, *database))}
-			code, msg = ExitFailed, result.EncodeRestore(rep, result.MaxMessage)
+		if n := len(rep.Chain); len(msg) > result.MaxMessage && n > 2 {
+			// Too long to list: its ends and length, and what restores it resolves it again.
+			rep.Chain, rep.ChainLength = []string{rep.Chain[0], rep.Chain[n-1]}, n
+			msg = result.EncodeRestore(rep, result.MaxMessage)
 		}
 		fmt.Fprintf(stdout, "report: %s\n", msg)
 		if err := os.WriteFile(*termLog, msg, 0o644); err != nil {
@@ -70,32 +71,32 @@ func inspectMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		target.Until = &t
 	}
+	if *manifest != "" {
+		file, digest, _ := strings.Cut(*manifest, "@")
+		m, err := readManifest(*dir, file, digest)
+		if err != nil {
+			return finish(ExitFailed, "RestoreFailed", "%v", err)
+		}
+		for _, d := range m.Databases {
+			if d.Name == *database && d.Artifact != "" {
+				target.EndAt = d.Artifact
+			}
+		}
+		if target.EndAt == "" {
+			return finish(ExitRefused, "NotCovered", "the backup of manifest %s did not back up database %s", file, *database)
+		}
+	}
+	c, err := resolveStored(ctx, *admin, *dir, *database, target, stdout)
 	var bad invalidError
-	out, err := adminOutput(ctx, *admin, neo4j.InspectArgs(*dir), stdout)
 	switch {
 	case errors.As(err, &bad):
 		return finish(ExitInvalid, "", "%v", err)
-	case err != nil:
-		return finish(ExitFailed, "RestoreFailed", "inspecting %s: %v", *dir, err)
-	}
-	listed, err := neo4j.ParseInspect(out)
-	if err != nil {
-		return finish(ExitFailed, "RestoreFailed", "inspecting %s: %v", *dir, err)
-	}
-	var arts []chain.Artifact
-	for _, a := range listed {
-		if a.Database != *database {
-			continue
-		}
-		// The TIME column, not the name: the name carries the JVM's local time (see ParseInspect).
-		arts = append(arts, chain.Artifact{File: a.File, Time: a.Time, Full: a.Full, LowTx: a.LowestTx, HighTx: a.HighestTx})
-	}
-	c, err := chain.Resolve(arts, target)
-	switch {
 	case errors.Is(err, chain.ErrGap), errors.Is(err, chain.ErrNoFull):
 		return finish(ExitRefused, "ChainBroken", "%v", err)
-	case err != nil:
+	case errors.Is(err, chain.ErrNotCovered), errors.Is(err, chain.ErrNotFound):
 		return finish(ExitRefused, "NotCovered", "%v", err)
+	case err != nil:
+		return finish(ExitFailed, "RestoreFailed", "%v", err)
 	}
 	rep.Chain, rep.UntilTx, rep.ChainHighTx = c.Files(), c.HighTx, c.HighTx
 	switch {
@@ -107,13 +108,47 @@ func inspectMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return finish(ExitOK, "", "")
 }
 
-// aggregateAdvice is the version's command that folds a chain into one artifact.
-func aggregateAdvice(version, dir, database string) string {
-	v, err := neo4j.ParseVersion(version)
+// resolveStored lists the artifacts in dir with neo4j-admin's --inspect-path and resolves the
+// chain of database that target asks for.
+func resolveStored(ctx context.Context, admin, dir, database string, target chain.Target, log io.Writer) (chain.Chain, error) {
+	out, err := adminOutput(ctx, admin, neo4j.InspectArgs(dir), log)
 	if err != nil {
-		return "neo4j-admin's aggregate command with --keep-old-backup=true"
+		var bad invalidError
+		if errors.As(err, &bad) {
+			return chain.Chain{}, err
+		}
+		return chain.Chain{}, fmt.Errorf("inspecting %s: %w", dir, err)
 	}
-	return v.AggregateAdvice(dir, database)
+	listed, err := neo4j.ParseInspect(out)
+	if err != nil {
+		return chain.Chain{}, fmt.Errorf("inspecting %s: %w", dir, err)
+	}
+	var arts []chain.Artifact
+	for _, a := range listed {
+		if a.Database != database {
+			continue
+		}
+		// The TIME column, not the name: the name carries the JVM's local time (see ParseInspect).
+		arts = append(arts, chain.Artifact{File: a.File, Time: a.Time, Full: a.Full, LowTx: a.LowestTx, HighTx: a.HighestTx})
+	}
+	return chain.Resolve(arts, target)
+}
+
+// resolveAgain is the chain an inspection reported by its ends and length (too long to list),
+// resolved again on the volume: the same chain or an error, never another one.
+func resolveAgain(ctx context.Context, admin, dir, database string, ends []string, length int, log io.Writer) ([]string, error) {
+	if len(ends) != 2 {
+		return nil, invalidError{fmt.Errorf("a chain given by its length takes its two ends, FULL first; got %d artifacts", len(ends))}
+	}
+	c, err := resolveStored(ctx, admin, dir, database, chain.Target{EndAt: ends[1]}, log)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(c.Artifacts) != length || c.Artifacts[0].File != ends[0]:
+		return nil, fmt.Errorf("the chain ending at %s now has %d artifacts from %s, not the %d from %s it had when inspected",
+			ends[1], len(c.Artifacts), c.Artifacts[0].File, length, ends[0])
+	}
+	return c.Files(), nil
 }
 
 // adminOutput runs neo4j-admin and returns its output; a non-zero exit is an error.

@@ -100,23 +100,83 @@ func TestInspectResolvesTheChainInStorage(t *testing.T) {
 	}
 }
 
-func TestInspectNeverReportsACutChain(t *testing.T) {
+func TestA2000ArtifactChainIsRestoredFromStorage(t *testing.T) {
 	dir := t.TempDir()
-	// One FULL and 199 DIFFs: the chain's names do not fit a termination message.
+	// A weekly FULL with hourly DIFFs for twelve weeks: far past what a termination message
+	// lists (about 90 names).
 	var high int64
-	for i := 0; i < 200; i++ {
+	var names []string
+	for i := 0; i < 2000; i++ {
 		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Hour)
 		head, _ := json.Marshal(map[string]any{"database": "neo4j", "full": i == 0, "lowTx": high + 1, "highTx": high + 10, "time": at.Format("2006-01-02T15:04:05")})
 		high += 10
-		if err := os.WriteFile(filepath.Join(dir, "neo4j-"+at.Format("2006-01-02T15-04-05")+".backup"), append(head, '\n'), 0o644); err != nil {
+		name := "neo4j-" + at.Format("2006-01-02T15-04-05") + ".backup"
+		if err := os.WriteFile(filepath.Join(dir, name), append(head, '\n'), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		names = append(names, name)
 	}
 	code, rep := inspect(t, dir, "--database=neo4j")
-	// 5.26 calls it database aggregate-backup (backup aggregate from 2025.01), and without
-	// --keep-old-backup=true it deletes the chain it folds.
-	if code != 1 || len(rep.Chain) != 0 || !strings.Contains(rep.Error, "too many to report") ||
-		!strings.Contains(rep.Error, "neo4j-admin database aggregate-backup --from-path="+dir+" --keep-old-backup=true neo4j") {
+	if code != 0 || rep.Reason != "" || rep.ChainLength != 2000 || strings.Join(rep.Chain, ",") != names[0]+","+names[1999] || rep.ChainHighTx != 20000 {
 		t.Fatalf("exit %d, %+v", code, rep)
 	}
+
+	// The restore pod resolves the same chain between those ends, and restores it whole.
+	data := t.TempDir()
+	ends := []string{"--database=neo4j", "--artifact=" + rep.Chain[0], "--artifact=" + rep.Chain[1], "--temp-dir=" + t.TempDir()}
+	code, res, log := restore(t, "5.26", dir, data, append(ends, "--chain-length=2000")...)
+	if code != 0 || len(res.Chain) == 0 || res.Chain[0] != names[0] {
+		t.Fatalf("exit %d, %+v\n%s", code, res, log)
+	}
+	from, err := os.ReadFile(filepath.Join(data, "databases", "neo4j", "restored-from"))
+	if err != nil || !strings.Contains(string(from), names[1999]) {
+		t.Fatalf("restored from %q (%v)", from, err)
+	}
+
+	// A chain that changed since it was inspected is not restored: another length, or a link gone.
+	if code, res, _ := restore(t, "5.26", dir, t.TempDir(), append(ends, "--chain-length=1999")...); code != 1 || res.Reason != "InvalidChain" {
+		t.Fatalf("another length: exit %d, %+v", code, res)
+	}
+	if err := os.Remove(filepath.Join(dir, names[1000])); err != nil {
+		t.Fatal(err)
+	}
+	if code, res, _ := restore(t, "5.26", dir, t.TempDir(), append(ends, "--chain-length=2000")...); code != 1 || res.Reason != "InvalidChain" || !strings.Contains(res.Error, "gap") {
+		t.Fatalf("a link gone: exit %d, %+v", code, res)
+	}
+}
+
+func TestInspectFindsADatabaseLeftOutOfTheReport(t *testing.T) {
+	var names []string
+	for i := range 200 {
+		names = append(names, fmt.Sprintf("tenant-database-%03d", i))
+	}
+	dir := t.TempDir()
+	o := agent(t, dir, run{version: "5.26", dbs: []string{"tenant-*"}, env: map[string]string{"STANDIN_DATABASES": strings.Join(names, ",")}})
+	m := o.report.Manifest
+	if m == nil || o.report.Truncated == 0 {
+		t.Fatalf("no manifest: %s", o.raw)
+	}
+	var want string
+	for _, a := range mustGlob(t, filepath.Join(dir, "tenant-database-199-*.backup")) {
+		want = filepath.Base(a)
+	}
+	code, rep := inspect(t, dir, "--database=tenant-database-199", "--manifest="+m.File+"@"+m.Digest)
+	if code != 0 || strings.Join(rep.Chain, ",") != want {
+		t.Fatalf("exit %d, %+v; want %s", code, rep, want)
+	}
+	if code, rep := inspect(t, dir, "--database=neo4j", "--manifest="+m.File+"@"+m.Digest); code != 3 || rep.Reason != "NotCovered" {
+		t.Fatalf("a database the run did not back up: exit %d, %+v", code, rep)
+	}
+	if code, rep := inspect(t, dir, "--database=tenant-database-199", "--manifest="+m.File+"@sha256:"+strings.Repeat("1", 64)); code != 1 || !strings.Contains(rep.Error, "digest") {
+		t.Fatalf("a manifest that does not match: exit %d, %+v", code, rep)
+	}
+}
+
+func mustGlob(t *testing.T, pattern string) []string {
+	t.Helper()
+	m, err := filepath.Glob(pattern)
+	if err != nil || len(m) == 0 {
+		t.Fatalf("%s: %v, %d files", pattern, err, len(m))
+	}
+	return m
 }

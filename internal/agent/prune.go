@@ -11,24 +11,49 @@ import (
 	"strings"
 
 	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
 )
 
-// pruneMain deletes named 5.x backup artifacts from a backup folder: the deletion half of a
-// Backup whose storage.deletionPolicy is Delete. It deletes exactly the files it is given, only
+// pruneMain deletes named 5.x backup artifacts from a backup folder, and those that manifests
+// list: the deletion half of a Backup whose storage.deletionPolicy is Delete, or that a
+// retention rule expired. It deletes exactly the files it is given, only
 // files whose names are artifacts, and never anything outside the folder. Files already gone
 // are fine (a retried prune).
 func pruneMain(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("agent prune", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	dir := flags.String("dir", "", "backup folder inside the mounted volume")
-	var artifacts listFlag
+	var artifacts, manifests listFlag
 	flags.Var(&artifacts, "artifact", "an artifact file name to delete; repeat")
+	flags.Var(&manifests, "manifest", "file@digest: a backup run's manifest; every artifact it lists is deleted, then it; repeat")
 	if err := flags.Parse(args); err != nil {
 		return ExitInvalid
 	}
-	if *dir == "" || len(artifacts) == 0 {
-		fmt.Fprintln(stderr, "agent prune: --dir and at least one --artifact are required")
+	if *dir == "" || len(artifacts)+len(manifests) == 0 {
+		fmt.Fprintln(stderr, "agent prune: --dir and at least one --artifact or --manifest are required")
 		return ExitInvalid
+	}
+	// Every manifest is read and checked before anything is deleted: one that cannot be
+	// trusted fails the prune with every file in place.
+	var read []string
+	for _, m := range manifests {
+		file, digest, _ := strings.Cut(m, "@")
+		rep, err := readManifest(*dir, file, digest)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// A retried prune deleted it last, after what it lists.
+			fmt.Fprintf(stdout, "prune: manifest %s already gone\n", file)
+			continue
+		case err != nil:
+			fmt.Fprintf(stderr, "agent prune: %v; nothing deleted\n", err)
+			return ExitFailed
+		}
+		for _, d := range rep.Databases {
+			if d.Artifact != "" {
+				artifacts = append(artifacts, d.Artifact)
+			}
+		}
+		read = append(read, file)
 	}
 	for _, a := range artifacts {
 		if _, ok := neo4j.ArtifactDatabase(a); !ok || strings.ContainsAny(a, `/\`) {
@@ -61,7 +86,14 @@ func pruneMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "prune: deleted %s (%d bytes)\n", a, info.Size())
 	}
 	if failed {
-		return ExitFailed
+		return ExitFailed // the manifests stay: a retry deletes what they list
+	}
+	for _, file := range read {
+		if err := os.Remove(filepath.Join(*dir, result.ManifestDir, file)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(stderr, "prune: manifest %s: %v\n", file, err)
+			return ExitFailed
+		}
+		fmt.Fprintf(stdout, "prune: deleted manifest %s\n", file)
 	}
 	return ExitOK
 }

@@ -43,6 +43,8 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	tempDir := flags.String("temp-dir", "", "scratch space for 5.24+")
 	admin := flags.String("neo4j-admin", "neo4j-admin", "the neo4j-admin command")
 	termLog := flags.String("termination-log", "/dev/termination-log", "where the report goes")
+	chainLength := flags.Int("chain-length", 0, "the chain's length, when --artifact gives only its two ends (too long to list)")
+	source := flags.String("source-database", "", "with --chain-length: the database the chain is of (default --database)")
 	if err := flags.Parse(args); err != nil {
 		return ExitInvalid
 	}
@@ -69,6 +71,21 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if *tempDir != "" {
 		req.TempPath = *tempDir
 		defer os.RemoveAll(*tempDir)
+	}
+	if *chainLength > len(artifacts) {
+		of := *source
+		if of == "" {
+			of = *database
+		}
+		resolved, err := resolveAgain(ctx, *admin, *dir, of, artifacts, *chainLength, stdout)
+		var bad invalidError
+		switch {
+		case errors.As(err, &bad):
+			return finish(ExitInvalid, "", "%v", err)
+		case err != nil:
+			return finish(ExitFailed, "InvalidChain", "%v", err)
+		}
+		artifacts = resolved
 	}
 	for _, a := range artifacts {
 		p := filepath.Join(*dir, a)

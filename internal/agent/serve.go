@@ -83,6 +83,7 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	tempDir := flags.String("temp-dir", "", "with --prepare: scratch space for neo4j-admin 5.24+")
 	admin := flags.String("neo4j-admin", "neo4j-admin", "the neo4j-admin command")
 	termLog := flags.String("termination-log", "/dev/termination-log", "where a failure's report goes")
+	chainLength := flags.Int("chain-length", 0, "with --prepare: the chain's length, when --file gives only its two ends (too long to list)")
 	if err := flags.Parse(args); err != nil {
 		return ExitInvalid
 	}
@@ -114,10 +115,20 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			}
 			req.UntilTime = &t
 		}
-		for _, f := range files {
+		chain := []string(files)
+		if *chainLength > len(files) {
+			if chain, err = resolveAgain(ctx, *admin, *dir, *database, files, *chainLength, stdout); err != nil {
+				var bad invalidError
+				if errors.As(err, &bad) {
+					return report(ExitInvalid, "", "preparing the seed: %v", err)
+				}
+				return report(ExitFailed, "InvalidChain", "preparing the seed: %v", err)
+			}
+		}
+		for _, f := range chain {
 			req.Artifacts = append(req.Artifacts, filepath.Join(*dir, f))
 		}
-		fmt.Fprintf(stdout, "preparing the seed: restoring %d artifact(s) of %s, then dumping it\n", len(files), *database)
+		fmt.Fprintf(stdout, "preparing the seed: restoring %d artifact(s) of %s, then dumping it\n", len(chain), *database)
 		// Before 5.24 the chain is copied into the scratch space first (see runRestore).
 		if err := runRestore(ctx, req, *scratch, *admin, stdout); err != nil {
 			var bad invalidError

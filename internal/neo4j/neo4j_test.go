@@ -100,20 +100,6 @@ func TestUsageErrorIsFinal(t *testing.T) {
 	}
 }
 
-func TestAggregateAdvice(t *testing.T) {
-	// 5.x: `neo4j-admin database aggregate-backup`; "In Neo4j 2025.01, the name ... is deprecated.
-	// It is recommended to use the new command name, neo4j-admin backup aggregate." And
-	// "--keep-old-backup ... If set to true, the old backup chain is not removed." default false.
-	for v, want := range map[string]string{
-		"5.26":    "neo4j-admin database aggregate-backup --from-path=/b --keep-old-backup=true neo4j",
-		"2025.01": "neo4j-admin backup aggregate --from-path=/b --keep-old-backup=true neo4j",
-	} {
-		if got := mustVersion(t, v).AggregateAdvice("/b", "neo4j"); got != want {
-			t.Errorf("%s: %q, want %q", v, got, want)
-		}
-	}
-}
-
 func TestValidDatabaseName(t *testing.T) {
 	// naming-databases.adoc: 3 to 63 characters, an ASCII letter first, then letters, digits,
 	// dots or dashes, "cannot end with dots or dashes", "normalized to lowercase".

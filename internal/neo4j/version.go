@@ -73,18 +73,6 @@ func (v Version) ChecksSingleArtifact() bool { return v.AtLeast(2025, 9) }
 // or later will be added only to Cypher 25").
 func (v Version) HasCypherVersions() bool { return v.AtLeast(2025, 6) }
 
-// AggregateAdvice says how a user folds a chain into one artifact with this version's tools,
-// keeping the chain the Backups point to: `--keep-old-backup` defaults to false, and then the
-// aggregation deletes the artifacts it folded. 5.x calls the command `database
-// aggregate-backup`; 2025.01 renamed it `backup aggregate` (the old name deprecated).
-func (v Version) AggregateAdvice(dir, database string) string {
-	cmd := "neo4j-admin database aggregate-backup"
-	if v.AtLeast(2025, 1) {
-		cmd = "neo4j-admin backup aggregate"
-	}
-	return fmt.Sprintf("%s --from-path=%s --keep-old-backup=true %s", cmd, dir, database)
-}
-
 // Size writes a byte count as the JVM's -Xmx (HEAP_SIZE) and neo4j-admin's --pagecache accept:
 // a whole number of g, m or k (binary units) when it divides exactly, else plain bytes.
 func Size(bytes int64) string {

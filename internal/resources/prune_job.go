@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"fmt"
 	"path"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -9,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/status"
 )
 
 // ContainerPrune deletes artifacts.
@@ -44,17 +46,45 @@ func IsPruneJobFor(job *batchv1.Job, name string) bool {
 		job.Labels[LabelBackup] == LabelValue(name) && job.Annotations[BackupNameAnnotation] == name
 }
 
+// Prune is what a prune Job deletes: artifacts by name, and every artifact manifests list
+// (then the manifests).
+type Prune struct {
+	Artifacts []string
+	Manifests []Manifest
+}
+
+// Manifest is a backup run's manifest on the volume and the digest its Backup recorded.
+type Manifest struct{ File, Digest string }
+
+// Empty: nothing to delete.
+func (p Prune) Empty() bool { return len(p.Artifacts) == 0 && len(p.Manifests) == 0 }
+
+// String says what p deletes, for an event.
+func (p Prune) String() string {
+	s := status.Files("artifact", p.Artifacts)
+	switch len(p.Manifests) {
+	case 0:
+		return s
+	case 1:
+		return s + " and the artifacts manifest " + p.Manifests[0].File + " lists"
+	}
+	return fmt.Sprintf("%s and the artifacts %d manifests list", s, len(p.Manifests))
+}
+
 // PruneJob deletes the artifacts of a Backup being deleted (storage.deletionPolicy Delete): the
 // agent in the operator's own image, the backup claim mounted, in the storage zone. It has no
 // owner reference: a foreground deletion of the Backup would otherwise take it down before it
 // ran. The controller deletes it when done.
-func PruneJob(b *v1.Backup, artifacts []string, opts Options) *batchv1.Job {
+func PruneJob(b *v1.Backup, what Prune, opts Options) *batchv1.Job {
 	lbls := labels(RolePrune, b.Name, b.Spec.Cluster.Name)
 	lbls[LabelBackup] = LabelValue(b.Name)
 	lbls[LabelLocation] = LocationLabel(b.Status.Storage.ClaimName, b.Status.Storage.Path)
 	args := []string{"agent", "prune", "--dir=" + path.Join(BackupMount, b.Status.Storage.Path)}
-	for _, a := range artifacts {
+	for _, a := range what.Artifacts {
 		args = append(args, "--artifact="+a)
+	}
+	for _, m := range what.Manifests {
+		args = append(args, "--manifest="+m.File+"@"+m.Digest)
 	}
 	zone := ""
 	if b.Status.Placement != nil {

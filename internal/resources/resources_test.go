@@ -251,7 +251,7 @@ func TestChildJobNamesNeverCollide(t *testing.T) {
 		job, err := BackupJob(b, plan(b), opts)
 		add("Backup "+n, job, err)
 		b.Status.Storage = &v1.StorageLocation{ClaimName: "c", Path: "p"}
-		add("Backup "+n, PruneJob(b, []string{"F"}, opts), nil)
+		add("Backup "+n, PruneJob(b, Prune{Artifacts: []string{"F"}}, opts), nil)
 
 		r := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: "prod", UID: "u"}, Spec: v1.RestoreSpec{
 			Database: "neo4j", Mode: v1.RestoreVolume, Target: &v1.RestoreTarget{ClaimName: "data"}, CredentialsSecret: &v1.CredentialsSecret{Name: "creds"},
@@ -278,7 +278,7 @@ func TestChildJobNamesNeverCollide(t *testing.T) {
 func TestPruneJobGoesByItself(t *testing.T) {
 	b := backup()
 	b.Status.Storage = &v1.StorageLocation{ClaimName: "c", Path: "p"}
-	job := PruneJob(b, []string{"F"}, Options{OperatorImage: "op"})
+	job := PruneJob(b, Prune{Artifacts: []string{"F"}}, Options{OperatorImage: "op"})
 	if len(job.OwnerReferences) != 0 || job.Spec.TTLSecondsAfterFinished == nil || *job.Spec.TTLSecondsAfterFinished != 86400 {
 		t.Errorf("owners %v, TTL %v", job.OwnerReferences, job.Spec.TTLSecondsAfterFinished)
 	}
@@ -287,7 +287,7 @@ func TestPruneJobGoesByItself(t *testing.T) {
 func TestPruneJobKnowsItsBackup(t *testing.T) {
 	b := backup()
 	b.Status.Storage = &v1.StorageLocation{ClaimName: "c", Path: "p"}
-	job := PruneJob(b, []string{"F"}, Options{OperatorImage: "op"})
+	job := PruneJob(b, Prune{Artifacts: []string{"F"}}, Options{OperatorImage: "op"})
 	again := b.DeepCopy()
 	again.UID = "uid-2" // the same name, made again since
 	if !IsPruneJobOf(job, b) || IsPruneJobOf(job, again) || !IsPruneJobFor(job, again.Name) {

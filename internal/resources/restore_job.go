@@ -23,15 +23,21 @@ type RestorePlan struct {
 	ClaimName, Path string
 	// Zone the backup volume is in; the pod must run there.
 	Zone string
-	// Chain is the artifacts to restore, FULL first.
+	// Chain is the artifacts to restore, FULL first; with ChainLength, the chain's two ends.
 	Chain []string
+	// ChainLength, when more than len(Chain), is the length of a chain too long to list: the
+	// pod resolves it again between its ends, on the volume.
+	ChainLength int
 	// UntilTx / UntilTime from spec.restoreUntil.
 	UntilTx   int64
 	UntilTime *time.Time
 	// ChainHighTx is the chain's last transaction: whether an UntilTx needs neo4j-admin's
 	// (exclusive) --restore-until at all.
 	ChainHighTx int64
-	Memory      v1.MemoryBudget
+	// Manifest (file@digest), for an inspection: the chain ends at the database's artifact in
+	// this backup run's manifest (a Backup whose report left the database out).
+	Manifest string
+	Memory   v1.MemoryBudget
 }
 
 // RestoreJob builds the Job of an offline (Volume) restore: the backup claim read-only, the
@@ -58,6 +64,10 @@ func RestoreJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 	}
 	for _, a := range plan.Chain {
 		args = append(args, "--artifact="+a)
+	}
+	args = append(args, chainLengthArgs(plan)...)
+	if plan.ChainLength > len(plan.Chain) {
+		args = append(args, "--source-database="+r.Spec.Database)
 	}
 	args = append(args, untilArgs(plan)...)
 	args = append(args, chainEndArgs(plan)...)
@@ -108,6 +118,9 @@ func InspectJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 	args := []string{"agent", "inspect", "--neo4j-version=" + version.String(),
 		"--dir=" + path.Join(BackupMount, plan.Path), "--database=" + r.Spec.Database}
 	args = append(args, untilArgs(plan)...)
+	if plan.Manifest != "" {
+		args = append(args, "--manifest="+plan.Manifest)
+	}
 	return restoreSideJob(r, restorePod{
 		name: InspectJobName(r.Name), component: RoleInspect,
 		backoffLimit: ptr.To(ptr.Deref(r.Spec.BackoffLimit, 2)),
@@ -212,4 +225,12 @@ func backupsVolume(plan RestorePlan) corev1.Volume {
 
 func emptyDir(name string) corev1.Volume {
 	return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+}
+
+// chainLengthArgs pass a chain too long to list as its length (beside its two ends).
+func chainLengthArgs(plan RestorePlan) []string {
+	if plan.ChainLength > len(plan.Chain) {
+		return []string{"--chain-length=" + strconv.Itoa(plan.ChainLength)}
+	}
+	return nil
 }

@@ -106,6 +106,7 @@ func SeedServerJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job,
 			"--data-dir=/data", "--scratch=/scratch", "--temp-dir=/tmp/neo4j-restore")
 		args = append(args, untilArgs(plan)...)
 		args = append(args, chainEndArgs(plan)...)
+		args = append(args, chainLengthArgs(plan)...)
 		res = memoryResources(plan.Memory, r.Spec.Resources.CPU)
 		env = heapEnv(plan.Memory)
 	}

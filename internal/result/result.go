@@ -33,6 +33,56 @@ type Backup struct {
 	// Space is the backup volume's size and free bytes after the run; nil when the agent
 	// could not read them.
 	Space *Space `json:"space,omitempty"`
+	// Manifest is the whole report, kept on the volume beside the artifacts: a termination
+	// message holds 4 KiB, about 20 databases, and a glob may match hundreds. Nil when it could
+	// not be written.
+	Manifest *Manifest `json:"manifest,omitempty"`
+}
+
+// Manifest names the agent's whole report of a run on the backup volume, and sums it up, so
+// that what the termination message leaves out is still known in outline (for the phase, and
+// for whether the run started a chain) and found in full where the artifacts are.
+type Manifest struct {
+	// File is its name in the backup folder's ManifestDir.
+	File string `json:"file"`
+	// Digest is "sha256:" and the hex SHA-256 of its bytes: what reads it back checks it.
+	Digest string `json:"digest"`
+	// Databases counts its entries; BackedUp those that wrote an artifact, Full those that
+	// wrote a FULL, Clean those that are Clean.
+	Databases int `json:"dbs"`
+	BackedUp  int `json:"backedUp"`
+	Full      int `json:"full"`
+	Clean     int `json:"clean"`
+	// Bytes is the artifacts' total size.
+	Bytes int64 `json:"bytes,omitempty"`
+}
+
+// ManifestDir is the folder, inside a backup folder, that keeps the agent's manifests. A
+// database name cannot start with '.', so 4.4's per-database folders never collide with it.
+const ManifestDir = ".manifests"
+
+// Summarize counts r's databases into m.
+func (m *Manifest) Summarize(r Backup) {
+	m.Databases, m.BackedUp, m.Full, m.Clean, m.Bytes = len(r.Databases), 0, 0, 0, 0
+	for _, d := range r.Databases {
+		if d.BackedUp() {
+			m.BackedUp++
+			m.Bytes += d.Size
+			if d.Type == "FULL" {
+				m.Full++
+			}
+		}
+		if d.Clean() {
+			m.Clean++
+		}
+	}
+}
+
+// ValidManifestFile tells whether name can be a manifest's file name: one plain name, ending
+// in .json.
+func ValidManifestFile(name string) bool {
+	return len(name) <= 255 && strings.HasSuffix(name, ".json") && !strings.HasPrefix(name, ".") &&
+		!strings.ContainsAny(name, "*?") && validName(name)
 }
 
 // Space is a volume as statfs sees it: its capacity, and the bytes free to a writer that is not
@@ -116,8 +166,16 @@ func Encode(r Backup, max int) []byte {
 			return b
 		}
 	}
-	b, _ := json.Marshal(Backup{V: Version, Error: "report too large", Truncated: len(r.Databases)})
+	b, _ := json.Marshal(Backup{V: Version, Error: "report too large", Truncated: len(r.Databases), Space: r.Space, Manifest: r.Manifest})
 	return b
+}
+
+// Fits tells whether r's termination message holds every database: when it does not, the agent
+// keeps a manifest.
+func Fits(r Backup, max int) bool {
+	var c Backup
+	_ = json.Unmarshal(Encode(r, max), &c)
+	return c.Truncated == 0
 }
 
 // Limits a decoded report must respect.
@@ -160,6 +218,12 @@ func Decode(msg []byte) (Backup, error) {
 		// (and with it the record of what was written).
 		r.Space = nil
 	}
+	if m := r.Manifest; m != nil {
+		if !ValidManifestFile(m.File) || !validDigest(m.Digest) || m.Databases != len(r.Databases)+r.Truncated ||
+			m.BackedUp < 0 || m.BackedUp > m.Databases || m.Full < 0 || m.Full > m.BackedUp || m.Clean < 0 || m.Clean > m.BackedUp || m.Bytes < 0 {
+			return Backup{}, errors.New("report has an invalid manifest")
+		}
+	}
 	for i := range r.Databases {
 		d := &r.Databases[i]
 		if !validName(d.Name) {
@@ -191,6 +255,20 @@ func Decode(msg []byte) (Backup, error) {
 		d.Error = Clean(d.Error, maxText)
 	}
 	return r, nil
+}
+
+// validDigest accepts "sha256:" and 64 lower-case hex digits.
+func validDigest(s string) bool {
+	h, ok := strings.CutPrefix(s, "sha256:")
+	if !ok || len(h) != 64 {
+		return false
+	}
+	for _, c := range h {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // validName accepts database names and globs, pod names and zone labels.
@@ -242,6 +320,10 @@ type Restore struct {
 	Database string `json:"database"`
 	// Chain is the artifacts restored, FULL first (an inspection: the chain it resolved).
 	Chain []string `json:"chain,omitempty"`
+	// ChainLength, when more than len(Chain), is how many artifacts an inspected chain has that
+	// is too long to list here: Chain is then its FULL and its last artifact, and whatever
+	// reads the chain resolves it again on the volume (and checks both ends and the length).
+	ChainLength int `json:"chainLength,omitempty"`
 	// UntilTx is the transaction the restore reaches (an inspection): the one asked for, or the
 	// chain's last; 0 for a point in time.
 	UntilTx int64 `json:"untilTx,omitempty"`
@@ -278,7 +360,8 @@ func DecodeRestore(msg []byte) (Restore, error) {
 	if err := dec.Decode(&r); err != nil || dec.More() {
 		return Restore{}, errors.New("report is not valid")
 	}
-	if r.V != Version || !validName(r.Database) || len(r.Chain) > maxFiles || r.UntilTx < 0 || r.ChainHighTx < 0 {
+	if r.V != Version || !validName(r.Database) || len(r.Chain) > maxFiles || r.UntilTx < 0 || r.ChainHighTx < 0 ||
+		(r.ChainLength > len(r.Chain) && len(r.Chain) != 2) || r.ChainLength < 0 {
 		return Restore{}, errors.New("report has an invalid version, database or chain")
 	}
 	for _, f := range r.Chain {

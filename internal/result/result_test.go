@@ -56,6 +56,10 @@ func TestDecodeRefuses(t *testing.T) {
 		"too large":        `{"v":1,"error":"` + strings.Repeat("a", MaxMessage) + `"}`,
 		"invalid UTF-8":    "{\"v\":1,\"error\":\"\xff\"}",
 		"wrong JSON types": `{"v":"1","dbs":[]}`,
+		"manifest path":    `{"v":1,"dbs":[],"truncated":1,"manifest":{"file":"../x.json","digest":"sha256:` + strings.Repeat("a", 64) + `","dbs":1,"backedUp":1,"full":1,"clean":1}}`,
+		"manifest digest":  `{"v":1,"dbs":[],"truncated":1,"manifest":{"file":"b-1.json","digest":"md5:abc","dbs":1,"backedUp":1,"full":1,"clean":1}}`,
+		"manifest count":   `{"v":1,"dbs":[],"truncated":1,"manifest":{"file":"b-1.json","digest":"sha256:` + strings.Repeat("a", 64) + `","dbs":5,"backedUp":1,"full":1,"clean":1}}`,
+		"manifest sums":    `{"v":1,"dbs":[],"truncated":1,"manifest":{"file":"b-1.json","digest":"sha256:` + strings.Repeat("a", 64) + `","dbs":1,"backedUp":1,"full":2,"clean":1}}`,
 	} {
 		if _, err := Decode([]byte(msg)); err == nil {
 			t.Errorf("%s: accepted %q", name, msg)
@@ -125,5 +129,29 @@ func TestRestoreReport(t *testing.T) {
 		if _, err := DecodeRestore([]byte(bad)); err == nil {
 			t.Errorf("accepted %s", bad)
 		}
+	}
+}
+
+func TestManifestRoundTrip(t *testing.T) {
+	var many []Database
+	for i := range 300 {
+		many = append(many, Database{Name: fmt.Sprintf("db-%03d", i), Type: "FULL", Artifact: fmt.Sprintf("db-%03d-2026-11-28T02-00-00.backup", i), Size: 2})
+	}
+	r := Backup{Databases: many}
+	if Fits(r, MaxMessage) {
+		t.Fatal("300 databases fit a termination message")
+	}
+	m := &Manifest{File: "nightly-1-20261128T020000Z.json", Digest: "sha256:" + strings.Repeat("0", 64)}
+	m.Summarize(r)
+	r.Manifest = m
+	got, err := Decode(Encode(r, MaxMessage))
+	if err != nil || got.Manifest == nil || *got.Manifest != *m || got.Truncated == 0 {
+		t.Fatalf("%v: %+v", err, got.Manifest)
+	}
+	if m.Databases != 300 || m.BackedUp != 300 || m.Full != 300 || m.Clean != 300 || m.Bytes != 600 {
+		t.Fatalf("sums %+v", m)
+	}
+	if !Fits(Backup{Databases: many[:3]}, MaxMessage) {
+		t.Fatal("3 databases do not fit")
 	}
 }
