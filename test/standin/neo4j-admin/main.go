@@ -32,6 +32,8 @@
 //	STANDIN_INCREMENTAL_FAIL  4.4: databases whose incremental backup fails (then --fallback-to-full)
 //	STANDIN_UNRECOVERED     "1": FULL artifacts are written unrecovered (RECOVERED false)
 //	TZ                      the JVM's time zone: artifact names carry local time, TIME is UTC
+//	STANDIN_NOW             an RFC 3339 time to take as now (a test that runs two months of
+//	                        nights in a minute); else the machine's clock
 package main
 
 import (
@@ -57,6 +59,14 @@ func (v version) atLeast(major, minor int) bool {
 
 func main() {
 	os.Exit(run(os.Args[1:]))
+}
+
+// now is STANDIN_NOW, or the machine's clock.
+func now() time.Time {
+	if t, err := time.Parse(time.RFC3339, os.Getenv("STANDIN_NOW")); err == nil {
+		return t
+	}
+	return time.Now()
 }
 
 func logLine(format string, a ...any) {
@@ -599,7 +609,7 @@ func writeArtifact(dir, db, typ string) error {
 	// The name carries the JVM's local time, the header UTC: the manual's example lists file
 	// neo4j-2023-06-29T14-46-27.backup with TIME 2023-06-29T13:46:27 (5.20.0,
 	// restore-backup.adoc:145-148). TZ sets the local time here as it does for a JVM.
-	t := time.Now().Truncate(time.Second)
+	t := now().Truncate(time.Second)
 	var name string
 	for {
 		name = fmt.Sprintf("%s-%s.backup", db, t.Local().Format("2006-01-02T15-04-05"))
