@@ -388,7 +388,7 @@ func (p *pods) end(g *WithT, job *batchv1.Job, container string, code int32, mes
 	now := metav1.NewTime(t.Truncate(time.Second))
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", job.Name, p.n), Namespace: job.Namespace,
-			Labels: map[string]string{batchv1.JobNameLabel: job.Name},
+			Labels:          map[string]string{batchv1.JobNameLabel: job.Name},
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(job, batchv1.SchemeGroupVersion.WithKind("Job"))}},
 		Spec: job.Spec.Template.Spec,
 	}
