@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -262,7 +263,7 @@ func (r *BackupReconciler) pruneJob(ctx context.Context, b *v1.Backup) (*batchv1
 
 // protected reads, past the cache, the Backups that share b's location (a decision to delete
 // data is made on what the API server holds now) and applies keepDecision.
-func (r *BackupReconciler) protected(ctx context.Context, b *v1.Backup) (keep bool, why string, heirs map[string]map[string][]inheritedArtifact, err error) {
+func (r *BackupReconciler) protected(ctx context.Context, b *v1.Backup) (keep bool, why string, heirs map[string]map[string][]location.Link, err error) {
 	list := &v1.BackupList{}
 	if err := r.Reader.List(ctx, list, client.InNamespace(b.Namespace)); err != nil {
 		return false, "", nil, err
@@ -272,156 +273,72 @@ func (r *BackupReconciler) protected(ctx context.Context, b *v1.Backup) (keep bo
 }
 
 // keepDecision applies retention.Protected to each database of b, over the links of that
-// database's chains in the same place (chains are per database: a FULL of one does not end
-// another's, and two schedules may share a path): the other Backups' artifacts, b's own, and the
-// ones b inherited, each as the link it was. b's files are kept when any of them is protected.
-// heirs are, per database, the next link of its chain and what to hand to it when kept.
-func keepDecision(b *v1.Backup, all []v1.Backup) (keep bool, why string, heirs map[string]map[string][]inheritedArtifact) {
-	inherited := inheritedOf(b)
-	heirs = map[string]map[string][]inheritedArtifact{}
-	here := func(o *v1.Backup) bool {
-		return o.Status.Storage != nil && *o.Status.Storage == *b.Status.Storage && (o.DeletionTimestamp == nil || o.UID == b.UID)
+// database's chains in the same place as location.Links reads them (chains are per database: a
+// FULL of one does not end another's, and two schedules may share a path): the databases it
+// backed up, those only its manifest lists (as one), and those it holds inherited links of. b's
+// files are kept when any of them is protected. heirs are, per database, the next link of its
+// chain and what to hand to it when kept.
+func keepDecision(b *v1.Backup, all []v1.Backup) (keep bool, why string, heirs map[string]map[string][]location.Link) {
+	inherited := location.Inherited(b)
+	heirs = map[string]map[string][]location.Link{}
+	own := map[string]location.Link{}
+	for _, d := range b.Status.Databases {
+		if d.Artifact != "" {
+			own[d.Name] = location.ArtifactLink(b, d)
+		}
 	}
-	mines := slices.Clone(b.Status.Databases)
 	if m := b.Status.Manifest; m.Truncated() && m.File != "" {
 		// The databases the report left out, as one: their chains are read from the Backups
-		// alone (below), which only ever keeps more than theirs would.
-		mines = append(mines, v1.DatabaseResult{Name: manifestKey, Artifact: m.File})
+		// as wholes, which only ever keeps more than theirs would.
+		own[location.ManifestsKey(b.Spec.Databases)] = location.BackupLinkOf(b)
 	}
-	for _, mine := range mines {
-		if mine.Artifact == "" {
-			continue
+	dbs := slices.Sorted(maps.Keys(own))
+	for db := range inherited {
+		if _, ok := own[db]; !ok {
+			dbs = append(dbs, db)
 		}
-		var items []retention.Backup
-		for i := range all {
-			o := &all[i]
-			if !here(o) {
-				continue
-			}
-			if mine.Name == manifestKey {
-				if l, ok := backupLink(b, o); ok {
-					items = append(items, l.item(o.Name))
-				}
-				continue
-			}
-			listed := false
-			for _, d := range o.Status.Databases {
-				if d.Name == mine.Name && d.Artifact != "" {
-					items = append(items, link(o, d).item(o.Name))
-					listed = true
-				}
-			}
-			if m := o.Status.Manifest; !listed && o.UID != b.UID && m.Truncated() && o.Status.Phase.Finished() && o.Status.Phase != v1.BackupFailed {
-				// o may hold this database among those its report left out: a later link of
-				// its chain, for all we know (a DIFF: never one that ends an earlier chain).
-				l := backupLinkOf(o)
-				l.Full = false
-				items = append(items, l.item(o.Name))
-			}
+	}
+	say := func(db, w string) string {
+		if request, ok := location.ManifestsRequest(db); ok {
+			return fmt.Sprintf("the databases of %s its manifests list: %s", strings.Join(request, ", "), w)
 		}
-		for _, in := range inherited[mine.Name] {
-			items = append(items, in.item("inherited "+in.File))
-		}
-		if k, w := retention.Protected(b.Name, items); k && !keep {
-			keep, why = true, mine.Name+": "+w
-			if mine.Name == manifestKey {
-				keep, why = true, fmt.Sprintf("the databases in manifest %s: %s", mine.Artifact, w)
-			}
-		}
-		// An inherited file goes with b: b itself is not a later link that still needs it.
+		return db + ": " + w
+	}
+	for _, db := range dbs {
+		links := location.Links(all, *b.Status.Storage, db, b)
+		items := make([]retention.Backup, 0, len(links))
 		var others []retention.Backup
-		for _, it := range items {
-			if it.Name != b.Name {
+		for _, l := range links {
+			it := retention.Backup{Name: l.ID(), Time: l.Time, Full: l.Full, Restorable: true, Clean: l.Clean}
+			items = append(items, it)
+			if l.ID() != b.Name {
+				// An inherited file goes with b: b itself is not a later link that still needs it.
 				others = append(others, it)
 			}
 		}
-		for _, in := range inherited[mine.Name] {
-			if k, w := retention.Protected("inherited "+in.File, others); k && !keep {
-				keep, why = true, fmt.Sprintf("%s: %s, which it holds for an earlier link, %s", mine.Name, in.File, w)
+		if k, w := retention.Protected(b.Name, items); k && !keep {
+			keep, why = true, say(db, w)
+		}
+		for _, in := range inherited[db] {
+			if k, w := retention.Protected(in.ID(), others); k && !keep {
+				keep, why = true, say(db, fmt.Sprintf("%s, which it holds for an earlier link, %s", in.File, w))
 			}
 		}
 		if heir := retention.Heir(b.Name, items); heir != "" && !strings.HasPrefix(heir, "inherited ") {
+			var handed []location.Link
+			if mine, ok := own[db]; ok {
+				handed = append(handed, mine)
+			}
+			if handed = append(handed, inherited[db]...); len(handed) == 0 {
+				continue
+			}
 			if heirs[heir] == nil {
-				heirs[heir] = map[string][]inheritedArtifact{}
+				heirs[heir] = map[string][]location.Link{}
 			}
-			own := link(b, mine)
-			if mine.Name == manifestKey {
-				own = backupLinkOf(b)
-				own.File, own.Digest = b.Status.Manifest.File, b.Status.Manifest.Digest
-			}
-			heirs[heir][mine.Name] = append([]inheritedArtifact{own}, inherited[mine.Name]...)
+			heirs[heir][db] = handed
 		}
 	}
 	return keep, why, heirs
-}
-
-// manifestKey stands, among the databases of a Backup whose report was cut, for those only its
-// manifest lists (and, in InheritedAnnotation, for the manifests inherited). A database name
-// cannot start with '.'.
-const manifestKey = ".manifest"
-
-// backupLinkOf is Backup o as one link of a chain for all its databases: FULL when it started a
-// chain for every one of them, clean when every one was.
-func backupLinkOf(o *v1.Backup) inheritedArtifact {
-	l := link(o, v1.DatabaseResult{})
-	l.Full, l.Clean = StartsChain(o), o.Status.Phase == v1.BackupSucceeded
-	return l
-}
-
-// backupLink is o as a link of the chains of b's unlisted databases, or false when it holds no
-// artifact. A FULL ends those chains only when it was asked for the same databases (the same
-// glob matches the same databases); any other backup there may hold some of them, so it counts
-// as a later DIFF of theirs.
-func backupLink(b, o *v1.Backup) (inheritedArtifact, bool) {
-	if !o.Status.Phase.Finished() || o.Status.Phase == v1.BackupFailed {
-		return inheritedArtifact{}, false
-	}
-	l := backupLinkOf(o)
-	l.Full = l.Full && slices.Equal(o.Spec.Databases, b.Spec.Databases)
-	return l, true
-}
-
-// inheritedArtifact is a link of a chain whose Backup was deleted while a later link still
-// needed it, as that later Backup holds it: enough to place it in its chain again.
-type inheritedArtifact struct {
-	File string `json:"file"`
-	// Digest is a manifest's (under manifestKey): its prune deletes what it lists.
-	Digest string    `json:"digest,omitempty"`
-	Time   time.Time `json:"time"`
-	Full   bool      `json:"full,omitempty"`
-	Clean  bool      `json:"clean,omitempty"`
-}
-
-// link is database d of Backup o as a link of its chain.
-func link(o *v1.Backup, d v1.DatabaseResult) inheritedArtifact {
-	t := o.CreationTimestamp.Time
-	if o.Status.CompletionTime != nil {
-		t = o.Status.CompletionTime.Time
-	}
-	// Every artifact on disk is a link of its chain, consistent or not; a clean one was backed
-	// up without error and not found inconsistent.
-	return inheritedArtifact{File: d.Artifact, Time: t, Full: d.Type == v1.BackupFull, Clean: d.Error == "" && (d.Consistent == nil || *d.Consistent)}
-}
-
-func (a inheritedArtifact) item(name string) retention.Backup {
-	return retention.Backup{Name: name, Time: a.Time, Full: a.Full, Restorable: true, Clean: a.Clean}
-}
-
-// InheritedAnnotation on a Backup lists, per database, the artifacts of earlier links of its
-// chain whose Backups were deleted while this one still needed them, each as the link it was:
-// they are its to keep or prune, by the same rules as its own.
-const InheritedAnnotation = "backup.graphkeeper.dev/inherited-artifacts"
-
-// inheritedOf reads b's InheritedAnnotation; an unreadable one reads as nothing (its files are
-// then kept: never deleted on a guess).
-func inheritedOf(b *v1.Backup) map[string][]inheritedArtifact {
-	out := map[string][]inheritedArtifact{}
-	if v := b.Annotations[InheritedAnnotation]; v != "" {
-		if err := json.Unmarshal([]byte(v), &out); err != nil {
-			return map[string][]inheritedArtifact{}
-		}
-	}
-	return out
 }
 
 // artifactsOf is what b's prune deletes: its own artifacts and those it inherited, and what its
@@ -436,15 +353,10 @@ func artifactsOf(b *v1.Backup) resources.Prune {
 	if m := b.Status.Manifest; m != nil && m.File != "" {
 		out.Manifests = append(out.Manifests, resources.Manifest{File: m.File, Digest: m.Digest})
 	}
-	inherited := inheritedOf(b)
-	dbs := make([]string, 0, len(inherited))
-	for db := range inherited {
-		dbs = append(dbs, db)
-	}
-	sort.Strings(dbs)
-	for _, db := range dbs {
+	inherited := location.Inherited(b)
+	for _, db := range slices.Sorted(maps.Keys(inherited)) {
 		for _, in := range inherited[db] {
-			if db == manifestKey {
+			if _, ok := location.ManifestsRequest(db); ok {
 				out.Manifests = append(out.Manifests, resources.Manifest{File: in.File, Digest: in.Digest})
 			} else {
 				out.Artifacts = append(out.Artifacts, in.File)
@@ -456,7 +368,7 @@ func artifactsOf(b *v1.Backup) resources.Prune {
 
 // bequeath adds files, per database, to the inherited artifacts of Backup heir (optimistic: a
 // Conflict has the pass look again; a heir gone meanwhile is a changed world too).
-func (r *BackupReconciler) bequeath(ctx context.Context, namespace, heir string, files map[string][]inheritedArtifact) error {
+func (r *BackupReconciler) bequeath(ctx context.Context, namespace, heir string, files map[string][]location.Link) error {
 	h := &v1.Backup{}
 	if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: heir}, h); apierrors.IsNotFound(err) || (err == nil && h.DeletionTimestamp != nil) {
 		// Gone or going meanwhile: it may already have decided what it prunes. The next pass
@@ -465,11 +377,11 @@ func (r *BackupReconciler) bequeath(ctx context.Context, namespace, heir string,
 	} else if err != nil {
 		return failed(reasonFailedGet, fmt.Errorf("reading Backup %s: %w", heir, err))
 	}
-	inherited := inheritedOf(h)
+	inherited := location.Inherited(h)
 	changed := false
 	for db, fs := range files {
 		for _, f := range fs {
-			if !slices.ContainsFunc(inherited[db], func(in inheritedArtifact) bool { return in.File == f.File }) {
+			if !slices.ContainsFunc(inherited[db], func(in location.Link) bool { return in.File == f.File }) {
 				inherited[db] = append(inherited[db], f)
 				changed = true
 			}
@@ -480,7 +392,7 @@ func (r *BackupReconciler) bequeath(ctx context.Context, namespace, heir string,
 	}
 	v, _ := json.Marshal(inherited)
 	patch := client.MergeFromWithOptions(h.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	metav1.SetMetaDataAnnotation(&h.ObjectMeta, InheritedAnnotation, string(v))
+	metav1.SetMetaDataAnnotation(&h.ObjectMeta, location.InheritedAnnotation, string(v))
 	if err := r.Client.Patch(ctx, h, patch); apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 		return errStale
 	} else if err != nil {
@@ -1158,28 +1070,6 @@ func backedUpAny(rep result.Backup) bool {
 		}
 	}
 	return false
-}
-
-// StartsChain reports whether a finished Backup wrote a FULL for every database it was asked
-// for: only then does it start a new chain for all of them. A FULL with one database failed
-// leaves that database's chain running through the older backups.
-func StartsChain(b *v1.Backup) bool {
-	if b.Status.Phase != v1.BackupSucceeded && b.Status.Phase != v1.BackupPartiallyFailed {
-		return false
-	}
-	if len(b.Status.Databases) == 0 {
-		return false
-	}
-	if m := b.Status.Manifest; m.Truncated() && (m.File == "" || m.Full != m.Databases) {
-		// Some databases are not listed: the manifest's sums say whether they were FULL too.
-		return false
-	}
-	for _, d := range b.Status.Databases {
-		if d.Artifact == "" || d.Type != v1.BackupFull {
-			return false
-		}
-	}
-	return true
 }
 
 // summary says in one line what the report holds; every text in it was cleaned by Decode.

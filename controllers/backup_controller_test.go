@@ -509,7 +509,7 @@ var _ = Describe("Backup controller", func() {
 		eventually(func(g Gomega) {
 			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(a1), &v1.Backup{}))).To(BeTrue())
 			g.Expect(get(a2)(g).Annotations).To(HaveKeyWithValue("backup.graphkeeper.dev/inherited-artifacts",
-				`{"neo4j":[{"file":"`+file(1)+`","time":"2026-11-01T02:00:00Z","full":true,"clean":true}]}`))
+				`{"neo4j":[{"file":"`+file(1)+`","time":"2026-11-01T02:00:00Z","full":true,"clean":true,"lowTx":1,"highTx":10}]}`))
 		})
 		Expect(eventsFor(w.ns, "a1")).To(ContainElement(ContainSubstring("ArtifactsKept: kept 1 artifact, " + file(1) + ": neo4j: backup a2, a later part of its chain, still needs it")))
 

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/location"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/metrics"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/retention"
@@ -538,32 +539,13 @@ func activeBackups(owned []v1.Backup) []v1.Backup {
 // no chain to extend; else AUTO, with which neo4j-admin takes a DIFF (and a FULL for a database
 // that has no chain yet, such as one created since); without fullBackupSchedule, the template's.
 func slotType(s *v1.BackupSchedule, full *schedule.Schedule, slot time.Time, owned []v1.Backup) v1.BackupType {
-	if schedule.FullSlot(full, slot, chainExists(owned)) {
+	if schedule.FullSlot(full, slot, location.ChainExists(owned)) {
 		return v1.BackupFull
 	}
 	if full != nil || s.Spec.Template.Type == "" {
 		return v1.BackupAuto
 	}
 	return s.Spec.Template.Type
-}
-
-// chainExists: the newest finished Backup that took (or tried) a FULL wrote one. A failed FULL,
-// or no FULL at all (the first backup, or its Backup deleted), means the next backup is a FULL.
-func chainExists(owned []v1.Backup) bool {
-	exists := false
-	for _, b := range owned { // oldest first
-		if !b.Status.Phase.Finished() {
-			continue
-		}
-		switch {
-		case b.Spec.Type == v1.BackupFull:
-			// A FULL that did not write every database leaves some without a chain.
-			exists = StartsChain(&b)
-		case StartsChain(&b):
-			exists = true
-		}
-	}
-	return exists
 }
 
 // create makes the slot's Backup, or adopts it when an earlier pass already did.
@@ -623,7 +605,7 @@ func (r *BackupScheduleReconciler) trigger(ctx context.Context, s *v1.BackupSche
 	sum := sha256.Sum256([]byte(v))
 	name := resources.ScheduledBackupName(s.Name, "manual-"+hex.EncodeToString(sum[:])[:10])
 	typ := v1.BackupAuto
-	if !chainExists(owned) {
+	if !location.ChainExists(owned) {
 		typ = v1.BackupFull
 	}
 	b, err := r.create(ctx, s, name, typ, map[string]string{v1.TriggerAnnotation: v})
@@ -669,7 +651,7 @@ func decidePrune(s *v1.BackupSchedule, owned []v1.Backup, now time.Time) pruneDe
 			items = append(items, retention.Backup{
 				Name:       b.Name,
 				Time:       completion(&b),
-				Full:       StartsChain(&b),
+				Full:       location.StartsChain(&b),
 				Restorable: b.Status.Phase == v1.BackupSucceeded || b.Status.Phase == v1.BackupPartiallyFailed,
 				// Succeeded: every database backed up and consistent.
 				Clean: b.Status.Phase == v1.BackupSucceeded,

@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/location"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/schedule"
@@ -321,6 +322,12 @@ func TestDecideRestore(t *testing.T) {
 	cut := backup("cut", v1.BackupSucceeded, v1.BackupFull, 1, 5, "04:00:00")
 	cut.Status.Databases[0].Name = "movies"
 	cut.Status.Manifest = &v1.BackupManifest{File: "cut-20261202T040000Z.json", Digest: "sha256:abc", Databases: 200, Full: 200, Unlisted: 199}
+	// d2 holding d1's FULL, whose Backup was deleted while d2 needed it; and as an earlier
+	// version handed it over, without its transaction range.
+	heir, oldHeir := d2, d2
+	handed, _ := json.Marshal(map[string][]location.Link{"neo4j": {location.ArtifactLink(&d1, d1.Status.Databases[0])}})
+	heir.Annotations = map[string]string{location.InheritedAnnotation: string(handed)}
+	oldHeir.Annotations = map[string]string{location.InheritedAnnotation: `{"neo4j":[{"file":"d1.backup","time":"2026-12-02T01:00:00Z","full":true,"clean":true}]}`}
 	v526, _ := neo4j.ParseVersion("5.26")
 	v44, _ := neo4j.ParseVersion("4.4")
 
@@ -354,6 +361,10 @@ func TestDecideRestore(t *testing.T) {
 			source: "d2", world: restoreWorld{source: &d2, backups: []v1.Backup{d2, d3}}, inspect: true, planUntilTx: 20},
 		{name: "a named Backup whose report has no transaction range cannot be found among the files", source: "d2",
 			world: restoreWorld{source: &noRange, backups: []v1.Backup{noRange, d3}}, reason: v1.ReasonChainBroken},
+		{name: "a FULL a later link holds for its deleted Backup is restored from the records", source: "d2",
+			world: restoreWorld{source: &heir, backups: []v1.Backup{heir, d3}}, chain: "d1.backup d2.backup", untilTx: 20},
+		{name: "one handed over without its transaction range: the files decide", source: "d2",
+			world: restoreWorld{source: &oldHeir, backups: []v1.Backup{oldHeir, d3}}, inspect: true, planUntilTx: 20},
 		{name: "a location no Backup describes is inspected", world: restoreWorld{backups: []v1.Backup{other}}, inspect: true},
 		{name: "a named Backup must have recorded artifacts there", source: "d2", world: restoreWorld{source: &d2}, reason: v1.ReasonNotCovered},
 		{name: "a Backup whose report left the database out: inspected, ending at its artifact in its manifest", source: "cut",
@@ -426,7 +437,7 @@ func TestKeepDecisionJudgesHandedOverFilesAsTheLinksTheyWere(t *testing.T) {
 	}
 	// d1 deleted later, holding f1: d1 alone could go, but f1 is still the newest clean FULL.
 	v, _ := json.Marshal(heirs["d1"])
-	d1.Annotations = map[string]string{InheritedAnnotation: string(v)}
+	d1.Annotations = map[string]string{location.InheritedAnnotation: string(v)}
 	d1.DeletionTimestamp = &metav1.Time{Time: day}
 	if keep, why, _ := keepDecision(&d1, []v1.Backup{f0, d1, f2}); !keep || !strings.Contains(why, "newest clean chain") {
 		t.Fatalf("d1 holding f1: keep %t (%s)", keep, why)
@@ -469,13 +480,13 @@ func TestKeepDecisionWithManifests(t *testing.T) {
 	c1, c2, c3 := cut("c1", 1, v1.BackupFull), cut("c2", 2, v1.BackupDiff), cut("c3", 3, v1.BackupFull)
 	// c1 with a later DIFF of its chain: kept, and its manifest handed to c2 with the listed file.
 	keep, why, heirs := keepDecision(ptr.To(gone(c1)), []v1.Backup{gone(c1), c2})
-	if !keep || !strings.Contains(why, "newest restorable chain") || len(heirs["c2"][manifestKey]) != 1 || heirs["c2"][manifestKey][0].File != "c1.json" ||
-		heirs["c2"][manifestKey][0].Digest != "sha256:c1" || !heirs["c2"][manifestKey][0].Full {
+	if !keep || !strings.Contains(why, "newest restorable chain") || len(heirs["c2"][location.ManifestsKey([]string{"tenant-*"})]) != 1 || heirs["c2"][location.ManifestsKey([]string{"tenant-*"})][0].File != "c1.json" ||
+		heirs["c2"][location.ManifestsKey([]string{"tenant-*"})][0].Digest != "sha256:c1" || !heirs["c2"][location.ManifestsKey([]string{"tenant-*"})][0].Full {
 		t.Fatalf("c1 before c2: keep %t (%s), heirs %+v", keep, why, heirs)
 	}
 	// c2 holding c1's manifest, deleted once c3 starts a newer chain: both go, through the manifests.
 	v, _ := json.Marshal(heirs["c2"])
-	c2.Annotations = map[string]string{InheritedAnnotation: string(v)}
+	c2.Annotations = map[string]string{location.InheritedAnnotation: string(v)}
 	if keep, why, _ := keepDecision(ptr.To(gone(c2)), []v1.Backup{gone(c2), c3}); keep {
 		t.Fatalf("c2 behind c3: kept (%s)", why)
 	}
@@ -489,6 +500,20 @@ func TestKeepDecisionWithManifests(t *testing.T) {
 	other := backup("other", 3, v1.BackupFull, "tenant-000")
 	if keep, _, _ := keepDecision(ptr.To(gone(c1)), []v1.Backup{gone(c1), other}); !keep {
 		t.Fatal("c1 judged behind another request's FULL")
+	}
+	// A manifest handed to a Backup of another request is judged by its own request's chains:
+	// a FULL of neo4j does not end them, a later DIFF of the glob still needs it.
+	key := location.ManifestsKey([]string{"tenant-*"})
+	n := backup("n", 2, v1.BackupDiff, "neo4j")
+	v, _ = json.Marshal(map[string][]location.Link{key: {location.BackupLinkOf(&c1)}})
+	n.Annotations = map[string]string{location.InheritedAnnotation: string(v)}
+	fn, later := backup("fn", 3, v1.BackupFull, "neo4j"), cut("later", 4, v1.BackupDiff)
+	keep, why, heirs = keepDecision(ptr.To(gone(n)), []v1.Backup{gone(n), fn, later})
+	if !keep || len(heirs["fn"][key]) != 1 || heirs["fn"][key][0].File != "c1.json" {
+		t.Fatalf("n holding c1's manifest: keep %t (%s), heirs %+v", keep, why, heirs)
+	}
+	if got := artifactsOf(&n); len(got.Manifests) != 1 || got.Manifests[0].File != "c1.json" {
+		t.Fatalf("n prunes %+v", got)
 	}
 	// A Backup of neo4j before a cut one: the cut one may hold a neo4j DIFF that needs it, even
 	// with a newer neo4j FULL after both.

@@ -23,6 +23,7 @@ import (
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/chain"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/location"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/metrics"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
@@ -506,36 +507,30 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 	return d
 }
 
-// recorded are the artifacts of database db in loc as the Backups recorded them, with the
-// storage zone they were written in and the Backup that wrote the newest; incomplete names a
-// Backup there whose report left databases out, db among them for all the status says.
+// recorded are the artifacts of database db in loc as the Backups recorded them (location.Links:
+// their own, and those they hold for deleted Backups when their transaction ranges are known),
+// with the storage zone they were written in and the Backup that wrote the newest; incomplete
+// names a Backup there whose report left databases out, db among them for all the status says.
 func recorded(backups []v1.Backup, loc v1.StorageLocation, db string) (arts []chain.Artifact, zone, newest, incomplete string) {
 	var newestAt time.Time
-	for _, b := range backups {
-		if b.Status.Storage == nil || *b.Status.Storage != loc {
+	for _, l := range location.Links(backups, loc, db, nil) {
+		switch {
+		case l.Possible:
+			if incomplete == "" {
+				incomplete = l.Backup
+			}
+			continue
+		case l.Inherited && l.HighTx == 0:
+			// Handed over by an earlier version, without its range: the files decide (a
+			// gap in the records sends the restore to an inspection).
 			continue
 		}
-		listed := false
-		for _, d := range b.Status.Databases {
-			if d.Name != db || d.Artifact == "" {
-				continue
-			}
-			listed = true
-			at := b.CreationTimestamp.Time
-			if b.Status.CompletionTime != nil {
-				at = b.Status.CompletionTime.Time
-			}
-			arts = append(arts, chain.Artifact{File: d.Artifact, Backup: b.Name, Time: at,
-				Full: d.Type == v1.BackupFull, LowTx: d.LowestTx, HighTx: d.HighestTx})
-			if zone == "" && b.Status.Placement != nil {
-				zone = b.Status.Placement.StorageZone
-			}
-			if newest == "" || at.After(newestAt) {
-				newest, newestAt = b.Name, at
-			}
+		arts = append(arts, chain.Artifact{File: l.File, Backup: l.Backup, Time: l.Time, Full: l.Full, LowTx: l.LowTx, HighTx: l.HighTx})
+		if zone == "" {
+			zone = l.Zone
 		}
-		if !listed && b.Status.Manifest.Truncated() && b.Status.Phase != v1.BackupFailed && incomplete == "" {
-			incomplete = b.Name
+		if !l.Inherited && (newest == "" || l.Time.After(newestAt)) {
+			newest, newestAt = l.Backup, l.Time
 		}
 	}
 	return arts, zone, newest, incomplete

@@ -98,7 +98,12 @@ func TestTwoMonthsOfANightlySchedule(t *testing.T) {
 	// the controllers from taking a pod the test has not played yet for one that never started.
 	g.Expect(controllers.Setup(mgr, controllers.Config{Clock: clock, Options: resources.Options{OperatorImage: "neo4j-backup-operator:test"},
 		StartTimeout: 10 * 365 * 24 * time.Hour})).To(Succeed())
-	go func() { _ = mgr.Start(ctx) }()
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			t.Errorf("the manager stopped: %v", err)
+		}
+	}()
+	g.Expect(mgr.GetCache().WaitForCacheSync(ctx)).To(BeTrue())
 
 	bin := buildAgent(t)
 	volume := t.TempDir() // the claim neo4j-backups-graph

@@ -1,4 +1,4 @@
-package controllers
+package location
 
 import (
 	"testing"
@@ -24,6 +24,21 @@ func TestStartsChain(t *testing.T) {
 		{"running", v1.BackupRunning, []v1.DatabaseResult{full("neo4j")}, false},
 	} {
 		b := &v1.Backup{Status: v1.BackupStatus{Phase: tc.phase, Databases: tc.dbs}}
+		if got := StartsChain(b); got != tc.want {
+			t.Errorf("%s: %t", tc.name, got)
+		}
+	}
+	// A Backup whose report listed some databases: the manifest's sums say for the others.
+	for _, tc := range []struct {
+		name     string
+		manifest v1.BackupManifest
+		want     bool
+	}{
+		{"every database in the manifest FULL", v1.BackupManifest{File: "m.json", Databases: 200, Full: 200, Unlisted: 199}, true},
+		{"one of them a DIFF", v1.BackupManifest{File: "m.json", Databases: 200, Full: 199, Unlisted: 199}, false},
+		{"no manifest kept: unknown, so no", v1.BackupManifest{Databases: 0, Unlisted: 199}, false},
+	} {
+		b := &v1.Backup{Status: v1.BackupStatus{Phase: v1.BackupSucceeded, Databases: []v1.DatabaseResult{full("tenant-000")}, Manifest: &tc.manifest}}
 		if got := StartsChain(b); got != tc.want {
 			t.Errorf("%s: %t", tc.name, got)
 		}
