@@ -2,12 +2,14 @@ package agent_test
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
 )
@@ -225,6 +227,32 @@ func TestSeedOverBoltTLS(t *testing.T) {
 		args: []string{"--database=neo4j-restored", "--seed-uri=" + url + "/" + chain[0], "--bolt-scheme=neo4j+s"}})
 	if code != 0 || !strings.Contains(calls, "-a neo4j+s://server-0.graph.ns.svc:7687") {
 		t.Fatalf("exit %d, %+v\n%s", code, rep, calls)
+	}
+}
+
+// A chain too long for an inspection's report arrives by its two ends and its length: the seed
+// server resolves it again on the volume, and refuses one that is not the chain inspected.
+func TestServePreparesAChainGivenByItsEnds(t *testing.T) {
+	dir, chain := chainOf(t, "5.26", 4)
+	ends := []string{"--file=" + chain[0], "--file=" + chain[3], "--prepare", "--neo4j-version=5.26", "--database=neo4j"}
+	url := serve(t, "5.26", dir, append(ends, "--chain-length=4")...)
+	if code, rep, calls := seed(t, seedRun{version: "5.26", state: t.TempDir(), args: []string{"--database=neo4j-copy", "--seed-uri=" + url + "/neo4j.dump"}}); code != 0 {
+		t.Fatalf("exit %d, %+v\n%s", code, rep, calls)
+	}
+	work := t.TempDir()
+	termLog := filepath.Join(work, "termination-log")
+	// A server that took the chain would serve until killed.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "neo4j-backup-operator"), append([]string{"agent", "serve", "--dir=" + dir, "--listen=127.0.0.1:0",
+		"--data-dir=" + filepath.Join(work, "data"), "--scratch=" + work, "--termination-log=" + termLog, "--chain-length=5"}, ends...)...)
+	cmd.Env = []string{"PATH=" + binDir, "HEAP_SIZE=512m", "STANDIN_NEO4J_VERSION=5.26", "STANDIN_DATA_DIR=" + filepath.Join(work, "data")}
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("a chain of another length was served\n%s", out)
+	}
+	raw, _ := os.ReadFile(termLog)
+	if rep, err := result.DecodeRestore(raw); err != nil || rep.Reason != "InvalidChain" || !strings.Contains(rep.Error, "4 artifacts") {
+		t.Fatalf("report %+v (%v)", rep, err)
 	}
 }
 
