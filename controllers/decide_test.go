@@ -484,6 +484,9 @@ func TestKeepDecisionWithManifests(t *testing.T) {
 		heirs["c2"][location.ManifestsKey([]string{"tenant-*"})][0].Digest != "sha256:c1" || !heirs["c2"][location.ManifestsKey([]string{"tenant-*"})][0].Full {
 		t.Fatalf("c1 before c2: keep %t (%s), heirs %+v", keep, why, heirs)
 	}
+	if l := heirs["c2"]["tenant-000"]; len(l) != 1 || l[0].File != "c1-tenant-000.backup" || l[0].Digest != "" {
+		t.Fatalf("c1's listed artifact handed over as %+v", l)
+	}
 	// c2 holding c1's manifest, deleted once c3 starts a newer chain: both go, through the manifests.
 	v, _ := json.Marshal(heirs["c2"])
 	c2.Annotations = map[string]string{location.InheritedAnnotation: string(v)}

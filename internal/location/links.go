@@ -128,7 +128,7 @@ func Links(backups []v1.Backup, loc v1.StorageLocation, db string, self *v1.Back
 func ArtifactLink(o *v1.Backup, d v1.DatabaseResult) Link {
 	l := BackupLinkOf(o)
 	// Every artifact on disk is a link of its chain, consistent or not.
-	l.File, l.Full, l.LowTx, l.HighTx = d.Artifact, d.Type == v1.BackupFull, d.LowestTx, d.HighestTx
+	l.File, l.Digest, l.Full, l.LowTx, l.HighTx = d.Artifact, "", d.Type == v1.BackupFull, d.LowestTx, d.HighestTx
 	l.Clean = d.Error == "" && (d.Consistent == nil || *d.Consistent)
 	return l
 }
