@@ -22,6 +22,7 @@ import (
 	"github.com/graphkeeper/neo4j-backup-operator/internal/metrics"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
+	"github.com/graphkeeper/neo4j-backup-operator/test/jobsim"
 )
 
 // world is one namespace with nodes in zones and a simulated Neo4j cluster in it.
@@ -174,20 +175,7 @@ func finish(job *batchv1.Job, exitCode int32, message string) {
 	Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
 
 	job.Status.Active, job.Status.Ready = 0, ptr.To[int32](0)
-	if exitCode == 0 {
-		job.Status.Succeeded = 1
-		job.Status.CompletionTime = &now
-		job.Status.Conditions = []batchv1.JobCondition{
-			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
-			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
-		}
-	} else {
-		job.Status.Failed = 1
-		job.Status.Conditions = []batchv1.JobCondition{
-			{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now, LastProbeTime: now},
-			{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now, LastProbeTime: now},
-		}
-	}
+	jobsim.End(job, exitCode == 0, "BackoffLimitExceeded", "Job has reached the specified backoff limit", now)
 	Expect(k8sClient.Status().Update(ctx, job)).To(Succeed())
 }
 
@@ -312,11 +300,8 @@ func (w *world) twoFulls(older, newer string) (*v1.Backup, *v1.Backup) {
 func completePrune(prune *batchv1.Job) {
 	GinkgoHelper()
 	now := metav1.NewTime(time.Now().Truncate(time.Second))
-	prune.Status.StartTime, prune.Status.CompletionTime, prune.Status.Succeeded = &now, &now, 1
-	prune.Status.Conditions = []batchv1.JobCondition{
-		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
-		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
-	}
+	prune.Status.StartTime = &now
+	jobsim.End(prune, true, "", "", now)
 	Expect(k8sClient.Status().Update(ctx, prune)).To(Succeed())
 }
 

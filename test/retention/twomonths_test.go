@@ -38,6 +38,7 @@ import (
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 	"github.com/graphkeeper/neo4j-backup-operator/controllers"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
+	"github.com/graphkeeper/neo4j-backup-operator/test/jobsim"
 )
 
 const ns = "prod"
@@ -414,17 +415,7 @@ func (p *pods) end(g *WithT, job *batchv1.Job, container string, code int32, mes
 			return err
 		}
 		job.Status.StartTime = &now
-		if code == 0 {
-			job.Status.Succeeded, job.Status.CompletionTime = 1, &now
-			job.Status.Conditions = []batchv1.JobCondition{
-				{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now},
-				{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now, LastProbeTime: now}}
-		} else {
-			job.Status.Failed = 1
-			job.Status.Conditions = []batchv1.JobCondition{
-				{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", LastTransitionTime: now, LastProbeTime: now},
-				{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", LastTransitionTime: now, LastProbeTime: now}}
-		}
+		jobsim.End(job, code == 0, "BackoffLimitExceeded", "", now)
 		return p.c.Status().Update(ctx, job)
 	}).Should(Succeed())
 }
