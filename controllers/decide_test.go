@@ -376,6 +376,8 @@ func TestDecideRestore(t *testing.T) {
 		{name: "the newest restorable point, with such a Backup there: inspected", world: restoreWorld{backups: []v1.Backup{d1, d2, cut}}, inspect: true},
 		{name: "4.4: a database the newest Backup's report left out is in its folder", version: v44, source: "cut",
 			world: restoreWorld{source: &cut, backups: []v1.Backup{d1, d2, cut}}, chain: "neo4j"},
+		{name: "4.4: a later Backup whose report was cut may have rewritten the folder", version: v44, source: "d2",
+			world: restoreWorld{source: &d2, backups: []v1.Backup{d1, d2, cut}}, reason: v1.ReasonNotCovered},
 		{name: "4.4: the database's folder, whatever the Backups say", version: v44, world: restoreWorld{}, chain: "neo4j"},
 		{name: "4.4: only the newest backup is still in the folder", version: v44, source: "d2", world: restoreWorld{source: &d2, backups: chain}, reason: v1.ReasonNotCovered},
 	} {

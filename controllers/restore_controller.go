@@ -444,9 +444,6 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 	}
 	d := restoreDecision{plan: &resources.RestorePlan{ClaimName: loc.ClaimName, Path: loc.Path, Zone: zone, Memory: budget,
 		UntilTx: target.UntilTx, UntilTime: target.Until}}
-	if version.Legacy() && unlisted != "" && newestIn(w.backups, loc) == rs.Spec.Source.BackupName {
-		newest = rs.Spec.Source.BackupName
-	}
 	switch {
 	case !version.Legacy() && (unlisted != "" || (incomplete != "" && (target.EndAt == "" || endTx > 0))):
 		// (A named Backup's artifact with no transaction range could not be found among the
@@ -509,11 +506,16 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 
 // recorded are the artifacts of database db in loc as the Backups recorded them (location.Links:
 // their own, and those they hold for deleted Backups when their transaction ranges are known),
-// with the storage zone they were written in and the Backup that wrote the newest; incomplete
-// names a Backup there whose report left databases out, db among them for all the status says.
+// with the storage zone they were written in and the Backup that wrote the newest (or may have:
+// one whose report left databases out); incomplete names a Backup there whose report left
+// databases out, db among them for all the status says.
 func recorded(backups []v1.Backup, loc v1.StorageLocation, db string) (arts []chain.Artifact, zone, newest, incomplete string) {
 	var newestAt time.Time
 	for _, l := range location.Links(backups, loc, db, nil) {
+		if !l.Inherited && (newest == "" || l.Time.After(newestAt)) {
+			// A Backup that may hold db counts: with 4.4 it may have rewritten the folder.
+			newest, newestAt = l.Backup, l.Time
+		}
 		switch {
 		case l.Possible:
 			if incomplete == "" {
@@ -529,23 +531,8 @@ func recorded(backups []v1.Backup, loc v1.StorageLocation, db string) (arts []ch
 		if zone == "" {
 			zone = l.Zone
 		}
-		if !l.Inherited && (newest == "" || l.Time.After(newestAt)) {
-			newest, newestAt = l.Backup, l.Time
-		}
 	}
 	return arts, zone, newest, incomplete
-}
-
-// newestIn is the Backup in loc that finished last, whatever it holds.
-func newestIn(backups []v1.Backup, loc v1.StorageLocation) string {
-	name, at := "", time.Time{}
-	for _, b := range backups {
-		if b.Status.Storage != nil && *b.Status.Storage == loc && b.Status.CompletionTime != nil &&
-			b.Status.Phase != v1.BackupFailed && (name == "" || b.Status.CompletionTime.After(at)) {
-			name, at = b.Name, b.Status.CompletionTime.Time
-		}
-	}
-	return name
 }
 
 // reasonSourceRunning is decideRestore's word for "the source Backup has not finished": wait, not fail.
