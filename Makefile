@@ -46,8 +46,8 @@ k8s: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd and k
 	@hack/build-k8s.sh >/dev/null
 
 .PHONY: build
-build: ## Build the operator binary into bin/.
-	CGO_ENABLED=0 go build -trimpath -o bin/neo4j-backup-operator .
+build: ## Build the operator binary into bin/ (static and stripped, as the Dockerfile builds it).
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/neo4j-backup-operator .
 
 IMAGE ?= graphkeeper/neo4j-backup-operator
 VERSION ?= $(shell sed -n 's/^appVersion: *"\(.*\)"/\1/p' $(CHART)/Chart.yaml)
@@ -55,6 +55,10 @@ VERSION ?= $(shell sed -n 's/^appVersion: *"\(.*\)"/\1/p' $(CHART)/Chart.yaml)
 .PHONY: image
 image: ## Build the operator image with Docker (static, non-root, FROM scratch); the chart's default image.
 	docker build -t $(IMAGE):$(VERSION) .
+
+.PHONY: image-tarball
+image-tarball: build ## The same image without Docker (go-containerregistry): bin/neo4j-backup-operator-<version>.tar, to push with crane or load.
+	go run ./hack/image -binary bin/neo4j-backup-operator -tag $(IMAGE):$(VERSION) -out bin/neo4j-backup-operator-$(VERSION).tar
 
 .PHONY: test
 test: verify-generated vet k8s ## Run every test: unit, envtest (real API server) and end to end (cluster in a box).

@@ -931,9 +931,9 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Ti
 	}
 
 	var rep result.Backup
-	msg, repErr := terminationMessage(ctx, []client.Reader{r.Client, r.Reader}, job, resources.ContainerBackup)
+	term, repErr := lastTermination(ctx, []client.Reader{r.Client, r.Reader}, job, resources.ContainerBackup)
 	if repErr == nil {
-		rep, repErr = result.Decode(msg)
+		rep, repErr = result.Decode([]byte(term.Message))
 	}
 	// The Job controller's time of the end, not this pass's: a reconcile may come late.
 	completed := ended.LastTransitionTime
@@ -944,9 +944,12 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Ti
 	if repErr == nil {
 		applyReport(b, rep)
 	}
+	budget, budgetErr := b.Spec.Memory.Budget(field.NewPath("spec", "memory"))
 	switch {
 	case ended.Type == batchv1.JobComplete && repErr != nil:
 		r.fail(b, now, v1.ReasonInvalidReport, "the backup pod completed without a report the operator can read: "+repErr.Error())
+	case ended.Type == batchv1.JobFailed && oomKilled(term) && budgetErr == nil:
+		r.fail(b, now, v1.ReasonOOMKilled, budget.OOMKilled("backup"))
 	case ended.Type == batchv1.JobFailed:
 		msg := fmt.Sprintf("Job %s failed (%s: %s)", job.Name, ended.Reason, result.Clean(ended.Message, 300))
 		if repErr == nil && backedUpAny(rep) {

@@ -146,6 +146,13 @@ var finishes int
 
 func finish(job *batchv1.Job, exitCode int32, message string) {
 	GinkgoHelper()
+	finishAs(job, exitCode, "", message)
+}
+
+// finishAs is finish with the container's reason of termination as the kubelet gives it
+// (OOMKilled, Error, Completed).
+func finishAs(job *batchv1.Job, exitCode int32, reason, message string) {
+	GinkgoHelper()
 	// Each finish a second after the one before: status times have one-second resolution, and
 	// the order of backups is what chains are made of.
 	finishes++
@@ -171,7 +178,7 @@ func finish(job *batchv1.Job, exitCode int32, message string) {
 	}
 	pod.Status.Phase = phase
 	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: resources.ContainerBackup, Image: job.Spec.Template.Spec.Containers[0].Image,
-		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exitCode, Message: message, FinishedAt: now, StartedAt: now}}}}
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exitCode, Reason: reason, Message: message, FinishedAt: now, StartedAt: now}}}}
 	Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
 
 	job.Status.Active, job.Status.Ready = 0, ptr.To[int32](0)
@@ -1081,6 +1088,28 @@ var _ = Describe("Backup controller", func() {
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(foreign), foreign)).To(Succeed())
 		Expect(foreign.ResourceVersion).To(Equal(written))
 		Expect(foreign.OwnerReferences).To(BeEmpty())
+	})
+
+	It("fails a Backup whose pod the kernel killed for memory with OOMKilled, naming its budget and what to raise", func() {
+		w := newWorld()
+		w.cluster()
+		b := w.backup("oom", func(s *v1.BackupSpec) {
+			s.Memory = v1.MemorySpec{HeapSize: ptr.To(resource.MustParse("64Mi")), PageCache: ptr.To(resource.MustParse("32Mi")),
+				Overhead: ptr.To(resource.MustParse("8Mi"))}
+		})
+		job := jobOf(b)
+		// The kernel's kill leaves no report: the agent died with the JVM.
+		finishAs(job, 137, "OOMKilled", "")
+		eventually(func(g Gomega) {
+			got := get(b)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
+			c := readyCondition(got)
+			g.Expect(c.Reason).To(Equal(v1.ReasonOOMKilled))
+			for _, part := range []string{"limit 104Mi", "heap 64Mi (HEAP_SIZE)", "page cache 32Mi (--pagecache)", "overhead 8Mi", "raise spec.memory.overhead"} {
+				g.Expect(c.Message).To(ContainSubstring(part))
+			}
+			g.Expect(eventsFor(w.ns, "oom")).To(ContainElement(ContainSubstring("OOMKilled")))
+		})
 	})
 
 	It("fails a Backup whose Job was deleted before it finished", func() {

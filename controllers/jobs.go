@@ -95,9 +95,10 @@ func endOf(job *batchv1.Job) *batchv1.JobCondition {
 
 func jobEnded(job *batchv1.Job) bool { return endOf(job) != nil }
 
-// terminationMessage is what container wrote last in the Job's pods: the newest terminated
-// state, read through the cache and, when the cache has none yet, from the API server.
-func terminationMessage(ctx context.Context, readers []client.Reader, job *batchv1.Job, container string) ([]byte, error) {
+// lastTermination is how container ended last in the Job's pods (its termination message is
+// the agent's report): the newest terminated state, read through the cache and, when the cache
+// has none yet, from the API server.
+func lastTermination(ctx context.Context, readers []client.Reader, job *batchv1.Job, container string) (*corev1.ContainerStateTerminated, error) {
 	for _, reader := range readers {
 		pods := &corev1.PodList{}
 		if err := reader.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
@@ -118,10 +119,16 @@ func terminationMessage(ctx context.Context, readers []client.Reader, job *batch
 			}
 		}
 		if newest != nil {
-			return []byte(newest.Message), nil
+			return newest, nil
 		}
 	}
 	return nil, errNoTerminated
+}
+
+// oomKilled tells whether the kernel killed the container for memory: the kubelet's reason for
+// a memory-cgroup kill. No report is left then (the agent died with the JVM).
+func oomKilled(term *corev1.ContainerStateTerminated) bool {
+	return term != nil && term.Reason == "OOMKilled"
 }
 
 // progress is where a Job that has not ended stands, read from its pods in the cache.

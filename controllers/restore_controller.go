@@ -571,11 +571,14 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 	if rs.Spec.Mode == v1.RestoreSeedFromURI {
 		container = resources.ContainerSeed
 	}
-	msg, repErr := terminationMessage(ctx, []client.Reader{r.Client, r.Reader}, job, container)
+	term, repErr := lastTermination(ctx, []client.Reader{r.Client, r.Reader}, job, container)
 	if repErr == nil {
-		rep, repErr = result.DecodeRestore(msg)
+		rep, repErr = result.DecodeRestore([]byte(term.Message))
 	}
+	budget, budgetErr := rs.Spec.Memory.Budget(field.NewPath("spec", "memory"))
 	switch {
+	case ended.Type == batchv1.JobFailed && oomKilled(term) && budgetErr == nil:
+		r.fail(rs, now, v1.ReasonOOMKilled, budget.OOMKilled("restore"))
 	case ended.Type == batchv1.JobComplete && repErr == nil && rep.Error == "":
 		rs.Status.Phase = v1.RestoreSucceeded
 		target := rs.Spec.TargetDatabase
@@ -619,12 +622,15 @@ func (r *RestoreReconciler) seedServerFailed(ctx context.Context, rs *v1.Restore
 		if ended == nil {
 			return nil
 		}
-		msg, repErr := terminationMessage(ctx, []client.Reader{r.Client, r.Reader}, server, resources.ContainerSeedServer)
+		term, repErr := lastTermination(ctx, []client.Reader{r.Client, r.Reader}, server, resources.ContainerSeedServer)
 		var rep result.Restore
 		if repErr == nil {
-			rep, repErr = result.DecodeRestore(msg)
+			rep, repErr = result.DecodeRestore([]byte(term.Message))
 		}
+		budget, budgetErr := rs.Spec.Memory.Budget(field.NewPath("spec", "memory"))
 		switch {
+		case oomKilled(term) && budgetErr == nil:
+			r.fail(rs, now, v1.ReasonOOMKilled, budget.OOMKilled("seed server"))
 		case repErr == nil && rep.Reason != "":
 			r.fail(rs, now, rep.Reason, "seed server: "+rep.Error)
 		case repErr == nil && rep.Error != "":
@@ -722,10 +728,10 @@ func (r *RestoreReconciler) inspected(ctx context.Context, rs *v1.Restore, d res
 	if ended == nil {
 		return says(v1.ReasonInspecting, "Job %s is listing the artifacts in %s", job.Name, where)
 	}
-	msg, repErr := terminationMessage(ctx, []client.Reader{r.Client, r.Reader}, job, resources.ContainerInspect)
+	term, repErr := lastTermination(ctx, []client.Reader{r.Client, r.Reader}, job, resources.ContainerInspect)
 	var rep result.Restore
 	if repErr == nil {
-		rep, repErr = result.DecodeRestore(msg)
+		rep, repErr = result.DecodeRestore([]byte(term.Message))
 	}
 	switch {
 	case repErr != nil:

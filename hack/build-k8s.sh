@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes components the tests and `make demo` run: kube-apiserver,
-# kube-controller-manager, kube-scheduler and kubectl (v1.37.2), etcd (v3.7.3) and kwok (v0.8.0),
-# and helm (v3.22.0), all from the Go module proxy through the pinned modules under hack/tools/.
+# kube-controller-manager, kube-scheduler, kubectl and kubelet (v1.37.2), etcd (v3.7.3) and kwok
+# (v0.8.0), helm (v3.22.0), and the real node's runtime: containerd (v2.4.2, with its runc shim and
+# ctr) and the CNI plugins (v1.10.0). All come from the Go module proxy through the pinned modules
+# under hack/tools/; runc is the one part from apt (.ci/run installs it).
 #
 # The binaries go into a per-user cache folder keyed by a stamp of the versions, the tools modules'
 # go.sum files and the Go version, so a fresh clone in another folder (as CI makes) reuses a warm
@@ -23,7 +25,7 @@ stamp=$( { echo "$K8S_VERSION $ETCD_VERSION $KWOK_VERSION"; go env GOVERSION GOA
          | sha256sum | cut -c1-12)
 cache=${NEO4J_BACKUP_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/neo4j-backup-operator}
 dest="$cache/k8s-$K8S_VERSION-$stamp"
-want=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok)
+want=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet etcd kwok)
 
 link() {
 	mkdir -p "$root/bin"
@@ -47,8 +49,38 @@ helm() {
 	echo "built helm in $((SECONDS - hstart)) s" >&2
 }
 
+# containerd and the CNI plugins, likewise with their own stamp. The CNI plugins go into cni/, the
+# folder containerd's CRI plugin is pointed at.
+CONTAINERD_VERSION=v2.4.2
+CNI_VERSION=v1.10.0
+node_stamp=$( { echo "$CONTAINERD_VERSION $CNI_VERSION"; go env GOVERSION GOARCH GOOS;
+                cat "$tools"/containerd/go.sum "$tools"/cni/go.sum; } | sha256sum | cut -c1-12)
+node() {
+	if [ "$(cat "$dest/.node" 2>/dev/null)" = "$node_stamp" ]; then
+		return
+	fi
+	echo "building containerd $CONTAINERD_VERSION and the CNI plugins $CNI_VERSION into $dest" >&2
+	local nstart=$SECONDS ntmp="$dest/node.tmp.$$"
+	rm -rf "$ntmp" && mkdir -p "$ntmp/cni"
+	# The tags leave out snapshotters that need cgo or kernel headers; overlayfs and native remain.
+	(cd "$tools/containerd" && CGO_ENABLED=0 go build -trimpath -tags "no_btrfs no_devmapper no_zfs" \
+		-ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION" -o "$ntmp/" \
+		github.com/containerd/containerd/v2/cmd/containerd github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 \
+		github.com/containerd/containerd/v2/cmd/ctr)
+	(cd "$tools/cni" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$ntmp/cni/" \
+		github.com/containernetworking/plugins/plugins/main/bridge github.com/containernetworking/plugins/plugins/ipam/host-local \
+		github.com/containernetworking/plugins/plugins/main/loopback)
+	rm -rf "$dest/cni"
+	mv "$ntmp/cni" "$dest/cni"
+	for b in containerd containerd-shim-runc-v2 ctr; do mv "$ntmp/$b" "$dest/$b"; done
+	rm -rf "$ntmp"
+	echo "$node_stamp" > "$dest/.node"
+	echo "built containerd and the CNI plugins in $((SECONDS - nstart)) s" >&2
+}
+
 if [ -f "$dest/.complete" ]; then
 	helm
+	node
 	link
 	exit 0
 fi
@@ -71,7 +103,7 @@ start=$SECONDS
 # -p 2: the machines have two cores; the apiserver link alone peaks near 2.7 GB.
 (cd "$tools/kubernetes" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" \
 	k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-	k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+	k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kubelet)
 (cd "$tools/etcd" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3)
 (cd "$tools/kwok" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/kwok" sigs.k8s.io/kwok/cmd/kwok)
 
@@ -84,4 +116,5 @@ mv "$tmp" "$dest"
 trap - EXIT
 echo "built in $((SECONDS - start)) s" >&2
 helm
+node
 link

@@ -88,6 +88,10 @@ const (
 	// ReasonNoServer: no running server pod matches spec.cluster.serverSelector, so a
 	// SeedFromURI restore has no cluster to create the database in.
 	ReasonNoServer = "NoServer"
+	// ReasonOOMKilled: the kernel killed the pod's neo4j-admin container for using more memory
+	// than its limit; the message names the budget (heap, page cache, overhead, limit) and what
+	// to raise.
+	ReasonOOMKilled = "OOMKilled"
 	// ReasonRestoreFailed: neo4j-admin could not restore; the message has its words.
 	ReasonRestoreFailed = "RestoreFailed"
 	// ReasonTimedOut: a condition that blocked the Backup from starting (no source member, no

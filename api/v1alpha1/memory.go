@@ -71,6 +71,27 @@ func (m MemorySpec) Budget(path *field.Path) (MemoryBudget, *field.Error) {
 	return b, nil
 }
 
+// OOMKilled says why the kernel killed a pod that ran with this budget for memory, and what to
+// raise. neo4j-admin starts a new JVM (the seed's warning: it "can even cause Out-Of-Memory
+// errors"); its heap and page cache are bounded by heapSize and pageCache, so what grew past
+// the limit is the JVM's own memory beyond them, which the overhead is for.
+func (b MemoryBudget) OOMKilled(pod string) string {
+	sum := b.Heap.DeepCopy()
+	sum.Add(b.PageCache)
+	sum.Add(b.Overhead)
+	parts := fmt.Sprintf("heap %s (HEAP_SIZE) + page cache %s (--pagecache) + overhead %s", b.Heap.String(), b.PageCache.String(), b.Overhead.String())
+	if sum.Cmp(b.Limit) != 0 {
+		parts += " = " + sum.String()
+	}
+	raise := "raise spec.memory.overhead (the limit follows it)"
+	if sum.Cmp(b.Limit) != 0 {
+		raise = "raise spec.memory.overhead and spec.memory.limit"
+	}
+	return fmt.Sprintf("the kernel killed the %s pod for using more memory than its limit (OOMKilled): limit %s, %s. "+
+		"The JVM needed more memory of its own than the overhead leaves: %s, or lower spec.memory.heapSize or spec.memory.pageCache",
+		pod, b.Limit.String(), parts, raise)
+}
+
 // QuantityPattern is what the CRDs' rules let through to Kubernetes' quantity parser: at most
 // 32 characters, no sign but +, an exponent of at most two digits. Kubernetes' parser spins
 // (in the API server's CEL and in every client that decodes the object) on exponents of eight

@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -95,4 +96,29 @@ func FuzzBudget(f *testing.F) {
 			t.Fatalf("accepted %+v", b)
 		}
 	})
+}
+
+func TestOOMKilledNamesTheBudgetAndWhatToRaise(t *testing.T) {
+	q := func(s string) *resource.Quantity { v := resource.MustParse(s); return &v }
+	for _, tc := range []struct {
+		name string
+		spec MemorySpec
+		want []string
+	}{
+		{"limit from the parts", MemorySpec{HeapSize: q("64Mi"), PageCache: q("32Mi"), Overhead: q("8Mi")},
+			[]string{"backup pod", "limit 104Mi, heap 64Mi (HEAP_SIZE) + page cache 32Mi (--pagecache) + overhead 8Mi.", "raise spec.memory.overhead (the limit follows it)"}},
+		{"a limit of its own", MemorySpec{HeapSize: q("1Gi"), PageCache: q("512Mi"), Overhead: q("256Mi"), Limit: q("2Gi")},
+			[]string{"limit 2Gi, heap 1Gi (HEAP_SIZE) + page cache 512Mi (--pagecache) + overhead 256Mi = 1792Mi.", "raise spec.memory.overhead and spec.memory.limit"}},
+	} {
+		b, err := tc.spec.Budget(field.NewPath("spec", "memory"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := b.OOMKilled("backup")
+		for _, w := range tc.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s: %q lacks %q", tc.name, msg, w)
+			}
+		}
+	}
 }

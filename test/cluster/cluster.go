@@ -69,6 +69,9 @@ type Options struct {
 	NodeCapacity corev1.ResourceList
 	// Log receives progress lines (default: discarded).
 	Log io.Writer
+	// RealNode, when set, adds one real node (kubelet, containerd, runc) in RealZone, whose
+	// pods really run (node.go). It needs root and runc.
+	RealNode *NodeOptions
 }
 
 // Cluster is a running cluster in a box.
@@ -81,6 +84,8 @@ type Cluster struct {
 	Zones      []string
 	// Nodes maps each zone to its node names.
 	Nodes map[string][]string
+	// Node is the real node, when Options.RealNode asked for one.
+	Node *Node
 
 	opts    Options
 	procs   []*process
@@ -121,6 +126,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	c.logf("cluster in a box up in %s: %d nodes in zones %s; export KUBECONFIG=%s",
 		time.Since(began).Round(10*time.Millisecond), len(opts.Zones)*opts.NodesPerZone, strings.Join(opts.Zones, ","), c.Kubeconfig)
+	if c.Node != nil {
+		c.logf("real node %s in zone %s (cgroup root %s, pods need the toleration %s)", c.Node.Name, RealZone, c.Node.CgroupRoot, RealNodeTaint)
+	}
 	return c, nil
 }
 
@@ -279,7 +287,13 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err := c.createStorage(ctx); err != nil {
 		return err
 	}
-	return c.waitReady(ctx)
+	if err := c.waitReady(ctx); err != nil {
+		return err
+	}
+	if c.opts.RealNode != nil {
+		return c.startNode(ctx, *c.opts.RealNode)
+	}
+	return nil
 }
 
 func (c *Cluster) run(name string, args ...string) error {
@@ -464,6 +478,12 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 // KeepDir is set. It is safe to call more than once.
 func (c *Cluster) Stop() error {
 	var errs []error
+	if c.Node != nil {
+		// First, while the API server is up: the kubelet stops cleanly.
+		if err := c.Node.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("real node: %w", err))
+		}
+	}
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		if err := c.procs[i].stop(15 * time.Second); err != nil {
 			errs = append(errs, err)

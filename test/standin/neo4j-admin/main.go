@@ -34,6 +34,10 @@
 //	TZ                      the JVM's time zone: artifact names carry local time, TIME is UTC
 //	STANDIN_NOW             an RFC 3339 time to take as now (a test that runs two months of
 //	                        nights in a minute); else the machine's clock
+//	STANDIN_JVM_MEMORY      "1" (the Neo4j image stand-in sets it): the JVM really takes its
+//	                        memory, the whole heap (HEAP_SIZE), the whole page cache (--pagecache)
+//	                        and STANDIN_JVM_NATIVE (default 48m) of its own, so a container limit
+//	                        below that is an out-of-memory kill as with the real tool
 package main
 
 import (
@@ -106,6 +110,55 @@ func writable(p string) error {
 	return nil
 }
 
+// jvm is the memory the JVM holds until it exits.
+var jvm [][]byte
+
+// occupy takes the memory a backup JVM holds: "HEAP_SIZE configures the maximum heap size
+// allocated for the backup process" and the page cache is "the --pagecache option" (5.x
+// backup-restore/online-backup.adoc, "Memory configuration"). How much of either a run fills is
+// not documented; a large store fills both, so the stand-in takes all of each (the side that
+// shows an undersized limit), plus the JVM's own native memory, which the manual does not size
+// either. Every page is written, so the memory is resident and counted by the memory cgroup.
+func occupy(heap string, args []string) {
+	native := os.Getenv("STANDIN_JVM_NATIVE")
+	if native == "" {
+		native = "48m"
+	}
+	sizes := []string{heap, native}
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--pagecache="); ok {
+			sizes = append(sizes, v)
+		}
+	}
+	for _, s := range sizes {
+		if !sizeRE.MatchString(s) {
+			continue // refused as a violation by the command
+		}
+		n := jvmBytes(s)
+		b := make([]byte, n)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		jvm = append(jvm, b)
+	}
+	fmt.Fprintf(os.Stderr, "stand-in JVM: heap %s, native %s, page cache %v resident\n", heap, native, sizes[2:])
+}
+
+// jvmBytes reads a JVM size (512m, 1g, 1024k, 100): what HEAP_SIZE and --pagecache take.
+func jvmBytes(s string) int {
+	mult := 1
+	switch strings.ToLower(s[len(s)-1:]) {
+	case "k":
+		mult = 1 << 10
+	case "m":
+		mult = 1 << 20
+	case "g":
+		mult = 1 << 30
+	}
+	n, _ := strconv.Atoi(strings.TrimRight(s, "kKmMgG"))
+	return n * mult
+}
+
 func run(args []string) int {
 	logLine("ARGS %s HEAP_SIZE=%s", strings.Join(args, " "), os.Getenv("HEAP_SIZE"))
 	v, err := parseVersion(os.Getenv("STANDIN_NEO4J_VERSION"))
@@ -126,6 +179,9 @@ func run(args []string) int {
 		// neo4j-admin of another version would: usage error, exit 64. Not a violation of ours.
 		fmt.Fprintf(os.Stderr, "Unknown option: '%s'\nUsage: neo4j-admin ...\n", bad)
 		return exitUsage
+	}
+	if os.Getenv("STANDIN_JVM_MEMORY") == "1" {
+		occupy(heap, args)
 	}
 	if os.Getenv("STANDIN_HANG") == "1" {
 		fmt.Println("connecting...")
