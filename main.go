@@ -5,6 +5,7 @@
 //	neo4j-backup-operator                  the manager (flags: -h)
 //	neo4j-backup-operator agent backup     in a backup pod, drives neo4j-admin
 //	neo4j-backup-operator install-agent D  copies this binary to D (the pods' init container)
+//	neo4j-backup-operator next-slots ...   prints a schedule's next slots (flags: -h)
 package main
 
 import (
@@ -38,6 +39,7 @@ import (
 	"github.com/graphkeeper/neo4j-backup-operator/controllers"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/agent"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/schedule"
 )
 
 var scheme = runtime.NewScheme()
@@ -56,6 +58,12 @@ func main() {
 			code := agent.Main(ctx, os.Args[2:], os.Stdout, os.Stderr)
 			stop()
 			os.Exit(code)
+		case "next-slots":
+			if err := nextSlots(os.Args[2:], os.Stdout); err != nil {
+				fmt.Fprintln(os.Stderr, "next-slots:", err)
+				os.Exit(2)
+			}
+			return
 		case "install-agent":
 			if err := installAgent(os.Args[2:]); err != nil {
 				fmt.Fprintln(os.Stderr, "install-agent:", err)
@@ -68,6 +76,33 @@ func main() {
 		fmt.Fprintln(os.Stderr, "neo4j-backup-operator:", err)
 		os.Exit(1)
 	}
+}
+
+// nextSlots prints the next slots of a BackupSchedule's spec.schedule in its spec.timeZone, with
+// the zone database built into this binary (the image has no other), as the operator takes them.
+func nextSlots(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("next-slots", flag.ContinueOnError)
+	expr := fs.String("schedule", "", `spec.schedule, a five-field cron expression or descriptor, e.g. "0 2 * * *"`)
+	tz := fs.String("time-zone", "", "spec.timeZone, an IANA zone such as Europe/Berlin (default UTC)")
+	from := fs.String("from", "", "RFC 3339 time to start after (default now)")
+	count := fs.Int("count", 5, "how many slots")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := schedule.Parse(*expr, *tz)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if *from != "" {
+		if start, err = time.Parse(time.RFC3339, *from); err != nil {
+			return fmt.Errorf("--from: %w", err)
+		}
+	}
+	for _, t := range s.NextN(start, *count) {
+		fmt.Fprintf(out, "%s  (%s)\n", t.In(s.Location()).Format(time.RFC3339), t.Format(time.RFC3339))
+	}
+	return nil
 }
 
 func run(args []string) error {

@@ -949,7 +949,12 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Ti
 	case ended.Type == batchv1.JobComplete && repErr != nil:
 		r.fail(b, now, v1.ReasonInvalidReport, "the backup pod completed without a report the operator can read: "+repErr.Error())
 	case ended.Type == batchv1.JobFailed && oomKilled(term) && budgetErr == nil:
-		r.fail(b, now, v1.ReasonOOMKilled, budget.OOMKilled("backup"))
+		msg := budget.OOMKilled("backup")
+		if repErr == nil {
+			// The agent outlived the JVM the kernel killed and reported.
+			msg += ". " + summary(rep)
+		}
+		r.fail(b, now, v1.ReasonOOMKilled, msg)
 	case ended.Type == batchv1.JobFailed:
 		msg := fmt.Sprintf("Job %s failed (%s: %s)", job.Name, ended.Reason, result.Clean(ended.Message, 300))
 		if repErr == nil && backedUpAny(rep) {
@@ -965,6 +970,11 @@ func (r *BackupReconciler) follow(ctx context.Context, b *v1.Backup, now time.Ti
 		r.fail(b, now, v1.ReasonBackupFailed, msg)
 	default:
 		r.conclude(b, rep, now)
+		if oomKilled(term) && budgetErr == nil && b.Status.Phase != v1.BackupSucceeded {
+			// Some databases were written before the kernel killed a JVM: why the others
+			// failed is the memory.
+			status.Set(&b.Status.Conditions, b.Generation, status.Failed, v1.ReasonOOMKilled, budget.OOMKilled("backup")+". "+summary(rep), metav1.NewTime(now))
+		}
 	}
 	return ctrl.Result{}, nil
 }

@@ -32,23 +32,22 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: agent backup|restore|prune|serve|seed|inspect [flags]")
 		return ExitInvalid
 	}
-	switch args[0] {
-	case "backup":
-		return backupMain(ctx, args[1:], stdout, stderr)
-	case "prune":
-		return pruneMain(args[1:], stdout, stderr)
-	case "restore":
-		return restoreMain(ctx, args[1:], stdout, stderr)
-	case "serve":
-		return serveMain(ctx, args[1:], stdout, stderr)
-	case "seed":
-		return seedMain(ctx, args[1:], stdout, stderr)
-	case "inspect":
-		return inspectMain(ctx, args[1:], stdout, stderr)
-	default:
+	rest := args[1:]
+	commands := map[string]func() int{
+		"backup":  func() int { return backupMain(ctx, rest, stdout, stderr) },
+		"prune":   func() int { return pruneMain(rest, stdout, stderr) },
+		"restore": func() int { return restoreMain(ctx, rest, stdout, stderr) },
+		"serve":   func() int { return serveMain(ctx, rest, stdout, stderr) },
+		"seed":    func() int { return seedMain(ctx, rest, stdout, stderr) },
+		"inspect": func() int { return inspectMain(ctx, rest, stdout, stderr) },
+	}
+	command, ok := commands[args[0]]
+	if !ok {
 		fmt.Fprintf(stderr, "agent: unknown command %q\n", args[0])
 		return ExitInvalid
 	}
+	fmt.Fprintf(stdout, "agent %s: %s\n", args[0], identity())
+	return command()
 }
 
 type memberFlags []Member
@@ -309,6 +308,12 @@ func (r *execRunner) Run(ctx context.Context, args []string) (int, string, error
 	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			// Killed by a signal (the kernel's out-of-memory killer sends SIGKILL): the
+			// shell's 128 + signal, and a last line that says so (the JVM printed nothing).
+			fmt.Fprintf(w, "neo4j-admin was killed by signal %d (%s)\n", int(ws.Signal()), ws.Signal())
+			return 128 + int(ws.Signal()), tail.String(), nil
+		}
 		return exit.ExitCode(), tail.String(), nil
 	}
 	if err != nil {

@@ -60,6 +60,21 @@ func Parse(expr, tz string) (*Schedule, error) {
 
 func (s *Schedule) String() string { return s.expr }
 
+// Location is the schedule's time zone.
+func (s *Schedule) Location() *time.Location { return s.loc }
+
+// NextN is the first n slots after t, in UTC.
+func (s *Schedule) NextN(t time.Time, n int) []time.Time {
+	var out []time.Time
+	for range n {
+		if t = s.Next(t); t.IsZero() {
+			break
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
 // Next is the first slot strictly after t, in UTC (zero if none within five years). When a
 // daylight-saving change repeats an hour, a wall-clock time in it is a slot once (its first
 // occurrence), not twice; a time in an hour the change skips is not a slot that day.

@@ -239,3 +239,26 @@ func TestMaxGap(t *testing.T) {
 		}
 	}
 }
+
+// TestNextNAcrossTheSpringChange: Europe/Berlin skips 02:00-03:00 on Sunday 28 March 2027, so a
+// 02:30 schedule has no slot that day; the offsets are worked out by hand (CET +1, CEST +2).
+func TestNextNAcrossTheSpringChange(t *testing.T) {
+	s, err := Parse("30 2 * * *", "Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.NextN(time.Date(2027, 3, 27, 0, 0, 0, 0, time.UTC), 3)
+	want := []time.Time{
+		time.Date(2027, 3, 27, 1, 30, 0, 0, time.UTC),
+		time.Date(2027, 3, 29, 0, 30, 0, 0, time.UTC),
+		time.Date(2027, 3, 30, 0, 30, 0, 0, time.UTC),
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if !got[i].Equal(want[i]) {
+			t.Errorf("slot %d: %s, want %s", i, got[i], want[i])
+		}
+	}
+}

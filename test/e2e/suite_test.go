@@ -3,7 +3,6 @@ package e2e
 
 import (
 	"context"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	backupv1alpha1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 	"github.com/graphkeeper/neo4j-backup-operator/test/cluster"
+	"github.com/graphkeeper/neo4j-backup-operator/test/images"
 )
 
 // chartDir is the chart the suite installs.
@@ -46,7 +46,9 @@ var _ = BeforeSuite(func() {
 	var err error
 	// Every spec binds claims in zone-c (backups, restore targets) and Retain volumes are never
 	// reused: enough for all of them.
-	box, err = cluster.Start(ctx, cluster.Options{Log: GinkgoWriter, VolumesPerZone: 32})
+	// The real node runs the specs' pods that tolerate it (realnode_test.go): backup, restore
+	// and prune pods from the images built below.
+	box, err = cluster.Start(ctx, cluster.Options{Log: GinkgoWriter, VolumesPerZone: 32, RealNode: &cluster.NodeOptions{Volumes: 16}})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() {
 		if CurrentSpecReport().Failed() || suiteFailed {
@@ -66,12 +68,25 @@ var _ = BeforeSuite(func() {
 	out, err := box.Kubectl(ctx, nil, "auth", "can-i", "list", "secrets", "--as=system:serviceaccount:"+op.ServiceAccount, "-A")
 	Expect(strings.TrimSpace(out)).To(Equal("no"), "the operator reads no Secrets (%v)", err)
 
-	By("building the operator and running it as a process with the chart's arguments, as the chart's ServiceAccount")
+	By("building the operator as its image does and running it as a process with the chart's arguments, as the chart's ServiceAccount")
 	bin := filepath.Join(box.Dir, "neo4j-backup-operator")
-	build := exec.Command("go", "build", "-o", bin, "github.com/graphkeeper/neo4j-backup-operator")
-	build.Stdout, build.Stderr = GinkgoWriter, GinkgoWriter
-	Expect(build.Run()).To(Succeed())
+	Expect(images.Binary(ctx, "", bin)).To(Succeed())
 	GinkgoWriter.Printf("operator args (from the chart's Deployment): %q\n", op.Args)
+
+	By("building the operator image around that binary and the Neo4j image stand-in, into the real node")
+	agentImage := ""
+	for _, a := range op.Args {
+		if v, ok := strings.CutPrefix(a, "--agent-image="); ok {
+			agentImage = v
+		}
+	}
+	Expect(agentImage).NotTo(BeEmpty(), "the chart passes --agent-image")
+	opImage, err := images.Operator(bin, box.Dir, agentImage)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(box.Node.Import(ctx, opImage)).To(Succeed())
+	neoImage, err := images.Neo4j(ctx, box.Dir, realNeo4jImage, "5.26")
+	Expect(err).NotTo(HaveOccurred())
+	Expect(box.Node.Import(ctx, neoImage)).To(Succeed())
 	operatorBin, operatorEnv, operatorArgs = bin, []string{"KUBECONFIG=" + op.Kubeconfig}, op.Args
 	operator = startOperator("operator")
 

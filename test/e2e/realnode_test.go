@@ -1,0 +1,364 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
+	"github.com/graphkeeper/neo4j-backup-operator/test/cluster"
+)
+
+// realNeo4jImage is the Neo4j image stand-in the suite builds into the real node (test/images):
+// the official image's layout with the strict neo4j-admin and cypher-shell stand-ins.
+const realNeo4jImage = "neo4j:5.26.2-enterprise"
+
+// On the real node the pods really run: the init container copies the agent out of the operator
+// image built from the same binary as the operator under test, the agent runs the stand-in
+// neo4j-admin inside the Neo4j image stand-in, the artifacts land on a local volume (a folder of
+// the run's), and what the Backup says comes from the real termination message. The Neo4j
+// servers are still kwok's pods: the stand-in reads no network (it plays the server's answers).
+var _ = Describe("the real node", Ordered, func() {
+	var ns string
+	var full, diff *v1.Backup
+
+	BeforeAll(func() {
+		ns = restrictedNamespace("real")
+		neo4jServer(ns, "graph-0", "zone-a", false)
+		neo4jServer(ns, "graph-1", "zone-b", true)
+		waitServersReady(ns, 2)
+	})
+
+	It("runs a Backup's pod for real: the agent from the operator image, the artifacts on a local volume owned by 7474, the termination message as the status; the next Backup is a DIFF", func() {
+		full = realBackup(ns, "first", nil)
+		waitBackup(full, v1.BackupSucceeded, 2*time.Minute)
+		Expect(full.Status.Databases).To(HaveLen(2))
+		for _, d := range full.Status.Databases {
+			Expect(d.Type).To(Equal(v1.BackupFull), "%s", d.Name)
+		}
+		pod := jobPodOf(ns, full.Status.JobName)
+		Expect(pod.Spec.NodeName).To(Equal(box.Node.Name), "the backup pod ran on the real node")
+		Expect(pod.Status.InitContainerStatuses).To(HaveLen(1))
+		Expect(pod.Status.InitContainerStatuses[0].State.Terminated).NotTo(BeNil())
+		Expect(pod.Status.InitContainerStatuses[0].State.Terminated.ExitCode).To(BeZero())
+
+		By("the status is the report the agent wrote to /dev/termination-log")
+		term := pod.Status.ContainerStatuses[0].State.Terminated
+		Expect(term).NotTo(BeNil())
+		rep, err := result.Decode([]byte(term.Message))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rep.Databases).To(HaveLen(2))
+		for i, d := range rep.Databases {
+			st := full.Status.Databases[slices.IndexFunc(full.Status.Databases, func(s v1.DatabaseResult) bool { return s.Name == d.Name })]
+			Expect(st.Artifact).To(Equal(d.Artifact), "database %d", i)
+			Expect(st.HighestTx).To(Equal(d.HighTx))
+		}
+
+		By("the artifacts are files on the real volume, written as 7474, in a folder of group 7474 (fsGroup)")
+		folder := backupFolder(full)
+		for _, d := range full.Status.Databases {
+			st, err := os.Stat(filepath.Join(folder, d.Artifact))
+			Expect(err).NotTo(HaveOccurred(), "artifact %s", d.Artifact)
+			Expect(st.Sys().(*syscall.Stat_t).Uid).To(BeEquivalentTo(7474))
+			Expect(st.Size()).To(BeEquivalentTo(d.SizeBytes))
+		}
+		root, err := os.Stat(filepath.Dir(filepath.Dir(folder)))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(root.Sys().(*syscall.Stat_t).Gid).To(BeEquivalentTo(7474), "the kubelet applied fsGroup to the local volume")
+
+		By("the log is the real container's, through the API server and the kubelet")
+		log := podLog(ns, pod.Name, "backup")
+		Expect(log).To(ContainSubstring("agent: neo4j-admin database backup"))
+		Expect(log).NotTo(ContainSubstring("contract violation"))
+		manifest, err := box.Kubectl(ctx, nil, "get", "pod", pod.Name, "-n", ns, "-o", "yaml")
+		Expect(err).NotTo(HaveOccurred())
+		_, status, _ := strings.Cut(manifest, "\nstatus:\n")
+		GinkgoWriter.Printf("kubectl get pod %s -o yaml (its status):\nstatus:\n%s\nkubectl logs %s -c backup:\n%s\n", pod.Name, status, pod.Name, log)
+
+		By("a second Backup of the same location is a DIFF of the first")
+		diff = realBackup(ns, "second", nil)
+		waitBackup(diff, v1.BackupSucceeded, 2*time.Minute)
+		for _, d := range diff.Status.Databases {
+			Expect(d.Type).To(Equal(v1.BackupDiff), "%s", d.Name)
+			Expect(filepath.Join(backupFolder(diff), d.Artifact)).To(BeARegularFile())
+		}
+	})
+
+	It("is held to the restricted profile by the kubelet: non-root, no capabilities, no privilege escalation, seccomp", func() {
+		pod := jobPodOf(ns, full.Status.JobName)
+		// The agent's first line says how the kernel runs it.
+		Expect(podLog(ns, pod.Name, "backup")).To(MatchRegexp(
+			`agent backup: running as uid 7474 gid 7474 groups \[[0-9 ]*7474[0-9 ]*\]; effective capabilities 0000000000000000; no_new_privs 1; seccomp filter`))
+
+		By("a container whose image runs as root is refused by the kubelet under runAsNonRoot")
+		root := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "as-root", Namespace: ns},
+			Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyNever, Tolerations: []corev1.Toleration{cluster.RealToleration},
+				NodeSelector:    map[string]string{cluster.ZoneLabel: cluster.RealZone},
+				SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+				Containers: []corev1.Container{{Name: "neo4j", Image: realNeo4jImage, ImagePullPolicy: corev1.PullNever,
+					Command: []string{"neo4j-admin", "--version"}, SecurityContext: restrictedContainer()}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, root)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(root), root)).To(Succeed())
+			g.Expect(root.Status.ContainerStatuses).To(HaveLen(1))
+			w := root.Status.ContainerStatuses[0].State.Waiting
+			g.Expect(w).NotTo(BeNil())
+			g.Expect(w.Reason).To(Equal("CreateContainerConfigError"))
+			g.Expect(w.Message).To(ContainSubstring("runAsNonRoot and image will run as root"))
+		}).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+		Expect(k8sClient.Delete(ctx, root)).To(Succeed())
+	})
+
+	It("restores the FULL + DIFF chain from the read-only backup mount into a target claim, the files on disk", func() {
+		target := &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: "restored", Namespace: ns},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, StorageClassName: ptr.To(cluster.RealStorageClassName),
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, target)).To(Succeed())
+		rs := &v1.Restore{
+			ObjectMeta: metav1.ObjectMeta{Name: "chain", Namespace: ns},
+			Spec: v1.RestoreSpec{
+				Source: v1.RestoreSource{BackupName: diff.Name}, Database: "neo4j", TargetDatabase: "neo4j",
+				Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26"}, Mode: v1.RestoreVolume,
+				Target:     &v1.RestoreTarget{ClaimName: target.Name},
+				JobOptions: realJobOptions(),
+			},
+		}
+		Expect(k8sClient.Create(ctx, rs)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(rs), rs)).To(Succeed())
+			g.Expect(rs.Status.Phase).To(BeElementOf(v1.RestoreSucceeded, v1.RestoreFailed))
+		}).WithTimeout(2 * time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+		Expect(rs.Status.Phase).To(Equal(v1.RestoreSucceeded), "%+v", rs.Status.Conditions)
+		chain := []string{artifactOf(full, "neo4j"), artifactOf(diff, "neo4j")}
+		Expect(rs.Status.Chain).To(Equal(chain))
+
+		By("the restored database is on the target volume, made from both artifacts")
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(target), target)).To(Succeed())
+		restored, err := os.ReadFile(filepath.Join(volumePath(target.Spec.VolumeName), "databases", "neo4j", "restored-from"))
+		Expect(err).NotTo(HaveOccurred())
+		for _, a := range chain {
+			Expect(string(restored)).To(ContainSubstring(a))
+		}
+	})
+
+	It("fails a Backup the kernel kills for memory with OOMKilled, naming heap, page cache, overhead and limit", func() {
+		b := realBackup(ns, "too-small", func(s *v1.BackupSpec) {
+			// The stand-in JVM takes its whole heap and page cache and 48m of its own: more
+			// than 8Mi of overhead leaves.
+			s.Memory = v1.MemorySpec{HeapSize: ptr.To(resource.MustParse("64Mi")), PageCache: ptr.To(resource.MustParse("32Mi")),
+				Overhead: ptr.To(resource.MustParse("8Mi"))}
+		})
+		waitBackup(b, v1.BackupFailed, 2*time.Minute)
+		c := backupReady(b)
+		Expect(c.Reason).To(Equal(v1.ReasonOOMKilled))
+		for _, part := range []string{"limit 104Mi", "heap 64Mi (HEAP_SIZE)", "page cache 32Mi (--pagecache)", "overhead 8Mi", "raise spec.memory.overhead"} {
+			Expect(c.Message).To(ContainSubstring(part))
+		}
+		pod := jobPodOf(ns, b.Status.JobName)
+		Expect(pod.Status.ContainerStatuses[0].State.Terminated.Reason).To(Equal("OOMKilled"))
+		GinkgoWriter.Printf("Backup too-small: %s: %s\n", c.Reason, c.Message)
+	})
+
+	It("prunes real files when Backups are deleted under deletionPolicy Delete, and nothing else", func() {
+		pns := restrictedNamespace("realprune")
+		neo4jServer(pns, "graph-0", "zone-a", false)
+		neo4jServer(pns, "graph-1", "zone-b", true)
+		waitServersReady(pns, 2)
+		del := func(s *v1.BackupSpec) { s.Storage.DeletionPolicy = v1.DeletionDelete }
+		oldFull := realBackup(pns, "old-full", del)
+		waitBackup(oldFull, v1.BackupSucceeded, 2*time.Minute)
+		oldDiff := realBackup(pns, "old-diff", del)
+		waitBackup(oldDiff, v1.BackupSucceeded, 2*time.Minute)
+		newFull := realBackup(pns, "new-full", func(s *v1.BackupSpec) { del(s); s.Type = v1.BackupFull })
+		waitBackup(newFull, v1.BackupSucceeded, 2*time.Minute)
+
+		folder := backupFolder(newFull)
+		// Files that are no Backup's: another tool's notes in the folder, another team's folder.
+		Expect(os.WriteFile(filepath.Join(folder, "README.txt"), []byte("not a backup\n"), 0o644)).To(Succeed())
+		other := filepath.Join(filepath.Dir(filepath.Dir(folder)), "other-team")
+		Expect(os.MkdirAll(other, 0o755)).To(Succeed())
+		Expect(os.WriteFile(filepath.Join(other, "keep.backup"), []byte("theirs\n"), 0o644)).To(Succeed())
+		before := listTree(filepath.Dir(filepath.Dir(folder)))
+
+		Expect(k8sClient.Delete(ctx, oldDiff)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, oldFull)).To(Succeed())
+		for _, b := range []*v1.Backup{oldDiff, oldFull} {
+			Eventually(func() bool {
+				return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), &v1.Backup{}))
+			}).WithTimeout(2*time.Minute).WithPolling(250*time.Millisecond).Should(BeTrue(), "Backup %s deleted after its prune", b.Name)
+		}
+		var gone []string
+		for _, b := range []*v1.Backup{oldFull, oldDiff} {
+			for _, d := range b.Status.Databases {
+				rel, _ := filepath.Rel(filepath.Dir(filepath.Dir(folder)), filepath.Join(folder, d.Artifact))
+				gone = append(gone, rel)
+			}
+		}
+		want := slices.DeleteFunc(slices.Clone(before), func(p string) bool { return slices.Contains(gone, p) })
+		Expect(listTree(filepath.Dir(filepath.Dir(folder)))).To(Equal(want), "exactly the deleted Backups' artifacts are gone")
+		for _, d := range newFull.Status.Databases {
+			Expect(filepath.Join(folder, d.Artifact)).To(BeARegularFile())
+		}
+	})
+
+	It("computes a Europe/Berlin schedule's next slots in the shipped image, which has no zone database but its own", func() {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "next-slots", Namespace: ns},
+			Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyNever, Tolerations: []corev1.Toleration{cluster.RealToleration},
+				NodeSelector: map[string]string{cluster.ZoneLabel: cluster.RealZone},
+				SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true),
+					SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+				Containers: []corev1.Container{{Name: "operator", Image: agentImage(), ImagePullPolicy: corev1.PullNever,
+					Args:            []string{"next-slots", "--schedule", "0 4 * * *", "--time-zone", "Europe/Berlin", "--from", "2027-03-26T00:00:00Z", "--count", "3"},
+					SecurityContext: restrictedContainer()}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, pod)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(pod), pod)).To(Succeed())
+			g.Expect(pod.Status.Phase).To(BeElementOf(corev1.PodSucceeded, corev1.PodFailed))
+		}).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+		// Berlin is on CET (+1) until 02:00 on Sunday 28 March 2027, then CEST (+2).
+		Expect(podLog(ns, pod.Name, "operator")).To(Equal(
+			"2027-03-26T04:00:00+01:00  (2027-03-26T03:00:00Z)\n" +
+				"2027-03-27T04:00:00+01:00  (2027-03-27T03:00:00Z)\n" +
+				"2027-03-28T04:00:00+02:00  (2027-03-28T02:00:00Z)\n"))
+		Expect(pod.Status.Phase).To(Equal(corev1.PodSucceeded))
+	})
+})
+
+// realJobOptions put a pod on the real node with the Neo4j image stand-in and a small budget
+// (the stand-in JVM really takes its heap and page cache).
+func realJobOptions() v1.JobOptions {
+	return v1.JobOptions{
+		Image: realNeo4jImage, ImagePullPolicy: corev1.PullNever, BackoffLimit: ptr.To[int32](0),
+		Tolerations: []corev1.Toleration{cluster.RealToleration},
+		Memory: v1.MemorySpec{HeapSize: ptr.To(resource.MustParse("64Mi")), PageCache: ptr.To(resource.MustParse("32Mi")),
+			Overhead: ptr.To(resource.MustParse("160Mi"))},
+	}
+}
+
+// realBackup creates a Backup of neo4j and system whose pod runs on the real node, its claim made
+// in the real node's class and zone.
+func realBackup(ns, name string, mut func(*v1.BackupSpec)) *v1.Backup {
+	GinkgoHelper()
+	spec := e2eSpec(nil)
+	spec.Databases = []string{"neo4j", "system"}
+	spec.Storage = v1.StorageSpec{
+		PersistentVolumeClaim: v1.ClaimSource{Template: &v1.ClaimTemplate{StorageClassName: ptr.To(cluster.RealStorageClassName), Size: resource.MustParse("1Gi")}},
+		Zone:                  v1.ZoneSpec{Policy: v1.ZoneFixed, Name: cluster.RealZone},
+	}
+	spec.JobOptions = realJobOptions()
+	if mut != nil {
+		mut(&spec)
+	}
+	b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: spec}
+	Expect(k8sClient.Create(ctx, b)).To(Succeed())
+	return b
+}
+
+func restrictedContainer() *corev1.SecurityContext {
+	return &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}
+}
+
+// agentImage is the operator image the chart names (the suite built it into the real node).
+func agentImage() string {
+	for _, a := range operatorArgs {
+		if v, ok := strings.CutPrefix(a, "--agent-image="); ok {
+			return v
+		}
+	}
+	Fail("the chart passes no --agent-image")
+	return ""
+}
+
+func jobPodOf(ns, job string) *corev1.Pod {
+	GinkgoHelper()
+	pods := &corev1.PodList{}
+	Expect(k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"batch.kubernetes.io/job-name": job})).To(Succeed())
+	Expect(pods.Items).To(HaveLen(1), "pods of Job %s", job)
+	return &pods.Items[0]
+}
+
+func podLog(ns, pod, container string) string {
+	GinkgoHelper()
+	out, err := box.Kubectl(ctx, nil, "logs", pod, "-n", ns, "-c", container)
+	Expect(err).NotTo(HaveOccurred())
+	return out
+}
+
+func backupReady(b *v1.Backup) metav1.Condition {
+	for _, c := range b.Status.Conditions {
+		if c.Type == v1.ConditionReady {
+			return c
+		}
+	}
+	return metav1.Condition{}
+}
+
+func artifactOf(b *v1.Backup, db string) string {
+	for _, d := range b.Status.Databases {
+		if d.Name == db {
+			return d.Artifact
+		}
+	}
+	return ""
+}
+
+// volumePath is the host folder of a real-node volume.
+func volumePath(pvName string) string {
+	GinkgoHelper()
+	pv := &corev1.PersistentVolume{}
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Name: pvName}, pv)).To(Succeed())
+	Expect(pv.Spec.Local).NotTo(BeNil(), "volume %s is a local volume", pvName)
+	return pv.Spec.Local.Path
+}
+
+// backupFolder is the host folder a Backup's artifacts went to: its claim's volume, and the
+// folder in it (<namespace>/<cluster>).
+func backupFolder(b *v1.Backup) string {
+	GinkgoHelper()
+	claim := &corev1.PersistentVolumeClaim{}
+	Expect(b.Status.Storage).NotTo(BeNil())
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.Status.Storage.ClaimName}, claim)).To(Succeed())
+	return filepath.Join(volumePath(claim.Spec.VolumeName), b.Status.Storage.Path)
+}
+
+// listTree lists the files under dir, relative to it, sorted.
+func listTree(dir string) []string {
+	GinkgoHelper()
+	var out []string
+	Expect(filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, rel)
+		}
+		return err
+	})).To(Succeed())
+	sort.Strings(out)
+	return out
+}
+
