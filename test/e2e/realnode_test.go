@@ -361,4 +361,3 @@ func listTree(dir string) []string {
 	sort.Strings(out)
 	return out
 }
-
