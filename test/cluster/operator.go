@@ -21,6 +21,9 @@ type Operator struct {
 	Args []string
 	// ServiceAccount is namespace:name.
 	ServiceAccount string
+	// AgentImage is the operator image the chart names for the backup pods' agent
+	// (--agent-image): the name to import the operator image under on the real node.
+	AgentImage string
 }
 
 // InstallChart installs the chart in dir as release into namespace, which it creates with the
@@ -69,6 +72,9 @@ metadata:
 	}
 	op := &Operator{Kubeconfig: kubeconfig, ServiceAccount: namespace + ":" + sa}
 	for _, a := range pod.Containers[0].Args {
+		if v, ok := strings.CutPrefix(a, "--agent-image="); ok {
+			op.AgentImage = v
+		}
 		if strings.HasPrefix(a, "--metrics-bind-address=") || strings.HasPrefix(a, "--health-probe-bind-address=") {
 			continue
 		}

@@ -231,7 +231,7 @@ var _ = Describe("the real node", Ordered, func() {
 				NodeSelector: map[string]string{cluster.ZoneLabel: cluster.RealZone},
 				SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true),
 					SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
-				Containers: []corev1.Container{{Name: "operator", Image: agentImage(), ImagePullPolicy: corev1.PullNever,
+				Containers: []corev1.Container{{Name: "operator", Image: agentImage, ImagePullPolicy: corev1.PullNever,
 					Args:            []string{"next-slots", "--schedule", "0 4 * * *", "--time-zone", "Europe/Berlin", "--from", "2027-03-26T00:00:00Z", "--count", "3"},
 					SecurityContext: restrictedContainer()}},
 			},
@@ -282,17 +282,6 @@ func realBackup(ns, name string, mut func(*v1.BackupSpec)) *v1.Backup {
 
 func restrictedContainer() *corev1.SecurityContext {
 	return &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}
-}
-
-// agentImage is the operator image the chart names (the suite built it into the real node).
-func agentImage() string {
-	for _, a := range operatorArgs {
-		if v, ok := strings.CutPrefix(a, "--agent-image="); ok {
-			return v
-		}
-	}
-	Fail("the chart passes no --agent-image")
-	return ""
 }
 
 func jobPodOf(ns, job string) *corev1.Pod {

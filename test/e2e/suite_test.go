@@ -25,7 +25,9 @@ var chartDir = filepath.Join("..", "..", "charts", "neo4j-backup-operator")
 var (
 	// operatorBin, operatorEnv and operatorArgs start an operator as the chart's Deployment
 	// would run it: its args, its ServiceAccount.
-	operatorBin               string
+	operatorBin string
+	// agentImage is the operator image the chart names for the agent, built into the real node.
+	agentImage                string
 	operatorEnv, operatorArgs []string
 	box                       *cluster.Cluster
 	operator                  *cluster.Process
@@ -74,13 +76,8 @@ var _ = BeforeSuite(func() {
 	GinkgoWriter.Printf("operator args (from the chart's Deployment): %q\n", op.Args)
 
 	By("building the operator image around that binary and the Neo4j image stand-in, into the real node")
-	agentImage := ""
-	for _, a := range op.Args {
-		if v, ok := strings.CutPrefix(a, "--agent-image="); ok {
-			agentImage = v
-		}
-	}
-	Expect(agentImage).NotTo(BeEmpty(), "the chart passes --agent-image")
+	Expect(op.AgentImage).NotTo(BeEmpty(), "the chart passes --agent-image")
+	agentImage = op.AgentImage
 	opImage, err := images.Operator(bin, box.Dir, agentImage)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(box.Node.Import(ctx, opImage)).To(Succeed())

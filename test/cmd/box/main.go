@@ -1,8 +1,9 @@
 // Command box runs the cluster in a box in the foreground until Ctrl-C (or SIGTERM), then stops
-// every process it started and removes its folder. `make demo` runs it with the demo story: the
-// operator (as its ServiceAccount, elected leader), a simulated three-server Neo4j cluster in
-// zone-a and zone-b, a BackupSchedule every minute, and, once the first backup is in, a Restore
-// of it, with a live view of what happens.
+// every process it started (the real node's containers included) and removes its folder. `make
+// demo` runs it with the demo story: the operator (as its ServiceAccount, elected leader), a
+// simulated three-server Neo4j cluster in zone-a and zone-b, a BackupSchedule every minute whose
+// backup pods run for real on the real node, and, once the first backup is in, a Restore of it
+// there, with a live view of what happens. The real node needs root (and runc).
 package main
 
 import (
@@ -11,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/graphkeeper/neo4j-backup-operator/test/cluster"
+	"github.com/graphkeeper/neo4j-backup-operator/test/images"
 )
 
 var (
@@ -31,12 +32,20 @@ var (
 func main() {
 	keep := flag.Bool("keep", false, "keep the cluster's folder (certificates, etcd data, logs) after stopping")
 	story := flag.Bool("story", true, "run the operator and the demo story (false: the bare cluster)")
+	realNode := flag.Bool("real-node", true, "add the real node (kubelet, containerd, runc; needs root); the story needs it")
 	flag.Parse()
+	var node *cluster.NodeOptions
+	if *realNode {
+		node = &cluster.NodeOptions{}
+	} else if *story {
+		fmt.Fprintln(os.Stderr, "box: the demo story runs its backups on the real node: use -story=false with -real-node=false")
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	box, err := cluster.Start(ctx, cluster.Options{Log: os.Stdout, KeepDir: *keep, VolumesPerZone: 8})
+	box, err := cluster.Start(ctx, cluster.Options{Log: os.Stdout, KeepDir: *keep, VolumesPerZone: 8, RealNode: node})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "box:", err)
 		os.Exit(1)
@@ -74,12 +83,24 @@ func runStory(ctx context.Context, box *cluster.Cluster) error {
 		return err
 	}
 	step("running the operator as the chart's ServiceAccount " + install.ServiceAccount + ", with its Deployment's arguments")
-	fmt.Println("    (kwok runs no containers: the Deployment's pod is Running but empty; the operator runs here as a process)")
+	fmt.Println("    (the Deployment's pod is on a kwok node, Running but empty; the operator runs here as a process)")
 	bin := filepath.Join(box.Dir, "neo4j-backup-operator")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
+	if err := images.Binary(ctx, "", bin); err != nil {
 		return fmt.Errorf("building the operator: %w", err)
+	}
+	step("building the operator image (that binary) and the Neo4j image stand-in without Docker, into the real node")
+	opImage, err := images.Operator(bin, box.Dir, install.AgentImage)
+	if err != nil {
+		return err
+	}
+	neoImage, err := images.Neo4j(ctx, box.Dir, "neo4j:5.26.2-enterprise", "5.26")
+	if err != nil {
+		return err
+	}
+	for _, img := range []string{opImage, neoImage} {
+		if err := box.Node.Import(ctx, img); err != nil {
+			return err
+		}
 	}
 	op, err := box.Start("operator", bin, []string{"KUBECONFIG=" + install.Kubeconfig}, install.Args...)
 	if err != nil {
@@ -91,7 +112,8 @@ func runStory(ctx context.Context, box *cluster.Cluster) error {
 	if _, err := box.Kubectl(ctx, strings.NewReader(demoManifest), "apply", "-f", "-"); err != nil {
 		return err
 	}
-	fmt.Println("    backups go to zone-c, the zone without servers; each takes ~3 s (simulated)")
+	fmt.Printf("    backups run on the real node %s (zone-real), their artifacts in %s/volumes; each takes ~5 s\n", box.Node.Name, box.Node.Dir)
+	fmt.Println("    a backup pod's real log: kubectl logs -n graph -l batch.kubernetes.io/job-name -c backup --tail=-1 --prefix")
 
 	restored := false
 	for {
