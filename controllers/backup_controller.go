@@ -633,8 +633,8 @@ func (r *BackupReconciler) wait(b *v1.Backup, now time.Time, reason, msg string)
 	return ctrl.Result{RequeueAfter: 15 * time.Second}
 }
 
-// backupWorld is what a Backup's start reads: the cluster's servers, the zones with a ready node,
-// and the claim with the zone of its volume.
+// backupWorld is what a Backup's start reads: the cluster's servers, the zones with a ready node
+// the backup pod can run on, and the claim with the zone of its volume.
 type backupWorld struct {
 	servers   []topology.Server
 	nodeZones []string
@@ -655,11 +655,11 @@ func (r *BackupReconciler) look(ctx context.Context, b *v1.Backup) (backupWorld,
 	if w.servers, err = r.sharedServers(ctx, b); err != nil {
 		return w, failed(reasonFailedList, err)
 	}
-	zones, err := r.reads.get("nodezones", func() (any, error) { return r.nodeZones(ctx) })
+	nodes, err := r.reads.get("nodes", func() (any, error) { return r.readyNodes(ctx) })
 	if err != nil {
 		return w, failed(reasonFailedList, err)
 	}
-	w.nodeZones = zones.([]string)
+	w.nodeZones = topology.PodZones(nodes.([]topology.Node), b.Spec.NodeSelector, b.Spec.Tolerations)
 	claim := &corev1.PersistentVolumeClaim{}
 	if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: w.claimName}, claim); apierrors.IsNotFound(err) {
 		return w, nil
@@ -866,28 +866,24 @@ func podHost(p *corev1.Pod) string {
 	return p.Status.PodIP
 }
 
-// nodeZones are the zones with a ready, schedulable node, sorted.
-func (r *BackupReconciler) nodeZones(ctx context.Context) ([]string, error) {
+// readyNodes are the ready, schedulable nodes, for PodZones.
+func (r *BackupReconciler) readyNodes(ctx context.Context) ([]topology.Node, error) {
 	nodes := &corev1.NodeList{}
 	if err := r.Reader.List(ctx, nodes); err != nil {
 		return nil, fmt.Errorf("listing nodes: %w", err)
 	}
-	seen := map[string]bool{}
-	var zones []string
+	var out []topology.Node
 	for _, n := range nodes.Items {
-		zone := n.Labels[corev1.LabelTopologyZone]
-		if zone == "" || n.Spec.Unschedulable || seen[zone] {
+		if n.Spec.Unschedulable {
 			continue
 		}
 		for _, c := range n.Status.Conditions {
 			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-				seen[zone] = true
-				zones = append(zones, zone)
+				out = append(out, topology.Node{Labels: n.Labels, Taints: n.Spec.Taints})
 			}
 		}
 	}
-	sort.Strings(zones)
-	return zones, nil
+	return out, nil
 }
 
 // volumeZone reads the zone of a bound volume: its zone label, else its node affinity.

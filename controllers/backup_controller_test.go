@@ -1090,6 +1090,39 @@ var _ = Describe("Backup controller", func() {
 		Expect(foreign.OwnerReferences).To(BeEmpty())
 	})
 
+	It("counts a zone only where the backup pod tolerates a node's taints", func() {
+		// zone-t's only node is tainted (the cluster in a box's real node is): a Backup that
+		// does not tolerate it cannot run there, so zone-t is no zone for its claim.
+		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-t", Labels: map[string]string{corev1.LabelTopologyZone: "zone-t"}},
+			Spec: corev1.NodeSpec{Taints: []corev1.Taint{{Key: "dedicated", Value: "backups", Effect: corev1.TaintEffectNoSchedule}}}}
+		if err := k8sClient.Create(ctx, n); err == nil {
+			n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
+			Expect(k8sClient.Status().Update(ctx, n)).To(Succeed())
+		} else {
+			Expect(client.IgnoreAlreadyExists(err)).To(Succeed())
+		}
+		w := newWorld()
+		w.cluster()
+		fixed := func(s *v1.BackupSpec) { s.Storage.Zone = v1.ZoneSpec{Policy: v1.ZoneFixed, Name: "zone-t"} }
+		refused := w.backup("untolerated", fixed)
+		eventually(func(g Gomega) {
+			c := readyCondition(get(refused)(g))
+			g.Expect(c.Reason).To(Equal("NoNodesInZone"))
+			g.Expect(c.Message).To(ContainSubstring("zone-t has no ready node the backup pod can run on"))
+		})
+		// Another namespace: the refused Backup, older and not started, holds its location.
+		w2 := newWorld()
+		w2.cluster()
+		tolerated := w2.backup("tolerated", fixed, func(s *v1.BackupSpec) {
+			s.Tolerations = []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "backups", Effect: corev1.TaintEffectNoSchedule}}
+		})
+		eventually(func(g Gomega) {
+			got := get(tolerated)(g)
+			g.Expect(got.Status.JobName).NotTo(BeEmpty(), "%+v", got.Status.Conditions)
+			g.Expect(got.Status.Placement.StorageZone).To(Equal("zone-t"))
+		})
+	})
+
 	It("fails a Backup whose pod the kernel killed for memory with OOMKilled, naming its budget and what to raise", func() {
 		w := newWorld()
 		w.cluster()

@@ -8,6 +8,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 )
 
@@ -27,6 +30,67 @@ type Server struct {
 	// Host to reach its backup port: a stable DNS name when the pod has hostname and subdomain
 	// (a StatefulSet behind a headless Service), else its IP; empty when it has neither.
 	Host string
+}
+
+// Node is what the zone choice needs of a ready, schedulable node: its labels (the zone among
+// them) and taints.
+type Node struct {
+	Labels map[string]string
+	Taints []corev1.Taint
+}
+
+// PodZones are the zones, sorted, with a node a pod with nodeSelector and tolerations can be
+// scheduled on: every label of the selector matches and every NoSchedule and NoExecute taint is
+// tolerated (PreferNoSchedule only steers the scheduler; Kubernetes' condition taints are left
+// to the Ready condition the caller checked). A zone where the backup pod cannot run
+// is no zone for its claim: a pod there would stay unschedulable.
+func PodZones(nodes []Node, nodeSelector map[string]string, tolerations []corev1.Toleration) []string {
+	seen := map[string]bool{}
+	var zones []string
+	for _, n := range nodes {
+		zone := n.Labels[corev1.LabelTopologyZone]
+		if zone == "" || seen[zone] || !selects(nodeSelector, n.Labels) || !tolerates(tolerations, n.Taints) {
+			continue
+		}
+		seen[zone] = true
+		zones = append(zones, zone)
+	}
+	sort.Strings(zones)
+	return zones
+}
+
+func selects(selector, labels map[string]string) bool {
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func tolerates(tolerations []corev1.Toleration, taints []corev1.Taint) bool {
+	for i := range taints {
+		if taints[i].Effect == corev1.TaintEffectPreferNoSchedule || strings.HasPrefix(taints[i].Key, "node.kubernetes.io/") {
+			// Kubernetes' own taints for a node's conditions (not-ready, unreachable,
+			// memory-pressure, ...) come and go with them: the node's Ready condition and
+			// spec.unschedulable are what say whether it counts, not a taint its controller
+			// has yet to lift.
+			continue
+		}
+		ok := false
+		for j := range tolerations {
+			// Lt and Gt tolerations count only where a feature gate is on: not counted here,
+			// the side that refuses a zone rather than leave a pod unschedulable.
+			if tolerations[j].ToleratesTaint(logr.Discard(), &taints[i], false) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // Candidates orders the servers a backup may be read from: only ready servers with an address;
@@ -95,7 +159,7 @@ type ZoneInput struct {
 	Servers []Server
 	// SourceZone is the zone of the first candidate (for AvoidSourceZone).
 	SourceZone string
-	// NodeZones are the zones with at least one ready, schedulable node.
+	// NodeZones are the zones with a ready node the backup pod can run on (PodZones).
 	NodeZones []string
 	// BoundZone is the zone of the volume the claim is already bound to, if any: then that is
 	// the storage zone, whatever the policy would pick.
@@ -128,7 +192,7 @@ func StorageZone(in ZoneInput) (Placement, *Refusal) {
 	p := Placement{ClusterZones: clusterZones}
 	allow := in.Zone.AllowSameZone
 	isClusterZone := func(z string) bool { return contains(clusterZones, z) }
-	seen := fmt.Sprintf("servers run in %s; nodes are ready in %s", list(clusterZones), list(in.NodeZones))
+	seen := fmt.Sprintf("servers run in %s; nodes are ready in %s (nodes the backup pod's nodeSelector and tolerations let it run on)", list(clusterZones), list(in.NodeZones))
 
 	if len(unknown) > 0 && !allow && in.Zone.Policy != v1.ZoneAvoidSourceZone {
 		return p, &Refusal{v1.ReasonNoIsolatedZone, fmt.Sprintf(
@@ -159,7 +223,7 @@ func StorageZone(in ZoneInput) (Placement, *Refusal) {
 				z, in.Zone.Policy, seen)}
 		}
 		if !contains(in.NodeZones, z) {
-			return p, &Refusal{ReasonNoNodesInZone, fmt.Sprintf("the backup claim is bound to a volume in %s, where no node is ready (%s)", z, seen)}
+			return p, &Refusal{ReasonNoNodesInZone, fmt.Sprintf("the backup claim is bound to a volume in %s, where no node the backup pod can run on is ready (%s)", z, seen)}
 		}
 		return choose(z)
 	}
@@ -168,7 +232,7 @@ func StorageZone(in ZoneInput) (Placement, *Refusal) {
 	case v1.ZoneFixed:
 		z := in.Zone.Name
 		if !contains(in.NodeZones, z) {
-			return p, &Refusal{ReasonNoNodesInZone, fmt.Sprintf("storage.zone.name %s has no ready node (%s)", z, seen)}
+			return p, &Refusal{ReasonNoNodesInZone, fmt.Sprintf("storage.zone.name %s has no ready node the backup pod can run on (%s)", z, seen)}
 		}
 		if isClusterZone(z) && !allow {
 			return p, &Refusal{v1.ReasonNoIsolatedZone, fmt.Sprintf(

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 )
 
@@ -78,7 +80,7 @@ func TestStorageZone(t *testing.T) {
 			refused: v1.ReasonNoIsolatedZone, mentioned: "storage.zone.name zone-a holds servers"},
 		{name: "fixed zone with servers, allowed", in: ZoneInput{Zone: zone(v1.ZoneFixed, "zone-a", true), Servers: ab, NodeZones: nodes}, want: "zone-a"},
 		{name: "fixed zone without nodes", in: ZoneInput{Zone: zone(v1.ZoneFixed, "zone-x", true), Servers: ab, NodeZones: nodes},
-			refused: ReasonNoNodesInZone, mentioned: "zone-x has no ready node"},
+			refused: ReasonNoNodesInZone, mentioned: "zone-x has no ready node the backup pod can run on"},
 		{name: "bound volume in a free zone wins over the policy's pick", in: ZoneInput{Servers: ab, NodeZones: []string{"zone-a", "zone-b", "zone-c", "zone-d"}, BoundZone: "zone-d"}, want: "zone-d", cross: true},
 		{name: "bound volume beside the servers", in: ZoneInput{Servers: ab, NodeZones: nodes, BoundZone: "zone-a"},
 			refused: v1.ReasonNoIsolatedZone, mentioned: "bound to a volume in zone-a"},
@@ -112,5 +114,44 @@ func TestWithout(t *testing.T) {
 	got := names(Without([]Server{srv("a", "zone-a", true, true), srv("b", "zone-b", true, true)}, "zone-a"))
 	if !reflect.DeepEqual(got, []string{"b"}) {
 		t.Fatal(got)
+	}
+}
+
+// A zone counts only when the backup pod could run on a node there: a zone whose nodes all
+// carry a taint the pod does not tolerate, or lack a label of its nodeSelector, is no zone to
+// put its claim in (found on the cluster in a box, whose real node is tainted).
+func TestPodZones(t *testing.T) {
+	tainted := []corev1.Taint{{Key: "dedicated", Value: "gpu", Effect: corev1.TaintEffectNoSchedule}}
+	nodes := []Node{
+		{Labels: map[string]string{corev1.LabelTopologyZone: "zone-b", "disk": "ssd"}},
+		{Labels: map[string]string{corev1.LabelTopologyZone: "zone-a"}},
+		{Labels: map[string]string{corev1.LabelTopologyZone: "zone-c"}, Taints: tainted},
+		{Labels: map[string]string{corev1.LabelTopologyZone: "zone-d"},
+			Taints: []corev1.Taint{{Key: "soft", Effect: corev1.TaintEffectPreferNoSchedule}}},
+		{Labels: map[string]string{corev1.LabelTopologyZone: "zone-a"}, Taints: tainted},
+		{Labels: map[string]string{}},
+		// The taint the API server puts on every new node until the node-lifecycle controller
+		// sees it Ready: the node's Ready condition decides.
+		{Labels: map[string]string{corev1.LabelTopologyZone: "zone-e"},
+			Taints: []corev1.Taint{{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule}}},
+	}
+	for _, tc := range []struct {
+		name        string
+		selector    map[string]string
+		tolerations []corev1.Toleration
+		want        []string
+	}{
+		{"untainted zones, a preference is no bar", nil, nil, []string{"zone-a", "zone-b", "zone-d", "zone-e"}},
+		{"a toleration opens the tainted zone", nil,
+			[]corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "gpu", Effect: corev1.TaintEffectNoSchedule}},
+			[]string{"zone-a", "zone-b", "zone-c", "zone-d", "zone-e"}},
+		{"a toleration of another value does not", nil,
+			[]corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "db", Effect: corev1.TaintEffectNoSchedule}},
+			[]string{"zone-a", "zone-b", "zone-d", "zone-e"}},
+		{"nodeSelector", map[string]string{"disk": "ssd"}, nil, []string{"zone-b"}},
+	} {
+		if got := PodZones(nodes, tc.selector, tc.tolerations); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

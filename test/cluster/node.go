@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -117,6 +118,10 @@ func (c *Cluster) startNode(ctx context.Context, o NodeOptions) error {
 		binDir:     c.BinDir,
 	}
 	n.socket = filepath.Join(n.Dir, "containerd.sock")
+	sweepStaleNodes()
+	if err := n.record(); err != nil {
+		return err
+	}
 	c.Node = n
 	for _, d := range []string{"volumes", "cni/conf", "cni/ipam", "containerd/root", "containerd/state", "runc", "kubelet", "pod-logs", "volume-plugins", "opt"} {
 		if err := os.MkdirAll(filepath.Join(n.Dir, d), 0o755); err != nil {
@@ -440,6 +445,45 @@ func (c *Cluster) createNodeStorage(ctx context.Context, n *Node, o NodeOptions)
 	return nil
 }
 
+// recordDir holds a record of every real node running on the machine: its owner (this
+// process), folder, cgroup root and namespace. A node whose owner died without Stop (a SIGKILL of
+// `make demo`, a test binary killed outright) leaves its shims, containers, mounts and cgroups;
+// the next node started anywhere on the machine tears it down from its record. (Under `make
+// test`, hack/run-tests.sh also finds them by name.)
+const recordDir = "/run/nbo-real-nodes"
+
+type nodeRecord struct {
+	Owner      int    `json:"owner"`
+	Dir        string `json:"dir"`
+	CgroupRoot string `json:"cgroupRoot"`
+	Netns      string `json:"netns"`
+}
+
+func (n *Node) record() error {
+	if err := os.MkdirAll(recordDir, 0o755); err != nil {
+		return err
+	}
+	data, _ := json.Marshal(nodeRecord{Owner: os.Getpid(), Dir: n.Dir, CgroupRoot: n.CgroupRoot, Netns: n.netns})
+	return os.WriteFile(filepath.Join(recordDir, n.netns+".json"), data, 0o644)
+}
+
+// sweepStaleNodes tears down the nodes whose owners are gone.
+func sweepStaleNodes() {
+	files, _ := filepath.Glob(filepath.Join(recordDir, "*.json"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		var r nodeRecord
+		if err != nil || json.Unmarshal(data, &r) != nil || r.Netns == "" || r.CgroupRoot == "" {
+			continue
+		}
+		if syscall.Kill(r.Owner, 0) == nil {
+			continue // still running (or the pid was reused: left alone, the safe side)
+		}
+		stale := &Node{Dir: r.Dir, CgroupRoot: r.CgroupRoot, netns: r.Netns, socket: filepath.Join(r.Dir, "containerd.sock")}
+		_ = stale.stop()
+	}
+}
+
 // stop tears the node down, whatever state it is in: the kubelet first (so it restarts
 // nothing), then every process in the node's cgroups, the shims of its containerd, containerd,
 // every mount under its folder (deepest first: the kubelet bind-mounts its root onto itself),
@@ -470,6 +514,9 @@ func (n *Node) stop() error {
 		if out, err := exec.Command("ip", "netns", "delete", n.netns).CombinedOutput(); err != nil {
 			errs = append(errs, fmt.Errorf("ip netns delete %s: %w: %s", n.netns, err, out))
 		}
+	}
+	if len(errs) == 0 {
+		_ = os.Remove(filepath.Join(recordDir, n.netns+".json"))
 	}
 	return errors.Join(errs...)
 }

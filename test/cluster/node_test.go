@@ -1,8 +1,12 @@
 package cluster
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -167,4 +171,99 @@ func assertNoLeftovers(t *testing.T, root string, n *Node) {
 			t.Errorf("process left: %s", strings.ReplaceAll(string(cmd), "\x00", " "))
 		}
 	}
+}
+
+// TestRealNodeCrash kills a process that runs a real node with a pod on it, as a SIGKILL of
+// `make demo` or of a test binary would: its kubelet and containerd die with it, its shim and
+// container do not. The next node started on the machine finds the record and tears the crashed
+// one down by cgroup.
+func TestRealNodeCrash(t *testing.T) {
+	if os.Getenv("NBO_CRASH_CHILD") == "1" {
+		crashChild()
+		return
+	}
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		t.Skip("KUBEBUILDER_ASSETS is not set (make test sets it)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	child := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestRealNodeCrash$")
+	child.Env = append(os.Environ(), "NBO_CRASH_CHILD=1")
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var rec nodeRecord
+	scan := bufio.NewScanner(out)
+	for scan.Scan() {
+		if line, ok := strings.CutPrefix(scan.Text(), "RUNNING "); ok {
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if rec.Netns == "" {
+		_ = child.Process.Kill()
+		t.Fatalf("the child never ran its pod: %v", child.Wait())
+	}
+	_ = child.Process.Kill()
+	_ = child.Wait()
+	n := &Node{Dir: rec.Dir, CgroupRoot: rec.CgroupRoot, netns: rec.Netns, socket: filepath.Join(rec.Dir, "containerd.sock")}
+	if procs := cgroupProcs(rec.CgroupRoot); len(procs) == 0 {
+		t.Fatalf("the crash left nothing in %s: the test would prove nothing", rec.CgroupRoot)
+	} else {
+		t.Logf("after the crash: %d processes left in cgroup %s", len(procs), rec.CgroupRoot)
+	}
+	sweepStaleNodes()
+	if procs := cgroupProcs(rec.CgroupRoot); len(procs) != 0 {
+		t.Errorf("processes %v left in the crashed node's cgroup", procs)
+	}
+	assertNoLeftovers(t, rec.CgroupRoot, n)
+	if _, err := os.Stat(filepath.Join(recordDir, rec.Netns+".json")); err == nil {
+		t.Errorf("the crashed node's record is left")
+	}
+	_ = os.RemoveAll(filepath.Dir(rec.Dir))
+}
+
+// crashChild runs a node with a pause container until it is killed.
+func crashChild() {
+	ctx := context.Background()
+	c, err := Start(ctx, Options{Zones: []string{"zone-a"}, VolumesPerZone: 1, RealNode: &NodeOptions{Volumes: 1}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "waits", Namespace: "default"},
+		Spec: corev1.PodSpec{Tolerations: []corev1.Toleration{RealToleration}, NodeSelector: map[string]string{ZoneLabel: RealZone},
+			Containers: []corev1.Container{{Name: "waits", Image: PauseImage, ImagePullPolicy: corev1.PullNever}}},
+	}
+	if _, err := c.Clientset.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	_ = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		p, err := c.Clientset.CoreV1().Pods("default").Get(ctx, "waits", metav1.GetOptions{})
+		return err == nil && p.Status.Phase == corev1.PodRunning, nil
+	})
+	data, _ := json.Marshal(nodeRecord{Dir: c.Node.Dir, CgroupRoot: c.Node.CgroupRoot, Netns: c.Node.netns})
+	fmt.Printf("RUNNING %s\n", data)
+	select {}
+}
+
+func cgroupProcs(root string) []string {
+	var out []string
+	_ = filepath.WalkDir(filepath.Join("/sys/fs/cgroup/pids", root), func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Name() == "cgroup.procs" {
+			data, _ := os.ReadFile(p)
+			out = append(out, strings.Fields(string(data))...)
+		}
+		return nil
+	})
+	return out
 }

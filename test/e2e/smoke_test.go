@@ -17,14 +17,14 @@ import (
 )
 
 var _ = Describe("the cluster in a box", func() {
-	It("has three Ready nodes, one per zone, and a real v1.37 kubectl", func() {
+	It("has a kwok node in each of three zones, the real node in its own, and a real v1.37 kubectl", func() {
 		nodes := &corev1.NodeList{}
 		Expect(k8sClient.List(ctx, nodes)).To(Succeed())
 		zones := map[string]int{}
 		for _, n := range nodes.Items {
 			zones[n.Labels[cluster.ZoneLabel]]++
 		}
-		Expect(zones).To(Equal(map[string]int{"zone-a": 1, "zone-b": 1, "zone-c": 1}))
+		Expect(zones).To(Equal(map[string]int{"zone-a": 1, "zone-b": 1, "zone-c": 1, cluster.RealZone: 1}))
 
 		out, err := box.Kubectl(ctx, nil, "version", "-o", "json")
 		Expect(err).NotTo(HaveOccurred())
