@@ -619,8 +619,11 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(ready.Reason).To(Equal(v1.ReasonNodeLost))
 			g.Expect(ready.Message).To(And(ContainSubstring("node "+doomed+" is gone, where the backup pod ran"), ContainSubstring("lost-2: Unschedulable")))
 		})
-		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{})
-		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the Job is deleted: no pod of it starts later")
+		// The Job is deleted once the Failed status is written (a pass acts after it writes).
+		eventually(func(g Gomega) {
+			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the Job is deleted: no pod of it starts later")
+		})
 		eventually(func(g Gomega) {
 			g.Expect(eventsFor(w.ns, "lost")).To(ContainElements(
 				ContainSubstring("Warning Restarting: the backup pod stopped on node "+doomed),

@@ -88,6 +88,12 @@ func restoreReason(rs *v1.Restore) string {
 // finishRestore plays the kubelet and the Job controller for a restore Job.
 func finishRestore(job *batchv1.Job, exitCode int32, rep result.Restore) {
 	GinkgoHelper()
+	finishRestoreAs(job, exitCode, "", rep)
+}
+
+// finishRestoreAs is finishRestore with the kubelet's reason of termination (OOMKilled, Error).
+func finishRestoreAs(job *batchv1.Job, exitCode int32, reason string, rep result.Restore) {
+	GinkgoHelper()
 	finishes++
 	now := metav1.NewTime(time.Now().Truncate(time.Second).Add(time.Duration(finishes) * time.Second))
 	// As the Job controller makes it: its labels and its owner reference.
@@ -99,7 +105,7 @@ func finishRestore(job *batchv1.Job, exitCode int32, rep result.Restore) {
 	}
 	Expect(k8sClient.Create(ctx, pod)).To(Succeed())
 	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: job.Spec.Template.Spec.Containers[0].Name, Image: "x",
-		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exitCode, Message: string(result.EncodeRestore(rep, result.MaxMessage)), FinishedAt: now, StartedAt: now}}}}
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exitCode, Reason: reason, Message: string(result.EncodeRestore(rep, result.MaxMessage)), FinishedAt: now, StartedAt: now}}}}
 	Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
 	job.Status.StartTime = &now
 	jobsim.End(job, exitCode == 0, "PodFailurePolicy", "", now)
@@ -162,6 +168,27 @@ var _ = Describe("Restore controller (mode Volume)", func() {
 			got := getRestore(g, rs)
 			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
 			g.Expect(restoreReason(got)).To(Equal(v1.ReasonTargetExists))
+		})
+	})
+
+	It("fails with OOMKilled, naming the budget, when the kernel killed the restore pod for memory", func() {
+		rs := w.restore("oom", nil)
+		job := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "oom-restore"}, job)).To(Succeed())
+		})
+		finishRestoreAs(job, 1, "OOMKilled", result.Restore{Database: "neo4j-restored", Error: "neo4j-admin exit 137: neo4j-admin was killed by signal 9 (killed)"})
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
+			g.Expect(restoreReason(got)).To(Equal(v1.ReasonOOMKilled))
+			for _, c := range got.Status.Conditions {
+				if c.Type == v1.ConditionReady {
+					// The defaults: 1Gi + 512Mi + 512Mi.
+					g.Expect(c.Message).To(ContainSubstring("the restore pod"))
+					g.Expect(c.Message).To(ContainSubstring("limit 2Gi, heap 1Gi (HEAP_SIZE) + page cache 512Mi (--pagecache) + overhead 512Mi"))
+				}
+			}
 		})
 	})
 
