@@ -7,7 +7,7 @@ import (
 )
 
 // readCache shares the Backup controller's reads past the informer cache (a cluster's server
-// pods, the nodes' zones, a volume's zone) among the Backups that start in the same moment: when
+// pods, the ready nodes, a volume's zone) among the Backups that start in the same moment: when
 // a thousand schedules are due at one slot, those are read once per ttl, not a thousand times.
 // A read in flight is waited for, not repeated; a failed read is not kept.
 type readCache struct {
