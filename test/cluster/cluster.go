@@ -390,18 +390,33 @@ func (c *Cluster) AddNode(ctx context.Context, zone, name string) error {
 	if err := c.createNode(ctx, zone, name); err != nil {
 		return err
 	}
-	return c.poll(ctx, "node "+name+" Ready", 60*time.Second, func(ctx context.Context) (bool, error) {
+	return c.waitNodeReady(ctx, name, 60*time.Second, nil)
+}
+
+// waitNodeReady waits until node name is Ready; alive, when set, fails the wait early (the
+// process that makes the node Ready has exited).
+func (c *Cluster) waitNodeReady(ctx context.Context, name string, timeout time.Duration, alive func() error) error {
+	return c.poll(ctx, "node "+name+" Ready", timeout, func(ctx context.Context) (bool, error) {
+		if alive != nil {
+			if err := alive(); err != nil {
+				return false, err
+			}
+		}
 		n, err := c.Clientset.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
-		for _, cond := range n.Status.Conditions {
-			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
+		return nodeReady(n), nil
 	})
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, cond := range n.Status.Conditions {
+		if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
 }
 
 // createStorage makes the zonal StorageClass and its pre-made volumes. With no provisioner and
@@ -454,11 +469,9 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 			return false, err
 		}
 		ready := 0
-		for _, n := range nodes.Items {
-			for _, cond := range n.Status.Conditions {
-				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
-					ready++
-				}
+		for i := range nodes.Items {
+			if nodeReady(&nodes.Items[i]) {
+				ready++
 			}
 		}
 		return ready == len(c.Zones)*c.opts.NodesPerZone, nil

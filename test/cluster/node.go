@@ -194,20 +194,11 @@ func (c *Cluster) startNode(ctx context.Context, o NodeOptions) error {
 		return err
 	}
 	n.kubelet = p
-	if err := c.poll(ctx, "real node "+n.Name+" Ready", 90*time.Second, func(ctx context.Context) (bool, error) {
+	if err := c.waitNodeReady(ctx, n.Name, 90*time.Second, func() error {
 		if p.exited() {
-			return false, fmt.Errorf("kubelet exited: %s", tail(p.log, 20))
+			return fmt.Errorf("kubelet exited: %s", tail(p.log, 20))
 		}
-		node, err := c.Clientset.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		for _, cond := range node.Status.Conditions {
-			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
+		return nil
 	}); err != nil {
 		return err
 	}

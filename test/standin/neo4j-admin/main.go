@@ -115,7 +115,9 @@ var jvm [][]byte
 
 // occupy takes the memory a backup JVM holds: "HEAP_SIZE configures the maximum heap size
 // allocated for the backup process" and the page cache is "the --pagecache option" (5.x
-// backup-restore/online-backup.adoc, "Memory configuration"). How much of either a run fills is
+// backup-restore/online-backup.adoc, "Memory configuration"; 4.4 online-backup.adoc:274-280,
+// "The page cache size can be configured by using the `--pagecache` option of the `neo4j-admin
+// backup` command"). How much of either a run fills is
 // not documented; a large store fills both, so the stand-in takes all of each (the side that
 // shows an undersized limit), plus the JVM's own native memory, which the manual does not size
 // either. Every page is written, so the memory is resident and counted by the memory cgroup.
