@@ -719,3 +719,93 @@ func TestReportsTheVolumesSpace(t *testing.T) {
 		}
 	}
 }
+
+// A drill restores a chain the stand-in wrote into a scratch data directory and checks the
+// restored database there, stopped, with the check's page cache bounded: 5.x `database check`
+// without --from-path (a local database), 4.4 `check-consistency --database`. A chain whose DIFF
+// copied a damaged store passes every backup (5.x cannot check a DIFF by itself) and fails the
+// drill, naming the database and the report, which stays on the scratch volume.
+func TestDrillRestoresAndChecksTheChain(t *testing.T) {
+	for _, v := range []string{"4.4", "5.20", "5.26", "2025.10"} {
+		t.Run(v, func(t *testing.T) {
+			dir := t.TempDir()
+			agent(t, dir, run{version: v, check: true})
+			var corrupt map[string]string
+			if v == "4.4" {
+				// 4.4 checks during the backup; a backup taken without the check carries the
+				// damage unseen.
+				corrupt = map[string]string{"STANDIN_CORRUPT_DATABASES": "neo4j"}
+			}
+			agent(t, dir, run{version: v, check: v != "4.4"})
+			entries, _ := os.ReadDir(dir)
+			var chain []string
+			for _, e := range entries {
+				if !e.IsDir() || v == "4.4" {
+					chain = append(chain, e.Name())
+				}
+			}
+			drill := func(data string, env []string, extra ...string) (int, result.Restore, string) {
+				args := []string{"--database=neo4j", "--temp-dir=" + filepath.Join(t.TempDir(), "tmp"), "--stage-dir=" + data,
+					"--replace", "--check", "--check-page-cache-bytes=268435456"}
+				for _, a := range chain {
+					args = append(args, "--artifact="+a)
+				}
+				return restoreEnv(t, v, dir, data, env, append(args, extra...)...)
+			}
+
+			data := t.TempDir()
+			code, rep, calls := drill(data, nil)
+			if code != 0 || rep.Error != "" || rep.Consistent == nil || !*rep.Consistent || rep.RestoreTime <= 0 || rep.CheckTime <= 0 {
+				t.Fatalf("a clean chain: exit %d, %+v\n%s", code, rep, calls)
+			}
+			want := "database check --report-path=" + filepath.Join(data, "drill-report") + " --max-off-heap-memory=256m neo4j"
+			if v == "4.4" {
+				want = "check-consistency --database=neo4j --report-dir=" + filepath.Join(data, "drill-report") + " --additional-config="
+			}
+			if !strings.Contains(calls, want) {
+				t.Fatalf("the check: want %q in\n%s", want, calls)
+			}
+			if _, err := os.Stat(filepath.Join(data, "drill-report")); err == nil {
+				t.Errorf("a clean check left its report folder")
+			}
+
+			// The damage: 5.x in a DIFF written now (the backup's check does not cover a DIFF),
+			// 4.4 in the folder, backed up without the check.
+			if v != "4.4" {
+				corrupt = map[string]string{"STANDIN_CORRUPT_DATABASES": "neo4j"}
+			}
+			o := agent(t, dir, run{version: v, check: v != "4.4", env: corrupt})
+			if o.code != 0 {
+				t.Fatalf("the damaged backup failed: exit %d\n%s", o.code, o.stdout)
+			}
+			if v != "4.4" {
+				entries, _ = os.ReadDir(dir)
+				chain = nil
+				for _, e := range entries {
+					if !e.IsDir() {
+						chain = append(chain, e.Name())
+					}
+				}
+			}
+			data = t.TempDir()
+			code, rep, calls = drill(data, nil)
+			if code != 3 || rep.Reason != "Inconsistent" || rep.Consistent == nil || *rep.Consistent ||
+				!strings.Contains(rep.Error, "database neo4j") || !strings.HasPrefix(rep.Report, "drill-report/inconsistencies-") ||
+				!strings.Contains(rep.Error, rep.Report) {
+				t.Fatalf("a damaged chain: exit %d, %+v\n%s", code, rep, calls)
+			}
+			if _, err := os.Stat(filepath.Join(data, rep.Report)); err != nil {
+				t.Errorf("the report is not on the scratch volume: %v", err)
+			}
+
+			code, rep, _ = drill(t.TempDir(), []string{"STANDIN_CHECK_BROKEN=1"})
+			if code != 1 || rep.Reason != "CheckFailed" || rep.Consistent != nil {
+				t.Fatalf("a check that cannot run: exit %d, %+v", code, rep)
+			}
+		})
+	}
+	code, rep, _ := restore(t, "5.26", t.TempDir(), t.TempDir(), "--database=neo4j", "--artifact=x.backup", "--check")
+	if code != 2 || !strings.Contains(rep.Error, "--check-page-cache-bytes") {
+		t.Fatalf("an unbounded check: exit %d, %+v", code, rep)
+	}
+}

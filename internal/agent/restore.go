@@ -44,6 +44,8 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	admin := flags.String("neo4j-admin", "neo4j-admin", "the neo4j-admin command")
 	termLog := flags.String("termination-log", "/dev/termination-log", "where the report goes")
 	chainLength := flags.Int("chain-length", 0, "the chain's length, when --artifact gives only its two ends (too long to list)")
+	check := flags.Bool("check", false, "a drill: check the restored database's consistency (the data directory is a scratch volume)")
+	checkPageCache := flags.Int64("check-page-cache-bytes", 0, "the check's page cache (5.x --max-off-heap-memory, 4.4 dbms.memory.pagecache.size)")
 	source := flags.String("source-database", "", "with --chain-length: the database the chain is of (default --database)")
 	if err := flags.Parse(args); err != nil {
 		return ExitInvalid
@@ -59,6 +61,9 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if os.Getenv("HEAP_SIZE") == "" {
 		return finish(ExitInvalid, "", "HEAP_SIZE is not set: an unbounded JVM sizes its heap from the host")
+	}
+	if *check && *checkPageCache <= 0 {
+		return finish(ExitInvalid, "", "--check needs --check-page-cache-bytes: an unbounded check sizes its page cache from the node")
 	}
 	req := neo4j.RestoreRequest{Version: v, Database: *database, UntilTx: *untilTx, ChainHighTx: *chainHighTx, Overwrite: *replace}
 	if *untilTime != "" {
@@ -103,14 +108,85 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return finish(ExitFailed, "RestoreFailed", "checking the data directory: %v", err)
 	}
-	if err := runRestore(ctx, req, *stageDir, *admin, stdout); err != nil {
+	began := time.Now()
+	err = runRestore(ctx, req, *stageDir, *admin, stdout)
+	rep.RestoreTime = time.Since(began)
+	if err != nil {
 		var bad invalidError
 		if errors.As(err, &bad) {
 			return finish(ExitInvalid, "", "%v", err)
 		}
 		return finish(ExitFailed, "RestoreFailed", "%v", err)
 	}
+	if *check {
+		return drillCheck(ctx, &rep, v, *dataDir, *tempDir, *checkPageCache, *admin, stdout, finish)
+	}
 	return finish(ExitOK, "", "")
+}
+
+// DrillReportDir is the folder of the data directory (a drill's scratch volume) where a check
+// that found inconsistencies leaves its report.
+const DrillReportDir = "drill-report"
+
+// drillCheck checks the database just restored, stopped, in the data directory, and ends the
+// drill with its verdict: inconsistencies are final (exit 3; the scratch volume keeps the
+// report), a check that could not run is retried like any failure.
+func drillCheck(ctx context.Context, rep *result.Restore, v neo4j.Version, dataDir, tempDir string, pageCache int64, admin string,
+	log io.Writer, finish func(code int, reason, format string, a ...any) int) int {
+	reports := filepath.Join(dataDir, DrillReportDir)
+	// A report an earlier pod of this Job left is not this check's.
+	_ = os.RemoveAll(reports)
+	if err := os.MkdirAll(reports, 0o750); err != nil {
+		return finish(ExitFailed, "CheckFailed", "restored, but the consistency check could not start: %v", err)
+	}
+	if tempDir == "" {
+		tempDir = os.TempDir()
+	}
+	if err := os.MkdirAll(tempDir, 0o750); err != nil {
+		return finish(ExitFailed, "CheckFailed", "restored, but the consistency check could not start: %v", err)
+	}
+	argv, conf := neo4j.DatabaseCheckArgs(neo4j.DatabaseCheck{Version: v, Database: rep.Database, ReportDir: reports,
+		PageCache: pageCache, ConfigFile: filepath.Join(tempDir, "check.conf")})
+	if conf != "" {
+		if err := os.WriteFile(filepath.Join(tempDir, "check.conf"), []byte(conf), 0o640); err != nil {
+			return finish(ExitFailed, "CheckFailed", "restored, but the consistency check could not start: %v", err)
+		}
+	}
+	began := time.Now()
+	_, err := adminOutput(ctx, admin, argv, log)
+	rep.CheckTime = time.Since(began)
+	var bad invalidError
+	found, _ := filepath.Glob(filepath.Join(reports, "inconsistencies*.report"))
+	switch {
+	case err == nil:
+		_ = os.RemoveAll(reports)
+		rep.Consistent = ptr(true)
+		return finish(ExitOK, "", "")
+	case len(found) > 0:
+		// "If the consistency checker finds errors, it exits with an exit code other than 0 and
+		// writes a report file": the report, not the exit code, tells "inconsistent" from
+		// "could not run".
+		rep.Consistent = ptr(false)
+		rep.Report = filepath.ToSlash(filepath.Join(DrillReportDir, filepath.Base(found[0])))
+		if head, rerr := os.ReadFile(found[0]); rerr == nil {
+			fmt.Fprintf(log, "agent: %s begins:\n%s\n", rep.Report, clipText(string(head), 4096))
+		}
+		return finish(ExitRefused, "Inconsistent", "database %s restored, but the consistency check found inconsistencies: report %s", rep.Database, rep.Report)
+	case errors.As(err, &bad):
+		_ = os.RemoveAll(reports)
+		return finish(ExitInvalid, "", "%v", err)
+	default:
+		_ = os.RemoveAll(reports)
+		return finish(ExitFailed, "CheckFailed", "database %s restored, but the consistency check did not run to a verdict: %v", rep.Database, err)
+	}
+}
+
+// clipText is s cut to at most n bytes.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + " …"
 }
 
 // invalidError is a mistake in what the agent was asked, not a failure of the restore.

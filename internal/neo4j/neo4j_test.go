@@ -324,3 +324,25 @@ func TestDumpAndCypherArgs(t *testing.T) {
 		t.Errorf("no output: %v %v", states, err)
 	}
 }
+
+// A drill checks the database it restored, stopped, in the local data directory: 5.x without
+// --from-path and with its off-heap memory bounded; 4.4 through a config file holding the page
+// cache (its check-consistency has no memory flag).
+func TestDatabaseCheckArgs(t *testing.T) {
+	for _, c := range []struct {
+		version, want, conf string
+	}{
+		{"5.26", "database check --report-path=/data/drill-report --max-off-heap-memory=256m movies", ""},
+		{"2025.10", "database check --report-path=/data/drill-report --max-off-heap-memory=256m movies", ""},
+		{"4.4", "check-consistency --database=movies --report-dir=/data/drill-report --additional-config=/tmp/check.conf", "dbms.memory.pagecache.size=256m\n"},
+	} {
+		v, err := ParseVersion(c.version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args, conf := DatabaseCheckArgs(DatabaseCheck{Version: v, Database: "movies", ReportDir: "/data/drill-report", PageCache: 256 << 20, ConfigFile: "/tmp/check.conf"})
+		if got := strings.Join(args, " "); got != c.want || conf != c.conf {
+			t.Errorf("%s: %q, config %q; want %q, %q", c.version, got, conf, c.want, c.conf)
+		}
+	}
+}

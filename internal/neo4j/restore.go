@@ -95,3 +95,32 @@ func DumpArgs(v Version, database, dir string) ([]string, error) {
 	}
 	return []string{"database", "dump", "--to-path=" + dir, "--overwrite-destination=true", database}, nil
 }
+
+// DatabaseCheck is a consistency check of a stopped database in the local data directory: a
+// restore drill's, on the database it just restored into a scratch volume.
+type DatabaseCheck struct {
+	Version  Version
+	Database string
+	// ReportDir is where a report of inconsistencies goes.
+	ReportDir string
+	// PageCache bounds the check's page cache (5.x --max-off-heap-memory, whose default is 90 %
+	// of the machine's free memory; 4.4 dbms.memory.pagecache.size, which "If no page cache
+	// memory is configured" is "computed based on available system resources").
+	PageCache int64
+	// ConfigFile is where 4.4's page cache setting is written (--additional-config).
+	ConfigFile string
+}
+
+// DatabaseCheckArgs returns the arguments after "neo4j-admin" of the check, and for 4.4 the
+// content of the additional config file it names. 5.x: `database check
+// [--max-off-heap-memory] [--report-path] <database>` ("Check the consistency of a local
+// database ... the database must be stopped first", tools/neo4j-admin/consistency-checker.adoc);
+// 4.4: `check-consistency --database=<database> [--report-dir] [--additional-config]`.
+func DatabaseCheckArgs(c DatabaseCheck) (args []string, config string) {
+	if c.Version.Legacy() {
+		return []string{"check-consistency", "--database=" + c.Database, "--report-dir=" + c.ReportDir,
+			"--additional-config=" + c.ConfigFile}, "dbms.memory.pagecache.size=" + Size(c.PageCache) + "\n"
+	}
+	return []string{"database", "check", "--report-path=" + c.ReportDir,
+		"--max-off-heap-memory=" + Size(c.PageCache), c.Database}, ""
+}

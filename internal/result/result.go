@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -330,8 +331,19 @@ type Restore struct {
 	// ChainHighTx is the last transaction the chain holds (an inspection). A report without it
 	// (an older agent's) leaves a restore up to a transaction refused, never unbounded.
 	ChainHighTx int64 `json:"chainHighTx,omitempty"`
+	// RestoreTime and CheckTime are how long neo4j-admin's restore (with the chain's staging
+	// copy, where the version needs one) and a drill's consistency check took.
+	RestoreTime time.Duration `json:"restoreNs,omitempty"`
+	CheckTime   time.Duration `json:"checkNs,omitempty"`
+	// Consistent is a drill's verdict on the restored database; nil when no check ran to a
+	// verdict.
+	Consistent *bool `json:"consistent,omitempty"`
+	// Report is where the check that found inconsistencies left its report: a path in the
+	// restored data directory (the drill's scratch volume), relative to it.
+	Report string `json:"report,omitempty"`
 	// Reason is a condition reason when the restore was refused or failed: TargetExists,
-	// InvalidChain, RestoreFailed, TimedOut, or an inspection's ChainBroken or NotCovered.
+	// InvalidChain, RestoreFailed, TimedOut, Inconsistent, CheckFailed, or an inspection's
+	// ChainBroken or NotCovered.
 	Reason string `json:"reason,omitempty"`
 	Error  string `json:"error,omitempty"`
 }
@@ -370,7 +382,7 @@ func DecodeRestore(msg []byte) (Restore, error) {
 		}
 	}
 	switch r.Reason {
-	case "", "TargetExists", "InvalidChain", "RestoreFailed", "TimedOut", "ChainBroken", "NotCovered":
+	case "", "TargetExists", "InvalidChain", "RestoreFailed", "TimedOut", "ChainBroken", "NotCovered", "Inconsistent", "CheckFailed":
 	default:
 		return Restore{}, errors.New("report has an unknown reason")
 	}

@@ -22,6 +22,11 @@
 //	STANDIN_UNREACHABLE     comma-separated host:port that refuse the connection
 //	STANDIN_FAIL_DATABASES  databases whose backup fails
 //	STANDIN_INCONSISTENT    databases whose consistency check finds inconsistencies
+//	STANDIN_CORRUPT_DATABASES  databases whose store is damaged: their backups succeed and carry
+//	                        the damage (5.x: in the artifact, 4.4: in the folder), a restore
+//	                        carries it into the restored database, and a consistency check of
+//	                        either finds it. What only a restore drill catches: a DIFF, which
+//	                        5.x cannot check by itself
 //	STANDIN_CHECK_BROKEN    "1": the consistency check cannot run
 //	STANDIN_HANG            "1": hang until killed
 //	STANDIN_SIZE            bytes of payload per artifact (default 1024)
@@ -128,8 +133,13 @@ func occupy(heap string, args []string) {
 	}
 	sizes := []string{heap, native}
 	for _, a := range args {
-		if v, ok := strings.CutPrefix(a, "--pagecache="); ok {
-			sizes = append(sizes, v)
+		// The backup's page cache, or a check's off-heap memory ("Maximum memory that
+		// neo4j-admin can use for page cache and various caching data structures", 5.x
+		// consistency-checker.adoc), when given as a size.
+		for _, opt := range []string{"--pagecache=", "--max-off-heap-memory="} {
+			if v, ok := strings.CutPrefix(a, opt); ok {
+				sizes = append(sizes, v)
+			}
 		}
 	}
 	for _, s := range sizes {
@@ -197,6 +207,8 @@ func run(args []string) int {
 		return backup(v, args[2:])
 	case !v.legacy() && len(args) > 1 && args[0] == "database" && args[1] == "check":
 		return check(v, args[2:])
+	case v.legacy() && len(args) > 0 && args[0] == "check-consistency":
+		return legacyCheck(args[1:])
 	case v.legacy() && len(args) > 0 && args[0] == "restore":
 		return legacyRestore(args[1:])
 	case !v.legacy() && len(args) > 1 && args[0] == "database" && args[1] == "restore":
@@ -454,6 +466,12 @@ func legacyBackup(v version, args []string) int {
 		if err := os.WriteFile(filepath.Join(dir, "neostore"), payload(), 0o644); err != nil {
 			return failed("%v", err)
 		}
+		if contains(envList("STANDIN_CORRUPT_DATABASES", ""), db) {
+			// The store copied is damaged, and so is the folder from now on.
+			if err := os.WriteFile(filepath.Join(dir, damagedMarker), nil, 0o644); err != nil {
+				return failed("%v", err)
+			}
+		}
 		f, _ := os.OpenFile(filepath.Join(dir, "neostore.transaction.db.0"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		fmt.Fprintf(f, "tx at %s\n", time.Now().UTC().Format(time.RFC3339Nano))
 		_ = f.Close()
@@ -463,7 +481,7 @@ func legacyBackup(v version, args []string) int {
 			switch {
 			case os.Getenv("STANDIN_CHECK_BROKEN") == "1":
 				code = max(code, 2)
-			case contains(envList("STANDIN_INCONSISTENT", ""), db):
+			case contains(envList("STANDIN_INCONSISTENT", ""), db) || damaged(dir):
 				rd := opts["report-dir"]
 				if rd == "" {
 					rd = "."
@@ -490,6 +508,27 @@ type header struct {
 	// Time is UTC, as the inspect output's TIME column prints it.
 	Time      string `json:"time"`
 	Recovered bool   `json:"recovered"`
+	// Damaged: the store it copied is inconsistent (STANDIN_CORRUPT_DATABASES).
+	Damaged bool `json:"damaged,omitempty"`
+}
+
+// damagedMarker is the file that says a 4.4 backup folder, or a restored database, holds a
+// damaged store.
+const damagedMarker = "damaged"
+
+func damaged(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, damagedMarker))
+	return err == nil
+}
+
+// chainDamaged tells whether any artifact of a chain copied a damaged store.
+func chainDamaged(chain []header) bool {
+	for _, h := range chain {
+		if h.Damaged {
+			return true
+		}
+	}
+	return false
 }
 
 func readHeader(p string) (header, error) {
@@ -654,7 +693,8 @@ func writeArtifact(dir, db, typ string) error {
 	if typ == "DIFF" && prev == nil {
 		return fmt.Errorf("DIFF backup of %s needs a previous backup in %s", db, dir)
 	}
-	h := header{Database: db, Full: full, Recovered: full && os.Getenv("STANDIN_UNRECOVERED") != "1"}
+	h := header{Database: db, Full: full, Recovered: full && os.Getenv("STANDIN_UNRECOVERED") != "1",
+		Damaged: contains(envList("STANDIN_CORRUPT_DATABASES", ""), db)}
 	step := int64(10)
 	switch {
 	case full && prev != nil:
@@ -712,13 +752,16 @@ func inspect(v version, dir string) int {
 // e.g. 70%" (5.x consistency-checker.adoc:100-102).
 var offHeapRE = regexp.MustCompile(`^([0-9]+[kKmMgG]?|[0-9]{1,3}%)$`)
 
-// check plays `neo4j-admin database check` of a backup (5.x tools/neo4j-admin/
-// consistency-checker.adoc; 2025.x backup-restore/consistency-checker.adoc).
+// check plays `neo4j-admin database check` of a backup, or of a stopped database of the data
+// directory (5.x tools/neo4j-admin/consistency-checker.adoc; 2025.x
+// backup-restore/consistency-checker.adoc): "[[--from-path-data=<path> --from-path-txn=<path>] |
+// [--from-path=<path> [--temp-path=<path>]]] <database>" (5.0 to dev, :20).
 func check(v version, args []string) int {
 	// --temp-path exists from the 5.0 branch: "a staging area to extract dump/backup artifacts"
 	// (5.0 consistency-checker.adoc:108-110).
 	allowed := set("from-path", "report-path", "additional-config", "check-counts", "check-graph", "check-indexes",
-		"check-property-owners", "max-off-heap-memory", "threads", "verbose", "force", "expand-commands", "temp-path")
+		"check-property-owners", "max-off-heap-memory", "threads", "verbose", "force", "expand-commands", "temp-path",
+		"from-path-data", "from-path-txn")
 	opts, pos, err := parse(args, allowed)
 	if err != nil {
 		return violation("database check: %v", err)
@@ -726,8 +769,17 @@ func check(v version, args []string) int {
 	if len(pos) != 1 {
 		return violation("database check takes one database, got %q", pos)
 	}
-	if opts["from-path"] == "" {
-		return violation("database check of a backup without --from-path")
+	_, data := opts["from-path-data"]
+	_, txn := opts["from-path-txn"]
+	_, from := opts["from-path"]
+	_, temp := opts["temp-path"]
+	switch {
+	case data != txn:
+		return violation("database check: --from-path-data and --from-path-txn go together")
+	case data && from:
+		return violation("database check: --from-path-data/--from-path-txn and --from-path exclude each other")
+	case temp && !from:
+		return violation("database check: --temp-path goes with --from-path")
 	}
 	// The project's rule: "--max-off-heap-memory ... Default 90%" of "currently free memory on
 	// the machine" (5.x :100-102), which in a pod whose limit is its request is the node's.
@@ -738,22 +790,52 @@ func check(v version, args []string) int {
 	if !offHeapRE.MatchString(mem) {
 		return violation("--max-off-heap-memory=%q is not a size", mem)
 	}
+	if err := additionalConfig(opts); err != nil {
+		return violation("%v", err)
+	}
 	db := strings.ToLower(pos[0])
-	from := opts["from-path"]
+	if !from {
+		// "Check the consistency of a local database. Note that the database must be stopped
+		// first. bin/neo4j-admin database check neo4j" (5.x :147-153); --from-path-data is "Path
+		// to the databases directory", default server.directories.data/databases (:108-110).
+		dir := opts["from-path-data"]
+		if dir == "" {
+			root := os.Getenv("STANDIN_DATA_DIR")
+			if root == "" {
+				return violation("database check of a local database without STANDIN_DATA_DIR (the server's data directory)")
+			}
+			dir = filepath.Join(root, "databases")
+		}
+		if _, err := os.Stat(filepath.Join(dir, db, "restored-from")); err != nil {
+			return failed("Database does not exist: %s", db)
+		}
+		if os.Getenv("STANDIN_CHECK_BROKEN") == "1" {
+			return failed("consistency check failed: out of memory")
+		}
+		if damaged(filepath.Join(dir, db)) || contains(envList("STANDIN_INCONSISTENT", ""), db) {
+			return inconsistencies(opts["report-path"], db)
+		}
+		fmt.Printf("Database %s is consistent\n", db)
+		return 0
+	}
+	path := opts["from-path"]
+	if path == "" {
+		return violation("database check of a backup with an empty --from-path")
+	}
 	var chain []header
-	if info, err := os.Stat(from); err == nil && !info.IsDir() {
+	if info, err := os.Stat(path); err == nil && !info.IsDir() {
 		// "label:changed[Changed in 2025.09] Path to a backup file or a directory ... If the path
 		// is to a single file, that artifact is selected" (2025.10.1 :118). Before: "Path to the
 		// directory containing dump/backup artifacts" (5.26.2 :117).
 		if !v.atLeast(2025, 9) {
-			return failed("--from-path=%s is not a directory", from)
+			return failed("--from-path=%s is not a directory", path)
 		}
-		h, err := readHeader(from)
+		h, err := readHeader(path)
 		if err != nil {
 			return failed("%v", err)
 		}
 		if h.Database != db {
-			return failed("%s is a backup of %s, not %s", from, h.Database, db)
+			return failed("%s is a backup of %s, not %s", path, h.Database, db)
 		}
 		chain = []header{h}
 		if !h.Full {
@@ -762,7 +844,7 @@ func check(v version, args []string) int {
 	} else {
 		// "If the directory contains multiple backups, it will select the most recent backup
 		// chain, based on the transaction IDs found" (5.26.2 :117).
-		names, heads := artifacts(from)
+		names, heads := artifacts(path)
 		newest := ""
 		for _, n := range names {
 			h := heads[n]
@@ -771,9 +853,9 @@ func check(v version, args []string) int {
 			}
 		}
 		if newest == "" {
-			return failed("no backup of %s in %s", db, from)
+			return failed("no backup of %s in %s", db, path)
 		}
-		_, hs, err := chainEndingAt(from, newest)
+		_, hs, err := chainEndingAt(path, newest)
 		if err != nil {
 			return failed("%v", err)
 		}
@@ -793,7 +875,7 @@ func check(v version, args []string) int {
 	// "--temp-path ... Default <from-path>" (5.x :120-122): without it, it stages there.
 	tmp := opts["temp-path"]
 	if tmp == "" {
-		tmp = from
+		tmp = path
 	}
 	if err := writable(tmp); err != nil {
 		return failed("%v", err)
@@ -801,31 +883,99 @@ func check(v version, args []string) int {
 	if os.Getenv("STANDIN_CHECK_BROKEN") == "1" {
 		return failed("consistency check failed: out of memory")
 	}
-	if contains(envList("STANDIN_INCONSISTENT", ""), db) {
-		// "If the consistency checker finds errors, it exits with an exit code other than 0 and
-		// writes a report file with a name in the format
-		// inconsistencies-YYYY-MM-DD.HH24.MI.SS.report" (5.x :133-135); --report-path is
-		// "Interpreted as a directory, unless it has an extension of .report", default "."
-		// (:95-97).
-		rp := opts["report-path"]
-		if rp == "" {
-			rp = "."
-		}
-		if !strings.HasSuffix(rp, ".report") {
-			_ = os.MkdirAll(rp, 0o755)
-			rp = filepath.Join(rp, "inconsistencies-"+time.Now().UTC().Format("2006-01-02.15.04.05")+".report")
-		}
-		_ = os.WriteFile(rp, []byte("ERROR: inconsistent\n"), 0o644)
-		return failed("Database check found inconsistencies")
+	if contains(envList("STANDIN_INCONSISTENT", ""), db) || chainDamaged(chain) {
+		return inconsistencies(opts["report-path"], db)
 	}
 	fmt.Printf("Database %s is consistent\n", db)
+	return 0
+}
+
+// inconsistencies ends a 5.x check that found errors: "If the consistency checker finds errors,
+// it exits with an exit code other than 0 and writes a report file with a name in the format
+// inconsistencies-YYYY-MM-DD.HH24.MI.SS.report" (5.x :133-135); --report-path is "Interpreted as
+// a directory, unless it has an extension of .report", default "." (:95-97).
+func inconsistencies(rp, db string) int {
+	if rp == "" {
+		rp = "."
+	}
+	if !strings.HasSuffix(rp, ".report") {
+		_ = os.MkdirAll(rp, 0o755)
+		rp = filepath.Join(rp, "inconsistencies-"+time.Now().UTC().Format("2006-01-02.15.04.05")+".report")
+	}
+	_ = os.WriteFile(rp, []byte("ERROR: The property chain of node 17 is inconsistent in database "+db+"\n"), 0o644)
+	return failed("Database check found inconsistencies")
+}
+
+// legacyCheck plays 4.4's `neo4j-admin check-consistency ([--database=<database>] |
+// [--backup=<path>]) [--verbose] [--additional-config=<path>] [--check-graph] [--check-indexes]
+// [--check-index-structure] [--check-label-scan-store] [--check-property-owners]
+// [--report-dir=<path>]` (4.4 tools/neo4j-admin/consistency-checker.adoc:17-26). "--backup ...
+// Cannot be used together with --database" (:48); "If the consistency checker finds errors, it
+// will exit with an exit code of 1 and write a report file" in --report-dir, default "."
+// (:62-64). The project's rule: the page cache is bounded with dbms.memory.pagecache.size in
+// --additional-config, since "If no page cache memory is configured, then a heuristic setting is
+// computed based on available system resources" (4.4 configuration/configuration-settings.adoc,
+// dbms.memory.pagecache.size), the node's.
+func legacyCheck(args []string) int {
+	opts, pos, err := parse(args, set("database", "backup", "verbose", "additional-config", "check-graph", "check-indexes",
+		"check-index-structure", "check-label-scan-store", "check-property-owners", "report-dir", "expand-commands"))
+	if err != nil {
+		return violation("4.4 check-consistency: %v", err)
+	}
+	if len(pos) > 0 {
+		return violation("4.4 check-consistency takes no positional arguments, got %q", pos)
+	}
+	_, hasDB := opts["database"]
+	_, hasBackup := opts["backup"]
+	if hasDB && hasBackup {
+		return violation("4.4 check-consistency: --backup cannot be used together with --database")
+	}
+	if err := additionalConfig(opts); err != nil {
+		return violation("%v", err)
+	}
+	conf, _ := os.ReadFile(opts["additional-config"])
+	if !regexp.MustCompile(`(?m)^dbms\.memory\.pagecache\.size=[0-9]+[kKmMgG]?$`).Match(conf) {
+		return violation("4.4 check-consistency without dbms.memory.pagecache.size in --additional-config: the page cache would be sized from the machine")
+	}
+	var dir string
+	db := opts["database"]
+	switch {
+	case hasBackup:
+		dir = opts["backup"]
+	default:
+		if db == "" {
+			db = "neo4j" // "--database | neo4j | Name of database." (:47)
+		}
+		root := os.Getenv("STANDIN_DATA_DIR")
+		if root == "" {
+			return violation("4.4 check-consistency of a database without STANDIN_DATA_DIR (the server's data directory)")
+		}
+		dir = filepath.Join(root, "databases", strings.ToLower(db))
+		if _, err := os.Stat(filepath.Join(dir, "restored-from")); err != nil {
+			return failed("Database does not exist: %s", db)
+		}
+	}
+	if os.Getenv("STANDIN_CHECK_BROKEN") == "1" {
+		return failed("consistency check failed: out of memory")
+	}
+	if damaged(dir) || contains(envList("STANDIN_INCONSISTENT", ""), strings.ToLower(db)) {
+		rd := opts["report-dir"]
+		if rd == "" {
+			rd = "."
+		}
+		_ = os.MkdirAll(rd, 0o755)
+		_ = os.WriteFile(filepath.Join(rd, "inconsistencies-"+time.Now().UTC().Format("2006-01-02.15.04.05")+".report"),
+			[]byte("ERROR: The property chain of node 17 is inconsistent in "+dir+"\n"), 0o644)
+		return failed("Inconsistencies found")
+	}
+	fmt.Println("Full Consistency Check")
 	return 0
 }
 
 // restoreInto writes the restored database's folder, refusing an existing one unless force (4.4
 // --force "Replaces an existing database", restore-backup.adoc:65; 5.x --overwrite-destination "If
 // an existing database should be replaced", 5.26.2 restore-backup.adoc:90).
-func restoreInto(db string, force bool, what string) int {
+func restoreInto(db string, force bool, what string, isDamaged bool) int {
 	data := os.Getenv("STANDIN_DATA_DIR")
 	if data == "" {
 		return violation("restore without STANDIN_DATA_DIR (the server's data directory)")
@@ -839,6 +989,13 @@ func restoreInto(db string, force bool, what string) int {
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	if isDamaged {
+		// A damaged store restores as damaged: only a consistency check tells.
+		if err := os.WriteFile(filepath.Join(target, damagedMarker), nil, 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 	}
 	if err := os.WriteFile(filepath.Join(target, "restored-from"), []byte(what+"\n"), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -863,7 +1020,7 @@ func legacyRestore(args []string) int {
 		fmt.Fprintf(os.Stderr, "backup folder %s not found\n", opts["from"])
 		return 1
 	}
-	return restoreInto(opts["database"], opts["force"] == "true", "folder "+opts["from"])
+	return restoreInto(opts["database"], opts["force"] == "true", "folder "+opts["from"], damaged(opts["from"]))
 }
 
 var untilRE = regexp.MustCompile(`^([0-9]+|[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2})$`)
@@ -953,7 +1110,7 @@ func restore(v version, args []string) int {
 		if applied >= 0 {
 			what += fmt.Sprintf(" up to transaction %d", applied)
 		}
-		if c := restoreInto(db, opts["overwrite-destination"] == "true", what); c != 0 {
+		if c := restoreInto(db, opts["overwrite-destination"] == "true", what, chainDamaged(hs)); c != 0 {
 			code = c
 		}
 	}
