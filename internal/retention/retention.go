@@ -1,7 +1,8 @@
 // Package retention decides which backups of a schedule to keep. It is chain-aware: a DIFF is
 // only restorable with the FULL that started its chain and every DIFF between them, so keeping a
-// DIFF keeps those too; the newest restorable chain is always kept; and only restorable backups
-// count towards the rules, so a run of failures never makes a good backup expire.
+// DIFF keeps those too; the newest restorable chain is always kept, and so are the newest clean
+// one and the newest a restore drill verified; and only restorable backups count towards the
+// rules, so a run of failures never makes a good backup expire.
 package retention
 
 import (
@@ -24,6 +25,8 @@ type Backup struct {
 	// Clean: every database was backed up and found consistent (Succeeded). A chain is clean
 	// when each of its backups back to the FULL is.
 	Clean bool
+	// Verified: a restore drill restored its chain and found it consistent.
+	Verified bool
 }
 
 // newestClean is the index in ok (newest first) of the newest backup whose chain is clean, or -1.
@@ -109,6 +112,14 @@ func Decide(backups []Backup, p Policy, now time.Time) Decision {
 		// And the newest clean one: while the newest chain holds an inconsistent or failed
 		// backup, the last chain that restores cleanly is the one that matters.
 		keep(ok[i], "newest clean")
+	}
+	for _, b := range ok {
+		if b.Verified {
+			// And the newest a restore drill proved: while the chains after it are unproved, it
+			// is the one known to restore (kept with its chain below).
+			keep(b, "last verified")
+			break
+		}
 	}
 
 	// Chains: oldest first, a FULL opens one, DIFFs extend it. Keeping any member keeps every

@@ -211,3 +211,32 @@ func FuzzParseMaxAge(f *testing.F) {
 		}
 	})
 }
+
+// The newest chain a drill proved is kept, whatever the rules say, while the newer ones are not
+// proved: the one backup known to restore is never the one let go.
+func TestTheLastVerifiedChainIsKept(t *testing.T) {
+	bs := month()
+	for i := range bs {
+		// d12 and d20 proved (DIFFs of the chains started on the 11th and the 18th).
+		bs[i].Verified = bs[i].Name == "d12" || bs[i].Name == "d20"
+	}
+	d := Decide(bs, Policy{KeepLast: 3}, now)
+	for _, n := range []string{"d18", "d19", "d20", "d25", "d29", "d30", "d31"} {
+		if _, ok := d.Keep[n]; !ok {
+			t.Errorf("%s deleted", n)
+		}
+	}
+	if d.Keep["d20"] != "last verified" {
+		t.Errorf("d20 kept for %q", d.Keep["d20"])
+	}
+	for _, n := range []string{"d12", "d17", "d21"} {
+		if why, ok := d.Keep[n]; ok {
+			t.Errorf("%s kept (%s): only the newest verified chain is", n, why)
+		}
+	}
+	// Once the newest chain is proved, the older proofs follow the rules.
+	bs[len(bs)-1].Verified = true
+	if why, ok := Decide(bs, Policy{KeepLast: 3}, now).Keep["d20"]; ok {
+		t.Errorf("d20 kept (%s) after d31 was verified", why)
+	}
+}
