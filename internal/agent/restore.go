@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -139,21 +140,26 @@ func drillCheck(ctx context.Context, rep *result.Restore, v neo4j.Version, dataD
 	if err := os.MkdirAll(reports, 0o750); err != nil {
 		return finish(ExitFailed, "CheckFailed", "restored, but the consistency check could not start: %v", err)
 	}
-	if tempDir == "" {
-		tempDir = os.TempDir()
+	// The 4.4 check's settings file goes in a folder of its own, removed once the check has run.
+	var scratch string
+	err := os.MkdirAll(cmp.Or(tempDir, os.TempDir()), 0o750)
+	if err == nil {
+		scratch, err = os.MkdirTemp(tempDir, "neo4j-check-")
 	}
-	if err := os.MkdirAll(tempDir, 0o750); err != nil {
+	if err != nil {
 		return finish(ExitFailed, "CheckFailed", "restored, but the consistency check could not start: %v", err)
 	}
+	defer os.RemoveAll(scratch)
+	confFile := filepath.Join(scratch, "check.conf")
 	argv, conf := neo4j.DatabaseCheckArgs(neo4j.DatabaseCheck{Version: v, Database: rep.Database, ReportDir: reports,
-		PageCache: pageCache, ConfigFile: filepath.Join(tempDir, "check.conf")})
+		PageCache: pageCache, ConfigFile: confFile})
 	if conf != "" {
-		if err := os.WriteFile(filepath.Join(tempDir, "check.conf"), []byte(conf), 0o640); err != nil {
+		if err := os.WriteFile(confFile, []byte(conf), 0o640); err != nil {
 			return finish(ExitFailed, "CheckFailed", "restored, but the consistency check could not start: %v", err)
 		}
 	}
 	began := time.Now()
-	_, err := adminOutput(ctx, admin, argv, log)
+	_, err = adminOutput(ctx, admin, argv, log)
 	rep.CheckTime = time.Since(began)
 	var bad invalidError
 	found, _ := filepath.Glob(filepath.Join(reports, "inconsistencies*.report"))
