@@ -755,7 +755,7 @@ var offHeapRE = regexp.MustCompile(`^([0-9]+[kKmMgG]?|[0-9]{1,3}%)$`)
 // check plays `neo4j-admin database check` of a backup, or of a stopped database of the data
 // directory (5.x tools/neo4j-admin/consistency-checker.adoc; 2025.x
 // backup-restore/consistency-checker.adoc): "[[--from-path-data=<path> --from-path-txn=<path>] |
-// [--from-path=<path> [--temp-path=<path>]]] <database>" (5.0 to dev, :20).
+// [--from-path=<path> [--temp-path=<path>]]] <database>" (5.0 :31, 5.x :19, dev :20).
 func check(v version, args []string) int {
 	// --temp-path exists from the 5.0 branch: "a staging area to extract dump/backup artifacts"
 	// (5.0 consistency-checker.adoc:108-110).
@@ -910,9 +910,9 @@ func inconsistencies(rp, db string) int {
 // [--backup=<path>]) [--verbose] [--additional-config=<path>] [--check-graph] [--check-indexes]
 // [--check-index-structure] [--check-label-scan-store] [--check-property-owners]
 // [--report-dir=<path>]` (4.4 tools/neo4j-admin/consistency-checker.adoc:17-26). "--backup ...
-// Cannot be used together with --database" (:48); "If the consistency checker finds errors, it
-// will exit with an exit code of 1 and write a report file" in --report-dir, default "."
-// (:62-64). The project's rule: the page cache is bounded with dbms.memory.pagecache.size in
+// Cannot be used together with --database" (:47); "If the consistency checker finds errors, it
+// will exit with an exit code of 1 and write a report file" (:62) in --report-dir, default "."
+// (:50). The project's rule: the page cache is bounded with dbms.memory.pagecache.size in
 // --additional-config, since "If no page cache memory is configured, then a heuristic setting is
 // computed based on available system resources" (4.4 configuration/configuration-settings.adoc,
 // dbms.memory.pagecache.size), the node's.
@@ -944,7 +944,7 @@ func legacyCheck(args []string) int {
 		dir = opts["backup"]
 	default:
 		if db == "" {
-			db = "neo4j" // "--database | neo4j | Name of database." (:47)
+			db = "neo4j" // "--database | neo4j | Name of database." (:46)
 		}
 		root := os.Getenv("STANDIN_DATA_DIR")
 		if root == "" {
