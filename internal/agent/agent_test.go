@@ -737,13 +737,18 @@ func TestDrillRestoresAndChecksTheChain(t *testing.T) {
 				corrupt = map[string]string{"STANDIN_CORRUPT_DATABASES": "neo4j"}
 			}
 			agent(t, dir, run{version: v, check: v != "4.4"})
-			entries, _ := os.ReadDir(dir)
-			var chain []string
-			for _, e := range entries {
-				if !e.IsDir() || v == "4.4" {
-					chain = append(chain, e.Name())
+			// The chain: 5.x's artifact files, 4.4's one folder.
+			artifacts := func() []string {
+				entries, _ := os.ReadDir(dir)
+				var names []string
+				for _, e := range entries {
+					if !e.IsDir() || v == "4.4" {
+						names = append(names, e.Name())
+					}
 				}
+				return names
 			}
+			chain := artifacts()
 			drill := func(data string, env []string, extra ...string) (int, result.Restore, string) {
 				args := []string{"--database=neo4j", "--temp-dir=" + filepath.Join(t.TempDir(), "tmp"), "--stage-dir=" + data,
 					"--replace", "--check", "--check-page-cache-bytes=268435456"}
@@ -778,15 +783,7 @@ func TestDrillRestoresAndChecksTheChain(t *testing.T) {
 			if o.code != 0 {
 				t.Fatalf("the damaged backup failed: exit %d\n%s", o.code, o.stdout)
 			}
-			if v != "4.4" {
-				entries, _ = os.ReadDir(dir)
-				chain = nil
-				for _, e := range entries {
-					if !e.IsDir() {
-						chain = append(chain, e.Name())
-					}
-				}
-			}
+			chain = artifacts()
 			data = t.TempDir()
 			code, rep, calls = drill(data, nil)
 			if code != 3 || rep.Reason != "Inconsistent" || rep.Consistent == nil || *rep.Consistent ||

@@ -260,7 +260,7 @@ func (b *backup) relative(p string) string {
 // keepsReport tells whether dir holds an inconsistency report; when it does not, dir (and the
 // folders above it that are left empty) are removed: only evidence is kept.
 func (b *backup) keepsReport(dir string) bool {
-	if hasInconsistencyReport(dir) {
+	if len(inconsistencyReports(dir)) > 0 {
 		return true
 	}
 	_ = os.RemoveAll(dir)
@@ -349,9 +349,10 @@ func (b *backup) details(ctx context.Context, d *result.Database) {
 	b.keepsReport(reports)
 }
 
-func hasInconsistencyReport(dir string) bool {
+// inconsistencyReports are the reports a consistency check wrote into dir.
+func inconsistencyReports(dir string) []string {
 	matches, _ := filepath.Glob(filepath.Join(dir, "inconsistencies*.report"))
-	return len(matches) > 0
+	return matches
 }
 
 // snapshot lists what the backup folder holds before a run: 5.x artifact files, 4.4 database

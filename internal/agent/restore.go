@@ -134,11 +134,14 @@ const DrillReportDir = "drill-report"
 // report), a check that could not run is retried like any failure.
 func drillCheck(ctx context.Context, rep *result.Restore, v neo4j.Version, dataDir, tempDir string, pageCache int64, admin string,
 	log io.Writer, finish func(code int, reason, format string, a ...any) int) int {
+	cannotStart := func(err error) int {
+		return finish(ExitFailed, "CheckFailed", "restored, but the consistency check could not start: %v", err)
+	}
 	reports := filepath.Join(dataDir, DrillReportDir)
 	// A report an earlier pod of this Job left is not this check's.
 	_ = os.RemoveAll(reports)
 	if err := os.MkdirAll(reports, 0o750); err != nil {
-		return finish(ExitFailed, "CheckFailed", "restored, but the consistency check could not start: %v", err)
+		return cannotStart(err)
 	}
 	// The 4.4 check's settings file goes in a folder of its own, removed once the check has run.
 	var scratch string
@@ -147,7 +150,7 @@ func drillCheck(ctx context.Context, rep *result.Restore, v neo4j.Version, dataD
 		scratch, err = os.MkdirTemp(tempDir, "neo4j-check-")
 	}
 	if err != nil {
-		return finish(ExitFailed, "CheckFailed", "restored, but the consistency check could not start: %v", err)
+		return cannotStart(err)
 	}
 	defer os.RemoveAll(scratch)
 	confFile := filepath.Join(scratch, "check.conf")
@@ -155,17 +158,20 @@ func drillCheck(ctx context.Context, rep *result.Restore, v neo4j.Version, dataD
 		PageCache: pageCache, ConfigFile: confFile})
 	if conf != "" {
 		if err := os.WriteFile(confFile, []byte(conf), 0o640); err != nil {
-			return finish(ExitFailed, "CheckFailed", "restored, but the consistency check could not start: %v", err)
+			return cannotStart(err)
 		}
 	}
 	began := time.Now()
 	_, err = adminOutput(ctx, admin, argv, log)
 	rep.CheckTime = time.Since(began)
+	found := inconsistencyReports(reports)
+	if err == nil || len(found) == 0 {
+		// Only evidence is kept.
+		_ = os.RemoveAll(reports)
+	}
 	var bad invalidError
-	found, _ := filepath.Glob(filepath.Join(reports, "inconsistencies*.report"))
 	switch {
 	case err == nil:
-		_ = os.RemoveAll(reports)
 		rep.Consistent = ptr(true)
 		return finish(ExitOK, "", "")
 	case len(found) > 0:
@@ -175,24 +181,14 @@ func drillCheck(ctx context.Context, rep *result.Restore, v neo4j.Version, dataD
 		rep.Consistent = ptr(false)
 		rep.Report = filepath.ToSlash(filepath.Join(DrillReportDir, filepath.Base(found[0])))
 		if head, rerr := os.ReadFile(found[0]); rerr == nil {
-			fmt.Fprintf(log, "agent: %s begins:\n%s\n", rep.Report, clipText(string(head), 4096))
+			fmt.Fprintf(log, "agent: %s begins:\n%s\n", rep.Report, result.Clip(string(head), 4096))
 		}
 		return finish(ExitRefused, "Inconsistent", "database %s restored, but the consistency check found inconsistencies: report %s", rep.Database, rep.Report)
 	case errors.As(err, &bad):
-		_ = os.RemoveAll(reports)
 		return finish(ExitInvalid, "", "%v", err)
 	default:
-		_ = os.RemoveAll(reports)
 		return finish(ExitFailed, "CheckFailed", "database %s restored, but the consistency check did not run to a verdict: %v", rep.Database, err)
 	}
-}
-
-// clipText is s cut to at most n bytes.
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + " …"
 }
 
 // invalidError is a mistake in what the agent was asked, not a failure of the restore.

@@ -146,22 +146,22 @@ func Encode(r Backup, max int) []byte {
 	r.V = Version
 	for _, errLen := range []int{1024, 256, 64} {
 		c := r
-		c.Error = clip(c.Error, errLen)
+		c.Error = Clip(c.Error, errLen)
 		c.Databases = append([]Database(nil), r.Databases...)
 		for i := range c.Databases {
-			c.Databases[i].Error = clip(c.Databases[i].Error, errLen)
+			c.Databases[i].Error = Clip(c.Databases[i].Error, errLen)
 		}
 		if b, _ := json.Marshal(c); len(b) <= max {
 			return b
 		}
 	}
 	c := r
-	c.Error = clip(c.Error, 64)
+	c.Error = Clip(c.Error, 64)
 	for len(c.Databases) > 0 {
 		c.Databases = c.Databases[:len(c.Databases)-1]
 		c.Truncated = len(r.Databases) - len(c.Databases)
 		for i := range c.Databases {
-			c.Databases[i].Error = clip(c.Databases[i].Error, 64)
+			c.Databases[i].Error = Clip(c.Databases[i].Error, 64)
 		}
 		if b, _ := json.Marshal(c); len(b) <= max {
 			return b
@@ -297,10 +297,11 @@ func Clean(s string, max int) string {
 		}
 		return r
 	}, s)
-	return clip(s, max)
+	return Clip(s, max)
 }
 
-func clip(s string, max int) string {
+// Clip cuts s to at most max bytes on a rune boundary, marking the cut with "…".
+func Clip(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}
@@ -351,7 +352,7 @@ type Restore struct {
 // EncodeRestore writes r as compact JSON within max bytes (the chain is cut first).
 func EncodeRestore(r Restore, max int) []byte {
 	r.V = Version
-	r.Error = clip(r.Error, 1024)
+	r.Error = Clip(r.Error, 1024)
 	for {
 		b, _ := json.Marshal(r)
 		if len(b) <= max || len(r.Chain) == 0 {

@@ -46,6 +46,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -482,14 +483,9 @@ func legacyBackup(v version, args []string) int {
 			case os.Getenv("STANDIN_CHECK_BROKEN") == "1":
 				code = max(code, 2)
 			case contains(envList("STANDIN_INCONSISTENT", ""), db) || damaged(dir):
-				rd := opts["report-dir"]
-				if rd == "" {
-					rd = "."
-				}
-				if err := os.MkdirAll(rd, 0o755); err != nil {
+				if err := writeReport(cmp.Or(opts["report-dir"], "."), "ERROR: inconsistent "+db); err != nil {
 					return failed("%v", err)
 				}
-				_ = os.WriteFile(filepath.Join(rd, "inconsistencies-"+time.Now().UTC().Format("2006-01-02.15.04.05")+".report"), []byte("ERROR: inconsistent "+db+"\n"), 0o644)
 				code = 3
 			}
 		}
@@ -798,21 +794,14 @@ func check(v version, args []string) int {
 		// "Check the consistency of a local database. Note that the database must be stopped
 		// first. bin/neo4j-admin database check neo4j" (5.x :147-153); --from-path-data is "Path
 		// to the databases directory", default server.directories.data/databases (:108-110).
-		dir := opts["from-path-data"]
-		if dir == "" {
-			root := os.Getenv("STANDIN_DATA_DIR")
-			if root == "" {
-				return violation("database check of a local database without STANDIN_DATA_DIR (the server's data directory)")
-			}
-			dir = filepath.Join(root, "databases")
-		}
-		if _, err := os.Stat(filepath.Join(dir, db, "restored-from")); err != nil {
-			return failed("Database does not exist: %s", db)
+		dir, code := localDatabase("database check of a local database", opts["from-path-data"], db)
+		if code != 0 {
+			return code
 		}
 		if os.Getenv("STANDIN_CHECK_BROKEN") == "1" {
 			return failed("consistency check failed: out of memory")
 		}
-		if damaged(filepath.Join(dir, db)) || contains(envList("STANDIN_INCONSISTENT", ""), db) {
+		if damaged(dir) || contains(envList("STANDIN_INCONSISTENT", ""), db) {
 			return inconsistencies(opts["report-path"], db)
 		}
 		fmt.Printf("Database %s is consistent\n", db)
@@ -895,15 +884,23 @@ func check(v version, args []string) int {
 // inconsistencies-YYYY-MM-DD.HH24.MI.SS.report" (5.x :133-135); --report-path is "Interpreted as
 // a directory, unless it has an extension of .report", default "." (:95-97).
 func inconsistencies(rp, db string) int {
-	if rp == "" {
-		rp = "."
+	text := "ERROR: The property chain of node 17 is inconsistent in database " + db
+	if rp = cmp.Or(rp, "."); strings.HasSuffix(rp, ".report") {
+		_ = os.WriteFile(rp, []byte(text+"\n"), 0o644)
+	} else {
+		_ = writeReport(rp, text)
 	}
-	if !strings.HasSuffix(rp, ".report") {
-		_ = os.MkdirAll(rp, 0o755)
-		rp = filepath.Join(rp, "inconsistencies-"+time.Now().UTC().Format("2006-01-02.15.04.05")+".report")
-	}
-	_ = os.WriteFile(rp, []byte("ERROR: The property chain of node 17 is inconsistent in database "+db+"\n"), 0o644)
 	return failed("Database check found inconsistencies")
+}
+
+// writeReport writes a report of inconsistencies into dir under the name both versions give it,
+// "inconsistencies-YYYY-MM-DD.HH24.MI.SS.report" (4.4 consistency-checker.adoc:62; 5.x :134).
+func writeReport(dir, text string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	name := "inconsistencies-" + time.Now().UTC().Format("2006-01-02.15.04.05") + ".report"
+	return os.WriteFile(filepath.Join(dir, name), []byte(text+"\n"), 0o644)
 }
 
 // legacyCheck plays 4.4's `neo4j-admin check-consistency ([--database=<database>] |
@@ -946,30 +943,38 @@ func legacyCheck(args []string) int {
 		if db == "" {
 			db = "neo4j" // "--database | neo4j | Name of database." (:46)
 		}
-		root := os.Getenv("STANDIN_DATA_DIR")
-		if root == "" {
-			return violation("4.4 check-consistency of a database without STANDIN_DATA_DIR (the server's data directory)")
-		}
-		dir = filepath.Join(root, "databases", strings.ToLower(db))
-		if _, err := os.Stat(filepath.Join(dir, "restored-from")); err != nil {
-			return failed("Database does not exist: %s", db)
+		var code int
+		if dir, code = localDatabase("4.4 check-consistency of a database", "", strings.ToLower(db)); code != 0 {
+			return code
 		}
 	}
 	if os.Getenv("STANDIN_CHECK_BROKEN") == "1" {
 		return failed("consistency check failed: out of memory")
 	}
 	if damaged(dir) || contains(envList("STANDIN_INCONSISTENT", ""), strings.ToLower(db)) {
-		rd := opts["report-dir"]
-		if rd == "" {
-			rd = "."
-		}
-		_ = os.MkdirAll(rd, 0o755)
-		_ = os.WriteFile(filepath.Join(rd, "inconsistencies-"+time.Now().UTC().Format("2006-01-02.15.04.05")+".report"),
-			[]byte("ERROR: The property chain of node 17 is inconsistent in "+dir+"\n"), 0o644)
+		_ = writeReport(cmp.Or(opts["report-dir"], "."), "ERROR: The property chain of node 17 is inconsistent in "+dir)
 		return failed("Inconsistencies found")
 	}
 	fmt.Println("Full Consistency Check")
 	return 0
+}
+
+// localDatabase is the folder of database db in databases (default: the data directory's,
+// STANDIN_DATA_DIR/databases), or the exit of cmd when there is none to read: a violation
+// without a data directory, a failure when db was never restored there.
+func localDatabase(cmd, databases, db string) (dir string, code int) {
+	if databases == "" {
+		root := os.Getenv("STANDIN_DATA_DIR")
+		if root == "" {
+			return "", violation("%s without STANDIN_DATA_DIR (the server's data directory)", cmd)
+		}
+		databases = filepath.Join(root, "databases")
+	}
+	dir = filepath.Join(databases, db)
+	if _, err := os.Stat(filepath.Join(dir, "restored-from")); err != nil {
+		return "", failed("Database does not exist: %s", db)
+	}
+	return dir, 0
 }
 
 // restoreInto writes the restored database's folder, refusing an existing one unless force (4.4
@@ -1130,14 +1135,13 @@ func dump(args []string) int {
 	if len(pos) != 1 || opts["to-path"] == "" {
 		return violation("database dump needs --to-path and one database")
 	}
-	data := os.Getenv("STANDIN_DATA_DIR")
-	if data == "" {
-		return violation("dump without STANDIN_DATA_DIR (the server's data directory)")
+	dir, code := localDatabase("dump", "", pos[0])
+	if code != 0 {
+		return code
 	}
-	what, err := os.ReadFile(filepath.Join(data, "databases", pos[0], "restored-from"))
+	what, err := os.ReadFile(filepath.Join(dir, "restored-from"))
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "Database does not exist: %s\n", pos[0])
-		return 1
+		return failed("%v", err)
 	}
 	out := filepath.Join(opts["to-path"], pos[0]+".dump")
 	if _, err := os.Stat(out); err == nil && opts["overwrite-destination"] != "true" {
