@@ -89,10 +89,27 @@ func (r *BackupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}}}
 	})
+	// A drill's verdict goes on the Backup it restored: its drills are found by their source.
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.Restore{}, drillSourceKey, func(o client.Object) []string {
+		if rs := o.(*v1.Restore); rs.Spec.Mode == v1.RestoreVerify && rs.Spec.Source.BackupName != "" {
+			return []string{rs.Spec.Source.BackupName}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	drilled := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []reconcile.Request {
+		rs, ok := obj.(*v1.Restore)
+		if !ok || rs.Spec.Mode != v1.RestoreVerify || rs.Spec.Source.BackupName == "" || !restoreFinished(rs.Status.Phase) {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: rs.Namespace, Name: rs.Spec.Source.BackupName}}}
+	})
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1.Backup{}).
 		Owns(&batchv1.Job{}).
 		Watches(&batchv1.Job{}, pruneOwner).
+		Watches(&v1.Restore{}, drilled).
 		Watches(&v1.Backup{}, handler.EnqueueRequestsFromMapFunc(r.waitingFor)).
 		Named("backup").
 		Complete(r)
@@ -432,9 +449,18 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			return res, nil // done: it removed its finalizer, and the Backup is gone
 		}
 	case b.Status.Phase.Finished():
-		// A finished Backup's status is final: an error here goes to the backoff and the log.
+		// A finished Backup's status is final but for the drills that restore it: an error
+		// here goes to the backoff and the log.
 		r.recordMetrics(b, false)
-		return ctrl.Result{}, dropStoppedJob(ctx, r.Client, r.Reader, b, b.Status.Conditions, b.Status.JobName)
+		if err := dropStoppedJob(ctx, r.Client, r.Reader, b, b.Status.Conditions, b.Status.JobName); err != nil {
+			return ctrl.Result{}, err
+		}
+		v, err := r.drilled(ctx, b)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		next.Status.Verification = v
+		return commit(ctx, r.Client, next, b.Status, next.Status, &effects{}, ctrl.Result{})
 	case b.Status.JobName == "":
 		// Held until the status that records the Job is written (commit, below).
 		defer r.writers.lock(location.Key(b))()
@@ -452,6 +478,33 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	fx := &effects{}
 	r.report(ctx, b, next, fx)
 	return commit(ctx, r.Client, next, b.Status, next.Status, fx, res)
+}
+
+// drillSourceKey indexes drills (Restores of mode Verify) by the Backup they restore.
+const drillSourceKey = ".spec.source.backupName"
+
+// drilled is the newest verdict of a drill that restored the chain ending at b: the newest
+// finished drill of it with a verdict, or what b's status holds when that is newer (its drill
+// deleted by a schedule's history limit, or by hand).
+func (r *BackupReconciler) drilled(ctx context.Context, b *v1.Backup) (*v1.BackupVerification, error) {
+	list := &v1.RestoreList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(b.Namespace), client.MatchingFields{drillSourceKey: b.Name}); err != nil {
+		return nil, fmt.Errorf("listing the drills of Backup %s: %w", b.Name, err)
+	}
+	v := b.Status.Verification
+	for i := range list.Items {
+		rs := &list.Items[i]
+		if rs.Spec.Mode != v1.RestoreVerify || !restoreFinished(rs.Status.Phase) || rs.Status.Verification == nil ||
+			rs.Status.CompletionTime == nil || rs.CreationTimestamp.Before(&b.CreationTimestamp) {
+			// (A drill older than b drilled an earlier Backup of the name.)
+			continue
+		}
+		if v == nil || rs.Status.CompletionTime.After(v.Time.Time) {
+			v = &v1.BackupVerification{Restore: rs.Name, Database: rs.Spec.Database, Time: *rs.Status.CompletionTime,
+				Consistent: rs.Status.Phase == v1.RestoreSucceeded && rs.Status.Verification.Consistent}
+		}
+	}
+	return v, nil
 }
 
 // start plans the backup and creates its Job. What blocks it (no ready server, no isolated zone,

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -50,6 +51,7 @@ const requeuePad = 100 * time.Millisecond
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backupschedules/finalizers,verbs=update
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=backups,verbs=get;list;watch;create;delete;patch
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=delete
+// +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=restores,verbs=get;list;watch;create;delete
 
 // SetupWithManager registers the controller: schedules, and the Backups they own.
 func (r *BackupScheduleReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -64,9 +66,19 @@ func (r *BackupScheduleReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
+	// And its drills, the same way.
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.Restore{}, restoreOwnerKey, func(o client.Object) []string {
+		if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "BackupSchedule" && ref.APIVersion == v1.GroupVersion.String() {
+			return []string{string(ref.UID)}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1.BackupSchedule{}).
 		Owns(&v1.Backup{}).
+		Owns(&v1.Restore{}).
 		Named("backupschedule").
 		Complete(r)
 }
@@ -114,8 +126,38 @@ func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		if sp := next.Status.Space; sp != nil && space != nil {
 			metrics.RecordSpace(s.Namespace, s.Name, sp.Capacity.Value(), sp.Available.Value(), space.Status == metav1.ConditionTrue)
 		}
+		recordDrills(next, now)
 	})
 	return commit(ctx, r.Client, next, s.Status, next.Status, fx, res)
+}
+
+// recordDrills exports what s's drills found, or drops it when s has no spec.verify.
+func recordDrills(s *v1.BackupSchedule, now time.Time) {
+	v := s.Status.Verification
+	if s.Spec.Verify == nil || v == nil {
+		metrics.ForgetDrills(s.Namespace, s.Name)
+		return
+	}
+	// value is called only when ok: what it reads may be nil otherwise.
+	set := func(g *prometheus.GaugeVec, ok bool, value func() float64) {
+		if ok {
+			g.WithLabelValues(s.Namespace, s.Name).Set(value())
+		} else {
+			g.DeleteLabelValues(s.Namespace, s.Name)
+		}
+	}
+	set(metrics.ScheduleLastVerified, v.LastVerifiedTime != nil, func() float64 { return float64(v.LastVerifiedTime.Unix()) })
+	c := meta.FindStatusCondition(s.Status.Conditions, v1.ConditionVerified)
+	set(metrics.ScheduleVerified, c != nil && c.Status != metav1.ConditionUnknown, func() float64 {
+		if c.Status == metav1.ConditionTrue {
+			return 1
+		}
+		return 0
+	})
+	sched, err := parseVerify(s)
+	set(metrics.ScheduleVerifyInterval, err == nil, func() float64 { return maxGap(sched, s.Spec.TimeZone, now).Seconds() })
+	set(metrics.DrillRestoreSeconds, v.RestoreDuration != nil, func() float64 { return v.RestoreDuration.Seconds() })
+	set(metrics.DrillCheckSeconds, v.CheckDuration != nil, func() float64 { return v.CheckDuration.Seconds() })
 }
 
 // failedCall records err on next's status (Ready and Scheduled False with the call's reason)
@@ -179,12 +221,37 @@ func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSc
 			fmt.Sprintf("next slot %s", nextSlot.Format(time.RFC3339)), t)
 		res.RequeueAfter = nextSlot.Sub(now) + requeuePad
 	}
+	if s.Spec.Verify != nil {
+		verifySched, err := parseVerify(s)
+		if err != nil {
+			return ctrl.Result{}, err // parse refused it already
+		}
+		at, err := r.verify(ctx, s, owned, verifySched, deadline, now, fx)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if until := at.Sub(now) + requeuePad; !at.IsZero() && (res.RequeueAfter == 0 || until < res.RequeueAfter) {
+			res.RequeueAfter = until
+		}
+	} else {
+		s.Status.Verification = nil
+		meta.RemoveStatusCondition(&s.Status.Conditions, v1.ConditionVerified)
+	}
 	status.Set(&s.Status.Conditions, s.Generation, status.Done, scheduledReason(s), "the schedule is valid", t)
 
 	if err := r.prune(ctx, s, owned, now); err != nil {
 		return ctrl.Result{}, err
 	}
 	return res, nil
+}
+
+// parseVerify reads the drill schedule, in the schedule's time zone.
+func parseVerify(s *v1.BackupSchedule) (*schedule.Schedule, error) {
+	sched, err := schedule.Parse(string(s.Spec.Verify.Schedule), s.Spec.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("spec.verify.schedule: %w", err)
+	}
+	return sched, nil
 }
 
 func scheduledReason(s *v1.BackupSchedule) string {
@@ -203,6 +270,11 @@ func parse(s *v1.BackupSchedule) (sched, full *schedule.Schedule, deadline *time
 	if s.Spec.FullBackupSchedule != "" {
 		if full, err = schedule.Parse(string(s.Spec.FullBackupSchedule), s.Spec.TimeZone); err != nil {
 			return nil, nil, nil, fmt.Errorf("spec.fullBackupSchedule: %w", err)
+		}
+	}
+	if s.Spec.Verify != nil {
+		if _, err := parseVerify(s); err != nil {
+			return nil, nil, nil, err
 		}
 	}
 	if s.Spec.Retention != nil {
@@ -372,57 +444,17 @@ type recoveredSlot struct {
 // starting deadline, when Forbid finds a Backup running, or when a suspension just ended (slots
 // passed while suspended are not taken).
 func decideSlot(s *v1.BackupSchedule, owned []v1.Backup, sched, full *schedule.Schedule, deadline *time.Duration, now time.Time) slotDecision {
-	var d slotDecision
-	// The newest slot handled: from status, and from the Backups themselves, so a status write
-	// that was lost after a Backup was created cannot make its slot look missed.
-	since := s.CreationTimestamp.Time
-	for _, t := range []*metav1.Time{s.Status.LastScheduleTime, s.Status.LastMissedTime} {
-		if t != nil && t.After(since) {
-			since = t.Time
-		}
-	}
-	var last time.Time
-	if s.Status.LastScheduleTime != nil {
-		last = s.Status.LastScheduleTime.Time
-	}
+	children := make([]slotChild, 0, len(owned))
 	for _, b := range owned {
-		slot, err := time.Parse(time.RFC3339, b.Annotations[v1.SlotAnnotation])
-		if err != nil || !slot.After(last) {
-			continue
-		}
-		missedBefore, _ := strconv.ParseInt(b.Annotations[missedAnnotation], 10, 64)
-		d.recovered = append(d.recovered, recoveredSlot{slot: slot, missed: missedBefore})
-		last = slot
-		if slot.After(since) {
-			since = slot
-		}
+		children = append(children, slotChild{name: b.Name, annotations: b.Annotations})
 	}
-	skip := func(slot time.Time, n int64, reason, format string, args ...any) slotDecision {
-		d.action, d.slot, d.missed, d.reason, d.message = slotSkip, slot, n, reason, fmt.Sprintf(format, args...)
+	series := slotSeries{
+		created: s.CreationTimestamp.Time, lastSchedule: s.Status.LastScheduleTime, lastMissed: s.Status.LastMissedTime,
+		resumed: resumed(s), name: func(slot time.Time) string { return resources.ScheduledBackupName(s.Name, slotMinute(slot)) },
+	}
+	d := dueSlot(series, children, sched, deadline, now)
+	if d.action != slotCreate {
 		return d
-	}
-	resumed := false
-	if c := meta.FindStatusCondition(s.Status.Conditions, v1.ConditionScheduled); c != nil && c.Reason == v1.ReasonSuspended {
-		resumed = true
-	}
-	due := sched.DueAt(since, now, deadline)
-	switch {
-	case resumed && !due.Slot.IsZero():
-		return skip(due.Slot, due.Missed+1, "Suspended", "%d slot(s) passed while the schedule was suspended; they are not taken", due.Missed+1)
-	case !due.TooLate.IsZero():
-		return skip(due.TooLate, due.Missed, "DeadlinePassed",
-			"slot %s was missed by more than startingDeadlineSeconds (%d slot(s) in all); it is skipped, not replayed", due.TooLate.Format(time.RFC3339), due.Missed)
-	case due.Slot.IsZero():
-		return d
-	}
-
-	d.slot = due.Slot
-	d.name = resources.ScheduledBackupName(s.Name, due.Slot.UTC().Format("200601021504"))
-	for _, b := range owned {
-		if b.Name == d.name {
-			d.action = slotAdopt
-			return d
-		}
 	}
 	if active := activeBackups(owned); len(active) > 0 {
 		switch s.Spec.ConcurrencyPolicy {
@@ -430,18 +462,109 @@ func decideSlot(s *v1.BackupSchedule, owned []v1.Backup, sched, full *schedule.S
 		case v1.ConcurrencyReplace:
 			d.replace = active
 		default: // Forbid
-			return skip(due.Slot, due.Missed+1, "Forbid", "slot %s skipped: Backup %s is still running (concurrencyPolicy Forbid)", due.Slot.Format(time.RFC3339), active[0].Name)
+			return d.skipped("Forbid", "slot %s skipped: Backup %s is still running (concurrencyPolicy Forbid)", d.slot.Format(time.RFC3339), active[0].Name)
+		}
+	}
+	d.typ = slotType(s, full, d.slot, owned)
+	return d
+}
+
+// resumed tells whether s's last pass found it suspended: the slots passed since are not taken.
+func resumed(s *v1.BackupSchedule) bool {
+	c := meta.FindStatusCondition(s.Status.Conditions, v1.ConditionScheduled)
+	return c != nil && c.Reason == v1.ReasonSuspended
+}
+
+// slotMinute is the suffix that names a slot's child: its UTC minute.
+func slotMinute(slot time.Time) string { return slot.UTC().Format("200601021504") }
+
+// slotSeries is one series of a schedule's slots (its Backups, or its drills) as its status
+// records them, and how the series names a slot's child.
+type slotSeries struct {
+	created                  time.Time
+	lastSchedule, lastMissed *metav1.Time
+	// resumed: the schedule was suspended until now.
+	resumed bool
+	name    func(slot time.Time) string
+}
+
+// slotChild is what a slot decision reads of a child a series made for a slot.
+type slotChild struct {
+	name        string
+	annotations map[string]string
+}
+
+// dueSlot is the decision every series of slots shares (the CronJob controller's): the most
+// recent slot since the last handled one, never more than one; recovered from the children when
+// the pass that made one lost its status write; skipped past the starting deadline or when a
+// suspension just ended; adopted when its child exists. A slot to take comes back as slotCreate
+// with its child's name and annotations: the series' concurrency rule is its caller's.
+func dueSlot(series slotSeries, children []slotChild, sched *schedule.Schedule, deadline *time.Duration, now time.Time) slotDecision {
+	var d slotDecision
+	// The newest slot handled: from status, and from the children themselves, so a status
+	// write that was lost after a child was created cannot make its slot look missed.
+	since := series.created
+	for _, t := range []*metav1.Time{series.lastSchedule, series.lastMissed} {
+		if t != nil && t.After(since) {
+			since = t.Time
+		}
+	}
+	var last time.Time
+	if series.lastSchedule != nil {
+		last = series.lastSchedule.Time
+	}
+	for _, c := range children {
+		slot, err := time.Parse(time.RFC3339, c.annotations[v1.SlotAnnotation])
+		if err != nil || !slot.After(last) {
+			continue
+		}
+		missedBefore, _ := strconv.ParseInt(c.annotations[missedAnnotation], 10, 64)
+		d.recovered = append(d.recovered, recoveredSlot{slot: slot, missed: missedBefore})
+		last = slot
+		if slot.After(since) {
+			since = slot
+		}
+	}
+	due := sched.DueAt(since, now, deadline)
+	switch {
+	case series.resumed && !due.Slot.IsZero():
+		d.slot, d.missed = due.Slot, due.Missed+1
+		return d.skipped("Suspended", "%d slot(s) passed while the schedule was suspended; they are not taken", due.Missed+1)
+	case !due.TooLate.IsZero():
+		d.slot, d.missed = due.TooLate, due.Missed
+		return d.skipped("DeadlinePassed",
+			"slot %s was missed by more than startingDeadlineSeconds (%d slot(s) in all); it is skipped, not replayed", due.TooLate.Format(time.RFC3339), due.Missed)
+	case due.Slot.IsZero():
+		return d
+	}
+
+	d.slot = due.Slot
+	d.name = series.name(due.Slot)
+	for _, c := range children {
+		if c.name == d.name {
+			d.action = slotAdopt
+			return d
 		}
 	}
 	d.action = slotCreate
-	d.typ = slotType(s, full, due.Slot, owned)
-	// The slots an outage skipped are recorded on the Backup that follows it, so the count
+	// The slots an outage skipped are recorded on the child that follows it, so the count
 	// survives a lost status write (the next pass adds it from there, exactly once).
 	d.annotations = map[string]string{v1.SlotAnnotation: due.Slot.UTC().Format(time.RFC3339)}
 	if due.Missed > 0 {
 		d.missed = due.Missed
 		d.annotations[missedAnnotation] = strconv.FormatInt(due.Missed, 10)
 	}
+	return d
+}
+
+// skipped turns d, a slot due, into its skip: the slot and the slots an outage skipped before
+// it are counted, for reason.
+func (d slotDecision) skipped(reason, format string, args ...any) slotDecision {
+	if d.action == slotCreate {
+		d.missed++
+	}
+	d.action, d.reason, d.message = slotSkip, reason, fmt.Sprintf(format, args...)
+	d.annotations = nil
 	return d
 }
 
@@ -655,6 +778,8 @@ func decidePrune(s *v1.BackupSchedule, owned []v1.Backup, now time.Time) pruneDe
 				Restorable: b.Status.Phase == v1.BackupSucceeded || b.Status.Phase == v1.BackupPartiallyFailed,
 				// Succeeded: every database backed up and consistent.
 				Clean: b.Status.Phase == v1.BackupSucceeded,
+				// A drill restored its chain and found it consistent.
+				Verified: b.Status.Verification != nil && b.Status.Verification.Consistent,
 			})
 		}
 		d := retention.Decide(items, retention.Policy{

@@ -33,7 +33,10 @@ import (
 
 // RestoreReconciler resolves a Restore's chain and runs it.
 //
-// Mode Volume is one Job: neo4j-admin restore into the target claim. Mode SeedFromURI is a seed
+// Mode Volume is one Job: neo4j-admin restore into the target claim. Mode Verify, a drill, is
+// that Job restoring into a scratch claim made for the Restore, checking the restored database
+// and reporting what it measured; the claim is deleted once it has ended (kept, with the
+// check's report, when the database was inconsistent). Mode SeedFromURI is a seed
 // server (a Job in the storage zone serving the chain, or a dump prepared from it, behind a
 // Service) and a seed Job (cypher-shell: CREATE DATABASE from that URI, then wait until it is
 // online on every server); the server and Service are deleted once the seed Job has ended.
@@ -53,6 +56,7 @@ type RestoreReconciler struct {
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=restores/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=backup.graphkeeper.dev,resources=restores/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;create;delete
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;create;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;create;delete
 
 // SetupWithManager registers the controller: Restores and the Jobs they own.
@@ -87,12 +91,9 @@ func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		if err := dropStoppedJob(ctx, r.Client, r.Reader, rs, rs.Status.Conditions, rs.Status.JobName); err != nil {
 			return ctrl.Result{}, err
 		}
-		if rs.Spec.Mode == v1.RestoreSeedFromURI {
-			// Nothing the restore started outlives it; idempotent, so a pass whose clean-up
-			// failed after the final status was written is finished here.
-			return ctrl.Result{}, r.cleanupSeed(ctx, rs)
-		}
-		return ctrl.Result{}, nil
+		// Nothing the restore started outlives it; idempotent, so a pass whose clean-up failed
+		// after the final status was written is finished here.
+		return ctrl.Result{}, r.cleanup(ctx, rs)
 	}
 	now := r.Clock.Now()
 	next := rs.DeepCopy()
@@ -116,10 +117,10 @@ func (r *RestoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 }
 
 // report says, once the status is written, what the pass changed: a new phase (an event, and for
-// a finished Restore its duration and the seed server's removal) or a new Ready reason. The final
-// status is written before anything is cleaned up, so that what ended the restore (the seed
-// server's report, say) is recorded even if the clean-up fails; the pass that sees it finished
-// cleans up again.
+// a finished Restore its duration and the clean-up of what ran beside its Job) or a new Ready
+// reason. The final status is written before anything is cleaned up, so that what ended the
+// restore (the seed server's report, a drill's verdict) is recorded even if the clean-up fails;
+// the pass that sees it finished cleans up again.
 func (r *RestoreReconciler) report(ctx context.Context, old, rs *v1.Restore, fx *effects) {
 	p := rs.Status.Phase
 	announce(fx, r.Recorder, rs, string(old.Status.Phase), string(p), old.Status.Conditions, rs.Status.Conditions,
@@ -130,10 +131,8 @@ func (r *RestoreReconciler) report(ctx context.Context, old, rs *v1.Restore, fx 
 	fx.later(func() {
 		metrics.RestoreDuration.WithLabelValues(rs.Namespace, string(rs.Spec.Mode), string(p)).
 			Observe(rs.Status.CompletionTime.Sub(rs.CreationTimestamp.Time).Seconds())
-		if rs.Spec.Mode == v1.RestoreSeedFromURI {
-			if err := r.cleanupSeed(ctx, rs); err != nil {
-				log.FromContext(ctx).Error(err, "removing the seed server; the next pass tries again")
-			}
+		if err := r.cleanup(ctx, rs); err != nil {
+			log.FromContext(ctx).Error(err, "cleaning up after the restore; the next pass tries again")
 		}
 	})
 }
@@ -278,6 +277,11 @@ func (r *RestoreReconciler) modeJob(ctx context.Context, rs *v1.Restore, plan re
 		}
 		job, err = resources.SeedJob(rs, resources.SeedPlan{RestorePlan: plan, Servers: servers}, r.Options)
 		rs.Status.SeedURI = resources.SeedURI(rs, plan)
+	case v1.RestoreVerify:
+		if done, err := r.createScratch(ctx, rs, now); err != nil || done {
+			return nil, ctrl.Result{}, err
+		}
+		job, err = resources.RestoreJob(rs, plan, r.Options)
 	default:
 		job, err = resources.RestoreJob(rs, plan, r.Options)
 	}
@@ -286,6 +290,25 @@ func (r *RestoreReconciler) modeJob(ctx context.Context, rs *v1.Restore, plan re
 		return nil, ctrl.Result{}, nil
 	}
 	return job, ctrl.Result{}, nil
+}
+
+// createScratch creates the drill's scratch claim; done means the Restore failed (a claim of
+// that name exists and is not the Restore's: it is never restored into).
+func (r *RestoreReconciler) createScratch(ctx context.Context, rs *v1.Restore, now time.Time) (done bool, err error) {
+	claim := resources.ScratchClaim(rs)
+	created, ours, err := createOrAdopt(ctx, r.Client, r.Reader, claim, rs)
+	switch {
+	case err != nil:
+		return false, err
+	case !ours:
+		r.fail(rs, now, v1.ReasonClaimConflict, fmt.Sprintf("a claim named %s exists and does not belong to this Restore: the drill restores only into a scratch claim of its own", claim.Name))
+		return true, nil
+	case created:
+		r.Recorder.Eventf(rs, claim, corev1.EventTypeNormal, "ScratchClaimCreated", "Create", "created scratch claim %s (%s) for the drill",
+			claim.Name, rs.Spec.Scratch.Size.String())
+	}
+	rs.Status.ScratchClaim = claim.Name
+	return false, nil
 }
 
 // startSeedServer creates the seed server's Job and Service; done means the Restore failed
@@ -576,9 +599,15 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 		rep, repErr = result.DecodeRestore([]byte(term.Message))
 	}
 	budget, budgetErr := rs.Spec.Memory.Budget(field.NewPath("spec", "memory"))
+	drill := rs.Spec.Mode == v1.RestoreVerify
+	if drill && repErr == nil && rep.Consistent != nil {
+		rs.Status.Verification = verification(rs, rep)
+	}
 	switch {
 	case ended.Type == batchv1.JobFailed && oomKilled(term) && budgetErr == nil:
 		r.fail(rs, now, v1.ReasonOOMKilled, budget.OOMKilled("restore"))
+	case drill && ended.Type == batchv1.JobComplete && repErr == nil && rep.Error == "" && rs.Status.Verification == nil:
+		r.fail(rs, now, v1.ReasonInvalidReport, fmt.Sprintf("Job %s completed without the drill's verdict: was it run by an agent without --check?", job.Name))
 	case ended.Type == batchv1.JobComplete && repErr == nil && rep.Error == "":
 		rs.Status.Phase = v1.RestoreSucceeded
 		target := rs.Spec.TargetDatabase
@@ -586,10 +615,17 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 			target = rs.Spec.Database
 		}
 		msg := fmt.Sprintf("restored %s as %s from %s", rs.Spec.Database, target, chainText(resources.RestorePlan{Chain: rs.Status.Chain, ChainLength: int(rs.Status.ChainLength)}))
-		if rs.Spec.Mode == v1.RestoreSeedFromURI {
+		switch rs.Spec.Mode {
+		case v1.RestoreSeedFromURI:
 			msg += "; online on every server"
+		case v1.RestoreVerify:
+			msg = fmt.Sprintf("restored %s from %s into scratch claim %s and checked it: consistent (restore %s, check %s)", rs.Spec.Database,
+				chainText(resources.RestorePlan{Chain: rs.Status.Chain, ChainLength: int(rs.Status.ChainLength)}), rs.Status.ScratchClaim,
+				durationText(rs.Status.Verification.RestoreDuration), durationText(rs.Status.Verification.CheckDuration))
 		}
 		status.Set(&rs.Status.Conditions, rs.Generation, status.Done, v1.ReasonSucceeded, msg, metav1.NewTime(now))
+	case repErr == nil && rep.Reason != "" && rs.Status.Verification != nil && rs.Status.Verification.Report != "":
+		r.fail(rs, now, rep.Reason, fmt.Sprintf("%s (on scratch claim %s, kept until this Restore is deleted)", rep.Error, rs.Status.ScratchClaim))
 	case repErr == nil && rep.Reason != "":
 		r.fail(rs, now, rep.Reason, rep.Error)
 	case repErr == nil:
@@ -598,6 +634,28 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 		r.fail(rs, now, v1.ReasonInvalidReport, fmt.Sprintf("Job %s ended (%s) without a report the operator can read: %v", job.Name, ended.Type, repErr))
 	}
 	return ctrl.Result{}, nil
+}
+
+// verification is what a drill's report says of the restored database.
+func verification(rs *v1.Restore, rep result.Restore) *v1.RestoreVerification {
+	v := &v1.RestoreVerification{Consistent: *rep.Consistent}
+	if rep.RestoreTime > 0 {
+		v.RestoreDuration = &metav1.Duration{Duration: rep.RestoreTime}
+	}
+	if rep.CheckTime > 0 {
+		v.CheckDuration = &metav1.Duration{Duration: rep.CheckTime}
+	}
+	if rep.Report != "" {
+		v.Report = rs.Status.ScratchClaim + ":" + rep.Report
+	}
+	return v
+}
+
+func durationText(d *metav1.Duration) string {
+	if d == nil {
+		return "unmeasured"
+	}
+	return d.Round(time.Millisecond).String()
 }
 
 // seedServerFailed fails the Restore when its seed server ended before the seed Job did (the
@@ -641,6 +699,46 @@ func (r *RestoreReconciler) seedServerFailed(ctx context.Context, rs *v1.Restore
 	}
 	// The seed Job, waiting for a URI nobody serves, is deleted by cleanupSeed once this
 	// status is written.
+	return nil
+}
+
+// cleanup removes, once the Restore has finished, what it ran beside its Job: the seed server
+// (SeedFromURI), the scratch claim (Verify). Idempotent.
+func (r *RestoreReconciler) cleanup(ctx context.Context, rs *v1.Restore) error {
+	switch rs.Spec.Mode {
+	case v1.RestoreSeedFromURI:
+		return r.cleanupSeed(ctx, rs)
+	case v1.RestoreVerify:
+		return r.dropScratch(ctx, rs)
+	}
+	return nil
+}
+
+// dropScratch deletes a finished drill's scratch claim, when it is the Restore's, unless the
+// check found inconsistencies: the claim then holds the report status.verification names, and
+// goes with the Restore (its owner). A pod still using it (a drill the start timeout failed)
+// holds it until the pod is gone.
+func (r *RestoreReconciler) dropScratch(ctx context.Context, rs *v1.Restore) error {
+	if v := rs.Status.Verification; v != nil && v.Report != "" {
+		return nil
+	}
+	claim := &corev1.PersistentVolumeClaim{}
+	err := r.Reader.Get(ctx, client.ObjectKey{Namespace: rs.Namespace, Name: resources.ScratchClaimName(rs.Name)}, claim)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading the scratch claim: %w", err)
+	case !metav1.IsControlledBy(claim, rs) || claim.DeletionTimestamp != nil:
+		return nil
+	}
+	err = r.Client.Delete(ctx, claim, client.Preconditions{UID: ptr.To(claim.UID)})
+	if client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("deleting the scratch claim %s: %w", claim.Name, err)
+	}
+	if err == nil {
+		r.Recorder.Eventf(rs, claim, corev1.EventTypeNormal, "ScratchClaimDeleted", "Delete", "deleted scratch claim %s: the drill has ended", claim.Name)
+	}
 	return nil
 }
 

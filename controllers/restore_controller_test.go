@@ -12,7 +12,9 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
@@ -287,6 +289,129 @@ func seedMode(s *v1.RestoreSpec) {
 	s.Cluster.ServerSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/instance": "graph"}}
 	s.CredentialsSecret = &v1.CredentialsSecret{Name: "neo4j-admin", UsernameKey: "user", PasswordKey: "pass"}
 }
+
+func verifyMode(s *v1.RestoreSpec) {
+	s.Mode = v1.RestoreVerify
+	s.Target = nil
+	s.TargetDatabase = ""
+	s.Scratch = &v1.ClaimTemplate{StorageClassName: ptr.To("zonal"), Size: resource.MustParse("30Gi")}
+}
+
+// scratchGone tells whether the drill's scratch claim was deleted: gone, or held only by the
+// API server's pvc-protection finalizer (envtest runs no controller to remove it).
+func scratchGone(g Gomega, ns, name string) bool {
+	claim := &corev1.PersistentVolumeClaim{}
+	err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, claim)
+	if apierrors.IsNotFound(err) {
+		return true
+	}
+	g.Expect(err).NotTo(HaveOccurred())
+	return claim.DeletionTimestamp != nil
+}
+
+var _ = Describe("Restore controller (mode Verify: a drill)", func() {
+	var w *world
+	BeforeEach(func() {
+		w = newWorld()
+		w.chain()
+	})
+
+	drillJob := func(name string) *batchv1.Job {
+		GinkgoHelper()
+		job := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: name + "-restore"}, job)).To(Succeed())
+		})
+		return job
+	}
+
+	It("restores the chain into a scratch claim of its own in the backup's zone, checks it, records the verdict and times, and deletes the claim", func() {
+		rs := w.restore("drill", verifyMode)
+		job := drillJob("drill")
+		claim := &corev1.PersistentVolumeClaim{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "drill-scratch"}, claim)).To(Succeed())
+		Expect(metav1.IsControlledBy(claim, rs)).To(BeTrue(), "the scratch claim goes with the Restore")
+		Expect(*claim.Spec.StorageClassName).To(Equal("zonal"))
+		Expect(claim.Spec.Resources.Requests.Storage().String()).To(Equal("30Gi"))
+
+		spec := job.Spec.Template.Spec
+		Expect(spec.Containers[0].Args).To(ContainElements("--data-dir=/data", "--database=neo4j", "--replace", "--check",
+			"--check-page-cache-bytes=536870912", "--artifact=neo4j-2026-11-03T02-00-00.backup"))
+		var data string
+		for _, v := range spec.Volumes {
+			if v.Name == "data" {
+				data = v.PersistentVolumeClaim.ClaimName
+			}
+		}
+		Expect(data).To(Equal("drill-scratch"), "the drill restores into its scratch claim, never into a server's")
+		Expect(spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Values).To(Equal([]string{"zone-c"}))
+
+		finishRestore(job, 0, result.Restore{Database: "neo4j", Chain: []string{"a.backup"}, RestoreTime: 3200 * time.Millisecond,
+			CheckTime: 1500 * time.Millisecond, Consistent: ptr.To(true)})
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreSucceeded))
+			g.Expect(got.Status.ScratchClaim).To(Equal("drill-scratch"))
+			g.Expect(got.Status.Verification).To(Equal(&v1.RestoreVerification{Consistent: true,
+				RestoreDuration: &metav1.Duration{Duration: 3200 * time.Millisecond}, CheckDuration: &metav1.Duration{Duration: 1500 * time.Millisecond}}))
+			g.Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionReady).Message).To(
+				ContainSubstring("into scratch claim drill-scratch and checked it: consistent (restore 3.2s, check 1.5s)"))
+			g.Expect(scratchGone(g, w.ns, "drill-scratch")).To(BeTrue(), "the scratch claim outlived the drill")
+		})
+	})
+
+	It("fails Inconsistent naming the database and the report, and keeps the scratch claim that holds the report", func() {
+		rs := w.restore("damaged", verifyMode)
+		job := drillJob("damaged")
+		finishRestore(job, 3, result.Restore{Database: "neo4j", RestoreTime: time.Second, CheckTime: time.Second, Consistent: ptr.To(false),
+			Report: "drill-report/inconsistencies-2026-12-03.14.26.20.report", Reason: "Inconsistent",
+			Error: "database neo4j restored, but the consistency check found inconsistencies: report drill-report/inconsistencies-2026-12-03.14.26.20.report"})
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
+			g.Expect(restoreReason(got)).To(Equal("Inconsistent"))
+			g.Expect(got.Status.Verification.Consistent).To(BeFalse())
+			g.Expect(got.Status.Verification.Report).To(Equal("damaged-scratch:drill-report/inconsistencies-2026-12-03.14.26.20.report"))
+			g.Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionReady).Message).To(And(
+				ContainSubstring("database neo4j"), ContainSubstring("inconsistencies-2026-12-03.14.26.20.report"), ContainSubstring("scratch claim damaged-scratch")))
+		})
+		// Another pass (any change to the Restore), and the claim is still there.
+		patch := client.MergeFrom(getRestore(Default, rs))
+		got := getRestore(Default, rs)
+		metav1.SetMetaDataAnnotation(&got.ObjectMeta, "poke", "1")
+		Expect(k8sClient.Patch(ctx, got, patch)).To(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(scratchGone(g, w.ns, "damaged-scratch")).To(BeFalse(), "the report was deleted with its claim")
+		}).WithTimeout(2 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
+	})
+
+	It("deletes the scratch claim of a drill whose check could not run, and never restores into a claim that is not its own", func() {
+		rs := w.restore("nocheck", verifyMode)
+		job := drillJob("nocheck")
+		finishRestore(job, 1, result.Restore{Database: "neo4j", RestoreTime: time.Second, Reason: "CheckFailed",
+			Error: "database neo4j restored, but the consistency check did not run to a verdict: exit status 1"})
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(restoreReason(got)).To(Equal("CheckFailed"))
+			g.Expect(got.Status.Verification).To(BeNil(), "no verdict")
+			g.Expect(scratchGone(g, w.ns, "nocheck-scratch")).To(BeTrue())
+		})
+
+		foreign := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "taken-scratch", Namespace: w.ns},
+			Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}
+		Expect(k8sClient.Create(ctx, foreign)).To(Succeed())
+		taken := w.restore("taken", verifyMode)
+		eventually(func(g Gomega) {
+			got := getRestore(g, taken)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
+			g.Expect(restoreReason(got)).To(Equal(v1.ReasonClaimConflict))
+		})
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(foreign), foreign)).To(Succeed())
+		Expect(foreign.DeletionTimestamp).To(BeNil(), "a claim that is not the drill's was touched")
+		Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "taken-restore"}, &batchv1.Job{}))).To(BeTrue())
+	})
+})
 
 var _ = Describe("Restore controller (mode SeedFromURI)", func() {
 	var w *world

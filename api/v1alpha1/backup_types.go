@@ -366,6 +366,23 @@ type BackupStatus struct {
 	// artifacts.
 	// +optional
 	Manifest *BackupManifest `json:"manifest,omitempty"`
+	// verification is the newest restore drill (a Restore of mode Verify)
+	// that restored the chain ending at this Backup, and its verdict. The
+	// chain's earlier Backups were restored with it.
+	// +optional
+	Verification *BackupVerification `json:"verification,omitempty"`
+}
+
+// BackupVerification is a drill's verdict on the chain that ends at a Backup.
+type BackupVerification struct {
+	// restore is the drill.
+	Restore string `json:"restore"`
+	// database it restored and checked.
+	Database string `json:"database"`
+	// consistent: the check found the restored database consistent.
+	Consistent bool `json:"consistent"`
+	// time is when the drill finished.
+	Time metav1.Time `json:"time"`
 }
 
 // BackupManifest names the whole record of a backup run on its volume and sums it up. A pod's
@@ -404,6 +421,7 @@ func (m *BackupManifest) Truncated() bool { return m != nil && m.Unlisted > 0 }
 // +kubebuilder:printcolumn:name="Zone",type=string,JSONPath=`.status.placement.storageZone`
 // +kubebuilder:printcolumn:name="Size",type=string,JSONPath=`.status.size`
 // +kubebuilder:printcolumn:name="Completed",type=date,JSONPath=`.status.completionTime`
+// +kubebuilder:printcolumn:name="Verified",type=boolean,JSONPath=`.status.verification.consistent`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.spec.cluster.name`,priority=1
 // +kubebuilder:printcolumn:name="Job",type=string,JSONPath=`.status.jobName`,priority=1

@@ -71,7 +71,54 @@ type RetentionSpec struct {
 	MaxAge string `json:"maxAge,omitempty"`
 }
 
+// VerifySpec schedules restore drills: at each of its slots the schedule creates a Restore of
+// mode Verify that restores a kept chain into a scratch claim, checks the restored database's
+// consistency, records how long both took, and discards it. Nothing running is touched.
+type VerifySpec struct {
+	// schedule of the drills, e.g. "0 4 * * 0" or "@weekly", read in
+	// spec.timeZone. Default "@weekly". A drill slot follows the schedule's
+	// rules: startingDeadlineSeconds, suspend, and one catch-up drill at most;
+	// a slot that comes while a drill runs is skipped (Forbid).
+	// +kubebuilder:default="@weekly"
+	// +optional
+	Schedule CronSchedule `json:"schedule,omitempty"`
+
+	// database to restore and check: one of the databases the template backs
+	// up. Default "neo4j".
+	// +kubebuilder:default=neo4j
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z][-a-z0-9.]{1,61}[a-z0-9]$')",message="must be a Neo4j database name in lowercase: 3 to 63 letters, digits, '.' or '-', starting with a letter and not ending with '.' or '-' (no globs)"
+	// +optional
+	Database string `json:"database,omitempty"`
+
+	// olderChain also drills, at each slot, one older kept Backup picked at
+	// random (the same pick for the same slot), so chains retention keeps for
+	// months are proven as well as the newest. Neo4j 5.x and later: 4.4 keeps
+	// only its newest backup.
+	// +kubebuilder:default=false
+	// +optional
+	OlderChain bool `json:"olderChain,omitempty"`
+
+	// scratch is the claim each drill restores into, created per drill and
+	// deleted when it has ended (kept with the report when the check found
+	// inconsistencies). Use a class with volumeBindingMode
+	// WaitForFirstConsumer: the drill runs in the backup's zone. Size it for
+	// the restored database. A drill's pod has the template's memory budget;
+	// its page cache bounds the consistency check.
+	Scratch ClaimTemplate `json:"scratch"`
+
+	// historyLimit is how many finished drills (Restores, with their Jobs)
+	// are kept. Default 3.
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	HistoryLimit *int32 `json:"historyLimit,omitempty"`
+}
+
 // BackupScheduleSpec takes Backups on a cron schedule.
+// +kubebuilder:validation:XValidation:rule="!has(self.verify) || !has(self.template.databases) || self.template.databases.exists(d, d == self.verify.database || d.contains('*') || d.contains('?'))",message="verify.database must be one of the databases template.databases backs up",fieldPath=".verify.database"
 // +kubebuilder:validation:XValidation:rule="!has(self.fullBackupSchedule) || !has(self.template.type) || self.template.type == 'AUTO'",message="template.type must be AUTO (or unset) when fullBackupSchedule decides which slots take FULL and which DIFF",fieldPath=".template.type"
 type BackupScheduleSpec struct {
 	// schedule of backups, e.g. "0 2 * * *" (every night at 02:00 in timeZone)
@@ -146,6 +193,71 @@ type BackupScheduleSpec struct {
 	// template is the spec of every Backup the schedule creates. Its type is
 	// decided per slot when fullBackupSchedule is set.
 	Template BackupSpec `json:"template"`
+
+	// verify schedules restore drills of this schedule's backups: the proof
+	// that they restore, with the measured restore time, in
+	// status.verification and the Verified condition. Unset: no drills.
+	// +optional
+	Verify *VerifySpec `json:"verify,omitempty"`
+}
+
+// ScheduleVerification is what the schedule's restore drills found.
+type ScheduleVerification struct {
+	// lastDrill is the newest drill (a Restore of mode Verify) that finished.
+	// +optional
+	LastDrill string `json:"lastDrill,omitempty"`
+	// backup is the Backup whose chain it restored (the chain's last link).
+	// +optional
+	Backup string `json:"backup,omitempty"`
+	// backupTime is when that Backup completed: the restored database is
+	// the chain's state then.
+	// +optional
+	BackupTime *metav1.Time `json:"backupTime,omitempty"`
+	// restoredUntilTx is the last transaction the drill restored.
+	// +optional
+	RestoredUntilTx int64 `json:"restoredUntilTx,omitempty"`
+	// restoreDuration is how long the restore took: the measured time to
+	// restore this chain.
+	// +optional
+	RestoreDuration *metav1.Duration `json:"restoreDuration,omitempty"`
+	// checkDuration is how long the consistency check took.
+	// +optional
+	CheckDuration *metav1.Duration `json:"checkDuration,omitempty"`
+	// result is Consistent, or why the drill failed: Inconsistent (the
+	// check's report is on the drill's scratch claim), or the Restore's
+	// reason.
+	// +optional
+	Result string `json:"result,omitempty"`
+	// time is when the drill finished.
+	// +optional
+	Time *metav1.Time `json:"time,omitempty"`
+	// lastVerifiedBackup is the newest Backup a drill restored and found
+	// consistent; lastVerifiedTime is when that drill finished.
+	// +optional
+	LastVerifiedBackup string `json:"lastVerifiedBackup,omitempty"`
+	// +optional
+	LastVerifiedTime *metav1.Time `json:"lastVerifiedTime,omitempty"`
+	// active lists the drills that have not finished.
+	// +listType=atomic
+	// +optional
+	Active []string `json:"active,omitempty"`
+	// lastScheduleTime is the newest drill slot taken; nextScheduleTime the
+	// next one.
+	// +optional
+	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
+	// +optional
+	NextScheduleTime *metav1.Time `json:"nextScheduleTime,omitempty"`
+	// lastMissedTime is the newest drill slot skipped, missedSlots how many
+	// were.
+	// +optional
+	LastMissedTime *metav1.Time `json:"lastMissedTime,omitempty"`
+	// +optional
+	MissedSlots int64 `json:"missedSlots,omitempty"`
+	// since is when the operator first saw spec.verify: with no drill
+	// verified since, the Verified condition turns False two drill intervals
+	// later.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
 }
 
 // BackupScheduleStatus is what the operator observed of a schedule.
@@ -153,7 +265,8 @@ type BackupScheduleStatus struct {
 	// observedGeneration is the generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: Ready, Scheduled, LastBackupSucceeded.
+	// conditions: Ready, Scheduled, LastBackupSucceeded, StorageSpace, and
+	// Verified with spec.verify.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -192,6 +305,10 @@ type BackupScheduleStatus struct {
 	// acted on: setting the annotation to any other value takes one backup now.
 	// +optional
 	LastTrigger string `json:"lastTrigger,omitempty"`
+	// verification is what the restore drills (spec.verify) found; the
+	// Verified condition sums it up.
+	// +optional
+	Verification *ScheduleVerification `json:"verification,omitempty"`
 }
 
 // TriggerAnnotation on a BackupSchedule takes one backup now whenever its value changes, e.g.
@@ -205,6 +322,10 @@ const SlotAnnotation = "backup.graphkeeper.dev/slot"
 // explicit deletion rule, so its artifacts go with it whatever storage.deletionPolicy says
 // (which governs a Backup deleted by hand or by a GitOps tool).
 const ExpiredAnnotation = "backup.graphkeeper.dev/expired"
+
+// DrillAnnotation on a drill Restore a schedule made says which chain it drills: "newest", or
+// "older" (spec.verify.olderChain).
+const DrillAnnotation = "backup.graphkeeper.dev/drill"
 
 // ScheduleLabel on a Backup names the BackupSchedule that made it.
 const ScheduleLabel = "backup.graphkeeper.dev/schedule"
@@ -221,6 +342,7 @@ const ScheduleLabel = "backup.graphkeeper.dev/schedule"
 // +kubebuilder:printcolumn:name="Next",type=string,JSONPath=`.status.nextScheduleTime`
 // +kubebuilder:printcolumn:name="Zone",type=string,JSONPath=`.status.storageZone`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Verified",type=string,JSONPath=`.status.conditions[?(@.type=="Verified")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Full",type=string,JSONPath=`.spec.fullBackupSchedule`,priority=1
 // +kubebuilder:printcolumn:name="Last Backup",type=string,JSONPath=`.status.lastSuccessfulBackup`,priority=1

@@ -13,6 +13,10 @@ const (
 	// ConditionStorageSpace (BackupSchedule) is False (reason LowSpace) when the next FULL,
 	// estimated as the size of the last one, would not fit in what is left on the volume.
 	ConditionStorageSpace = "StorageSpace"
+	// ConditionVerified on a schedule with spec.verify: True when the newest drill restored a
+	// chain and found it consistent within two drill intervals; False, with the reason, when
+	// the newest drill failed or none verified a chain within two intervals.
+	ConditionVerified = "Verified"
 )
 
 // Condition reasons shared by the kinds. CamelCase, as metav1.Condition requires.
@@ -94,6 +98,22 @@ const (
 	ReasonOOMKilled = "OOMKilled"
 	// ReasonRestoreFailed: neo4j-admin could not restore; the message has its words.
 	ReasonRestoreFailed = "RestoreFailed"
+	// ReasonInconsistent: a drill restored the chain and the consistency check found
+	// inconsistencies; the message names the database and the check's report.
+	ReasonInconsistent = "Inconsistent"
+	// ReasonCheckFailed: a drill restored the chain but the consistency check did not run to
+	// a verdict.
+	ReasonCheckFailed = "CheckFailed"
+	// ReasonVerified (Verified True): the newest drill found its chain consistent.
+	ReasonVerified = "Verified"
+	// ReasonDrillFailed (Verified False): the newest drill failed before a verdict; the
+	// message has the drill's reason.
+	ReasonDrillFailed = "DrillFailed"
+	// ReasonUnverified (Verified False): no drill verified a chain within two drill intervals.
+	ReasonUnverified = "Unverified"
+	// ReasonNoDrillYet (Verified Unknown): no drill has finished yet, and two drill intervals
+	// have not passed since spec.verify was set.
+	ReasonNoDrillYet = "NoDrillYet"
 	// ReasonTimedOut: a condition that blocked the Backup from starting (no source member, no
 	// isolated zone, a missing claim) lasted longer than the operator waits, or a SeedFromURI
 	// restore's database was not online on every server within the seed Job's time.

@@ -5,7 +5,7 @@ import (
 )
 
 // RestoreMode is how a restore reaches the cluster.
-// +kubebuilder:validation:Enum=SeedFromURI;Volume
+// +kubebuilder:validation:Enum=SeedFromURI;Volume;Verify
 type RestoreMode string
 
 const (
@@ -17,6 +17,10 @@ const (
 	// RestoreVolume restores offline with neo4j-admin into a given claim, for
 	// a new standalone server, and for 4.4.
 	RestoreVolume RestoreMode = "Volume"
+	// RestoreVerify is a restore drill: neo4j-admin restores the chain offline into a scratch
+	// claim the operator creates in the backup's zone, checks the restored database's
+	// consistency, records how long each took, and deletes the claim. It touches no server.
+	RestoreVerify RestoreMode = "Verify"
 )
 
 // RestoreSource is the backup to restore from: a Backup, or a place in
@@ -90,6 +94,9 @@ type CredentialsSecret struct {
 // +kubebuilder:validation:XValidation:rule="self.mode != 'SeedFromURI' || has(self.credentialsSecret)",message="mode SeedFromURI needs credentialsSecret: a Neo4j user allowed to CREATE DATABASE",fieldPath=".credentialsSecret"
 // +kubebuilder:validation:XValidation:rule="self.mode != 'Volume' || has(self.target)",message="mode Volume needs target.claimName: the claim to restore into",fieldPath=".target"
 // +kubebuilder:validation:XValidation:rule="self.mode != 'SeedFromURI' || !has(self.target)",message="target is used only with mode Volume; SeedFromURI restores into the running cluster",fieldPath=".target"
+// +kubebuilder:validation:XValidation:rule="self.mode != 'Verify' || !has(self.target)",message="target is used only with mode Volume; a Verify drill restores into its own scratch claim",fieldPath=".target"
+// +kubebuilder:validation:XValidation:rule="self.mode != 'Verify' || has(self.scratch)",message="mode Verify needs scratch: the claim (storageClassName, size) the drill restores into and checks",fieldPath=".scratch"
+// +kubebuilder:validation:XValidation:rule="self.mode == 'Verify' || !has(self.scratch)",message="scratch is used only with mode Verify",fieldPath=".scratch"
 type RestoreSpec struct {
 	// source is the backup to restore.
 	Source RestoreSource `json:"source"`
@@ -126,8 +133,9 @@ type RestoreSpec struct {
 	Cluster ClusterSpec `json:"cluster"`
 
 	// mode: SeedFromURI (online, 5.x and later: CREATE DATABASE seeded from
-	// the backup, served read-only from the backup zone) or Volume (offline
-	// neo4j-admin restore into target).
+	// the backup, served read-only from the backup zone), Volume (offline
+	// neo4j-admin restore into target), or Verify (a drill: restore into a
+	// scratch claim, check the database's consistency, discard).
 	Mode RestoreMode `json:"mode"`
 
 	// credentialsSecret is a Secret with a Neo4j user allowed to create
@@ -140,6 +148,16 @@ type RestoreSpec struct {
 	// target is the claim a Volume restore writes into.
 	// +optional
 	Target *RestoreTarget `json:"target,omitempty"`
+
+	// scratch is the claim a Verify drill restores into, created for the drill
+	// as <restore>-scratch and owned by the Restore. Its pod runs in the
+	// backup's zone, so use a class with volumeBindingMode
+	// WaitForFirstConsumer. It is deleted once the drill has ended, except
+	// when the check found inconsistencies: it then keeps the check's report
+	// (status.verification.report) until the Restore is deleted. Size it for
+	// the restored database, which is larger than its backup.
+	// +optional
+	Scratch *ClaimTemplate `json:"scratch,omitempty"`
 
 	// replaceExisting allows replacing an existing database of the target
 	// name. Default false: an existing database is never touched and the
@@ -203,10 +221,38 @@ type RestoreStatus struct {
 	// the operator ran for the restore's duration and removed afterwards.
 	// +optional
 	SeedURI string `json:"seedURI,omitempty"`
+	// scratchClaim is the claim a Verify drill restores into; it is deleted
+	// once the drill has ended (kept with its report when the check found
+	// inconsistencies).
+	// +optional
+	ScratchClaim string `json:"scratchClaim,omitempty"`
+	// verification is what a Verify drill measured and concluded.
+	// +optional
+	Verification *RestoreVerification `json:"verification,omitempty"`
+}
+
+// RestoreVerification is a drill's verdict on the chain it restored, and how long restoring and
+// checking it took: the measured time to restore that chain.
+type RestoreVerification struct {
+	// consistent is true when neo4j-admin's consistency check found the
+	// restored database consistent, false when it found inconsistencies.
+	Consistent bool `json:"consistent"`
+	// restoreDuration is how long neo4j-admin restore took (with the staging
+	// copy of the chain the version needs).
+	// +optional
+	RestoreDuration *metav1.Duration `json:"restoreDuration,omitempty"`
+	// checkDuration is how long the consistency check took.
+	// +optional
+	CheckDuration *metav1.Duration `json:"checkDuration,omitempty"`
+	// report is the check's report of the inconsistencies it found:
+	// "<scratch claim>:<path in it>". The claim is kept while it is named here.
+	// +optional
+	Report string `json:"report,omitempty"`
 }
 
 // Restore restores one database of a Neo4j backup, online into a running
-// cluster (SeedFromURI) or offline into a volume (Volume).
+// cluster (SeedFromURI) or offline into a volume (Volume), or proves it
+// restores (Verify: a drill that restores into scratch, checks, discards).
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=nrs,categories=neo4j-backup
@@ -215,6 +261,7 @@ type RestoreStatus struct {
 // +kubebuilder:printcolumn:name="Target",type=string,JSONPath=`.spec.targetDatabase`
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
 // +kubebuilder:printcolumn:name="Backup",type=string,JSONPath=`.spec.source.backupName`
+// +kubebuilder:printcolumn:name="Consistent",type=boolean,JSONPath=`.status.verification.consistent`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Until",type=string,JSONPath=`.spec.restoreUntil`,priority=1
 type Restore struct {

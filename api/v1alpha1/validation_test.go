@@ -73,6 +73,14 @@ func volumeRestore(name string) *v1.Restore {
 	return r
 }
 
+func verifyRestore(name string) *v1.Restore {
+	r := validRestore(name)
+	r.Spec.Mode = v1.RestoreVerify
+	r.Spec.CredentialsSecret = nil
+	r.Spec.Scratch = &v1.ClaimTemplate{Size: resource.MustParse("20Gi")}
+	return r
+}
+
 // invalid is one object the API server must refuse, and what its message must say: the field's
 // path and the words that tell the user what is expected.
 type invalid struct {
@@ -203,6 +211,19 @@ var invalidObjects = map[string]invalid{
 		"spec.backoffLimit", "less than or equal to 10"},
 
 	// BackupSchedule.
+	"drills of a database the schedule does not back up": {scheduleWith(func(s *v1.BackupScheduleSpec) {
+		s.Template.Databases = []string{"neo4j", "movies"}
+		s.Verify = &v1.VerifySpec{Database: "graph", Scratch: v1.ClaimTemplate{Size: resource.MustParse("10Gi")}}
+	}), "spec.verify.database", "verify.database must be one of the databases template.databases backs up"},
+	"drills of a glob": {scheduleWith(func(s *v1.BackupScheduleSpec) {
+		s.Verify = &v1.VerifySpec{Database: "*", Scratch: v1.ClaimTemplate{Size: resource.MustParse("10Gi")}}
+	}), "spec.verify.database", "no globs"},
+	"drills every hour and a half": {scheduleWith(func(s *v1.BackupScheduleSpec) {
+		s.Verify = &v1.VerifySpec{Schedule: "@every 90m", Scratch: v1.ClaimTemplate{Size: resource.MustParse("10Gi")}}
+	}), "spec.verify.schedule", "@every is not supported"},
+	"drills into a scratch claim of size 0": {scheduleWith(func(s *v1.BackupScheduleSpec) {
+		s.Verify = &v1.VerifySpec{Scratch: v1.ClaimTemplate{Size: resource.MustParse("0")}}
+	}), "spec.verify.scratch.size", "must be greater than 0"},
 	"empty schedule": {scheduleWith(func(s *v1.BackupScheduleSpec) { s.Schedule = "" }),
 		"spec.schedule", "should be at least 1 chars long"},
 	"minute 61": {scheduleWith(func(s *v1.BackupScheduleSpec) { s.Schedule = "61 * * * *" }),
@@ -297,7 +318,15 @@ var invalidObjects = map[string]invalid{
 	"Volume without a target": {restoreWith(volumeRestore, func(s *v1.RestoreSpec) { s.Target = nil }),
 		"spec.target", "mode Volume needs target.claimName"},
 	"unknown restore mode": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.Mode = "Online" }),
-		"spec.mode", `supported values: "SeedFromURI", "Volume"`},
+		"spec.mode", `supported values: "SeedFromURI", "Volume", "Verify"`},
+	"Verify without scratch": {restoreWith(verifyRestore, func(s *v1.RestoreSpec) { s.Scratch = nil }),
+		"spec.scratch", "mode Verify needs scratch"},
+	"Verify with a target claim": {restoreWith(verifyRestore, func(s *v1.RestoreSpec) { s.Target = &v1.RestoreTarget{ClaimName: "data"} }),
+		"spec.target", "a Verify drill restores into its own scratch claim"},
+	"Volume with scratch": {restoreWith(volumeRestore, func(s *v1.RestoreSpec) { s.Scratch = &v1.ClaimTemplate{Size: resource.MustParse("1Gi")} }),
+		"spec.scratch", "scratch is used only with mode Verify"},
+	"Verify scratch of size 0": {restoreWith(verifyRestore, func(s *v1.RestoreSpec) { s.Scratch.Size = resource.MustParse("0") }),
+		"spec.scratch.size", "must be greater than 0"},
 	"credentials Secret without a name": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.CredentialsSecret.Name = "" }),
 		"spec.credentialsSecret.name", "should be at least 1 chars long"},
 }
@@ -325,7 +354,11 @@ var _ = Describe("admission of invalid objects", func() {
 			s.Cluster.Neo4jVersion = "5.26" // the operator applies it while preparing the seed
 			s.RestoreUntil = "2026-11-28T02:00:00Z"
 		})("base-seed-until")
-		for _, obj := range []client.Object{validBackup("base"), validSchedule("base"), validRestore("base"), volumeRestore("base-volume"), pointInTime} {
+		for _, obj := range []client.Object{validBackup("base"), validSchedule("base"), validRestore("base"), volumeRestore("base-volume"), pointInTime,
+			verifyRestore("base-verify"), scheduleWith(func(s *v1.BackupScheduleSpec) {
+				s.Template.Databases = []string{"*"}
+				s.Verify = &v1.VerifySpec{Database: "movies", Scratch: v1.ClaimTemplate{Size: resource.MustParse("10Gi")}}
+			})("base-drills"), restoreWith(verifyRestore, func(s *v1.RestoreSpec) { s.Cluster.Neo4jVersion = "4.4" })("base-verify-44")} {
 			Expect(k8sClient.Create(ctx, obj)).To(Succeed(), "%T", obj)
 		}
 	})

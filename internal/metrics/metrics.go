@@ -74,6 +74,45 @@ var (
 	}, []string{"namespace", "schedule", "reason"})
 )
 
+// A schedule's restore drills (spec.verify).
+var (
+	// ScheduleLastVerified is when the newest drill that found its chain consistent ended.
+	ScheduleLastVerified = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_schedule_last_verified_timestamp_seconds",
+		Help: "End of the newest restore drill of each BackupSchedule that restored a chain and found it consistent.",
+	}, []string{"namespace", "schedule"})
+	// ScheduleVerified is the Verified condition: 1 True, 0 False, absent while Unknown.
+	ScheduleVerified = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_schedule_verified",
+		Help: "1 when the newest restore drill of each BackupSchedule verified its chain within two drill intervals, 0 when it failed or none did.",
+	}, []string{"namespace", "schedule"})
+	// ScheduleVerifyInterval is the longest time between two drill slots.
+	ScheduleVerifyInterval = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_schedule_verify_interval_seconds",
+		Help: "Longest time between two restore drill slots of each BackupSchedule, in seconds.",
+	}, []string{"namespace", "schedule"})
+	// DrillRestoreSeconds and DrillCheckSeconds are what the newest drill measured: the time
+	// to restore the chain (its recovery time, measured) and to check it.
+	DrillRestoreSeconds = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_drill_restore_duration_seconds",
+		Help: "How long the newest restore drill of each BackupSchedule took to restore its chain.",
+	}, []string{"namespace", "schedule"})
+	DrillCheckSeconds = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_drill_check_duration_seconds",
+		Help: "How long the newest restore drill of each BackupSchedule took to check the restored database's consistency.",
+	}, []string{"namespace", "schedule"})
+)
+
+// drillGauges are the drill series of a schedule, dropped together.
+var drillGauges = []*prometheus.GaugeVec{ScheduleLastVerified, ScheduleVerified, ScheduleVerifyInterval, DrillRestoreSeconds, DrillCheckSeconds}
+
+// ForgetDrills drops a schedule's drill series (spec.verify removed, or the schedule gone).
+func ForgetDrills(namespace, schedule string) {
+	for _, g := range drillGauges {
+		g.DeleteLabelValues(namespace, schedule)
+	}
+}
+
 // all is every collector the operator exports.
 // The backup volume of each schedule, after the newest backup that read it.
 var (
@@ -105,7 +144,8 @@ func RecordSpace(namespace, schedule string, capacity, available int64, fits boo
 }
 
 var all = []prometheus.Collector{LastSuccess, Size, Duration, Backups, Failures, ScheduleLastSuccess, ScheduleInterval, MissedSlots, RestoreDuration,
-	StorageCapacity, StorageAvailable, StorageNextFullFits}
+	StorageCapacity, StorageAvailable, StorageNextFullFits,
+	ScheduleLastVerified, ScheduleVerified, ScheduleVerifyInterval, DrillRestoreSeconds, DrillCheckSeconds}
 
 func init() {
 	metrics.Registry.MustRegister(all...)
@@ -137,6 +177,7 @@ func ForgetSchedule(namespace, schedule string) {
 	for _, g := range []*prometheus.GaugeVec{ScheduleLastSuccess, ScheduleInterval, StorageCapacity, StorageAvailable, StorageNextFullFits} {
 		g.DeleteLabelValues(namespace, schedule)
 	}
+	ForgetDrills(namespace, schedule)
 	match := prometheus.Labels{"namespace": namespace, "schedule": schedule}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{LastSuccess, Size, Duration, Backups, Failures, MissedSlots} {
 		v.DeletePartialMatch(match)

@@ -85,6 +85,7 @@ const (
 	RoleInspect    = "inspect"
 	RoleSeed       = "seed"
 	RoleSeedServer = "seed-server"
+	RoleScratch    = "scratch"
 )
 
 // ChildName names owner's child of role "<owner>-<role>", as CloudNativePG names a cluster's

@@ -199,6 +199,57 @@ func TestRestoreJobsTellTheAgentTheChainEnd(t *testing.T) {
 	}
 }
 
+// A drill restores into its own scratch claim (never a target), replaces what a retried pod
+// left there, and checks the database with the budget's page cache.
+func TestDrillJobRestoresIntoScratchAndChecks(t *testing.T) {
+	r := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "drill", Namespace: "prod", UID: "u"}, Spec: v1.RestoreSpec{
+		Database: "neo4j", Mode: v1.RestoreVerify, Scratch: &v1.ClaimTemplate{StorageClassName: ptr.To("zonal"), Size: resource.MustParse("30Gi")},
+		Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26"}, JobOptions: v1.JobOptions{Image: "neo4j:5.26-enterprise"},
+	}}
+	plan := RestorePlan{ClaimName: "b", Path: "prod/graph", Zone: "zone-b", Chain: []string{"F", "D"},
+		Memory: v1.MemoryBudget{Heap: resource.MustParse("1Gi"), PageCache: resource.MustParse("512Mi"), Limit: resource.MustParse("2Gi")}}
+	job, err := RestoreJob(r, plan, Options{OperatorImage: "op"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Join(job.Spec.Template.Spec.Containers[0].Args, " ")
+	for _, want := range []string{"--data-dir=/data", "--replace", "--check", "--check-page-cache-bytes=536870912"} {
+		if !strings.Contains(args, want+" ") && !strings.HasSuffix(args, want) {
+			t.Errorf("drill args lack %s: %s", want, args)
+		}
+	}
+	var data string
+	for _, v := range job.Spec.Template.Spec.Volumes {
+		if v.Name == "data" && v.PersistentVolumeClaim != nil {
+			data = v.PersistentVolumeClaim.ClaimName
+		}
+	}
+	claim := ScratchClaim(r)
+	if data != "drill-scratch" || claim.Name != data {
+		t.Errorf("the drill's /data is claim %q, its scratch claim %q", data, claim.Name)
+	}
+	if *claim.Spec.StorageClassName != "zonal" || claim.Spec.Resources.Requests.Storage().String() != "30Gi" ||
+		!metav1.IsControlledBy(claim, r) || claim.Labels[LabelComponent] != RoleScratch {
+		t.Errorf("scratch claim: %+v", claim)
+	}
+	if a := job.Spec.Template.Spec.Affinity; a == nil || !strings.Contains(a.String(), "zone-b") {
+		t.Errorf("the drill does not run in the backup's zone: %v", a)
+	}
+
+	r.Spec.Mode, r.Spec.Scratch = v1.RestoreVolume, nil
+	if _, err := RestoreJob(r, plan, Options{OperatorImage: "op"}); err == nil || !strings.Contains(err.Error(), "spec.target") {
+		t.Errorf("a Volume restore without a target: %v", err)
+	}
+	r.Spec.Target = &v1.RestoreTarget{ClaimName: "data"}
+	job, err = RestoreJob(r, plan, Options{OperatorImage: "op"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if args := strings.Join(job.Spec.Template.Spec.Containers[0].Args, " "); strings.Contains(args, "--check") || strings.Contains(args, "--replace") {
+		t.Errorf("a Volume restore checks or replaces unasked: %s", args)
+	}
+}
+
 func TestSeedJobBoltScheme(t *testing.T) {
 	for tls, want := range map[v1.BoltTLS]string{"": "neo4j", v1.BoltTLSDisabled: "neo4j", v1.BoltTLSVerified: "neo4j+s", v1.BoltTLSSelfSigned: "neo4j+ssc"} {
 		r := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "prod", UID: "u"}, Spec: v1.RestoreSpec{

@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"errors"
 	"path"
 	"strconv"
 	"time"
@@ -40,9 +41,11 @@ type RestorePlan struct {
 	Memory   v1.MemoryBudget
 }
 
-// RestoreJob builds the Job of an offline (Volume) restore: the backup claim read-only, the
-// target claim as the server's /data, the agent running `neo4j-admin restore` / `database
-// restore`. A Restore never modifies backup artifacts: their volume is mounted read-only.
+// RestoreJob builds the Job of an offline restore: the backup claim read-only, the target
+// claim (Volume) or the drill's scratch claim (Verify) as the server's /data, the agent running
+// `neo4j-admin restore` / `database restore`, and for a drill the consistency check of the
+// restored database. A Restore never modifies backup artifacts: their volume is mounted
+// read-only.
 func RestoreJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, error) {
 	version, err := neo4j.ParseVersion(r.Spec.Cluster.Neo4jVersion)
 	if err != nil {
@@ -71,13 +74,26 @@ func RestoreJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 	}
 	args = append(args, untilArgs(plan)...)
 	args = append(args, chainEndArgs(plan)...)
-	if r.Spec.ReplaceExisting {
-		args = append(args, "--replace")
+	data := ""
+	switch {
+	case r.Spec.Mode == v1.RestoreVerify:
+		// A drill: the scratch claim is the Restore's own, so a retried pod replaces what an
+		// earlier one restored; the check's page cache is the budget's.
+		data = ScratchClaimName(r.Name)
+		args = append(args, "--replace", "--check", "--check-page-cache-bytes="+strconv.FormatInt(plan.Memory.PageCache.Value(), 10))
+	case r.Spec.Target == nil:
+		return nil, errors.New("spec.target: mode Volume needs the claim to restore into")
+	default:
+		data = r.Spec.Target.ClaimName
+		if r.Spec.ReplaceExisting {
+			args = append(args, "--replace")
+		}
 	}
 	return restoreSideJob(r, restorePod{
 		name: ChildName(r.Name, RoleRestore), component: RoleRestore,
 		backoffLimit: ptr.To(ptr.Deref(r.Spec.BackoffLimit, 2)),
-		// Bad arguments (2) or an existing target not to be replaced (3): final.
+		// Bad arguments (2), an existing target not to be replaced or a drill's inconsistent
+		// database (3): final.
 		podFailurePolicy: failFast(ContainerRestore, 2, 3),
 		grace:            30,
 		affinity:         zoneAffinity(plan.Zone),
@@ -94,10 +110,32 @@ func RestoreJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 		},
 		volumes: []corev1.Volume{
 			backupsVolume(plan),
-			{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: r.Spec.Target.ClaimName}}},
+			{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: data}}},
 			emptyDir("tmp"),
 		},
 	}, opts), nil
+}
+
+// ScratchClaimName names the claim a Verify drill restores into.
+func ScratchClaimName(restore string) string { return ChildName(restore, RoleScratch) }
+
+// ScratchClaim is a Verify drill's claim, from spec.scratch, owned by the Restore: whatever
+// the operator leaves of it (a claim kept with an inconsistency report) goes with the Restore.
+// It has no zone of its own: the drill's pod runs in the backup's zone, where a
+// WaitForFirstConsumer class makes the volume.
+func ScratchClaim(r *v1.Restore) *corev1.PersistentVolumeClaim {
+	return &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: ScratchClaimName(r.Name), Namespace: r.Namespace,
+			Labels:          labels(RoleScratch, r.Name, r.Spec.Cluster.Name),
+			OwnerReferences: []metav1.OwnerReference{controllerRef("Restore", r)},
+		},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName: r.Spec.Scratch.StorageClassName,
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: r.Spec.Scratch.Size}},
+		},
+	}
 }
 
 // ContainerInspect runs the agent's inspect.

@@ -62,6 +62,11 @@ func SetCondition(conds *[]metav1.Condition, generation int64, typ string, ok bo
 	if ok {
 		s = metav1.ConditionTrue
 	}
+	SetConditionStatus(conds, generation, typ, s, reason, message, now)
+}
+
+// SetConditionStatus is SetCondition for a condition that may also be Unknown.
+func SetConditionStatus(conds *[]metav1.Condition, generation int64, typ string, s metav1.ConditionStatus, reason, message string, now metav1.Time) {
 	meta.SetStatusCondition(conds, metav1.Condition{
 		Type: typ, Status: s, Reason: reason, Message: result.Clean(message, MaxConditionMessage),
 		ObservedGeneration: generation, LastTransitionTime: now,

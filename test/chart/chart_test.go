@@ -261,7 +261,7 @@ func TestMonitoringNamesMetricsTheOperatorExports(t *testing.T) {
 			}
 		}
 	}
-	if strings.Join(alerts, ",") != "Neo4jBackupStale,Neo4jBackupNeverSucceeded,Neo4jBackupFailed,Neo4jBackupStorageLow,Neo4jRestoreFailed" {
+	if strings.Join(alerts, ",") != "Neo4jBackupStale,Neo4jBackupNeverSucceeded,Neo4jBackupFailed,Neo4jBackupStorageLow,Neo4jBackupUnverified,Neo4jRestoreFailed" {
 		t.Errorf("alerts: %v", alerts)
 	}
 	if expr := rules[0].(map[string]any)["expr"].(string); !strings.Contains(expr, "3 * neo4j_backup_schedule_interval_seconds") {
