@@ -397,7 +397,7 @@ var _ = Describe("BackupSchedule controller", func() {
 			g.Expect(got.Status.NextScheduleTime).To(BeNil())
 		})
 		Expect(backupsOf(Default, s)).To(BeEmpty())
-		Expect(intervalSeries(w.ns)).To(BeZero(), "a suspended schedule has no interval series: no staleness alert")
+		Expect(seriesIn(metrics.ScheduleInterval, w.ns)).To(BeZero(), "a suspended schedule has no interval series: no staleness alert")
 
 		By("the trigger takes one backup even while suspended, once per value")
 		eventually(func(g Gomega) {
@@ -437,7 +437,7 @@ var _ = Describe("BackupSchedule controller", func() {
 		By("a deleted schedule's series go with it")
 		Expect(k8sClient.Delete(ctx, s)).To(Succeed())
 		eventually(func(g Gomega) {
-			g.Expect(intervalSeries(w.ns)).To(BeZero())
+			g.Expect(seriesIn(metrics.ScheduleInterval, w.ns)).To(BeZero())
 		})
 	})
 
@@ -665,10 +665,10 @@ var _ = Describe("BackupSchedule controller", func() {
 	})
 })
 
-// intervalSeries counts the schedule-interval series of namespace.
-func intervalSeries(namespace string) int {
+// seriesIn counts the series of c in namespace.
+func seriesIn(c prometheus.Collector, namespace string) int {
 	ch := make(chan prometheus.Metric)
-	go func() { metrics.ScheduleInterval.Collect(ch); close(ch) }()
+	go func() { c.Collect(ch); close(ch) }()
 	n := 0
 	for m := range ch {
 		pb := &dto.Metric{}

@@ -71,9 +71,10 @@ func decideDrills(s *v1.BackupSchedule, backups []v1.Backup, drills []v1.Restore
 	}
 	d := drillDecision{verification: v}
 
-	// What the finished drills found: the newest, and the newest that verified a chain (kept
-	// from status once history has deleted its drill).
-	var last *v1.Restore
+	// What the finished drills found: the newest of the newest chains, and of them the newest
+	// that verified its chain (kept from status once history has deleted its drill); and the
+	// newest of an older chain, which must not have failed either.
+	var last, older *v1.Restore
 	children := make([]slotChild, 0, len(drills))
 	var active []string
 	for i := range drills {
@@ -82,6 +83,12 @@ func decideDrills(s *v1.BackupSchedule, backups []v1.Backup, drills []v1.Restore
 		if !restoreFinished(r.Status.Phase) {
 			if r.DeletionTimestamp == nil {
 				active = append(active, r.Name)
+			}
+			continue
+		}
+		if r.Annotations[v1.DrillAnnotation] == drillOlder {
+			if older == nil || drillEnd(r).After(drillEnd(older)) {
+				older = r
 			}
 			continue
 		}
@@ -99,7 +106,7 @@ func decideDrills(s *v1.BackupSchedule, backups []v1.Backup, drills []v1.Restore
 		v.LastDrill, v.Backup, v.BackupTime, v.RestoredUntilTx = prev.LastDrill, prev.Backup, prev.BackupTime, prev.RestoredUntilTx
 		v.RestoreDuration, v.CheckDuration, v.Result, v.Time = prev.RestoreDuration, prev.CheckDuration, prev.Result, prev.Time
 	}
-	d.verified, d.recheck = verifiedCondition(v, last, interval, now)
+	d.verified, d.recheck = verifiedCondition(v, last, older, interval, now)
 
 	if !s.Spec.Suspend {
 		series := slotSeries{
@@ -268,30 +275,37 @@ type verifiedState struct {
 	reason, message string
 }
 
-// verifiedCondition sums the drills up: True when the newest finished drill verified its chain
-// within two drill intervals; False when it failed (reason Inconsistent, or DrillFailed with
-// the drill's reason) or no drill verified a chain within two intervals (of the last verified
-// drill, or of spec.verify being set); Unknown while no drill has finished and two intervals
-// have not passed. recheck is when a True or Unknown turns False with time alone.
-func verifiedCondition(v *v1.ScheduleVerification, last *v1.Restore, interval time.Duration, now time.Time) (verifiedState, time.Time) {
+// verifiedCondition sums the drills up: True when the newest finished drill of the newest chain
+// verified it within two drill intervals; False when it failed, or the newest drill of an older
+// chain did (reason Inconsistent, or DrillFailed with the drill's reason), or no drill verified
+// a chain within two intervals (of the last verified drill, or of spec.verify being set);
+// Unknown while no drill has finished and two intervals have not passed. recheck is when a True
+// or Unknown turns False with time alone.
+func verifiedCondition(v *v1.ScheduleVerification, last, older *v1.Restore, interval time.Duration, now time.Time) (verifiedState, time.Time) {
 	var c verifiedState
 	set := func(st metav1.ConditionStatus, reason, format string, args ...any) {
 		c.status, c.reason, c.message = st, reason, fmt.Sprintf(format, args...)
 	}
 	window := 2 * interval
-	switch {
-	case last != nil && !verifiedDrill(last):
-		reason := v1.ReasonDrillFailed
-		if v.Result == v1.ReasonInconsistent {
-			reason = v1.ReasonInconsistent
-		}
-		msg := ""
-		for _, rc := range last.Status.Conditions {
+	failedDrill := func(r *v1.Restore, what string) {
+		reason, msg := restoreReasonOf(r), ""
+		for _, rc := range r.Status.Conditions {
 			if rc.Type == v1.ConditionReady {
 				msg = rc.Message
 			}
 		}
-		set(metav1.ConditionFalse, reason, "drill %s of Backup %s failed (%s): %s", last.Name, last.Spec.Source.BackupName, v.Result, msg)
+		st := v1.ReasonDrillFailed
+		if reason == v1.ReasonInconsistent {
+			st = v1.ReasonInconsistent
+		}
+		set(metav1.ConditionFalse, st, "drill %s of %sBackup %s failed (%s): %s", r.Name, what, r.Spec.Source.BackupName, reason, msg)
+	}
+	switch {
+	case last != nil && !verifiedDrill(last):
+		failedDrill(last, "")
+		return c, time.Time{}
+	case older != nil && !verifiedDrill(older):
+		failedDrill(older, "an older chain, ")
 		return c, time.Time{}
 	case v.LastVerifiedTime != nil && now.Sub(v.LastVerifiedTime.Time) > window:
 		set(metav1.ConditionFalse, v1.ReasonUnverified, "no drill has verified a chain since %s (Backup %s): more than two drill intervals (%s)",

@@ -56,6 +56,10 @@ func TestDecideDrills(t *testing.T) {
 	bad.Annotations[v1.SlotAnnotation] = "2026-12-02T01:00:00Z"
 	running := drill("nightly-verify-202612020100", v1.RestoreRunning, "", "d2", nil, "")
 	running.Annotations[v1.SlotAnnotation] = "2026-12-02T01:00:00Z"
+	olderBad := drill("nightly-verify-202612020100-older", v1.RestoreFailed, "01:06:00", "d1", ptr.To(false), v1.ReasonInconsistent)
+	olderBad.Annotations[v1.SlotAnnotation], olderBad.Annotations[v1.DrillAnnotation] = "2026-12-02T01:00:00Z", drillOlder
+	goodAgain := drill("nightly-verify-202612020100", v1.RestoreSucceeded, "01:05:00", "d2", ptr.To(true), v1.ReasonSucceeded)
+	goodAgain.Annotations[v1.SlotAnnotation] = "2026-12-02T01:00:00Z"
 	notCovered := drill("nightly-verify-202612020100", v1.RestoreFailed, "01:01:00", "d2", nil, v1.ReasonNotCovered)
 	notCovered.Annotations[v1.SlotAnnotation] = "2026-12-02T01:00:00Z"
 
@@ -110,6 +114,11 @@ func TestDecideDrills(t *testing.T) {
 			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("01:00:00")},
 			want: want{status: metav1.ConditionFalse, condition: v1.ReasonInconsistent, lastVerified: "d2 00:05:00",
 				saying: "drill nightly-verify-202612020100 of Backup d2 failed (Inconsistent): what the drill said"}},
+		{name: "an older chain's drill found inconsistencies: False, though the newest chain verified after it",
+			backups: backups, drills: []v1.Restore{good, olderBad, goodAgain}, now: "01:10:00",
+			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("01:00:00")},
+			want: want{status: metav1.ConditionFalse, condition: v1.ReasonInconsistent, lastVerified: "d2 01:05:00",
+				saying: "drill nightly-verify-202612020100-older of an older chain, Backup d1 failed (Inconsistent)"}},
 		{name: "the newest drill failed before a verdict: False, DrillFailed with its reason",
 			backups: backups, drills: []v1.Restore{good, notCovered}, now: "01:10:00",
 			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("01:00:00")},

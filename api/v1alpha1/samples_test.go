@@ -46,6 +46,10 @@ var _ = Describe("the samples in config/samples", func() {
 		Expect(t.Memory.Overhead.String()).To(Equal("512Mi"))
 		Expect(t.Memory.Limit).To(BeNil())
 		Expect(t.Databases).To(Equal([]string{"*"}))
+		Expect(s.Spec.Verify.Database).To(Equal("neo4j"))
+		Expect(s.Spec.Verify.OlderChain).To(BeFalse())
+		Expect(*s.Spec.Verify.HistoryLimit).To(BeEquivalentTo(3))
+		Expect(s.Spec.Verify.Scratch.Size.String()).To(Equal("200Gi"))
 	})
 
 	It("accepts the on-demand backup and fills in its defaults", func() {

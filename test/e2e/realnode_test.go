@@ -223,6 +223,81 @@ var _ = Describe("the real node", Ordered, func() {
 		}
 	})
 
+	It("drills a schedule's newest backup in the storage zone: the scratch claim bound on the real node, checked, and removed; the schedule says Verified", func() {
+		dns := restrictedNamespace("realdrill")
+		neo4jServer(dns, "graph-0", "zone-a", false)
+		neo4jServer(dns, "graph-1", "zone-b", true)
+		waitServersReady(dns, 2)
+		s := &v1.BackupSchedule{
+			ObjectMeta: metav1.ObjectMeta{Name: "drilled", Namespace: dns, Annotations: map[string]string{v1.TriggerAnnotation: "now"}},
+			Spec: v1.BackupScheduleSpec{Schedule: "0 0 1 1 *", Template: realBackupSpec(nil), Verify: &v1.VerifySpec{
+				Schedule: "* * * * *", Scratch: v1.ClaimTemplate{StorageClassName: ptr.To(cluster.RealStorageClassName), Size: resource.MustParse("1Gi")}}},
+		}
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		// A drill a minute takes a volume of the real node each: the schedule stops with the spec.
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, s))).To(Succeed()) })
+
+		By("the triggered backup succeeds; the next minute's drill restores it")
+		var drill v1.Restore
+		var bound *corev1.PersistentVolumeClaim
+		Eventually(func(g Gomega) {
+			list := &v1.RestoreList{}
+			g.Expect(k8sClient.List(ctx, list, client.InNamespace(dns))).To(Succeed())
+			g.Expect(list.Items).NotTo(BeEmpty())
+			drill = list.Items[0]
+			if bound == nil {
+				// Seen while the drill runs: deleted once it has ended.
+				claim := &corev1.PersistentVolumeClaim{}
+				if k8sClient.Get(ctx, client.ObjectKey{Namespace: dns, Name: drill.Name + "-scratch"}, claim) == nil && claim.Status.Phase == corev1.ClaimBound {
+					bound = claim
+				}
+			}
+			g.Expect(restoreDone(drill.Status.Phase)).To(BeTrue())
+		}).WithTimeout(3 * time.Minute).WithPolling(100 * time.Millisecond).Should(Succeed())
+		Expect(drill.Status.Phase).To(Equal(v1.RestoreSucceeded), "%+v", drill.Status.Conditions)
+		Expect(drill.Spec.Mode).To(Equal(v1.RestoreVerify))
+		Expect(drill.Status.Verification).NotTo(BeNil())
+		Expect(drill.Status.Verification.Consistent).To(BeTrue())
+		Expect(drill.Status.Verification.RestoreDuration.Duration).To(BeNumerically(">", 0))
+		Expect(drill.Status.Verification.CheckDuration.Duration).To(BeNumerically(">", 0))
+		pod := jobPodOf(dns, drill.Status.JobName)
+		Expect(pod.Spec.NodeName).To(Equal(box.Node.Name), "the drill ran in the storage zone, on the real node")
+		// The check of the restored database, with the budget's page cache (32Mi) as its bound.
+		Expect(podLog(dns, pod.Name, "restore")).To(MatchRegexp(`agent: neo4j-admin database check .*--max-off-heap-memory=33554432`))
+
+		By("its scratch claim was bound to a volume of the real node, holds the restored store, and is gone")
+		Expect(bound).NotTo(BeNil(), "the scratch claim was never seen bound")
+		pv := &corev1.PersistentVolume{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: bound.Spec.VolumeName}, pv)).To(Succeed())
+		Expect(pv.Spec.NodeAffinity.Required.NodeSelectorTerms[0].MatchExpressions[0].Values).To(ContainElement(box.Node.Name))
+		restored, err := os.ReadFile(filepath.Join(volumePath(pv.Name), "databases", "neo4j", "restored-from"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(restored)).To(ContainSubstring(drill.Status.Chain[0]))
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(bound), &corev1.PersistentVolumeClaim{}))
+		}).WithTimeout(time.Minute).WithPolling(250*time.Millisecond).Should(BeTrue(), "the scratch claim outlived the drill")
+
+		By("the schedule says Verified, and the Backup that the drill proved says so")
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(s), s)).To(Succeed())
+			var c *metav1.Condition
+			for i := range s.Status.Conditions {
+				if s.Status.Conditions[i].Type == v1.ConditionVerified {
+					c = &s.Status.Conditions[i]
+				}
+			}
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Status).To(Equal(metav1.ConditionTrue), c.Message)
+			g.Expect(s.Status.Verification.LastVerifiedBackup).To(Equal(drill.Spec.Source.BackupName))
+			b := &v1.Backup{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: dns, Name: drill.Spec.Source.BackupName}, b)).To(Succeed())
+			g.Expect(b.Status.Verification).NotTo(BeNil())
+			g.Expect(b.Status.Verification.Consistent).To(BeTrue())
+		}).WithTimeout(time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+		GinkgoWriter.Printf("drill %s of %s: restore %s, check %s\n", drill.Name, drill.Spec.Source.BackupName,
+			drill.Status.Verification.RestoreDuration.Duration, drill.Status.Verification.CheckDuration.Duration)
+	})
+
 	It("computes a Europe/Berlin schedule's next slots in the shipped image, which has no zone database but its own", func() {
 		pod := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "next-slots", Namespace: ns},
@@ -261,10 +336,17 @@ func realJobOptions() v1.JobOptions {
 	}
 }
 
-// realBackup creates a Backup of neo4j and system whose pod runs on the real node, its claim made
-// in the real node's class and zone.
+// realBackup creates a Backup of neo4j and system whose pod runs on the real node (realBackupSpec).
 func realBackup(ns, name string, mut func(*v1.BackupSpec)) *v1.Backup {
 	GinkgoHelper()
+	b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: realBackupSpec(mut)}
+	Expect(k8sClient.Create(ctx, b)).To(Succeed())
+	return b
+}
+
+// realBackupSpec is the spec of a Backup of neo4j and system whose pod runs on the real node, its
+// claim made in the real node's class and zone.
+func realBackupSpec(mut func(*v1.BackupSpec)) v1.BackupSpec {
 	spec := e2eSpec(nil)
 	spec.Databases = []string{"neo4j", "system"}
 	spec.Storage = v1.StorageSpec{
@@ -275,10 +357,10 @@ func realBackup(ns, name string, mut func(*v1.BackupSpec)) *v1.Backup {
 	if mut != nil {
 		mut(&spec)
 	}
-	b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: spec}
-	Expect(k8sClient.Create(ctx, b)).To(Succeed())
-	return b
+	return spec
 }
+
+func restoreDone(p v1.RestorePhase) bool { return p == v1.RestoreSucceeded || p == v1.RestoreFailed }
 
 func restrictedContainer() *corev1.SecurityContext {
 	return &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}

@@ -2,8 +2,9 @@
 // every process it started (the real node's containers included) and removes its folder. `make
 // demo` runs it with the demo story: the operator (as its ServiceAccount, elected leader), a
 // simulated three-server Neo4j cluster in zone-a and zone-b, a BackupSchedule every minute whose
-// backup pods run for real on the real node, and, once the first backup is in, a Restore of it
-// there, with a live view of what happens. The real node needs root (and runc).
+// backup pods run for real on the real node, a restore drill of its newest backup every three
+// minutes (restored into a scratch claim, checked, discarded: the schedule's Verified column),
+// and, once the first backup is in, a Restore of it there, with a live view of what happens. The real node needs root (and runc).
 package main
 
 import (
@@ -36,7 +37,9 @@ func main() {
 	flag.Parse()
 	var node *cluster.NodeOptions
 	if *realNode {
-		node = &cluster.NodeOptions{}
+		// Each restore drill restores into a claim of its own, deleted afterwards; the volumes are
+		// pre-made and kept (Retain), so one goes per drill: 48 last the demo over two hours.
+		node = &cluster.NodeOptions{Volumes: 48}
 	} else if *story {
 		fmt.Fprintln(os.Stderr, "box: the demo story runs its backups on the real node: use -story=false with -real-node=false")
 		os.Exit(2)
@@ -114,6 +117,8 @@ func runStory(ctx context.Context, box *cluster.Cluster) error {
 	}
 	fmt.Printf("    backups run on the real node %s (zone-real), their artifacts in %s/volumes; each takes ~5 s\n", box.Node.Name, box.Node.Dir)
 	fmt.Println("    a backup pod's real log: kubectl logs -n graph -l batch.kubernetes.io/job-name -c backup --tail=-1 --prefix")
+	fmt.Println("    every 3 minutes a drill (nrs graph-every-minute-verify-…, mode Verify) restores the newest backup into a scratch claim,")
+	fmt.Println("    checks it and deletes the claim; kubectl describe nbs -n graph graph-every-minute shows status.verification and Verified")
 
 	restored := false
 	for {
