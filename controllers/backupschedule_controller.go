@@ -58,21 +58,17 @@ func (r *BackupScheduleReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	// A schedule finds its Backups by their controller's UID, not by the schedule label: a label
 	// value is at most 63 characters, so a longer name is written shortened, and listing by the
 	// raw name would find nothing (every slot a FULL, retention and Forbid blind).
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.Backup{}, backupOwnerKey, func(o client.Object) []string {
+	// And its drills, the same way.
+	ownerUID := func(o client.Object) []string {
 		if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "BackupSchedule" && ref.APIVersion == v1.GroupVersion.String() {
 			return []string{string(ref.UID)}
 		}
 		return nil
-	}); err != nil {
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.Backup{}, backupOwnerKey, ownerUID); err != nil {
 		return err
 	}
-	// And its drills, the same way.
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.Restore{}, restoreOwnerKey, func(o client.Object) []string {
-		if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "BackupSchedule" && ref.APIVersion == v1.GroupVersion.String() {
-			return []string{string(ref.UID)}
-		}
-		return nil
-	}); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.Restore{}, restoreOwnerKey, ownerUID); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).

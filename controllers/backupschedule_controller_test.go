@@ -97,6 +97,20 @@ func slotAfter(t time.Time) time.Time {
 // (unless Failed) an artifact of neo4j; PartiallyFailed means that artifact failed its check.
 func (w *world) finishedOf(s *v1.BackupSchedule, name string, at time.Time, phase v1.BackupPhase, typ string) {
 	GinkgoHelper()
+	st := v1.BackupStatus{Phase: phase, Type: typ, CompletionTime: &metav1.Time{Time: at}}
+	if phase != v1.BackupFailed {
+		d := v1.DatabaseResult{Name: "neo4j", Type: v1.BackupType(typ), Artifact: "neo4j-" + at.Format("2006-01-02T15-04-05") + ".backup", Consistent: ptr.To(true)}
+		if phase == v1.BackupPartiallyFailed {
+			d.Consistent, d.Error = ptr.To(false), "the consistency check found 3 inconsistencies"
+		}
+		st.Databases = []v1.DatabaseResult{d}
+	}
+	w.ownedBackup(s, name, st)
+}
+
+// ownedBackup makes a Backup of s with status st.
+func (w *world) ownedBackup(s *v1.BackupSchedule, name string, st v1.BackupStatus) {
+	GinkgoHelper()
 	owner := getSchedule(Default, s)
 	b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns,
 		Labels:          map[string]string{v1.ScheduleLabel: s.Name},
@@ -107,14 +121,7 @@ func (w *world) finishedOf(s *v1.BackupSchedule, name string, at time.Time, phas
 	// finished status wins the race on retry, and then it is left alone.
 	eventually(func(g Gomega) {
 		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
-		b.Status = v1.BackupStatus{Phase: phase, Type: typ, CompletionTime: &metav1.Time{Time: at}}
-		if phase != v1.BackupFailed {
-			d := v1.DatabaseResult{Name: "neo4j", Type: v1.BackupType(typ), Artifact: "neo4j-" + at.Format("2006-01-02T15-04-05") + ".backup", Consistent: ptr.To(true)}
-			if phase == v1.BackupPartiallyFailed {
-				d.Consistent, d.Error = ptr.To(false), "the consistency check found 3 inconsistencies"
-			}
-			b.Status.Databases = []v1.DatabaseResult{d}
-		}
+		b.Status = *st.DeepCopy()
 		g.Expect(k8sClient.Status().Update(ctx, b)).To(Succeed())
 	})
 }

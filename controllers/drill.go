@@ -212,7 +212,9 @@ func drill(s *v1.BackupSchedule, spec *v1.VerifySpec, name string, annotations m
 	}
 }
 
-// pruneDrills are the finished drills beyond the newest limit (by when they ended).
+// pruneDrills are the finished drills beyond the newest limit (by when they ended), but never
+// the newest of each kind (newest chain, older chain): the Verified condition reads them, and a
+// failure must not disappear with its drill.
 func pruneDrills(drills []v1.Restore, limit int) []v1.Restore {
 	var done []v1.Restore
 	for _, r := range drills {
@@ -221,10 +223,18 @@ func pruneDrills(drills []v1.Restore, limit int) []v1.Restore {
 		}
 	}
 	sort.SliceStable(done, func(i, j int) bool { return drillEnd(&done[i]).After(drillEnd(&done[j])) })
-	if len(done) <= limit {
-		return nil
+	var out []v1.Restore
+	seen := map[bool]bool{} // by "of an older chain"
+	for i, r := range done {
+		if older := r.Annotations[v1.DrillAnnotation] == drillOlder; !seen[older] {
+			seen[older] = true
+			continue
+		}
+		if i >= limit {
+			out = append(out, r)
+		}
 	}
-	return done[limit:]
+	return out
 }
 
 func drillEnd(r *v1.Restore) time.Time {
@@ -238,6 +248,9 @@ func drillEnd(r *v1.Restore) time.Time {
 func verifiedDrill(r *v1.Restore) bool {
 	return r.Status.Phase == v1.RestoreSucceeded && r.Status.Verification != nil && r.Status.Verification.Consistent
 }
+
+// resultConsistent is status.verification.result for a drill that verified its chain.
+const resultConsistent = "Consistent"
 
 // describeDrill records the finished drill r in v.
 func describeDrill(v *v1.ScheduleVerification, r *v1.Restore, backups []v1.Backup) {
@@ -254,7 +267,7 @@ func describeDrill(v *v1.ScheduleVerification, r *v1.Restore, backups []v1.Backu
 	}
 	switch {
 	case verifiedDrill(r):
-		v.Result = "Consistent"
+		v.Result = resultConsistent
 	default:
 		v.Result = restoreReasonOf(r)
 	}
@@ -287,22 +300,29 @@ func verifiedCondition(v *v1.ScheduleVerification, last, older *v1.Restore, inte
 		c.status, c.reason, c.message = st, reason, fmt.Sprintf(format, args...)
 	}
 	window := 2 * interval
+	failed := func(drill, what, backup, reason, msg string) {
+		st := v1.ReasonDrillFailed
+		if reason == v1.ReasonInconsistent {
+			st = v1.ReasonInconsistent
+		}
+		set(metav1.ConditionFalse, st, "drill %s of %sBackup %s failed (%s): %s", drill, what, backup, reason, msg)
+	}
 	failedDrill := func(r *v1.Restore, what string) {
-		reason, msg := restoreReasonOf(r), ""
+		msg := ""
 		for _, rc := range r.Status.Conditions {
 			if rc.Type == v1.ConditionReady {
 				msg = rc.Message
 			}
 		}
-		st := v1.ReasonDrillFailed
-		if reason == v1.ReasonInconsistent {
-			st = v1.ReasonInconsistent
-		}
-		set(metav1.ConditionFalse, st, "drill %s of %sBackup %s failed (%s): %s", r.Name, what, r.Spec.Source.BackupName, reason, msg)
+		failed(r.Name, what, r.Spec.Source.BackupName, restoreReasonOf(r), msg)
 	}
 	switch {
 	case last != nil && !verifiedDrill(last):
 		failedDrill(last, "")
+		return c, time.Time{}
+	case last == nil && v.Result != "" && v.Result != resultConsistent:
+		// Its drill is gone (deleted by hand): the status remembers how it ended.
+		failed(v.LastDrill, "", v.Backup, v.Result, "the drill has been deleted since")
 		return c, time.Time{}
 	case older != nil && !verifiedDrill(older):
 		failedDrill(older, "an older chain, ")

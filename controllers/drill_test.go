@@ -60,6 +60,8 @@ func TestDecideDrills(t *testing.T) {
 	olderBad.Annotations[v1.SlotAnnotation], olderBad.Annotations[v1.DrillAnnotation] = "2026-12-02T01:00:00Z", drillOlder
 	goodAgain := drill("nightly-verify-202612020100", v1.RestoreSucceeded, "01:05:00", "d2", ptr.To(true), v1.ReasonSucceeded)
 	goodAgain.Annotations[v1.SlotAnnotation] = "2026-12-02T01:00:00Z"
+	olderGood := drill("nightly-verify-202612020100-older", v1.RestoreSucceeded, "01:07:00", "d1", ptr.To(true), v1.ReasonSucceeded)
+	olderGood.Annotations[v1.SlotAnnotation], olderGood.Annotations[v1.DrillAnnotation] = "2026-12-02T01:00:00Z", drillOlder
 	notCovered := drill("nightly-verify-202612020100", v1.RestoreFailed, "01:01:00", "d2", nil, v1.ReasonNotCovered)
 	notCovered.Annotations[v1.SlotAnnotation] = "2026-12-02T01:00:00Z"
 
@@ -139,6 +141,17 @@ func TestDecideDrills(t *testing.T) {
 			backups: backups, drills: []v1.Restore{good, running}, now: "01:00:30",
 			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("00:00:00")},
 			want:   want{status: metav1.ConditionTrue, condition: v1.ReasonVerified, lastVerified: "d2 00:05:00", recheck: "02:05:00"}},
+		{name: "historyLimit 1 keeps the newest drill of each chain kind: the failure stays in view",
+			spec: v1.VerifySpec{HistoryLimit: ptr.To[int32](1)}, backups: backups, drills: []v1.Restore{good, bad, olderGood}, now: "01:10:00",
+			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("01:00:00")},
+			want: want{prune: "nightly-verify-202612020000", status: metav1.ConditionFalse, condition: v1.ReasonInconsistent, lastVerified: "d2 00:05:00",
+				saying: "drill nightly-verify-202612020100 of Backup d2 failed (Inconsistent)"}},
+		{name: "the failed drill was deleted: the status remembers how it ended",
+			backups: backups, now: "01:10:00",
+			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("01:00:00"), LastDrill: "nightly-verify-202612020100", Backup: "d2",
+				Result: v1.ReasonInconsistent, LastVerifiedBackup: "d2", LastVerifiedTime: mt("00:05:00")},
+			want: want{status: metav1.ConditionFalse, condition: v1.ReasonInconsistent, lastVerified: "d2 00:05:00",
+				saying: "drill nightly-verify-202612020100 of Backup d2 failed (Inconsistent): the drill has been deleted since"}},
 		{name: "historyLimit 1 lets the older finished drill go, never a running one",
 			spec: v1.VerifySpec{HistoryLimit: ptr.To[int32](1)}, backups: backups, drills: []v1.Restore{good, bad}, now: "01:10:00",
 			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("01:00:00")},

@@ -716,11 +716,26 @@ func (r *RestoreReconciler) cleanup(ctx context.Context, rs *v1.Restore) error {
 
 // dropScratch deletes a finished drill's scratch claim, when it is the Restore's, unless the
 // check found inconsistencies: the claim then holds the report status.verification names, and
-// goes with the Restore (its owner). A pod still using it (a drill the start timeout failed)
-// holds it until the pod is gone.
+// goes with the Restore (its owner), and so does the Job, for its logs. Every pod that mounted
+// the claim holds it, finished pods too (Kubernetes' pvc-protection), so the drill's Job goes
+// first, with its pods: what it found is in the status.
 func (r *RestoreReconciler) dropScratch(ctx context.Context, rs *v1.Restore) error {
 	if v := rs.Status.Verification; v != nil && v.Report != "" {
 		return nil
+	}
+	if rs.Status.JobName != "" {
+		job := &batchv1.Job{}
+		err := r.Reader.Get(ctx, client.ObjectKey{Namespace: rs.Namespace, Name: rs.Status.JobName}, job)
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return fmt.Errorf("reading the drill's Job: %w", err)
+		case metav1.IsControlledBy(job, rs) && job.DeletionTimestamp == nil:
+			err = r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: ptr.To(job.UID)})
+			if client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("deleting the drill's Job %s: %w", job.Name, err)
+			}
+		}
 	}
 	claim := &corev1.PersistentVolumeClaim{}
 	err := r.Reader.Get(ctx, client.ObjectKey{Namespace: rs.Namespace, Name: resources.ScratchClaimName(rs.Name)}, claim)

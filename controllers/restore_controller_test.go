@@ -357,6 +357,8 @@ var _ = Describe("Restore controller (mode Verify: a drill)", func() {
 			g.Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionReady).Message).To(
 				ContainSubstring("into scratch claim drill-scratch and checked it: consistent (restore 3.2s, check 1.5s)"))
 			g.Expect(scratchGone(g, w.ns, "drill-scratch")).To(BeTrue(), "the scratch claim outlived the drill")
+			// Its pods would hold the claim (pvc-protection counts finished pods): the Job goes.
+			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{}))).To(BeTrue(), "the drill's Job holds the claim")
 		})
 	})
 
@@ -382,6 +384,7 @@ var _ = Describe("Restore controller (mode Verify: a drill)", func() {
 		Expect(k8sClient.Patch(ctx, got, patch)).To(Succeed())
 		Consistently(func(g Gomega) {
 			g.Expect(scratchGone(g, w.ns, "damaged-scratch")).To(BeFalse(), "the report was deleted with its claim")
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{})).To(Succeed(), "the Job, with its logs, was deleted")
 		}).WithTimeout(2 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
 	})
 

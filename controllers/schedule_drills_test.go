@@ -25,22 +25,11 @@ import (
 // restore resolves its chain from: the location, the zone, and neo4j's transaction range.
 func (w *world) drillableOf(s *v1.BackupSchedule, name string, completed time.Time, typ v1.BackupType, low, high int64) {
 	GinkgoHelper()
-	owner := getSchedule(Default, s)
-	b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns,
-		Labels:          map[string]string{v1.ScheduleLabel: s.Name},
-		OwnerReferences: []metav1.OwnerReference{{APIVersion: v1.GroupVersion.String(), Kind: "BackupSchedule", Name: s.Name, UID: owner.UID, Controller: ptr.To(true)}},
-	}, Spec: backupSpec()}
-	Expect(k8sClient.Create(ctx, b)).To(Succeed())
-	at := metav1.NewTime(completed)
-	eventually(func(g Gomega) {
-		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(b), b)).To(Succeed())
-		b.Status = v1.BackupStatus{Phase: v1.BackupSucceeded, CompletionTime: &at, Type: string(typ),
-			Storage:   &v1.StorageLocation{ClaimName: "neo4j-backups-graph", Path: w.ns + "/graph"},
-			Placement: &v1.Placement{StorageZone: "zone-c"},
-			Databases: []v1.DatabaseResult{{Name: "neo4j", Type: typ, Artifact: "neo4j-" + completed.UTC().Format("2006-01-02T15-04-05") + ".backup",
-				LowestTx: low, HighestTx: high, Consistent: ptr.To(true)}}}
-		g.Expect(k8sClient.Status().Update(ctx, b)).To(Succeed())
-	})
+	w.ownedBackup(s, name, v1.BackupStatus{Phase: v1.BackupSucceeded, CompletionTime: &metav1.Time{Time: completed}, Type: string(typ),
+		Storage:   &v1.StorageLocation{ClaimName: "neo4j-backups-graph", Path: w.ns + "/graph"},
+		Placement: &v1.Placement{StorageZone: "zone-c"},
+		Databases: []v1.DatabaseResult{{Name: "neo4j", Type: typ, Artifact: "neo4j-" + completed.UTC().Format("2006-01-02T15-04-05") + ".backup",
+			LowestTx: low, HighestTx: high, Consistent: ptr.To(true)}}})
 }
 
 func drillsOf(g Gomega, s *v1.BackupSchedule) []v1.Restore {
