@@ -115,7 +115,7 @@ func decideDrills(s *v1.BackupSchedule, backups []v1.Backup, drills []v1.Restore
 		}
 		d.slot = dueSlot(series, children, sched, deadline, now)
 		if d.slot.action == slotCreate {
-			d.slot, d.create = drillsOf(s, spec, d.slot, backups, active)
+			d.slot, d.create = drillsOf(s, spec, d.slot, backups, active, now)
 		}
 	}
 	d.prune = pruneDrills(drills, int(ptr.Deref(spec.HistoryLimit, 3)))
@@ -125,11 +125,22 @@ func decideDrills(s *v1.BackupSchedule, backups []v1.Backup, drills []v1.Restore
 // drillsOf are the drills of slot d: the newest Backup holding the database and, with
 // olderChain, a Backup of an older chain picked by the slot (the same pick however often the
 // pass runs). A slot with a drill still running, or with nothing to drill, is skipped.
-func drillsOf(s *v1.BackupSchedule, spec *v1.VerifySpec, d slotDecision, backups []v1.Backup, active []string) (slotDecision, []*v1.Restore) {
+func drillsOf(s *v1.BackupSchedule, spec *v1.VerifySpec, d slotDecision, backups []v1.Backup, active []string, now time.Time) (slotDecision, []*v1.Restore) {
 	if len(active) > 0 {
 		return d.skipped("Forbid", "drill slot %s skipped: drill %s is still running", d.slot.Format(time.RFC3339), active[0]), nil
 	}
-	cands := drillable(backups, spec.Database)
+	// Never a Backup this pass's retention lets go: its drill would find it gone.
+	going := map[string]bool{}
+	for _, p := range decidePrune(s, backups, now).backups {
+		going[p.backup.Name] = true
+	}
+	var kept []v1.Backup
+	for _, b := range backups {
+		if !going[b.Name] {
+			kept = append(kept, b)
+		}
+	}
+	cands := drillable(kept, spec.Database)
 	if len(cands) == 0 {
 		return d.skipped("NothingToVerify", "drill slot %s skipped: no Backup of this schedule holds a restorable %s yet", d.slot.Format(time.RFC3339), spec.Database), nil
 	}

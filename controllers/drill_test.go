@@ -76,14 +76,15 @@ func TestDecideDrills(t *testing.T) {
 		recheck           string
 	}
 	for _, tc := range []struct {
-		name    string
-		spec    v1.VerifySpec
-		version string
-		status  *v1.ScheduleVerification
-		backups []v1.Backup
-		drills  []v1.Restore
-		now     string
-		want    want
+		name      string
+		spec      v1.VerifySpec
+		retention *v1.RetentionSpec
+		version   string
+		status    *v1.ScheduleVerification
+		backups   []v1.Backup
+		drills    []v1.Restore
+		now       string
+		want      want
 	}{
 		{name: "before the first slot: Unknown, and False by itself two intervals after spec.verify was set",
 			backups: backups, now: "00:45:00", status: &v1.ScheduleVerification{Since: mt("00:45:00")},
@@ -95,6 +96,11 @@ func TestDecideDrills(t *testing.T) {
 		{name: "olderChain adds a Backup of an older chain than the newest's, never of the newest chain",
 			spec: v1.VerifySpec{OlderChain: true}, backups: backups, now: "01:00:01", status: &v1.ScheduleVerification{Since: mt("00:45:00")},
 			want: want{action: slotCreate, create: "nightly-verify-202612020100<-d2, nightly-verify-202612020100-older<-f1|d1",
+				status: metav1.ConditionUnknown, condition: v1.ReasonNoDrillYet, recheck: "02:45:00"}},
+		{name: "never a Backup retention lets go in the same pass: keepLast 1 keeps only the newest chain, so no older drill",
+			spec: v1.VerifySpec{OlderChain: true}, retention: &v1.RetentionSpec{KeepLast: ptr.To[int32](1)},
+			backups: backups[:5], now: "01:00:01", status: &v1.ScheduleVerification{Since: mt("00:45:00")},
+			want: want{action: slotCreate, create: "nightly-verify-202612020100<-d2",
 				status: metav1.ConditionUnknown, condition: v1.ReasonNoDrillYet, recheck: "02:45:00"}},
 		{name: "4.4 keeps only its newest backup: no older drill",
 			spec: v1.VerifySpec{OlderChain: true}, version: "4.4", backups: backups, now: "01:00:01", status: &v1.ScheduleVerification{Since: mt("00:45:00")},
@@ -166,8 +172,9 @@ func TestDecideDrills(t *testing.T) {
 			}
 			s := &v1.BackupSchedule{
 				ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "prod", UID: "uid-nightly", CreationTimestamp: metav1.NewTime(at("00:40:00"))},
-				Spec:       v1.BackupScheduleSpec{Verify: &spec, Template: v1.BackupSpec{Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: version}}},
-				Status:     v1.BackupScheduleStatus{Verification: tc.status},
+				Spec: v1.BackupScheduleSpec{Verify: &spec, Retention: tc.retention, TimeZone: "UTC",
+					Template: v1.BackupSpec{Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: version}}},
+				Status: v1.BackupScheduleStatus{Verification: tc.status},
 			}
 			sched := hourly
 			if spec.Schedule != "" {

@@ -177,7 +177,7 @@ var _ = Describe("BackupSchedule controller (restore drills)", func() {
 		eventually(func(g Gomega) {
 			g.Expect(drillNames(drillsOf(g, s))).To(ConsistOf(HavePrefix(newest2+"<-"), HavePrefix(older2+"<-")))
 		})
-		Eventually(func(g Gomega) {
+		Consistently(func(g Gomega) {
 			g.Expect(verified(g, s).Reason).To(Equal(v1.ReasonInconsistent), "an older drill passing later does not hide the newest chain's failure")
 		}).
 			WithTimeout(2 * time.Second).Should(Succeed())
