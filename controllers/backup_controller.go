@@ -495,8 +495,9 @@ func (r *BackupReconciler) drilled(ctx context.Context, b *v1.Backup) (*v1.Backu
 	for i := range list.Items {
 		rs := &list.Items[i]
 		if rs.Spec.Mode != v1.RestoreVerify || !restoreFinished(rs.Status.Phase) || rs.Status.Verification == nil ||
-			rs.Status.CompletionTime == nil || rs.CreationTimestamp.Before(&b.CreationTimestamp) {
-			// (A drill older than b drilled an earlier Backup of the name.)
+			rs.Status.CompletionTime == nil || rs.CreationTimestamp.Before(&b.CreationTimestamp) || rs.Spec.RestoreUntil != "" {
+			// (A drill older than b drilled an earlier Backup of the name; one up to a point
+			// restored only part of b's chain.)
 			continue
 		}
 		if v == nil || rs.Status.CompletionTime.After(v.Time.Time) {

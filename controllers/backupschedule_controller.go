@@ -130,7 +130,8 @@ func (r *BackupScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 // recordDrills exports what s's drills found, or drops it when s has no spec.verify.
 func recordDrills(s *v1.BackupSchedule, now time.Time) {
 	v := s.Status.Verification
-	if s.Spec.Verify == nil || v == nil {
+	if s.Spec.Verify == nil || v == nil || s.Spec.Suspend {
+		// A suspended schedule runs no drill: nothing to alert on.
 		metrics.ForgetDrills(s.Namespace, s.Name)
 		return
 	}
@@ -190,6 +191,8 @@ func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSc
 	}
 	owned := ownedBackups(s, backups.Items)
 	observe(s, owned, t)
+	// Before this pass rewrites Scheduled: the drills must see a suspension end too.
+	wasSuspended := resumed(s)
 
 	triggered, err := r.trigger(ctx, s, owned)
 	if err != nil {
@@ -217,26 +220,28 @@ func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSc
 			fmt.Sprintf("next slot %s", nextSlot.Format(time.RFC3339)), t)
 		res.RequeueAfter = nextSlot.Sub(now) + requeuePad
 	}
-	if s.Spec.Verify != nil {
-		verifySched, err := parseVerify(s)
-		if err != nil {
-			return ctrl.Result{}, err // parse refused it already
-		}
-		at, err := r.verify(ctx, s, owned, verifySched, deadline, now, fx)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if until := at.Sub(now) + requeuePad; !at.IsZero() && (res.RequeueAfter == 0 || until < res.RequeueAfter) {
-			res.RequeueAfter = until
-		}
-	} else {
-		s.Status.Verification = nil
-		meta.RemoveStatusCondition(&s.Status.Conditions, v1.ConditionVerified)
-	}
 	status.Set(&s.Status.Conditions, s.Generation, status.Done, scheduledReason(s), "the schedule is valid", t)
 
 	if err := r.prune(ctx, s, owned, now); err != nil {
 		return ctrl.Result{}, err
+	}
+	// Drills come after retention, so that a call of theirs the API refuses never holds
+	// retention up (and the volume filling).
+	if s.Spec.Verify == nil {
+		s.Status.Verification = nil
+		meta.RemoveStatusCondition(&s.Status.Conditions, v1.ConditionVerified)
+		return res, nil
+	}
+	verifySched, err := parseVerify(s)
+	if err != nil {
+		return ctrl.Result{}, err // parse refused it already
+	}
+	at, err := r.verify(ctx, s, owned, verifySched, deadline, wasSuspended, now, fx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if until := at.Sub(now) + requeuePad; !at.IsZero() && (res.RequeueAfter == 0 || until < res.RequeueAfter) {
+		res.RequeueAfter = until
 	}
 	return res, nil
 }

@@ -56,7 +56,7 @@ type drillDecision struct {
 // rules (suspend, startingDeadlineSeconds, one catch-up) and Forbid: a slot that comes while a
 // drill runs is skipped.
 func decideDrills(s *v1.BackupSchedule, backups []v1.Backup, drills []v1.Restore, sched *schedule.Schedule, interval time.Duration,
-	deadline *time.Duration, now time.Time) drillDecision {
+	deadline *time.Duration, resumed bool, now time.Time) drillDecision {
 	spec := s.Spec.Verify
 	prev := s.Status.Verification
 	if prev == nil {
@@ -100,17 +100,27 @@ func decideDrills(s *v1.BackupSchedule, backups []v1.Backup, drills []v1.Restore
 		}
 	}
 	v.Active = active
-	if last != nil {
+	// A drill newer than any left (deleted by hand, its failure with it) is remembered.
+	if last != nil && (prev.Time == nil || !drillEnd(last).Before(prev.Time.Time)) {
 		describeDrill(v, last, backups)
 	} else {
+		last = nil
 		v.LastDrill, v.Backup, v.BackupTime, v.RestoredUntilTx = prev.LastDrill, prev.Backup, prev.BackupTime, prev.RestoredUntilTx
 		v.RestoreDuration, v.CheckDuration, v.Result, v.Time = prev.RestoreDuration, prev.CheckDuration, prev.Result, prev.Time
 	}
-	d.verified, d.recheck = verifiedCondition(v, last, older, interval, now)
+	switch {
+	case !spec.OlderChain:
+		older = nil
+	case older != nil && (prev.Older == nil || !drillEnd(older).Before(prev.Older.Time.Time)):
+		v.Older = &v1.DrillOutcome{Drill: older.Name, Backup: older.Spec.Source.BackupName, Result: drillResult(older), Time: metav1.NewTime(drillEnd(older))}
+	default:
+		older, v.Older = nil, prev.Older
+	}
+	d.verified, d.recheck = verifiedCondition(v, last, older, interval, s.Spec.Suspend, now)
 
 	if !s.Spec.Suspend {
 		series := slotSeries{
-			created: s.CreationTimestamp.Time, lastSchedule: v.LastScheduleTime, lastMissed: v.LastMissedTime, resumed: resumed(s),
+			created: s.CreationTimestamp.Time, lastSchedule: v.LastScheduleTime, lastMissed: v.LastMissedTime, resumed: resumed,
 			name: func(slot time.Time) string { return resources.ScheduledBackupName(s.Name, "verify-"+slotMinute(slot)) },
 		}
 		d.slot = dueSlot(series, children, sched, deadline, now)
@@ -154,7 +164,8 @@ func drillsOf(s *v1.BackupSchedule, spec *v1.VerifySpec, d slotDecision, backups
 			h.Write([]byte(s.UID))
 			_ = binary.Write(h, binary.BigEndian, d.slot.Unix())
 			pick := older[h.Sum64()%uint64(len(older))]
-			out = append(out, drill(s, spec, d.name+"-older", d.annotations, drillOlder, pick))
+			name := resources.ScheduledBackupName(s.Name, "verify-"+slotMinute(d.slot)+"-older")
+			out = append(out, drill(s, spec, name, d.annotations, drillOlder, pick))
 		}
 	}
 	return d, out
@@ -224,8 +235,9 @@ func drill(s *v1.BackupSchedule, spec *v1.VerifySpec, name string, annotations m
 }
 
 // pruneDrills are the finished drills beyond the newest limit (by when they ended), but never
-// the newest of each kind (newest chain, older chain): the Verified condition reads them, and a
-// failure must not disappear with its drill.
+// the newest of each kind (newest chain, older chain), which the Verified condition reads, nor a
+// drill that found inconsistencies: its scratch claim keeps the check's report, the evidence,
+// until a person deletes it.
 func pruneDrills(drills []v1.Restore, limit int) []v1.Restore {
 	var done []v1.Restore
 	for _, r := range drills {
@@ -239,6 +251,9 @@ func pruneDrills(drills []v1.Restore, limit int) []v1.Restore {
 	for i, r := range done {
 		if older := r.Annotations[v1.DrillAnnotation] == drillOlder; !seen[older] {
 			seen[older] = true
+			continue
+		}
+		if v := r.Status.Verification; v != nil && v.Report != "" {
 			continue
 		}
 		if i >= limit {
@@ -276,12 +291,15 @@ func describeDrill(v *v1.ScheduleVerification, r *v1.Restore, backups []v1.Backu
 	if rv := r.Status.Verification; rv != nil {
 		v.RestoreDuration, v.CheckDuration = rv.RestoreDuration, rv.CheckDuration
 	}
-	switch {
-	case verifiedDrill(r):
-		v.Result = resultConsistent
-	default:
-		v.Result = restoreReasonOf(r)
+	v.Result = drillResult(r)
+}
+
+// drillResult is Consistent, or the finished drill r's reason.
+func drillResult(r *v1.Restore) string {
+	if verifiedDrill(r) {
+		return resultConsistent
 	}
+	return restoreReasonOf(r)
 }
 
 func restoreReasonOf(r *v1.Restore) string {
@@ -301,42 +319,42 @@ type verifiedState struct {
 
 // verifiedCondition sums the drills up: True when the newest finished drill of the newest chain
 // verified it within two drill intervals; False when it failed, or the newest drill of an older
-// chain did (reason Inconsistent, or DrillFailed with the drill's reason), or no drill verified
-// a chain within two intervals (of the last verified drill, or of spec.verify being set);
-// Unknown while no drill has finished and two intervals have not passed. recheck is when a True
-// or Unknown turns False with time alone.
-func verifiedCondition(v *v1.ScheduleVerification, last, older *v1.Restore, interval time.Duration, now time.Time) (verifiedState, time.Time) {
+// chain did (reason Inconsistent, or DrillFailed with the drill's reason; remembered when the
+// drill is deleted), or no drill verified a chain within two intervals (of the last verified
+// drill, or of spec.verify being set); Unknown while no drill has finished and two intervals
+// have not passed, or while the schedule is suspended (no drill runs: nothing to alert on but a
+// known failure). recheck is when a True or Unknown turns False with time alone. last and older
+// are the drills v describes, nil when they are gone.
+func verifiedCondition(v *v1.ScheduleVerification, last, older *v1.Restore, interval time.Duration, suspended bool, now time.Time) (verifiedState, time.Time) {
 	var c verifiedState
 	set := func(st metav1.ConditionStatus, reason, format string, args ...any) {
 		c.status, c.reason, c.message = st, reason, fmt.Sprintf(format, args...)
 	}
 	window := 2 * interval
-	failed := func(drill, what, backup, reason, msg string) {
+	failed := func(drill, what, backup, reason string, r *v1.Restore) {
+		msg := "the drill has been deleted since"
+		if r != nil {
+			for _, rc := range r.Status.Conditions {
+				if rc.Type == v1.ConditionReady {
+					msg = rc.Message
+				}
+			}
+		}
 		st := v1.ReasonDrillFailed
 		if reason == v1.ReasonInconsistent {
 			st = v1.ReasonInconsistent
 		}
 		set(metav1.ConditionFalse, st, "drill %s of %sBackup %s failed (%s): %s", drill, what, backup, reason, msg)
 	}
-	failedDrill := func(r *v1.Restore, what string) {
-		msg := ""
-		for _, rc := range r.Status.Conditions {
-			if rc.Type == v1.ConditionReady {
-				msg = rc.Message
-			}
-		}
-		failed(r.Name, what, r.Spec.Source.BackupName, restoreReasonOf(r), msg)
-	}
 	switch {
-	case last != nil && !verifiedDrill(last):
-		failedDrill(last, "")
+	case v.Result != "" && v.Result != resultConsistent:
+		failed(v.LastDrill, "", v.Backup, v.Result, last)
 		return c, time.Time{}
-	case last == nil && v.Result != "" && v.Result != resultConsistent:
-		// Its drill is gone (deleted by hand): the status remembers how it ended.
-		failed(v.LastDrill, "", v.Backup, v.Result, "the drill has been deleted since")
+	case v.Older != nil && v.Older.Result != resultConsistent:
+		failed(v.Older.Drill, "an older chain, ", v.Older.Backup, v.Older.Result, older)
 		return c, time.Time{}
-	case older != nil && !verifiedDrill(older):
-		failedDrill(older, "an older chain, ")
+	case suspended:
+		set(metav1.ConditionUnknown, v1.ReasonSuspended, "spec.suspend is true: no drill runs")
 		return c, time.Time{}
 	case v.LastVerifiedTime != nil && now.Sub(v.LastVerifiedTime.Time) > window:
 		set(metav1.ConditionFalse, v1.ReasonUnverified, "no drill has verified a chain since %s (Backup %s): more than two drill intervals (%s)",
@@ -365,7 +383,7 @@ func verifiedCondition(v *v1.ScheduleVerification, last, older *v1.Restore, inte
 // verify acts on decideDrills: records the slot, creates its drills, deletes the drills history
 // lets go, and sets status.verification and the Verified condition.
 func (r *BackupScheduleReconciler) verify(ctx context.Context, s *v1.BackupSchedule, backups []v1.Backup, sched *schedule.Schedule,
-	deadline *time.Duration, now time.Time, fx *effects) (time.Time, error) {
+	deadline *time.Duration, resumed bool, now time.Time, fx *effects) (time.Time, error) {
 	list := &v1.RestoreList{}
 	if err := r.Client.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingFields{restoreOwnerKey: string(s.UID)}); err != nil {
 		return time.Time{}, failed(reasonFailedList, fmt.Errorf("listing drills: %w", err))
@@ -382,7 +400,7 @@ func (r *BackupScheduleReconciler) verify(ctx context.Context, s *v1.BackupSched
 		}
 		return drills[i].Name < drills[j].Name
 	})
-	d := decideDrills(s, backups, drills, sched, maxGap(sched, s.Spec.TimeZone, now), deadline, now)
+	d := decideDrills(s, backups, drills, sched, maxGap(sched, s.Spec.TimeZone, now), deadline, resumed, now)
 	v := d.verification
 	for _, rc := range d.slot.recovered {
 		v.MissedSlots += rc.missed
@@ -398,10 +416,13 @@ func (r *BackupScheduleReconciler) verify(ctx context.Context, s *v1.BackupSched
 		v.LastScheduleTime = &metav1.Time{Time: d.slot.slot}
 	case slotCreate:
 		for _, rs := range d.create {
-			if err := r.createDrill(ctx, s, rs); err != nil {
+			ours, err := r.createDrill(ctx, s, rs)
+			if err != nil {
 				return time.Time{}, err
 			}
-			v.Active = append(v.Active, rs.Name)
+			if ours {
+				v.Active = append(v.Active, rs.Name)
+			}
 		}
 		v.MissedSlots += d.slot.missed
 		v.LastScheduleTime = &metav1.Time{Time: d.slot.slot}
@@ -430,11 +451,11 @@ func (r *BackupScheduleReconciler) verify(ctx context.Context, s *v1.BackupSched
 }
 
 // createDrill creates a drill, or finds it made by an earlier pass.
-func (r *BackupScheduleReconciler) createDrill(ctx context.Context, s *v1.BackupSchedule, rs *v1.Restore) error {
+func (r *BackupScheduleReconciler) createDrill(ctx context.Context, s *v1.BackupSchedule, rs *v1.Restore) (ours bool, err error) {
 	created, ours, err := createOrAdopt(ctx, r.Client, r.Reader, rs, s)
 	switch {
 	case err != nil:
-		return err
+		return false, err
 	case !ours:
 		r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, "SlotTaken", "Skip",
 			"a Restore named %s exists and does not belong to this schedule; the drill is not taken", rs.Name)
@@ -442,5 +463,5 @@ func (r *BackupScheduleReconciler) createDrill(ctx context.Context, s *v1.Backup
 		r.Recorder.Eventf(s, rs, corev1.EventTypeNormal, "DrillCreated", "Create", "created drill %s of Backup %s (%s chain, slot %s)",
 			rs.Name, rs.Spec.Source.BackupName, rs.Annotations[v1.DrillAnnotation], rs.Annotations[v1.SlotAnnotation])
 	}
-	return nil
+	return ours, nil
 }

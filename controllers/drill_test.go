@@ -54,6 +54,7 @@ func TestDecideDrills(t *testing.T) {
 	good.Annotations[v1.SlotAnnotation] = "2026-12-02T00:00:00Z"
 	bad := drill("nightly-verify-202612020100", v1.RestoreFailed, "01:05:00", "d2", ptr.To(false), v1.ReasonInconsistent)
 	bad.Annotations[v1.SlotAnnotation] = "2026-12-02T01:00:00Z"
+	bad.Status.Verification.Report = "nightly-verify-202612020100-scratch:drill-report/inconsistencies.report"
 	running := drill("nightly-verify-202612020100", v1.RestoreRunning, "", "d2", nil, "")
 	running.Annotations[v1.SlotAnnotation] = "2026-12-02T01:00:00Z"
 	olderBad := drill("nightly-verify-202612020100-older", v1.RestoreFailed, "01:06:00", "d1", ptr.To(false), v1.ReasonInconsistent)
@@ -62,6 +63,8 @@ func TestDecideDrills(t *testing.T) {
 	goodAgain.Annotations[v1.SlotAnnotation] = "2026-12-02T01:00:00Z"
 	olderGood := drill("nightly-verify-202612020100-older", v1.RestoreSucceeded, "01:07:00", "d1", ptr.To(true), v1.ReasonSucceeded)
 	olderGood.Annotations[v1.SlotAnnotation], olderGood.Annotations[v1.DrillAnnotation] = "2026-12-02T01:00:00Z", drillOlder
+	goodAgain2 := drill("nightly-verify-202612020200", v1.RestoreSucceeded, "02:05:00", "d2", ptr.To(true), v1.ReasonSucceeded)
+	goodAgain2.Annotations[v1.SlotAnnotation] = "2026-12-02T02:00:00Z"
 	notCovered := drill("nightly-verify-202612020100", v1.RestoreFailed, "01:01:00", "d2", nil, v1.ReasonNotCovered)
 	notCovered.Annotations[v1.SlotAnnotation] = "2026-12-02T01:00:00Z"
 
@@ -80,11 +83,13 @@ func TestDecideDrills(t *testing.T) {
 		spec      v1.VerifySpec
 		retention *v1.RetentionSpec
 		version   string
-		status    *v1.ScheduleVerification
-		backups   []v1.Backup
-		drills    []v1.Restore
-		now       string
-		want      want
+		// suspended: spec.suspend; resumed: the last pass found the schedule suspended.
+		suspended, resumed bool
+		status             *v1.ScheduleVerification
+		backups            []v1.Backup
+		drills             []v1.Restore
+		now                string
+		want               want
 	}{
 		{name: "before the first slot: Unknown, and False by itself two intervals after spec.verify was set",
 			backups: backups, now: "00:45:00", status: &v1.ScheduleVerification{Since: mt("00:45:00")},
@@ -123,10 +128,34 @@ func TestDecideDrills(t *testing.T) {
 			want: want{status: metav1.ConditionFalse, condition: v1.ReasonInconsistent, lastVerified: "d2 00:05:00",
 				saying: "drill nightly-verify-202612020100 of Backup d2 failed (Inconsistent): what the drill said"}},
 		{name: "an older chain's drill found inconsistencies: False, though the newest chain verified after it",
-			backups: backups, drills: []v1.Restore{good, olderBad, goodAgain}, now: "01:10:00",
+			spec: v1.VerifySpec{OlderChain: true}, backups: backups, drills: []v1.Restore{good, olderBad, goodAgain}, now: "01:10:00",
 			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("01:00:00")},
 			want: want{status: metav1.ConditionFalse, condition: v1.ReasonInconsistent, lastVerified: "d2 01:05:00",
 				saying: "drill nightly-verify-202612020100-older of an older chain, Backup d1 failed (Inconsistent)"}},
+		{name: "the older chain's failed drill was deleted: still False, from the status",
+			spec: v1.VerifySpec{OlderChain: true}, backups: backups, drills: []v1.Restore{good, goodAgain}, now: "01:10:00",
+			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("01:00:00"),
+				Older: &v1.DrillOutcome{Drill: "nightly-verify-202612020100-older", Backup: "d1", Result: v1.ReasonInconsistent, Time: *mt("01:06:00")}},
+			want: want{status: metav1.ConditionFalse, condition: v1.ReasonInconsistent, lastVerified: "d2 01:05:00",
+				saying: "of an older chain, Backup d1 failed (Inconsistent): the drill has been deleted since"}},
+		{name: "olderChain turned off: an older chain's failure no longer counts",
+			backups: backups, drills: []v1.Restore{good, olderBad, goodAgain}, now: "01:10:00",
+			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("01:00:00")},
+			want:   want{status: metav1.ConditionTrue, condition: v1.ReasonVerified, lastVerified: "d2 01:05:00", recheck: "03:05:00"}},
+		{name: "the newest drill failed and was deleted, an older verified drill remains: still False",
+			backups: backups, drills: []v1.Restore{good}, now: "01:10:00",
+			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("01:00:00"), LastDrill: "nightly-verify-202612020100", Backup: "d2",
+				Result: v1.ReasonInconsistent, Time: mt("01:05:00"), LastVerifiedBackup: "d2", LastVerifiedTime: mt("00:05:00")},
+			want: want{status: metav1.ConditionFalse, condition: v1.ReasonInconsistent, lastVerified: "d2 00:05:00",
+				saying: "drill nightly-verify-202612020100 of Backup d2 failed (Inconsistent): the drill has been deleted since"}},
+		{name: "the slots passed while the schedule was suspended are not drilled",
+			resumed: true, backups: backups, drills: []v1.Restore{good}, now: "02:00:01",
+			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("00:00:00")},
+			want:   want{action: slotSkip, reason: "Suspended", status: metav1.ConditionTrue, condition: v1.ReasonVerified, lastVerified: "d2 00:05:00", recheck: "02:05:00"}},
+		{name: "suspended: no slot, and Unknown rather than an alert, however old the last verification",
+			suspended: true, backups: backups, drills: []v1.Restore{good}, now: "05:00:01",
+			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("00:00:00")},
+			want:   want{status: metav1.ConditionUnknown, condition: v1.ReasonSuspended, lastVerified: "d2 00:05:00"}},
 		{name: "the newest drill failed before a verdict: False, DrillFailed with its reason",
 			backups: backups, drills: []v1.Restore{good, notCovered}, now: "01:10:00",
 			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("01:00:00")},
@@ -158,6 +187,10 @@ func TestDecideDrills(t *testing.T) {
 				Result: v1.ReasonInconsistent, LastVerifiedBackup: "d2", LastVerifiedTime: mt("00:05:00")},
 			want: want{status: metav1.ConditionFalse, condition: v1.ReasonInconsistent, lastVerified: "d2 00:05:00",
 				saying: "drill nightly-verify-202612020100 of Backup d2 failed (Inconsistent): the drill has been deleted since"}},
+		{name: "history never lets a drill go whose claim keeps an inconsistency report",
+			spec: v1.VerifySpec{HistoryLimit: ptr.To[int32](1)}, backups: backups, drills: []v1.Restore{good, bad, goodAgain2}, now: "02:10:00",
+			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("02:00:00")},
+			want:   want{prune: "nightly-verify-202612020000", status: metav1.ConditionTrue, condition: v1.ReasonVerified, lastVerified: "d2 02:05:00", recheck: "04:05:00"}},
 		{name: "historyLimit 1 lets the older finished drill go, never a running one",
 			spec: v1.VerifySpec{HistoryLimit: ptr.To[int32](1)}, backups: backups, drills: []v1.Restore{good, bad}, now: "01:10:00",
 			status: &v1.ScheduleVerification{Since: before, LastScheduleTime: mt("01:00:00")},
@@ -172,7 +205,7 @@ func TestDecideDrills(t *testing.T) {
 			}
 			s := &v1.BackupSchedule{
 				ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "prod", UID: "uid-nightly", CreationTimestamp: metav1.NewTime(at("00:40:00"))},
-				Spec: v1.BackupScheduleSpec{Verify: &spec, Retention: tc.retention, TimeZone: "UTC",
+				Spec: v1.BackupScheduleSpec{Verify: &spec, Retention: tc.retention, TimeZone: "UTC", Suspend: tc.suspended,
 					Template: v1.BackupSpec{Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: version}}},
 				Status: v1.BackupScheduleStatus{Verification: tc.status},
 			}
@@ -183,7 +216,7 @@ func TestDecideDrills(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			d := decideDrills(s, tc.backups, tc.drills, sched, interval, nil, at(tc.now))
+			d := decideDrills(s, tc.backups, tc.drills, sched, interval, nil, tc.resumed, at(tc.now))
 			var created, pruned []string
 			for _, r := range d.create {
 				created = append(created, r.Name+"<-"+r.Spec.Source.BackupName)
@@ -201,8 +234,22 @@ func TestDecideDrills(t *testing.T) {
 				if got != alts[0] && got != strings.Replace(alts[0], "f1", "d1", 1) {
 					t.Errorf("create %q, want %q", got, tc.want.create)
 				}
-				if again := decideDrills(s, tc.backups, tc.drills, sched, interval, nil, at(tc.now)); again.create[1].Spec.Source.BackupName != d.create[1].Spec.Source.BackupName {
+				// A later pass of the same slot (its first create lost) picks the same.
+				if again := decideDrills(s, tc.backups, tc.drills, sched, interval, nil, tc.resumed, at(tc.now).Add(20*time.Minute)); len(again.create) != 2 ||
+					again.create[1].Spec.Source.BackupName != d.create[1].Spec.Source.BackupName {
 					t.Error("the older pick changed between two passes of one slot")
+				}
+				// Over a day of slots, both Backups of the older chain are picked.
+				picked := map[string]bool{}
+				for h := 0; h < 24; h++ {
+					st := s.DeepCopy()
+					st.Status.Verification.LastScheduleTime = &metav1.Time{Time: at(tc.now).Add(time.Duration(h-1) * time.Hour).Truncate(time.Hour)}
+					if dd := decideDrills(st, tc.backups, tc.drills, sched, interval, nil, false, at(tc.now).Add(time.Duration(h)*time.Hour)); len(dd.create) == 2 {
+						picked[dd.create[1].Spec.Source.BackupName] = true
+					}
+				}
+				if !picked["f1"] || !picked["d1"] {
+					t.Errorf("over 24 slots the older pick was only %v", picked)
 				}
 			} else if got != tc.want.create {
 				t.Errorf("create %q, want %q", got, tc.want.create)

@@ -278,6 +278,12 @@ func (r *RestoreReconciler) modeJob(ctx context.Context, rs *v1.Restore, plan re
 		job, err = resources.SeedJob(rs, resources.SeedPlan{RestorePlan: plan, Servers: servers}, r.Options)
 		rs.Status.SeedURI = resources.SeedURI(rs, plan)
 	case v1.RestoreVerify:
+		if rs.Spec.Scratch == nil {
+			// Admission refuses it; an object that reached the API server some other way is
+			// refused here, never dereferenced.
+			r.fail(rs, now, v1.ReasonInvalidSpec, "spec.scratch: mode Verify needs the claim (storageClassName, size) the drill restores into")
+			return nil, ctrl.Result{}, nil
+		}
 		if done, err := r.createScratch(ctx, rs, now); err != nil || done {
 			return nil, ctrl.Result{}, err
 		}
@@ -608,6 +614,9 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 		r.fail(rs, now, v1.ReasonOOMKilled, budget.OOMKilled("restore"))
 	case drill && ended.Type == batchv1.JobComplete && repErr == nil && rep.Error == "" && rs.Status.Verification == nil:
 		r.fail(rs, now, v1.ReasonInvalidReport, fmt.Sprintf("Job %s completed without the drill's verdict: was it run by an agent without --check?", job.Name))
+	case drill && ended.Type == batchv1.JobComplete && repErr == nil && !rs.Status.Verification.Consistent:
+		// The agent ends an inconsistent check with exit 3; a report that says so anyway wins.
+		r.fail(rs, now, v1.ReasonInconsistent, fmt.Sprintf("Job %s completed, but its report says database %s is not consistent", job.Name, rs.Spec.Database))
 	case ended.Type == batchv1.JobComplete && repErr == nil && rep.Error == "":
 		rs.Status.Phase = v1.RestoreSucceeded
 		target := rs.Spec.TargetDatabase

@@ -388,6 +388,16 @@ var _ = Describe("Restore controller (mode Verify: a drill)", func() {
 		}).WithTimeout(2 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
 	})
 
+	It("believes a report that says inconsistent over the exit code", func() {
+		rs := w.restore("contradicts", verifyMode)
+		finishRestore(drillJob("contradicts"), 0, result.Restore{Database: "neo4j", RestoreTime: time.Second, CheckTime: time.Second, Consistent: ptr.To(false)})
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
+			g.Expect(restoreReason(got)).To(Equal(v1.ReasonInconsistent))
+		})
+	})
+
 	It("deletes the scratch claim of a drill whose check could not run, and never restores into a claim that is not its own", func() {
 		rs := w.restore("nocheck", verifyMode)
 		job := drillJob("nocheck")

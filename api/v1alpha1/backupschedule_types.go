@@ -95,7 +95,8 @@ type VerifySpec struct {
 	// olderChain also drills, at each slot, one older kept Backup picked at
 	// random (the same pick for the same slot), so chains retention keeps for
 	// months are proven as well as the newest. Neo4j 5.x and later: 4.4 keeps
-	// only its newest backup.
+	// only its newest backup. The newest of these drills failing turns
+	// Verified False too, until one passes.
 	// +kubebuilder:default=false
 	// +optional
 	OlderChain bool `json:"olderChain,omitempty"`
@@ -109,7 +110,9 @@ type VerifySpec struct {
 	Scratch ClaimTemplate `json:"scratch"`
 
 	// historyLimit is how many finished drills (Restores, with their Jobs)
-	// are kept. Default 3.
+	// are kept. Default 3. A drill that found inconsistencies is kept
+	// besides, with its scratch claim and the check's report, until it is
+	// deleted by hand.
 	// +kubebuilder:default=3
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
@@ -258,6 +261,21 @@ type ScheduleVerification struct {
 	// later.
 	// +optional
 	Since *metav1.Time `json:"since,omitempty"`
+	// older is the newest finished drill of an older chain (olderChain).
+	// +optional
+	Older *DrillOutcome `json:"older,omitempty"`
+}
+
+// DrillOutcome is how one drill ended.
+type DrillOutcome struct {
+	// drill is the Restore.
+	Drill string `json:"drill"`
+	// backup is the Backup whose chain it restored.
+	Backup string `json:"backup"`
+	// result is Consistent, or why the drill failed.
+	Result string `json:"result"`
+	// time is when it finished.
+	Time metav1.Time `json:"time"`
 }
 
 // BackupScheduleStatus is what the operator observed of a schedule.
