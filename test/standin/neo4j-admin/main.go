@@ -407,6 +407,9 @@ func legacyBackup(v version, args []string) int {
 			return violation("4.4 backup without --%s", need)
 		}
 	}
+	if _, ok, code := cloud(v, "backup", opts["backup-dir"]); ok {
+		return code // 4.4 has no cloud paths: refused
+	}
 	if !sizeRE.MatchString(opts["pagecache"]) {
 		return violation("--pagecache=%q is not a size", opts["pagecache"])
 	}
@@ -612,7 +615,19 @@ func backup(v version, args []string) int {
 		return violation("%v", err)
 	}
 	if dir := opts["inspect-path"]; dir != "" {
+		if cloudRE.MatchString(dir) {
+			// "List and show the metadata of the backup artifact(s). Accepts a folder or a
+			// file." (5.x online-backup.adoc:155-156): a bucket is not documented. Refused, so
+			// that nothing comes to rely on it.
+			return violation("--inspect-path=%s: the manual documents a folder or a file, not a bucket", dir)
+		}
 		return inspect(v, dir)
+	}
+	if c, ok, code := cloud(v, "database backup", opts["to-path"]); ok {
+		if code != 0 {
+			return code
+		}
+		return inBucket(c, staging(opts), true, func(local string) int { return backup(v, withOption(args, "to-path", local)) })
 	}
 	// "--to-path ... (required unless --inspect-path is used)" (5.x :177); --from has no
 	// default in 5.x (:131); --pagecache is the project's rule.
@@ -810,6 +825,20 @@ func check(v version, args []string) int {
 	path := opts["from-path"]
 	if path == "" {
 		return violation("database check of a backup with an empty --from-path")
+	}
+	if c, ok, code := cloud(v, "database check", path); ok {
+		if code != 0 {
+			return code
+		}
+		// A folder (the manual's example: --from-path=s3://myBucket/myDirectory/, :234), or
+		// from 2025.09 an artifact in it.
+		folder, name := c, ""
+		if strings.HasSuffix(c.folder, ".backup") {
+			folder, name = cloudFolder(c)
+		}
+		return inBucket(folder, staging(opts), false, func(local string) int {
+			return check(v, withOption(args, "from-path", filepath.Join(local, name)))
+		})
 	}
 	var chain []header
 	if info, err := os.Stat(path); err == nil && !info.IsDir() {
@@ -1054,6 +1083,21 @@ func restore(v version, args []string) int {
 	// if the --from-path option points to a path to a single artifact." (:57)
 	if len(pos) == 1 && len(paths) > 1 {
 		return violation("<database> %s with %d paths in --from-path: only allowed with a single artifact (a list restores several databases, each as itself)", pos[0], len(paths))
+	}
+	for _, p := range paths {
+		c, ok, code := cloud(v, "database restore", p)
+		switch {
+		case !ok:
+			continue
+		case code != 0:
+			return code
+		case len(paths) > 1:
+			return failed("the stand-in restores one bucket path at a time, not %d", len(paths))
+		}
+		folder, name := cloudFolder(c)
+		return inBucket(folder, staging(opts), false, func(local string) int {
+			return restore(v, withOption(args, "from-path", filepath.Join(local, name)))
+		})
 	}
 	until, hasUntil := opts["restore-until"]
 	if hasUntil && !untilRE.MatchString(until) {

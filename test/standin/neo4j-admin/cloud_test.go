@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+)
+
+// The stand-in's bucket paths against a real S3 server on loopback: gofakes3, in process, with
+// its in-memory backend. (It checks no signatures: a wrong key is not caught, a missing one is,
+// by the SDK before any request. MinIO would check them, at the cost of building it.)
+type bucketBed struct {
+	t        *testing.T
+	endpoint string
+	home     string
+}
+
+func newBucketBed(t *testing.T) *bucketBed {
+	backend := s3mem.New()
+	if err := backend.CreateBucket("backups"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(srv.Close)
+	home := t.TempDir()
+	aws := filepath.Join(home, ".aws")
+	if err := os.MkdirAll(aws, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// As the manual's partials/aws-s3-credentials.adoc shows them.
+	write(t, filepath.Join(aws, "config"), "[default]\nregion=us-east-1\n")
+	write(t, filepath.Join(aws, "credentials"), "[default]\naws_access_key_id=this.is.secret\naws_secret_access_key=this.is.super.secret\n")
+	return &bucketBed{t: t, endpoint: srv.URL, home: home}
+}
+
+func write(t *testing.T, p, s string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// standin builds this stand-in once: it runs as a process of its own, as in a pod, so the AWS
+// SDK reads its home and environment at start as it would there.
+func standin(t *testing.T) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "standin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "neo4j-admin")
+		if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// run runs the stand-in with what a pod gives neo4j-admin: its home (the SDK's ~/.aws), the
+// endpoint override, never the instance metadata service (it is not on loopback), and env.
+func (b *bucketBed) run(version string, env map[string]string, args ...string) int {
+	t := b.t
+	t.Helper()
+	cmd := exec.Command(standin(t), args...)
+	cmd.Env = []string{"HOME=" + b.home, "AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL_S3=" + b.endpoint,
+		"STANDIN_NEO4J_VERSION=" + version, "HEAP_SIZE=16m", "STANDIN_DATABASES=neo4j", "STANDIN_LOG=" + filepath.Join(t.TempDir(), "standin.log")}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if wd := env["PWD"]; wd != "" {
+		cmd.Dir = wd
+	}
+	out, err := cmd.CombinedOutput()
+	t.Logf("neo4j-admin %s: %s", strings.Join(args, " "), out)
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return exit.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return 0
+}
+
+// keys lists the bucket's objects under prefix, as the SDK sees them.
+func (b *bucketBed) keys(prefix string) []string {
+	b.t.Helper()
+	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.endpoint), UsePathStyle: true,
+		Credentials: aws.AnonymousCredentials{}})
+	out, err := client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("backups"), Prefix: aws.String(prefix)})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func TestBackupRestoreAndCheckThroughAnS3Bucket(t *testing.T) {
+	b := newBucketBed(t)
+	stage := t.TempDir()
+	backup := func(typ string) int {
+		return b.run("5.26", nil, "database", "backup", "--from=graph-1:6362", "--to-path=s3://backups/prod/graph", "--pagecache=8m",
+			"--temp-path="+stage, "--type="+typ, "neo4j")
+	}
+	if code := backup("FULL"); code != 0 {
+		t.Fatalf("FULL to s3: exit %d", code)
+	}
+	full := b.keys("prod/graph/")
+	if len(full) != 1 || !strings.HasSuffix(full[0], ".backup") {
+		t.Fatalf("objects after the FULL: %q", full)
+	}
+	if code := b.run("5.26", nil, "database", "check", "--from-path=s3://backups/prod/graph/", "--temp-path="+stage, "--max-off-heap-memory=8m", "neo4j"); code != 0 {
+		t.Fatalf("check of the bucket folder: exit %d", code)
+	}
+	// A DIFF needs its chain: the stand-in finds the FULL only if it fetched the folder.
+	if code := backup("DIFF"); code != 0 {
+		t.Fatalf("DIFF to s3: exit %d", code)
+	}
+	chain := b.keys("prod/graph/")
+	if len(chain) != 2 {
+		t.Fatalf("objects after the DIFF: %q", chain)
+	}
+	if entries, _ := os.ReadDir(stage); len(entries) != 0 {
+		t.Errorf("the staging folder kept %d entries", len(entries))
+	}
+
+	data := t.TempDir()
+	if code := b.run("5.26", map[string]string{"STANDIN_DATA_DIR": data}, "database", "restore", "--from-path=s3://backups/"+chain[1], "--temp-path="+stage, "neo4j"); code != 0 {
+		t.Fatalf("restore of the DIFF's chain from s3: exit %d", code)
+	}
+	restored, err := os.ReadFile(filepath.Join(data, "databases", "neo4j", "restored-from"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range chain {
+		if !strings.Contains(string(restored), filepath.Base(k)) {
+			t.Errorf("restored from %q, which lacks %s", restored, k)
+		}
+	}
+}
+
+func TestBucketPathsFailAsTheRealToolWould(t *testing.T) {
+	b := newBucketBed(t)
+	closed := func() string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		return "http://" + addr
+	}()
+	for _, tc := range []struct {
+		name    string
+		version string
+		to      string
+		env     map[string]string
+		setup   func()
+		code    int
+	}{
+		// 5.18 and 5.20 have no --temp-path either: the stand-in stages in the working directory.
+		{name: "s3 before 5.19", version: "5.18", to: "s3://backups/x", code: exitUsage},
+		{name: "4.4 has no database backup", version: "4.4", to: "s3://backups/x", code: exitUsage},
+		{name: "gs before 5.21", version: "5.20", to: "gs://backups/x", code: exitUsage},
+		{name: "no credentials", version: "5.26", to: "s3://backups/x", code: 1, setup: func() {
+			os.Remove(filepath.Join(b.home, ".aws", "credentials"))
+		}},
+		{name: "no region", version: "5.26", to: "s3://backups/x", code: 1, setup: func() {
+			write(t, filepath.Join(b.home, ".aws", "config"), "[default]\n")
+		}},
+		{name: "an endpoint nobody serves", version: "5.26", to: "s3://backups/x", code: 1, env: map[string]string{"AWS_ENDPOINT_URL_S3": closed}},
+		{name: "a bucket that does not exist", version: "5.26", to: "s3://nobody/x", code: 1},
+		{name: "all in order (the cases above are each one thing off)", version: "5.26", to: "s3://backups/x", code: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			write(t, filepath.Join(b.home, ".aws", "config"), "[default]\nregion=us-east-1\n")
+			write(t, filepath.Join(b.home, ".aws", "credentials"), "[default]\naws_access_key_id=k\naws_secret_access_key=s\n")
+			if tc.setup != nil {
+				tc.setup()
+			}
+			env := map[string]string{"PWD": t.TempDir()}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			args := []string{"database", "backup", "--from=graph-1:6362", "--to-path=" + tc.to, "--pagecache=8m", "neo4j"}
+			if code := b.run(tc.version, env, args...); code != tc.code {
+				t.Errorf("exit %d, want %d", code, tc.code)
+			}
+		})
+	}
+	t.Run("the staging folder is the working directory without --temp-path, and must be writable", func(t *testing.T) {
+		wd := t.TempDir()
+		if code := b.run("5.26", map[string]string{"PWD": wd, "STANDIN_READONLY": wd}, "database", "backup", "--from=graph-1:6362", "--to-path=s3://backups/ro", "--pagecache=8m", "neo4j"); code != 1 {
+			t.Errorf("exit %d with a read-only working directory, want 1", code)
+		}
+	})
+	t.Run("4.4 backs up into no bucket", func(t *testing.T) {
+		if code := b.run("4.4", nil, "backup", "--from=graph-1:6362", "--backup-dir=s3://backups/x", "--database=neo4j", "--pagecache=8m"); code != exitUsage {
+			t.Errorf("exit %d, want %d", code, exitUsage)
+		}
+	})
+	t.Run("--inspect-path of a bucket is not documented: refused", func(t *testing.T) {
+		if code := b.run("5.26", nil, "database", "backup", "--inspect-path=s3://backups/prod/graph"); code != exitUsage {
+			t.Errorf("exit %d, want %d", code, exitUsage)
+		}
+	})
+	t.Run("check takes no azb:// path", func(t *testing.T) {
+		if code := b.run("2025.10", nil, "database", "check", "--from-path=azb://account/container/x", "--max-off-heap-memory=8m", "neo4j"); code != exitUsage {
+			t.Errorf("exit %d, want %d", code, exitUsage)
+		}
+	})
+}
