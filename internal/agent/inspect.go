@@ -73,7 +73,7 @@ func inspectMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if *manifest != "" {
 		file, digest, _ := strings.Cut(*manifest, "@")
-		m, err := readManifest(*dir, file, digest)
+		m, err := readManifest(ctx, localFolder(*dir), file, digest)
 		if err != nil {
 			return finish(ExitFailed, "RestoreFailed", "%v", err)
 		}

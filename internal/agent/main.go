@@ -35,7 +35,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rest := args[1:]
 	commands := map[string]func() int{
 		"backup":  func() int { return backupMain(ctx, rest, stdout, stderr) },
-		"prune":   func() int { return pruneMain(rest, stdout, stderr) },
+		"prune":   func() int { return pruneMain(ctx, rest, stdout, stderr) },
 		"restore": func() int { return restoreMain(ctx, rest, stdout, stderr) },
 		"serve":   func() int { return serveMain(ctx, rest, stdout, stderr) },
 		"seed":    func() int { return seedMain(ctx, rest, stdout, stderr) },

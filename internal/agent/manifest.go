@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -93,13 +94,12 @@ func writeSynced(dir, name string, data []byte) error {
 
 // readManifest reads manifest file of the backup folder dir and checks it against digest: a
 // manifest that changed since its Backup recorded it is not trusted with a deletion or a restore.
-func readManifest(dir, file, digest string) (result.Backup, error) {
+func readManifest(ctx context.Context, dir folder, file, digest string) (result.Backup, error) {
 	var rep result.Backup
 	if !result.ValidManifestFile(file) {
 		return rep, fmt.Errorf("%q is not a manifest name", file)
 	}
-	p := filepath.Join(dir, result.ManifestDir, file)
-	f, err := os.Open(p)
+	f, err := dir.open(ctx, result.ManifestDir+"/"+file)
 	if err != nil {
 		return rep, err
 	}

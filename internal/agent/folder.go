@@ -1,0 +1,127 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/s3blob"
+	"gocloud.dev/gcerrors"
+)
+
+// folder is a backup folder the agent reads and deletes in: a directory of the mounted backup
+// volume, or a folder of a bucket (s3://bucket/prefix). A bucket is reached through gocloud.dev's
+// blob drivers with the cloud SDK's own default chain, the one neo4j-admin reads in the same pod
+// (for S3: the environment, ~/.aws, AWS_ENDPOINT_URL_S3): what lets neo4j-admin write there lets
+// the agent delete there, and nothing else is configured.
+type folder interface {
+	// stat is name's size; fs.ErrNotExist when it is not there. regular is false for what is
+	// not a plain file (a link, a directory), which the agent never deletes.
+	stat(ctx context.Context, name string) (size int64, regular bool, err error)
+	remove(ctx context.Context, name string) error
+	open(ctx context.Context, name string) (io.ReadCloser, error)
+	Close() error
+}
+
+// bucketRE is a bucket folder the agent can reach: s3:// so far.
+var bucketRE = regexp.MustCompile(`^s3://([^/]+)(/.*)?$`)
+
+// openFolder opens dir: a bucket URI, or a directory.
+func openFolder(ctx context.Context, dir string) (folder, error) {
+	m := bucketRE.FindStringSubmatch(dir)
+	if m == nil {
+		if strings.Contains(dir, "://") {
+			return nil, invalidError{fmt.Errorf("%s: the agent reaches s3:// buckets and directories", dir)}
+		}
+		return localFolder(dir), nil
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	// An S3-compatible server at an address (an endpoint override) is addressed by path, as the
+	// stand-in neo4j-admin does (test/standin/neo4j-admin/cloud.go).
+	override := os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = override })
+	b, err := s3blob.OpenBucket(ctx, client, m[1], nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	// Every object of a bucket that is not there is "not found": without this, a wrong bucket
+	// name would look like a folder whose files are already gone.
+	if ok, err := b.IsAccessible(ctx); !ok {
+		b.Close()
+		if err == nil {
+			err = errors.New("no such bucket, or not accessible with these credentials")
+		}
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	if prefix := strings.Trim(m[2], "/"); prefix != "" {
+		b = blob.PrefixedBucket(b, prefix+"/")
+	}
+	return bucketFolder{b}, nil
+}
+
+type localFolder string
+
+func (l localFolder) path(name string) string {
+	return filepath.Join(string(l), filepath.FromSlash(name))
+}
+
+func (l localFolder) stat(_ context.Context, name string) (int64, bool, error) {
+	info, err := os.Lstat(l.path(name))
+	if err != nil {
+		return 0, false, err
+	}
+	return info.Size(), info.Mode().IsRegular(), nil
+}
+
+func (l localFolder) remove(_ context.Context, name string) error { return os.Remove(l.path(name)) }
+
+func (l localFolder) open(_ context.Context, name string) (io.ReadCloser, error) {
+	return os.Open(l.path(name))
+}
+
+func (localFolder) Close() error { return nil }
+
+type bucketFolder struct{ b *blob.Bucket }
+
+// notExist makes a blob driver's "not found" the fs.ErrNotExist the agent's callers test for.
+func notExist(err error) error {
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return fmt.Errorf("%w: %v", fs.ErrNotExist, err)
+	}
+	return err
+}
+
+func (f bucketFolder) stat(ctx context.Context, name string) (int64, bool, error) {
+	a, err := f.b.Attributes(ctx, path.Clean(name))
+	if err != nil {
+		return 0, false, notExist(err)
+	}
+	return a.Size, true, nil
+}
+
+func (f bucketFolder) remove(ctx context.Context, name string) error {
+	return notExist(f.b.Delete(ctx, path.Clean(name)))
+}
+
+func (f bucketFolder) open(ctx context.Context, name string) (io.ReadCloser, error) {
+	r, err := f.b.NewReader(ctx, path.Clean(name), nil)
+	if err != nil {
+		return nil, notExist(err)
+	}
+	return r, nil
+}
+
+func (f bucketFolder) Close() error { return f.b.Close() }
