@@ -1,56 +1,26 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"net"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/graphkeeper/neo4j-backup-operator/test/objectstore"
 )
 
-// The stand-in's bucket paths against a real S3 server on loopback: gofakes3, in process, with
-// its in-memory backend. (It checks no signatures: a wrong key is not caught, a missing one is,
-// by the SDK before any request. MinIO would check them, at the cost of building it.)
+// The stand-in's bucket paths against a real S3 server on loopback (test/objectstore).
 type bucketBed struct {
-	t        *testing.T
-	endpoint string
-	home     string
+	t *testing.T
+	*objectstore.S3
 }
 
 func newBucketBed(t *testing.T) *bucketBed {
-	backend := s3mem.New()
-	if err := backend.CreateBucket("backups"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	home := t.TempDir()
-	aws := filepath.Join(home, ".aws")
-	if err := os.MkdirAll(aws, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	// As the manual's partials/aws-s3-credentials.adoc shows them.
-	write(t, filepath.Join(aws, "config"), "[default]\nregion=us-east-1\n")
-	write(t, filepath.Join(aws, "credentials"), "[default]\naws_access_key_id=this.is.secret\naws_secret_access_key=this.is.super.secret\n")
-	return &bucketBed{t: t, endpoint: srv.URL, home: home}
-}
-
-func write(t *testing.T, p, s string) {
-	t.Helper()
-	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	return &bucketBed{t: t, S3: objectstore.StartS3(t, "backups")}
 }
 
 var (
@@ -85,8 +55,7 @@ func (b *bucketBed) run(version string, env map[string]string, args ...string) i
 	t := b.t
 	t.Helper()
 	cmd := exec.Command(standin(t), args...)
-	cmd.Env = []string{"HOME=" + b.home, "AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL_S3=" + b.endpoint,
-		"STANDIN_NEO4J_VERSION=" + version, "HEAP_SIZE=16m", "STANDIN_DATABASES=neo4j", "STANDIN_LOG=" + filepath.Join(t.TempDir(), "standin.log")}
+	cmd.Env = append(b.Env(), "STANDIN_NEO4J_VERSION="+version, "HEAP_SIZE=16m", "STANDIN_DATABASES=neo4j", "STANDIN_LOG="+filepath.Join(t.TempDir(), "standin.log"))
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -105,22 +74,7 @@ func (b *bucketBed) run(version string, env map[string]string, args ...string) i
 	return 0
 }
 
-// keys lists the bucket's objects under prefix, as the SDK sees them.
-func (b *bucketBed) keys(prefix string) []string {
-	b.t.Helper()
-	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(b.endpoint), UsePathStyle: true,
-		Credentials: aws.AnonymousCredentials{}})
-	out, err := client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("backups"), Prefix: aws.String(prefix)})
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	var keys []string
-	for _, o := range out.Contents {
-		keys = append(keys, aws.ToString(o.Key))
-	}
-	sort.Strings(keys)
-	return keys
-}
+func (b *bucketBed) keys(prefix string) []string { return b.Keys(b.t, "backups", prefix) }
 
 func TestBackupRestoreAndCheckThroughAnS3Bucket(t *testing.T) {
 	b := newBucketBed(t)
@@ -190,18 +144,17 @@ func TestBucketPathsFailAsTheRealToolWould(t *testing.T) {
 		{name: "4.4 has no database backup", version: "4.4", to: "s3://backups/x", code: exitUsage},
 		{name: "gs before 5.21", version: "5.20", to: "gs://backups/x", code: exitUsage},
 		{name: "no credentials", version: "5.26", to: "s3://backups/x", code: 1, setup: func() {
-			os.Remove(filepath.Join(b.home, ".aws", "credentials"))
+			os.Remove(filepath.Join(b.Home, ".aws", "credentials"))
 		}},
 		{name: "no region", version: "5.26", to: "s3://backups/x", code: 1, setup: func() {
-			write(t, filepath.Join(b.home, ".aws", "config"), "[default]\n")
+			b.WriteAWS(t, "[default]\n", "[default]\naws_access_key_id=k\naws_secret_access_key=s\n")
 		}},
 		{name: "an endpoint nobody serves", version: "5.26", to: "s3://backups/x", code: 1, env: map[string]string{"AWS_ENDPOINT_URL_S3": closed}},
 		{name: "a bucket that does not exist", version: "5.26", to: "s3://nobody/x", code: 1},
 		{name: "all in order (the cases above are each one thing off)", version: "5.26", to: "s3://backups/x", code: 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			write(t, filepath.Join(b.home, ".aws", "config"), "[default]\nregion=us-east-1\n")
-			write(t, filepath.Join(b.home, ".aws", "credentials"), "[default]\naws_access_key_id=k\naws_secret_access_key=s\n")
+			b.WriteAWS(t, "[default]\nregion=us-east-1\n", "[default]\naws_access_key_id=k\naws_secret_access_key=s\n")
 			if tc.setup != nil {
 				tc.setup()
 			}
