@@ -11,10 +11,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
+	"cloud.google.com/go/storage"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/googleapis/gax-go/v2"
 	"gocloud.dev/blob"
+	"gocloud.dev/blob/gcsblob"
 	"gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcerrors"
 )
@@ -33,27 +37,19 @@ type folder interface {
 	Close() error
 }
 
-// bucketRE is a bucket folder the agent can reach: s3:// so far.
-var bucketRE = regexp.MustCompile(`^s3://([^/]+)(/.*)?$`)
+// bucketRE is a bucket folder the agent can reach: s3:// and gs:// so far.
+var bucketRE = regexp.MustCompile(`^(s3|gs)://([^/]+)(/.*)?$`)
 
 // openFolder opens dir: a bucket URI, or a directory.
 func openFolder(ctx context.Context, dir string) (folder, error) {
 	m := bucketRE.FindStringSubmatch(dir)
 	if m == nil {
 		if strings.Contains(dir, "://") {
-			return nil, invalidError{fmt.Errorf("%s: the agent reaches s3:// buckets and directories", dir)}
+			return nil, invalidError{fmt.Errorf("%s: the agent reaches s3:// and gs:// buckets and directories", dir)}
 		}
 		return localFolder(dir), nil
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
-	}
-	// An S3-compatible server at an address (an endpoint override) is addressed by path, as the
-	// stand-in neo4j-admin does (test/standin/neo4j-admin/cloud.go).
-	override := os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = override })
-	b, err := s3blob.OpenBucket(ctx, client, m[1], nil)
+	b, err := openBucket(ctx, m[1], m[2])
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
@@ -66,10 +62,35 @@ func openFolder(ctx context.Context, dir string) (folder, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	if prefix := strings.Trim(m[2], "/"); prefix != "" {
+	if prefix := strings.Trim(m[3], "/"); prefix != "" {
 		b = blob.PrefixedBucket(b, prefix+"/")
 	}
 	return bucketFolder{b}, nil
+}
+
+// openBucket opens a bucket with the cloud SDK's default chain.
+func openBucket(ctx context.Context, scheme, name string) (*blob.Bucket, error) {
+	if scheme == "gs" {
+		// Application default credentials: GOOGLE_APPLICATION_CREDENTIALS, as the manual has
+		// neo4j-admin's pod set it (partials/gcs-credentials.adoc); reads through the JSON API,
+		// which an emulator (STORAGE_EMULATOR_HOST) serves too.
+		client, err := storage.NewClient(ctx, storage.WithJSONReads())
+		if err != nil {
+			return nil, err
+		}
+		// The client retries a refused connection for ever by default; the pod's retry (the
+		// Job's backoffLimit) is the long one, so a call gives up after a few seconds.
+		client.SetRetry(storage.WithMaxAttempts(4), storage.WithBackoff(gax.Backoff{Initial: 500 * time.Millisecond, Max: 5 * time.Second}))
+		return gcsblob.OpenBucket(ctx, nil, name, &gcsblob.Options{Client: client})
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// An S3-compatible server at an address (an endpoint override) is addressed by path, as the
+	// stand-in neo4j-admin does (test/standin/neo4j-admin/cloud.go).
+	override := os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
+	return s3blob.OpenBucket(ctx, s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = override }), name, nil)
 }
 
 type localFolder string

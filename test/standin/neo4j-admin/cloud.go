@@ -23,11 +23,19 @@ package main
 // AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (aws-s3-overrides.adoc). So a missing credential, a
 // missing region or a wrong endpoint fails here as it would there. Not documented: how buckets
 // are addressed under an endpoint override; the stand-in uses path-style addresses, which is
-// what an S3-compatible server on an IP address needs. Only s3:// is played so far.
+// what an S3-compatible server on an IP address needs.
+//
+// Google Cloud Storage: the pod holds "the JSON key file for the service account" and sets "the
+// GOOGLE_APPLICATION_CREDENTIALS and GOOGLE_CLOUD_PROJECT environment variables"
+// (partials/gcs-credentials.adoc); the stand-in requires both, and a key file of a service
+// account, before any call, and reaches the bucket through Google's Go client, which honours
+// STORAGE_EMULATOR_HOST (the tests' emulator; there it sends no credentials). Azure: not played
+// yet.
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -38,9 +46,11 @@ import (
 	"strings"
 	"time"
 
+	"cloud.google.com/go/storage"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"google.golang.org/api/iterator"
 )
 
 // cloudRE is a bucket URI: scheme, bucket (for azb: the account) and the folder in it.
@@ -67,8 +77,8 @@ func cloud(v version, cmd, p string) (c cloudPath, ok bool, code int) {
 		return c, true, violation("database check takes s3:// and gs:// paths, not azb:// (consistency-checker.adoc:127)")
 	case !v.atLeast(since[0], since[1]):
 		return c, true, violation("%s takes %s:// paths from %d.%d, not on %d.%d", cmd, c.scheme, since[0], since[1], v.major, v.minor)
-	case c.scheme != "s3":
-		return c, true, failed("the stand-in plays only s3:// buckets so far, not %s", p)
+	case c.scheme == "azb":
+		return c, true, failed("the stand-in plays s3:// and gs:// buckets so far, not %s", p)
 	}
 	return c, true, 0
 }
@@ -100,7 +110,7 @@ func inBucket(c cloudPath, stage string, upload bool, run func(local string) int
 		return failed("Failed to create a temporary directory: %v", err)
 	}
 	defer os.RemoveAll(local)
-	client, err := s3Client(ctx)
+	client, err := openBucket(ctx, c)
 	if err != nil {
 		return failed("%s: %v", c, err)
 	}
@@ -118,6 +128,25 @@ func inBucket(c cloudPath, stage string, upload bool, run func(local string) int
 	return code
 }
 
+// bucketAPI is what the stand-in does with a bucket: list a folder, read and write objects.
+type bucketAPI interface {
+	// list names the objects directly in folder ("" is the bucket's top).
+	list(ctx context.Context, folder string) ([]string, error)
+	get(ctx context.Context, key string) ([]byte, error)
+	put(ctx context.Context, key string, data []byte) error
+}
+
+func openBucket(ctx context.Context, c cloudPath) (bucketAPI, error) {
+	if c.scheme == "gs" {
+		return gcsBucket(ctx, c.bucket)
+	}
+	client, err := s3Client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s3Bucket{client, c.bucket}, nil
+}
+
 func s3Client(ctx context.Context) (*s3.Client, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
@@ -133,44 +162,135 @@ func s3Client(ctx context.Context) (*s3.Client, error) {
 	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = override }), nil
 }
 
-// download copies the objects directly in c's folder into local, and returns their sizes.
-func download(ctx context.Context, client *s3.Client, c cloudPath, local string) (map[string]int64, error) {
-	prefix := ""
-	if c.folder != "" {
-		prefix = c.folder + "/"
-	}
-	got := map[string]int64{}
-	pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(c.bucket), Prefix: aws.String(prefix), Delimiter: aws.String("/")})
+type s3Bucket struct {
+	client *s3.Client
+	bucket string
+}
+
+func (b s3Bucket) list(ctx context.Context, folder string) ([]string, error) {
+	var names []string
+	pages := s3.NewListObjectsV2Paginator(b.client, &s3.ListObjectsV2Input{Bucket: aws.String(b.bucket), Prefix: aws.String(prefixOf(folder)), Delimiter: aws.String("/")})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, err
 		}
 		for _, o := range page.Contents {
-			name := strings.TrimPrefix(aws.ToString(o.Key), prefix)
-			if name == "" {
-				continue // the folder's own marker object
-			}
-			obj, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(c.bucket), Key: o.Key})
-			if err != nil {
-				return nil, err
-			}
-			data, err := io.ReadAll(obj.Body)
-			obj.Body.Close()
-			if err != nil {
-				return nil, err
-			}
-			if err := os.WriteFile(filepath.Join(local, name), data, 0o644); err != nil {
-				return nil, err
-			}
-			got[name] = int64(len(data))
+			names = append(names, strings.TrimPrefix(aws.ToString(o.Key), prefixOf(folder)))
 		}
+	}
+	return names, nil
+}
+
+func (b s3Bucket) get(ctx context.Context, key string) ([]byte, error) {
+	obj, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Body.Close()
+	return io.ReadAll(obj.Body)
+}
+
+func (b s3Bucket) put(ctx context.Context, key string, data []byte) error {
+	_, err := b.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(key), Body: bytes.NewReader(data)})
+	return err
+}
+
+// gcsBucket checks what the manual has the pod hold, then opens the bucket.
+func gcsBucket(ctx context.Context, bucket string) (bucketAPI, error) {
+	keyFile := os.Getenv("GOOGLE_APPLICATION_CREDENTIALS")
+	if keyFile == "" || os.Getenv("GOOGLE_CLOUD_PROJECT") == "" {
+		return nil, errors.New("GOOGLE_APPLICATION_CREDENTIALS and GOOGLE_CLOUD_PROJECT must be set")
+	}
+	data, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("GOOGLE_APPLICATION_CREDENTIALS: %w", err)
+	}
+	var key struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(data, &key); err != nil || key.Type != "service_account" {
+		return nil, fmt.Errorf("GOOGLE_APPLICATION_CREDENTIALS=%s is not the JSON key file of a service account", keyFile)
+	}
+	// Reads through the JSON API, as writes and lists go: the emulator serves it on its address.
+	client, err := storage.NewClient(ctx, storage.WithJSONReads())
+	if err != nil {
+		return nil, err
+	}
+	// Bounded, so that a test pointing at no server fails rather than hangs.
+	client.SetRetry(storage.WithMaxAttempts(3))
+	return gcsAPI{client.Bucket(bucket)}, nil
+}
+
+type gcsAPI struct{ b *storage.BucketHandle }
+
+func (g gcsAPI) list(ctx context.Context, folder string) ([]string, error) {
+	var names []string
+	it := g.b.Objects(ctx, &storage.Query{Prefix: prefixOf(folder), Delimiter: "/"})
+	for {
+		o, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return names, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if o.Name != "" { // a Prefix entry is a subfolder
+			names = append(names, strings.TrimPrefix(o.Name, prefixOf(folder)))
+		}
+	}
+}
+
+func (g gcsAPI) get(ctx context.Context, key string) ([]byte, error) {
+	r, err := g.b.Object(key).NewReader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+func (g gcsAPI) put(ctx context.Context, key string, data []byte) error {
+	w := g.b.Object(key).NewWriter(ctx)
+	if _, err := w.Write(data); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+func prefixOf(folder string) string {
+	if folder == "" {
+		return ""
+	}
+	return folder + "/"
+}
+
+// download copies the objects directly in c's folder into local, and returns their sizes.
+func download(ctx context.Context, b bucketAPI, c cloudPath, local string) (map[string]int64, error) {
+	names, err := b.list(ctx, c.folder)
+	if err != nil {
+		return nil, err
+	}
+	got := map[string]int64{}
+	for _, name := range names {
+		if name == "" {
+			continue // the folder's own marker object
+		}
+		data, err := b.get(ctx, prefixOf(c.folder)+name)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(local, name), data, 0o644); err != nil {
+			return nil, err
+		}
+		got[name] = int64(len(data))
 	}
 	return got, nil
 }
 
 // uploadChanged puts the files of local that are new or of another size than before.
-func uploadChanged(ctx context.Context, client *s3.Client, c cloudPath, local string, before map[string]int64) error {
+func uploadChanged(ctx context.Context, b bucketAPI, c cloudPath, local string, before map[string]int64) error {
 	entries, err := os.ReadDir(local)
 	if err != nil {
 		return err
@@ -187,8 +307,7 @@ func uploadChanged(ctx context.Context, client *s3.Client, c cloudPath, local st
 		if err != nil {
 			return err
 		}
-		key := path.Join(c.folder, e.Name())
-		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(c.bucket), Key: aws.String(key), Body: bytes.NewReader(data)}); err != nil {
+		if err := b.put(ctx, path.Join(c.folder, e.Name()), data); err != nil {
 			return err
 		}
 	}

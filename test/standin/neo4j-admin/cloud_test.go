@@ -52,10 +52,15 @@ func standin(t *testing.T) string {
 // run runs the stand-in with what a pod gives neo4j-admin: its home (the SDK's ~/.aws), the
 // endpoint override, never the instance metadata service (it is not on loopback), and env.
 func (b *bucketBed) run(version string, env map[string]string, args ...string) int {
-	t := b.t
+	b.t.Helper()
+	return runStandin(b.t, b.Env(), version, env, args...)
+}
+
+// runStandin runs the stand-in with a pod's store environment, the version it plays and env.
+func runStandin(t *testing.T, store []string, version string, env map[string]string, args ...string) int {
 	t.Helper()
 	cmd := exec.Command(standin(t), args...)
-	cmd.Env = append(b.Env(), "STANDIN_NEO4J_VERSION="+version, "HEAP_SIZE=16m", "STANDIN_DATABASES=neo4j", "STANDIN_LOG="+filepath.Join(t.TempDir(), "standin.log"))
+	cmd.Env = append(store, "STANDIN_NEO4J_VERSION="+version, "HEAP_SIZE=16m", "STANDIN_DATABASES=neo4j", "STANDIN_LOG="+filepath.Join(t.TempDir(), "standin.log"))
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -189,4 +194,58 @@ func TestBucketPathsFailAsTheRealToolWould(t *testing.T) {
 			t.Errorf("exit %d, want %d", code, exitUsage)
 		}
 	})
+}
+
+func TestBackupRestoreAndCheckThroughAGCSBucket(t *testing.T) {
+	g := objectstore.StartGCS(t, "backups")
+	stage := t.TempDir()
+	run := func(version string, env map[string]string, args ...string) int {
+		return runStandin(t, g.Env(), version, env, args...)
+	}
+	backup := func(typ string) int {
+		return run("5.26", nil, "database", "backup", "--from=graph-1:6362", "--to-path=gs://backups/prod/graph", "--pagecache=8m",
+			"--temp-path="+stage, "--type="+typ, "neo4j")
+	}
+	if code := backup("FULL"); code != 0 {
+		t.Fatalf("FULL to gs: exit %d", code)
+	}
+	if code := run("5.26", nil, "database", "check", "--from-path=gs://backups/prod/graph/", "--temp-path="+stage, "--max-off-heap-memory=8m", "neo4j"); code != 0 {
+		t.Fatalf("check of the bucket folder: exit %d", code)
+	}
+	if code := backup("DIFF"); code != 0 {
+		t.Fatalf("DIFF to gs (its chain read from the bucket): exit %d", code)
+	}
+	chain := g.Keys(t, "backups", "prod/graph/")
+	if len(chain) != 2 {
+		t.Fatalf("objects: %q", chain)
+	}
+	data := t.TempDir()
+	if code := run("5.26", map[string]string{"STANDIN_DATA_DIR": data}, "database", "restore", "--from-path=gs://backups/"+chain[1], "--temp-path="+stage, "neo4j"); code != 0 {
+		t.Fatalf("restore from gs: exit %d", code)
+	}
+	restored, err := os.ReadFile(filepath.Join(data, "databases", "neo4j", "restored-from"))
+	if err != nil || !strings.Contains(string(restored), filepath.Base(chain[0])) || !strings.Contains(string(restored), filepath.Base(chain[1])) {
+		t.Fatalf("restored from %q (%v), want the chain %q", restored, err, chain)
+	}
+
+	notAKey := filepath.Join(t.TempDir(), "user.json")
+	if err := os.WriteFile(notAKey, []byte(`{"type": "authorized_user"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		version string
+		env     map[string]string
+		to      string
+		code    int
+	}{
+		"gs before 5.21":                   {version: "5.20", to: "gs://backups/x", code: exitUsage},
+		"no GOOGLE_CLOUD_PROJECT":          {version: "5.26", to: "gs://backups/x", env: map[string]string{"GOOGLE_CLOUD_PROJECT": ""}, code: 1},
+		"a key file of no service account": {version: "5.26", to: "gs://backups/x", env: map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": notAKey}, code: 1},
+		"a bucket that does not exist":     {version: "5.26", to: "gs://nobody/x", code: 1},
+		"all in order":                     {version: "5.26", to: "gs://backups/x", code: 0},
+	} {
+		if code := run(tc.version, tc.env, "database", "backup", "--from=graph-1:6362", "--to-path="+tc.to, "--pagecache=8m", "--temp-path="+stage, "neo4j"); code != tc.code {
+			t.Errorf("%s: exit %d, want %d", name, code, tc.code)
+		}
+	}
 }
