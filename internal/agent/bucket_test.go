@@ -108,7 +108,17 @@ func pruneBucketFolder(t *testing.T, scheme string, b store, unreachable map[str
 	if code, out := pruneIn(t, b, nil, args...); code != 0 {
 		t.Fatalf("a retried prune must succeed: exit %d: %s", code, out)
 	}
-	if code, _ := pruneIn(t, b, nil, "--dir=azb://account/backups/prod/graph", "--artifact=neo4j-2026-11-02T02-00-00.backup"); code != 2 {
-		t.Errorf("a bucket the agent cannot reach yet: exit %d, want 2", code)
+	for _, dir := range []string{"azb://account/backups/prod/graph", // not reached yet
+		scheme + "://backups/prod/../graph", scheme + "://backups/prod//graph", scheme + "://backups/./prod/graph", // keys, not paths
+		scheme + ":/backups/prod/graph", "prod/graph"} { // not a URI, and no absolute directory
+		if code, out := pruneIn(t, b, nil, "--dir="+dir, "--artifact=neo4j-2026-11-02T02-00-00.backup"); code != 2 {
+			t.Errorf("--dir=%s: exit %d, want 2: %s", dir, code, out)
+		}
+	}
+	if got := b.Keys(t, "backups", ""); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("a refused prune deleted objects: %q", got)
+	}
+	if code, out := pruneIn(t, b, nil, "--dir=/nonexistent/prod/graph", "--artifact=neo4j-2026-11-02T02-00-00.backup"); code != 1 {
+		t.Errorf("a directory that is not there: exit %d, want 1 (never 'already gone'): %s", code, out)
 	}
 }

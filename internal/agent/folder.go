@@ -40,57 +40,79 @@ type folder interface {
 // bucketRE is a bucket folder the agent can reach: s3:// and gs:// so far.
 var bucketRE = regexp.MustCompile(`^(s3|gs)://([^/]+)(/.*)?$`)
 
-// openFolder opens dir: a bucket URI, or a directory.
+// openFolder opens dir: a bucket URI, or a directory that exists. A folder that is not there
+// must not look like one whose files are already gone.
 func openFolder(ctx context.Context, dir string) (folder, error) {
 	m := bucketRE.FindStringSubmatch(dir)
 	if m == nil {
-		if strings.Contains(dir, "://") {
-			return nil, invalidError{fmt.Errorf("%s: the agent reaches s3:// and gs:// buckets and directories", dir)}
+		if strings.Contains(dir, ":/") || !filepath.IsAbs(dir) {
+			return nil, invalidError{fmt.Errorf("%s: the agent reaches s3:// and gs:// bucket folders and absolute directories", dir)}
+		}
+		if info, err := os.Stat(dir); err != nil {
+			return nil, err
+		} else if !info.IsDir() {
+			return nil, fmt.Errorf("%s is not a directory", dir)
 		}
 		return localFolder(dir), nil
 	}
-	b, err := openBucket(ctx, m[1], m[2])
+	prefix := strings.Trim(m[3], "/")
+	for _, seg := range strings.Split(prefix, "/") {
+		if prefix != "" && (seg == "" || seg == "." || seg == "..") {
+			// Objects are keys, not paths: the store would not read it the way neo4j-admin wrote.
+			return nil, invalidError{fmt.Errorf("%s: a bucket folder of plain names, without empty, '.' or '..' segments", dir)}
+		}
+	}
+	b, closeClient, err := openBucket(ctx, m[1], m[2])
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
+	if prefix != "" {
+		b = blob.PrefixedBucket(b, prefix+"/")
+	}
+	f := bucketFolder{b: b, scheme: m[1], closeClient: closeClient}
 	// Every object of a bucket that is not there is "not found": without this, a wrong bucket
-	// name would look like a folder whose files are already gone.
+	// name would look like a folder whose files are already gone. Checked inside the folder,
+	// where neo4j-admin lists too (a policy may allow listing only there).
 	if ok, err := b.IsAccessible(ctx); !ok {
-		b.Close()
+		f.Close()
 		if err == nil {
 			err = errors.New("no such bucket, or not accessible with these credentials")
 		}
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	if prefix := strings.Trim(m[3], "/"); prefix != "" {
-		b = blob.PrefixedBucket(b, prefix+"/")
-	}
-	return bucketFolder{b}, nil
+	return f, nil
 }
 
-// openBucket opens a bucket with the cloud SDK's default chain.
-func openBucket(ctx context.Context, scheme, name string) (*blob.Bucket, error) {
+// openBucket opens a bucket with the cloud SDK's default chain; closeClient closes a client the
+// bucket does not own.
+func openBucket(ctx context.Context, scheme, name string) (b *blob.Bucket, closeClient func() error, err error) {
 	if scheme == "gs" {
 		// Application default credentials: GOOGLE_APPLICATION_CREDENTIALS, as the manual has
 		// neo4j-admin's pod set it (partials/gcs-credentials.adoc); reads through the JSON API,
 		// which an emulator (STORAGE_EMULATOR_HOST) serves too.
 		client, err := storage.NewClient(ctx, storage.WithJSONReads())
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		// The client retries a refused connection for ever by default; the pod's retry (the
 		// Job's backoffLimit) is the long one, so a call gives up after a few seconds.
 		client.SetRetry(storage.WithMaxAttempts(4), storage.WithBackoff(gax.Backoff{Initial: 500 * time.Millisecond, Max: 5 * time.Second}))
-		return gcsblob.OpenBucket(ctx, nil, name, &gcsblob.Options{Client: client})
+		b, err := gcsblob.OpenBucket(ctx, nil, name, &gcsblob.Options{Client: client})
+		if err != nil {
+			client.Close()
+			return nil, nil, err
+		}
+		return b, client.Close, nil
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// An S3-compatible server at an address (an endpoint override) is addressed by path, as the
 	// stand-in neo4j-admin does (test/standin/neo4j-admin/cloud.go).
 	override := os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
-	return s3blob.OpenBucket(ctx, s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = override }), name, nil)
+	b, err = s3blob.OpenBucket(ctx, s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = override }), name, nil)
+	return b, func() error { return nil }, err
 }
 
 type localFolder string
@@ -115,11 +137,22 @@ func (l localFolder) open(_ context.Context, name string) (io.ReadCloser, error)
 
 func (localFolder) Close() error { return nil }
 
-type bucketFolder struct{ b *blob.Bucket }
+type bucketFolder struct {
+	b           *blob.Bucket
+	scheme      string
+	closeClient func() error
+}
 
-// notExist makes a blob driver's "not found" the fs.ErrNotExist the agent's callers test for.
-func notExist(err error) error {
-	if gcerrors.Code(err) == gcerrors.NotFound {
+// notExist makes a driver's "no such object" the fs.ErrNotExist the agent's callers test for,
+// and only that: gcsblob reports a refused read (403) as NotFound too, which must stay a
+// failure, never "already gone".
+func (f bucketFolder) notExist(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case f.scheme == "gs" && !errors.Is(err, storage.ErrObjectNotExist):
+		return err
+	case gcerrors.Code(err) == gcerrors.NotFound:
 		return fmt.Errorf("%w: %v", fs.ErrNotExist, err)
 	}
 	return err
@@ -128,21 +161,21 @@ func notExist(err error) error {
 func (f bucketFolder) stat(ctx context.Context, name string) (int64, bool, error) {
 	a, err := f.b.Attributes(ctx, path.Clean(name))
 	if err != nil {
-		return 0, false, notExist(err)
+		return 0, false, f.notExist(err)
 	}
 	return a.Size, true, nil
 }
 
 func (f bucketFolder) remove(ctx context.Context, name string) error {
-	return notExist(f.b.Delete(ctx, path.Clean(name)))
+	return f.notExist(f.b.Delete(ctx, path.Clean(name)))
 }
 
 func (f bucketFolder) open(ctx context.Context, name string) (io.ReadCloser, error) {
 	r, err := f.b.NewReader(ctx, path.Clean(name), nil)
 	if err != nil {
-		return nil, notExist(err)
+		return nil, f.notExist(err)
 	}
 	return r, nil
 }
 
-func (f bucketFolder) Close() error { return f.b.Close() }
+func (f bucketFolder) Close() error { return errors.Join(f.b.Close(), f.closeClient()) }

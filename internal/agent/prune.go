@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+	"time"
 
 	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
@@ -32,6 +33,9 @@ func pruneMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "agent prune: --dir and at least one --artifact or --manifest are required")
 		return ExitInvalid
 	}
+	// A server that accepts and never answers must not hold the prune until the Job's deadline.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	defer cancel()
 	store, err := openFolder(ctx, *dir)
 	var bad invalidError
 	switch {

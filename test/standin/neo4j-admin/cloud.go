@@ -69,6 +69,12 @@ func cloud(v version, cmd, p string) (c cloudPath, ok bool, code int) {
 		return c, false, 0
 	}
 	c = cloudPath{scheme: m[1], bucket: m[2], folder: strings.Trim(m[3], "/")}
+	for _, seg := range strings.Split(c.folder, "/") {
+		if c.folder != "" && (seg == "" || seg == "." || seg == "..") {
+			// What the real tool makes of such keys is not documented: refused.
+			return c, true, failed("%s: a bucket folder of plain names, without empty, '.' or '..' segments", p)
+		}
+	}
 	since := map[string][2]int{"s3": {5, 19}, "gs": {5, 21}, "azb": {5, 24}}[c.scheme]
 	switch {
 	case v.legacy():
@@ -102,6 +108,9 @@ func staging(opts map[string]string) string {
 func inBucket(c cloudPath, stage string, upload bool, run func(local string) int) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	if cloudRE.MatchString(stage) {
+		return failed("Failed to create a temporary directory: %s is not a local folder", stage)
+	}
 	if err := writable(stage); err != nil {
 		return failed("Failed to create a temporary directory: %v", err)
 	}
@@ -307,7 +316,7 @@ func uploadChanged(ctx context.Context, b bucketAPI, c cloudPath, local string, 
 		if err != nil {
 			return err
 		}
-		if err := b.put(ctx, path.Join(c.folder, e.Name()), data); err != nil {
+		if err := b.put(ctx, prefixOf(c.folder)+e.Name(), data); err != nil {
 			return err
 		}
 	}

@@ -156,6 +156,8 @@ func TestBucketPathsFailAsTheRealToolWould(t *testing.T) {
 		}},
 		{name: "an endpoint nobody serves", version: "5.26", to: "s3://backups/x", code: 1, env: map[string]string{"AWS_ENDPOINT_URL_S3": closed}},
 		{name: "a bucket that does not exist", version: "5.26", to: "s3://nobody/x", code: 1},
+		{name: "a folder with a '..'", version: "5.26", to: "s3://backups/x/../y", code: 1},
+		{name: "a folder with an empty segment", version: "5.26", to: "s3://backups/x//y", code: 1},
 		{name: "all in order (the cases above are each one thing off)", version: "5.26", to: "s3://backups/x", code: 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
