@@ -99,12 +99,20 @@ func jobEnded(job *batchv1.Job) bool { return endOf(job) != nil }
 // the agent's report): the newest terminated state, read through the cache and, when the cache
 // has none yet, from the API server.
 func lastTermination(ctx context.Context, readers []client.Reader, job *batchv1.Job, container string) (*corev1.ContainerStateTerminated, error) {
+	term, _, err := lastTerminationOn(ctx, readers, job, container)
+	return term, err
+}
+
+// lastTerminationOn is lastTermination and the node of the pod it comes from: a pod that ran
+// and ended between two passes was never seen running, and its node is known only here.
+func lastTerminationOn(ctx context.Context, readers []client.Reader, job *batchv1.Job, container string) (*corev1.ContainerStateTerminated, string, error) {
 	for _, reader := range readers {
 		pods := &corev1.PodList{}
 		if err := reader.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		var newest *corev1.ContainerStateTerminated
+		node := ""
 		for _, p := range pods.Items {
 			if !metav1.IsControlledBy(&p, job) {
 				// A pod of an earlier Job of the same name (deleted, replaced) still carries
@@ -114,15 +122,15 @@ func lastTermination(ctx context.Context, readers []client.Reader, job *batchv1.
 			for _, cs := range p.Status.ContainerStatuses {
 				if cs.Name == container && cs.State.Terminated != nil &&
 					(newest == nil || cs.State.Terminated.FinishedAt.After(newest.FinishedAt.Time)) {
-					newest = cs.State.Terminated
+					newest, node = cs.State.Terminated, p.Spec.NodeName
 				}
 			}
 		}
 		if newest != nil {
-			return newest, nil
+			return newest, node, nil
 		}
 	}
-	return nil, errNoTerminated
+	return nil, "", errNoTerminated
 }
 
 // oomKilled tells whether the kernel killed the container for memory: the kubelet's reason for

@@ -105,6 +105,8 @@ func finishRestoreAs(job *batchv1.Job, exitCode int32, reason string, rep result
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(job, batchv1.SchemeGroupVersion.WithKind("Job"))}},
 		Spec: job.Spec.Template.Spec,
 	}
+	// Scheduled, run and ended between two of the controller's passes: never seen Running.
+	pod.Spec.NodeName = "node-finished"
 	Expect(k8sClient.Create(ctx, pod)).To(Succeed())
 	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: job.Spec.Template.Spec.Containers[0].Name, Image: "x",
 		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exitCode, Reason: reason, Message: string(result.EncodeRestore(rep, result.MaxMessage)), FinishedAt: now, StartedAt: now}}}}
@@ -352,6 +354,7 @@ var _ = Describe("Restore controller (mode Verify: a drill)", func() {
 			got := getRestore(g, rs)
 			g.Expect(got.Status.Phase).To(Equal(v1.RestoreSucceeded))
 			g.Expect(got.Status.ScratchClaim).To(Equal("drill-scratch"))
+			g.Expect(got.Status.Node).To(Equal("node-finished"), "the node of a pod that ran and ended unseen")
 			g.Expect(got.Status.Verification).To(Equal(&v1.RestoreVerification{Consistent: true,
 				RestoreDuration: &metav1.Duration{Duration: 3200 * time.Millisecond}, CheckDuration: &metav1.Duration{Duration: 1500 * time.Millisecond}}))
 			g.Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionReady).Message).To(
