@@ -99,20 +99,12 @@ func jobEnded(job *batchv1.Job) bool { return endOf(job) != nil }
 // the agent's report): the newest terminated state, read through the cache and, when the cache
 // has none yet, from the API server.
 func lastTermination(ctx context.Context, readers []client.Reader, job *batchv1.Job, container string) (*corev1.ContainerStateTerminated, error) {
-	term, _, err := lastTerminationOn(ctx, readers, job, container)
-	return term, err
-}
-
-// lastTerminationOn is lastTermination and the node of the pod it comes from: a pod that ran
-// and ended between two passes was never seen running, and its node is known only here.
-func lastTerminationOn(ctx context.Context, readers []client.Reader, job *batchv1.Job, container string) (*corev1.ContainerStateTerminated, string, error) {
 	for _, reader := range readers {
 		pods := &corev1.PodList{}
 		if err := reader.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		var newest *corev1.ContainerStateTerminated
-		node := ""
 		for _, p := range pods.Items {
 			if !metav1.IsControlledBy(&p, job) {
 				// A pod of an earlier Job of the same name (deleted, replaced) still carries
@@ -122,15 +114,32 @@ func lastTerminationOn(ctx context.Context, readers []client.Reader, job *batchv
 			for _, cs := range p.Status.ContainerStatuses {
 				if cs.Name == container && cs.State.Terminated != nil &&
 					(newest == nil || cs.State.Terminated.FinishedAt.After(newest.FinishedAt.Time)) {
-					newest, node = cs.State.Terminated, p.Spec.NodeName
+					newest = cs.State.Terminated
 				}
 			}
 		}
 		if newest != nil {
-			return newest, node, nil
+			return newest, nil
 		}
 	}
-	return nil, "", errNoTerminated
+	return nil, errNoTerminated
+}
+
+// ranOn is the node of the Job's newest pod that was scheduled: a pod that ran and ended between
+// two passes was never seen running, and its node is known only from it. "" when none was.
+func ranOn(ctx context.Context, reader client.Reader, job *batchv1.Job) (string, error) {
+	pods := &corev1.PodList{}
+	if err := reader.List(ctx, pods, client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
+		return "", err
+	}
+	node := ""
+	var newest metav1.Time
+	for _, p := range pods.Items {
+		if metav1.IsControlledBy(&p, job) && p.Spec.NodeName != "" && (node == "" || newest.Before(&p.CreationTimestamp)) {
+			node, newest = p.Spec.NodeName, p.CreationTimestamp
+		}
+	}
+	return node, nil
 }
 
 // oomKilled tells whether the kernel killed the container for memory: the kubelet's reason for
@@ -408,6 +417,12 @@ func followJob(ctx context.Context, c client.Client, reader client.Reader, owner
 		return nil, nil, ctrl.Result{}, nil
 	}
 	if ended = endOf(job); ended != nil {
+		if *r.node == "" {
+			// Never seen running: it ran and ended between two passes.
+			if *r.node, err = ranOn(ctx, c, job); err != nil {
+				return nil, nil, ctrl.Result{}, failed(reasonFailedList, fmt.Errorf("listing the pods of Job %s: %w", job.Name, err))
+			}
+		}
 		return job, ended, ctrl.Result{}, nil
 	}
 	if job.DeletionTimestamp != nil {

@@ -600,12 +600,9 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 	if rs.Spec.Mode == v1.RestoreSeedFromURI {
 		container = resources.ContainerSeed
 	}
-	term, node, repErr := lastTerminationOn(ctx, []client.Reader{r.Client, r.Reader}, job, container)
+	term, repErr := lastTermination(ctx, []client.Reader{r.Client, r.Reader}, job, container)
 	if repErr == nil {
 		rep, repErr = result.DecodeRestore([]byte(term.Message))
-		if rs.Status.Node == "" {
-			rs.Status.Node = node // ran and ended between two passes
-		}
 	}
 	budget, budgetErr := rs.Spec.Memory.Budget(field.NewPath("spec", "memory"))
 	drill := rs.Spec.Mode == v1.RestoreVerify
