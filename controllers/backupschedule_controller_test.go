@@ -82,6 +82,16 @@ func names(bs []v1.Backup) []string {
 	return out
 }
 
+// editSchedule changes s's spec as a user would, again on a conflict with the controller's writes.
+func editSchedule(s *v1.BackupSchedule, edit func(*v1.BackupScheduleSpec)) {
+	GinkgoHelper()
+	eventually(func(g Gomega) {
+		got := getSchedule(g, s)
+		edit(&got.Spec)
+		g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+	})
+}
+
 func getSchedule(g Gomega, s *v1.BackupSchedule) *v1.BackupSchedule {
 	out := &v1.BackupSchedule{}
 	g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(s), out)).To(Succeed())
@@ -426,11 +436,7 @@ var _ = Describe("BackupSchedule controller", func() {
 
 		By("resuming after two slots passed takes neither")
 		clock.SetTime(s1.Add(5*time.Minute + time.Second))
-		eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(s), s)).To(Succeed())
-			s.Spec.Suspend = false
-			g.Expect(k8sClient.Update(ctx, s)).To(Succeed())
-		})
+		editSchedule(s, func(spec *v1.BackupScheduleSpec) { spec.Suspend = false })
 		eventually(func(g Gomega) {
 			got := getSchedule(g, s)
 			g.Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionScheduled).Reason).To(Equal(v1.ReasonScheduled))

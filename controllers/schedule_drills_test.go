@@ -204,11 +204,7 @@ var _ = Describe("BackupSchedule controller (restore drills)", func() {
 		Expect(seriesIn(metrics.ScheduleVerified, w.ns)).To(BeZero(), "no alert for a suspended schedule")
 
 		By("resumed: the slot that passed while suspended is skipped and counted, the next one drilled")
-		eventually(func(g Gomega) {
-			got := getSchedule(g, s)
-			got.Spec.Suspend = false
-			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
-		})
+		editSchedule(s, func(spec *v1.BackupScheduleSpec) { spec.Suspend = false })
 		eventually(func(g Gomega) {
 			v := getSchedule(g, s).Status.Verification
 			g.Expect(v.MissedSlots).To(BeEquivalentTo(1))
@@ -251,11 +247,7 @@ var _ = Describe("BackupSchedule controller (restore drills)", func() {
 		})
 
 		By("spec.verify removed: no condition, no status, no series")
-		eventually(func(g Gomega) {
-			got := getSchedule(g, s)
-			got.Spec.Verify = nil
-			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
-		})
+		editSchedule(s, func(spec *v1.BackupScheduleSpec) { spec.Verify = nil })
 		eventually(func(g Gomega) {
 			got := getSchedule(g, s)
 			g.Expect(meta.FindStatusCondition(got.Status.Conditions, v1.ConditionVerified)).To(BeNil())
