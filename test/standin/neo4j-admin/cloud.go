@@ -11,26 +11,34 @@ package main
 //
 // The real tool stages locally and streams to or from the bucket: "The store files and
 // transaction logs are copied to a local temporary directory (configured with --temp-path)
-// before being streamed to the cloud destination" (online-backup.adoc:447-448); "If
+// before being streamed to the cloud destination" (5.x online-backup.adoc:447-448); "If
 // --temp-path is unspecified, Neo4j creates the temporary directory in its current working
 // directory" (:203); a restore from a bucket likewise makes "a temporary folder ... inside
-// the current working directory" (restore-backup.adoc:164). The stand-in does the same: it
-// copies the bucket folder into a staging folder there, runs the local command on it, and
-// uploads what a backup wrote. It reaches the bucket through the AWS SDK for Go v2 and its
-// default configuration chain, the chain Neo4j's AWS SDK v2 reads (partials/aws-s3-overrides.adoc:
-// "Neo4j uses the AWS SDK v2"): credentials from the environment or ~/.aws/credentials, the
-// region from ~/.aws/config or AWS_REGION (partials/aws-s3-credentials.adoc), an endpoint from
-// AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (aws-s3-overrides.adoc). So a missing credential, a
-// missing region or a wrong endpoint fails here as it would there. Not documented: how buckets
-// are addressed under an endpoint override; the stand-in uses path-style addresses, which is
-// what an S3-compatible server on an IP address needs.
+// the current working directory" (5.x restore-backup.adoc:164). Not documented: where a check
+// of a bucket stages without --temp-path (its default is "<from-path>", 5.x
+// consistency-checker.adoc:120-122, which a bucket cannot be); the stand-in takes the working
+// directory, as backup and restore do. The stand-in copies the bucket folder into a staging
+// folder there, runs the local command on it, and uploads what a backup wrote, also when one
+// database failed (not documented; the side that leaves the others' artifacts in the bucket,
+// as a local backup leaves them in its folder).
 //
-// Google Cloud Storage: the pod holds "the JSON key file for the service account" and sets "the
-// GOOGLE_APPLICATION_CREDENTIALS and GOOGLE_CLOUD_PROJECT environment variables"
-// (partials/gcs-credentials.adoc); the stand-in requires both, and a key file of a service
-// account, before any call, and reaches the bucket through Google's Go client, which honours
-// STORAGE_EMULATOR_HOST (the tests' emulator; there it sends no credentials). Azure: not played
-// yet.
+// It reaches the bucket through the AWS SDK for Go v2 and its default configuration chain,
+// the chain Neo4j's SDK reads: "Neo4j uses the AWS SDK v2 to call the APIs on AWS" (5.x
+// partials/aws-s3-overrides.adoc:3), endpoints from "the environments variables
+// AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL" (:4); the manual's pod has the region in
+// ~/.aws/config ("region=us-east-1", 5.x partials/aws-s3-credentials.adoc:12-23) and the key in
+// ~/.aws/credentials (:25-39). The SDK's chain also reads the environment (AWS_REGION,
+// AWS_ACCESS_KEY_ID), which the manual does not mention. So a missing credential, a missing
+// region or a wrong endpoint fails here as it would there. Not documented: how buckets are
+// addressed under an endpoint override; the stand-in uses path-style addresses, which is what
+// an S3-compatible server on an IP address needs.
+//
+// Google Cloud Storage: ".. Download the JSON key file for the service account. .. Set the
+// GOOGLE_APPLICATION_CREDENTIALS and GOOGLE_CLOUD_PROJECT environment variables to the path of
+// the JSON key file and the project ID" (5.x partials/gcs-credentials.adoc:4-5); the stand-in
+// requires both, and a key file of a service account, before any call, and reaches the bucket
+// through Google's Go client, which honours STORAGE_EMULATOR_HOST (the tests' emulator; there
+// it sends no credentials). Azure: not played yet.
 
 import (
 	"bytes"
