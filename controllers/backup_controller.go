@@ -203,7 +203,7 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup, now time.
 		// Another object's Job holds the name: it is neither waited on nor deleted, and
 		// nothing is pruned.
 		return done(corev1.EventTypeWarning, "PruneJobConflict", "a Job named %s exists and is not this Backup's prune Job; %s left in place in %s",
-			job.Name, artifacts, b.Status.Storage.ClaimName)
+			job.Name, artifacts, b.Status.Storage)
 	case !jobEnded(job):
 		return ctrl.Result{}, nil
 	}
@@ -214,7 +214,7 @@ func (r *BackupReconciler) finalize(ctx context.Context, b *v1.Backup, now time.
 		res, err = done(corev1.EventTypeNormal, "ArtifactsDeleted", "deleted %s", artifacts)
 	} else {
 		res, err = done(corev1.EventTypeWarning, "PruneFailed", "could not delete %s; they are left in place in %s (delete them by hand if they are not wanted)",
-			artifacts, b.Status.Storage.ClaimName)
+			artifacts, b.Status.Storage)
 	}
 	if err == nil {
 		if derr := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground),
@@ -258,7 +258,7 @@ func (r *BackupReconciler) startPrune(ctx context.Context, b *v1.Backup, artifac
 	} else if err != nil {
 		return ctrl.Result{}, failed(reasonFailedCreate, fmt.Errorf("creating prune Job %s: %w", job.Name, err))
 	}
-	r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "PruneStarted", "Delete", "deleting %s from %s", artifacts, b.Status.Storage.ClaimName)
+	r.Recorder.Eventf(b, job, corev1.EventTypeNormal, "PruneStarted", "Delete", "deleting %s from %s", artifacts, b.Status.Storage)
 	return ctrl.Result{}, nil
 }
 
@@ -577,9 +577,13 @@ func (r *BackupReconciler) launch(ctx context.Context, b *v1.Backup, budget v1.M
 	// (one write fewer per backup; a thousand schedules fire together).
 	b.Status.JobName = job.Name
 	b.Status.Phase = v1.BackupPending
-	b.Status.Storage = &v1.StorageLocation{ClaimName: d.plan.ClaimName, Path: d.plan.Path}
+	b.Status.Storage = &d.plan.Location
+	where := "in zone " + d.plan.StorageZone
+	if d.plan.Location.InBucket() {
+		where = "to " + d.plan.Location.String()
+	}
 	status.Set(&b.Status.Conditions, b.Generation, status.Progressing, v1.ReasonPending,
-		fmt.Sprintf("created Job %s in zone %s, members in order: %s; waiting for its pod to start", job.Name, d.plan.StorageZone, memberNames(d.plan.Members)),
+		fmt.Sprintf("created Job %s %s, members in order: %s; waiting for its pod to start", job.Name, where, memberNames(d.plan.Members)),
 		metav1.NewTime(now))
 	return ctrl.Result{}, nil
 }
@@ -606,14 +610,14 @@ func (r *BackupReconciler) writer(ctx context.Context, b *v1.Backup) (*holder, e
 	// exists) and a backup's whose Backup was deleted while it ran. A prune waits for backups
 	// only: prunes of one location may run together, each deleting its own Backup's files.
 	loc := location.Of(b)
-	sel := client.MatchingLabels{resources.LabelLocation: resources.LocationLabel(loc.ClaimName, loc.Path)}
+	sel := client.MatchingLabels{resources.LabelLocation: resources.LocationLabel(loc)}
 	writes := func(labels map[string]string) bool {
 		role := labels[resources.LabelComponent]
 		return labels[resources.LabelBackup] != resources.LabelValue(b.Name) && // b's own is no reason to wait
 			(role == resources.RoleBackup || (role == resources.RolePrune && b.DeletionTimestamp == nil))
 	}
 	var role string
-	name, err := locationJob(ctx, r.Client, b.Namespace, loc.ClaimName, loc.Path, func(j *batchv1.Job) bool {
+	name, err := locationJob(ctx, r.Client, b.Namespace, loc, func(j *batchv1.Job) bool {
 		role = j.Labels[resources.LabelComponent]
 		return j.DeletionTimestamp == nil && writes(j.Labels)
 	})
@@ -672,8 +676,8 @@ func (r *BackupReconciler) restoring(ctx context.Context, b *v1.Backup) (*holder
 
 func busy(b *v1.Backup, h *holder) string {
 	loc := location.Of(b)
-	return fmt.Sprintf("waiting for %s, which writes to %s/%s (%s): one backup or prune writes to a location at a time",
-		h.name, loc.ClaimName, loc.Path, h.what)
+	return fmt.Sprintf("waiting for %s, which writes to %s (%s): one backup or prune writes to a location at a time",
+		h.name, loc, h.what)
 }
 
 // wait records why the Backup cannot start and retries, failing it after StartTimeout.
@@ -701,13 +705,15 @@ type backupWorld struct {
 // look reads the backupWorld past the cache: none of it is the operator's, and a decision to
 // mount a claim is made on what the API server holds now.
 func (r *BackupReconciler) look(ctx context.Context, b *v1.Backup) (backupWorld, error) {
-	w := backupWorld{claimName: b.Spec.Storage.PersistentVolumeClaim.ClaimName}
-	if w.claimName == "" {
-		w.claimName = resources.ClaimName(b.Spec.Cluster.Name)
-	}
+	loc := resources.Location(b)
+	w := backupWorld{claimName: loc.ClaimName}
 	var err error
 	if w.servers, err = r.sharedServers(ctx, b); err != nil {
 		return w, failed(reasonFailedList, err)
+	}
+	if loc.InBucket() {
+		// Pods reach a bucket from every zone, and there is no claim.
+		return w, nil
 	}
 	nodes, err := r.reads.get("nodes", func() (any, error) { return r.readyNodes(ctx) })
 	if err != nil {
@@ -764,8 +770,13 @@ func decideStart(b *v1.Backup, budget v1.MemoryBudget, w backupWorld) backupStar
 	if len(cands) == 0 {
 		return refuse(v1.ReasonNoSourceMember, "no ready server matches source.policy %s among %d server pod(s) selected by cluster.serverSelector", b.Spec.Source.Policy, len(w.servers))
 	}
-	template := b.Spec.Storage.PersistentVolumeClaim.Template
+	bucket := b.Spec.Storage.ObjectStore
+	var template *v1.ClaimTemplate
+	if c := b.Spec.Storage.PersistentVolumeClaim; c != nil {
+		template = c.Template
+	}
 	switch {
+	case bucket != nil:
 	case w.claim == nil && template == nil:
 		return refuse(v1.ReasonClaimNotFound, "storage.persistentVolumeClaim.claimName %s does not exist in %s", w.claimName, b.Namespace)
 	case w.claim == nil:
@@ -777,14 +788,31 @@ func decideStart(b *v1.Backup, budget v1.MemoryBudget, w backupWorld) backupStar
 		return refuse(v1.ReasonClaimConflict, "claim %s exists but was not created by the operator; name it in storage.persistentVolumeClaim.claimName to use it", w.claimName)
 	}
 
-	placement, refusal := topology.StorageZone(topology.ZoneInput{
+	in := topology.ZoneInput{
 		Zone: b.Spec.Storage.Zone, Servers: w.servers, SourceZone: cands[0].Zone, NodeZones: w.nodeZones, BoundZone: w.boundZone,
-	})
+	}
+	var placement topology.Placement
+	var refusal *topology.Refusal
+	switch {
+	case bucket != nil && bucket.Zone == "":
+		// A regional bucket keeps its objects in several zones: cross-zone by nature, whatever
+		// the policy would pick.
+		placement.ClusterZones, _ = topology.ClusterZones(w.servers)
+		placement.CrossZone = true
+	case bucket != nil:
+		in.BoundZone, in.Bucket = bucket.Zone, true
+		placement, refusal = topology.StorageZone(in)
+	default:
+		placement, refusal = topology.StorageZone(in)
+	}
 	d := backupStart{refusal: refusal, placement: &v1.Placement{ClusterZones: placement.ClusterZones, StorageZone: placement.StorageZone, CrossZone: placement.CrossZone}}
+	if bucket != nil {
+		d.placement.Bucket, d.placement.Region = bucketOf(bucket.URI), bucket.Region
+	}
 	if refusal != nil {
 		return d
 	}
-	if b.Spec.Storage.Zone.Policy == v1.ZoneAvoidSourceZone && !b.Spec.Storage.Zone.AllowSameZone {
+	if placement.StorageZone != "" && b.Spec.Storage.Zone.Policy == v1.ZoneAvoidSourceZone && !b.Spec.Storage.Zone.AllowSameZone {
 		// The storage zone avoids the first candidate's zone; never fall back to a member
 		// that lives in the storage zone itself.
 		if cands = topology.Without(cands, placement.StorageZone); len(cands) == 0 {
@@ -793,6 +821,7 @@ func decideStart(b *v1.Backup, budget v1.MemoryBudget, w backupWorld) backupStar
 		}
 	}
 	switch {
+	case bucket != nil:
 	case w.claim == nil:
 		d.claim = claimCreate
 	case len(backupOwners(w.claim)) > 0:
@@ -801,8 +830,15 @@ func decideStart(b *v1.Backup, budget v1.MemoryBudget, w backupWorld) backupStar
 		// of them. It is disowned; the claim outlives its Backups.
 		d.claim = claimDisown
 	}
-	d.plan = &resources.BackupPlan{Members: cands, StorageZone: placement.StorageZone, ClaimName: w.claimName, Path: resources.DefaultPath(b), Memory: budget}
+	d.plan = &resources.BackupPlan{Members: cands, StorageZone: placement.StorageZone, Location: resources.Location(b), Memory: budget}
 	return d
+}
+
+// bucketOf is the scheme and bucket of a bucket folder's URI: s3://name of s3://name/prefix.
+func bucketOf(uri string) string {
+	scheme, rest, _ := strings.Cut(uri, "://")
+	name, _, _ := strings.Cut(rest, "/")
+	return scheme + "://" + name
 }
 
 // prepareClaim creates the claim, or disowns it, as decideStart said.

@@ -92,7 +92,7 @@ func backupSpec() v1.BackupSpec {
 			ReadReplicaSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"neo4j.com/role": "secondary"}},
 		},
 		Databases: []string{"neo4j", "movies"},
-		Storage: v1.StorageSpec{PersistentVolumeClaim: v1.ClaimSource{
+		Storage: v1.StorageSpec{PersistentVolumeClaim: &v1.ClaimSource{
 			Template: &v1.ClaimTemplate{StorageClassName: ptr.To("zonal"), Size: resource.MustParse("50Gi")},
 		}},
 		JobOptions: v1.JobOptions{Image: "neo4j:5.26.2-enterprise",
@@ -304,6 +304,17 @@ func (w *world) twoFulls(older, newer string) (*v1.Backup, *v1.Backup) {
 }
 
 // completePrune plays the Job controller for a prune Job whose pod succeeded.
+// deleteForPrune deletes b and returns the prune Job its deletion starts.
+func deleteForPrune(b *v1.Backup) *batchv1.Job {
+	GinkgoHelper()
+	Expect(k8sClient.Delete(ctx, b)).To(Succeed())
+	prune := &batchv1.Job{}
+	eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: resources.PruneJobName(b.Name)}, prune)).To(Succeed())
+	})
+	return prune
+}
+
 func completePrune(prune *batchv1.Job) {
 	GinkgoHelper()
 	now := metav1.NewTime(time.Now().Truncate(time.Second))
@@ -403,6 +414,79 @@ var _ = Describe("Backup controller", func() {
 		})
 	})
 
+	It("backs up into a bucket: no claim, no zone to pin, cross-zone by nature; prunes there, and refuses a restore from it for now", func() {
+		w := newWorld()
+		w.cluster()
+		inS3 := func(s *v1.BackupSpec) {
+			s.Storage.PersistentVolumeClaim = nil
+			s.Storage.ObjectStore = &v1.ObjectStoreSpec{URI: "s3://graph-backups/neo4j/", Region: "eu-west-1", Endpoint: "https://minio.storage:9000",
+				Credentials: v1.ObjectStoreCredentials{SecretName: "aws-backup"}, Staging: v1.ClaimTemplate{Size: resource.MustParse("20Gi")}}
+			s.Storage.DeletionPolicy, s.Type = v1.DeletionDelete, v1.BackupFull
+		}
+		older := w.backup("older", inS3)
+		job := jobOf(older)
+		pod := job.Spec.Template.Spec
+		c := pod.Containers[0]
+		Expect(pod.Affinity).To(BeNil(), "a bucket is reached from every zone")
+		Expect(c.Args).To(ContainElements("--dir=s3://graph-backups/neo4j/"+w.ns+"/graph", "--temp-dir=/staging/tmp"))
+		Expect(c.Env).To(ContainElements(corev1.EnvVar{Name: "AWS_REGION", Value: "eu-west-1"}, corev1.EnvVar{Name: "AWS_ENDPOINT_URL_S3", Value: "https://minio.storage:9000"}))
+		var staging *corev1.Volume
+		for i := range pod.Volumes {
+			Expect(pod.Volumes[i].PersistentVolumeClaim).To(BeNil(), "no backup claim is mounted")
+			if pod.Volumes[i].Name == "staging" {
+				staging = &pod.Volumes[i]
+			}
+		}
+		Expect(staging).NotTo(BeNil())
+		Expect(staging.Ephemeral.VolumeClaimTemplate.Spec.Resources.Requests.Storage().String()).To(Equal("20Gi"))
+		err := k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "neo4j-backups-graph"}, &corev1.PersistentVolumeClaim{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "no claim is made for a bucket: %v", err)
+		where := &v1.StorageLocation{URI: "s3://graph-backups/neo4j", Path: w.ns + "/graph"}
+		eventually(func(g Gomega) {
+			got := get(older)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupPending))
+			g.Expect(got.Status.Storage).To(Equal(where))
+			g.Expect(got.Status.Placement).To(Equal(&v1.Placement{ClusterZones: []string{"zone-a", "zone-b"}, Bucket: "s3://graph-backups", Region: "eu-west-1", CrossZone: true}))
+		})
+		finish(job, 0, report(good("neo4j", "FULL")))
+		eventually(func(g Gomega) {
+			got := get(older)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupSucceeded))
+			g.Expect(got.Status.Placement.CrossZone).To(BeTrue())
+			g.Expect(got.Status.Placement.Bucket).To(Equal("s3://graph-backups"))
+		})
+		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("Normal Pending: created Job older-backup to s3://graph-backups/neo4j/" + w.ns + "/graph, members in order")))
+
+		By("a restore from the bucket is refused, not tried from a claim that is not there")
+		rs := w.restore("from-bucket", func(s *v1.RestoreSpec) { s.Source.BackupName = "older" })
+		eventually(func(g Gomega) {
+			got := getRestore(g, rs)
+			g.Expect(got.Status.Conditions).To(ContainElement(And(
+				HaveField("Reason", v1.ReasonSourceNotReady), HaveField("Message", ContainSubstring("restoring from a bucket is not supported yet")))))
+			g.Expect(got.Status.JobName).To(BeEmpty())
+		})
+		Expect(k8sClient.Delete(ctx, rs)).To(Succeed())
+
+		By("a newer FULL lets the older go: its prune deletes in the bucket, with the same credentials")
+		newer := w.backup("newer", inS3)
+		newerReport := good("neo4j", "FULL")
+		newerReport.Artifact = "neo4j-2026-11-29T02-00-00.backup"
+		finish(jobOf(newer), 0, report(newerReport))
+		eventually(func(g Gomega) { g.Expect(get(newer)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
+		prune := deleteForPrune(older)
+		pc := prune.Spec.Template.Spec.Containers[0]
+		Expect(pc.Args).To(Equal([]string{"agent", "prune", "--dir=s3://graph-backups/neo4j/" + w.ns + "/graph", "--artifact=neo4j-2026-11-28T02-00-00.backup"}))
+		Expect(pc.Env).To(ContainElement(corev1.EnvVar{Name: "AWS_REGION", Value: "eu-west-1"}))
+		Expect(prune.Spec.Template.Spec.Affinity).To(BeNil())
+		Expect(prune.Labels[resources.LabelLocation]).To(Equal(job.Labels[resources.LabelLocation]), "one location: the one-writer rule holds across backup and prune")
+		completePrune(prune)
+		eventually(func(g Gomega) {
+			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(older), &v1.Backup{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
+		})
+		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("PruneStarted: deleting 1 artifact, neo4j-2026-11-28T02-00-00.backup from s3://graph-backups/neo4j/" + w.ns + "/graph")))
+	})
+
 	It("never lets the template claim go with its Backups, and disowns one an earlier version gave them", func() {
 		w := newWorld()
 		w.cluster()
@@ -456,11 +540,7 @@ var _ = Describe("Backup controller", func() {
 		third := w.backup("third", del)
 		finish(jobOf(third), 0, report(newerReport))
 		eventually(func(g Gomega) { g.Expect(get(third)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
-		Expect(k8sClient.Delete(ctx, older)).To(Succeed())
-		prune := &batchv1.Job{}
-		eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "older-prune"}, prune)).To(Succeed())
-		})
+		prune := deleteForPrune(older)
 		c := prune.Spec.Template.Spec.Containers[0]
 		Expect(c.Args).To(Equal([]string{"agent", "prune", "--dir=/backups/" + w.ns + "/graph", "--artifact=neo4j-2026-11-28T02-00-00.backup"}))
 		Expect(prune.Spec.Template.Spec.Volumes[0].PersistentVolumeClaim.ClaimName).To(Equal("neo4j-backups-graph"))
@@ -837,7 +917,7 @@ var _ = Describe("Backup controller", func() {
 		}
 		Expect(k8sClient.Create(ctx, claim)).To(Succeed())
 		b := w.backup("bound", func(s *v1.BackupSpec) {
-			s.Storage.PersistentVolumeClaim = v1.ClaimSource{ClaimName: "existing"}
+			s.Storage.PersistentVolumeClaim = &v1.ClaimSource{ClaimName: "existing"}
 		})
 		eventually(func(g Gomega) {
 			ready := readyCondition(get(b)(g))
@@ -910,7 +990,7 @@ var _ = Describe("Backup controller", func() {
 			Expect(k8sClient.Update(ctx, claim)).To(Succeed())
 		})
 		b := w.backup("onto-going", func(s *v1.BackupSpec) {
-			s.Storage.PersistentVolumeClaim = v1.ClaimSource{ClaimName: "going"}
+			s.Storage.PersistentVolumeClaim = &v1.ClaimSource{ClaimName: "going"}
 		})
 		eventually(func(g Gomega) {
 			got := get(b)(g)
@@ -934,7 +1014,7 @@ var _ = Describe("Backup controller", func() {
 		})
 		c := w.backup("noclaim", func(s *v1.BackupSpec) {
 			s.Source.Policy = v1.SourceAny
-			s.Storage.PersistentVolumeClaim = v1.ClaimSource{ClaimName: "later"}
+			s.Storage.PersistentVolumeClaim = &v1.ClaimSource{ClaimName: "later"}
 		})
 		w.server("graph-1", "node-b", false, true)
 		eventually(func(g Gomega) {

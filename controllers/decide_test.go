@@ -237,6 +237,12 @@ func TestDecideStart(t *testing.T) {
 		b.Spec.Storage.PersistentVolumeClaim.Template = &v1.ClaimTemplate{Size: resource.MustParse("50Gi")}
 	}
 	deletePolicy := func(b *v1.Backup) { template(b); b.Spec.Storage.DeletionPolicy = v1.DeletionDelete }
+	inBucket := func(zone string) func(*v1.Backup) {
+		return func(b *v1.Backup) {
+			b.Spec.Storage.PersistentVolumeClaim = nil
+			b.Spec.Storage.ObjectStore = &v1.ObjectStoreSpec{URI: "s3://graph-backups/neo4j/", Region: "eu-west-1", Zone: zone}
+		}
+	}
 	for _, tc := range []struct {
 		name    string
 		backup  func(*v1.Backup)
@@ -245,6 +251,8 @@ func TestDecideStart(t *testing.T) {
 		zone    string
 		members string
 		claim   claimStep
+		// crossZone as placement records it.
+		crossZone bool
 	}{
 		{name: "no ready server", world: backupWorld{servers: []topology.Server{{Name: "graph-0", Zone: "zone-a", Host: "h"}}, nodeZones: zones},
 			refusal: v1.ReasonNoSourceMember},
@@ -266,10 +274,23 @@ func TestDecideStart(t *testing.T) {
 		{name: "AvoidSourceZone never takes a member from the storage zone",
 			backup: func(b *v1.Backup) { template(b); b.Spec.Storage.Zone.Policy = v1.ZoneAvoidSourceZone },
 			world:  backupWorld{servers: servers, nodeZones: []string{"zone-a", "zone-b"}}, zone: "zone-a", members: "graph-2,graph-1", claim: claimCreate},
+		// A bucket: no claim, and a regional one spans zones, so it is cross-zone even where
+		// every zone holds a server and no node is known.
+		{name: "a regional bucket is cross-zone, with no claim and no zone to pin", backup: inBucket(""),
+			world: backupWorld{servers: servers}, members: "graph-2,graph-0,graph-1", crossZone: true},
+		{name: "a regional bucket whatever the policy", backup: func(b *v1.Backup) { inBucket("")(b); b.Spec.Storage.Zone.Policy = v1.ZoneAvoidSourceZone },
+			world: backupWorld{servers: servers}, members: "graph-2,graph-0,graph-1", crossZone: true},
+		{name: "a zonal bucket in a zone of the cluster is refused", backup: inBucket("zone-a"),
+			world: backupWorld{servers: servers, nodeZones: zones}, refusal: v1.ReasonNoIsolatedZone},
+		{name: "a zonal bucket outside the cluster's zones needs no node there", backup: inBucket("zone-z"),
+			world: backupWorld{servers: servers}, zone: "zone-z", members: "graph-2,graph-0,graph-1", crossZone: true},
+		{name: "a zonal bucket in the cluster's zones, allowed", backup: func(b *v1.Backup) { inBucket("zone-a")(b); b.Spec.Storage.Zone.AllowSameZone = true },
+			world: backupWorld{servers: servers}, zone: "zone-a", members: "graph-2,graph-0,graph-1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "prod", UID: "uid-nightly"}, Spec: v1.BackupSpec{
-				Cluster: v1.ClusterSpec{Name: "graph"}, Source: v1.SourceSpec{Policy: v1.SourcePreferReadReplica}}}
+				Cluster: v1.ClusterSpec{Name: "graph"}, Source: v1.SourceSpec{Policy: v1.SourcePreferReadReplica},
+				Storage: v1.StorageSpec{PersistentVolumeClaim: &v1.ClaimSource{}}}}
 			if tc.backup != nil {
 				tc.backup(b)
 			}
@@ -290,8 +311,18 @@ func TestDecideStart(t *testing.T) {
 			for _, m := range d.plan.Members {
 				members = append(members, m.Name)
 			}
-			if got := strings.Join(members, ","); got != tc.members || d.plan.StorageZone != tc.zone || d.claim != tc.claim || d.plan.ClaimName != "neo4j-backups-graph" {
-				t.Errorf("members %s in zone %s, claim step %d; want %s in %s, step %d", got, d.plan.StorageZone, d.claim, tc.members, tc.zone, tc.claim)
+			where := v1.StorageLocation{ClaimName: "neo4j-backups-graph", Path: "prod/graph"}
+			if b.Spec.Storage.ObjectStore != nil {
+				where = v1.StorageLocation{URI: "s3://graph-backups/neo4j", Path: "prod/graph"}
+				if d.placement.Bucket != "s3://graph-backups" || d.placement.Region != "eu-west-1" {
+					t.Errorf("placement names bucket %q in %q", d.placement.Bucket, d.placement.Region)
+				}
+			}
+			if got := strings.Join(members, ","); got != tc.members || d.plan.StorageZone != tc.zone || d.claim != tc.claim || d.plan.Location != where {
+				t.Errorf("members %s in zone %s, claim step %d, at %s; want %s in %s, step %d, at %s", got, d.plan.StorageZone, d.claim, d.plan.Location, tc.members, tc.zone, tc.claim, where)
+			}
+			if d.placement.CrossZone != tc.crossZone && (tc.crossZone || b.Spec.Storage.ObjectStore != nil) {
+				t.Errorf("crossZone %t, want %t", d.placement.CrossZone, tc.crossZone)
 			}
 		})
 	}

@@ -450,11 +450,11 @@ func followJob(ctx context.Context, c client.Client, reader client.Reader, owner
 	return job, nil, ctrl.Result{RequeueAfter: v.requeue}, nil
 }
 
-// locationJob is the first Job of the storage location claim/dir (its LabelLocation) that has not
+// locationJob is the first Job of the storage location loc (its LabelLocation) that has not
 // ended and that counts, or "": what writes there, for the one-writer rule.
-func locationJob(ctx context.Context, c client.Reader, namespace, claim, dir string, counts func(*batchv1.Job) bool) (string, error) {
+func locationJob(ctx context.Context, c client.Reader, namespace string, loc v1.StorageLocation, counts func(*batchv1.Job) bool) (string, error) {
 	jobs := &batchv1.JobList{}
-	if err := c.List(ctx, jobs, client.InNamespace(namespace), client.MatchingLabels{resources.LabelLocation: resources.LocationLabel(claim, dir)}); err != nil {
+	if err := c.List(ctx, jobs, client.InNamespace(namespace), client.MatchingLabels{resources.LabelLocation: resources.LocationLabel(loc)}); err != nil {
 		return "", failed(reasonFailedList, fmt.Errorf("listing the Jobs of the location: %w", err))
 	}
 	for i := range jobs.Items {

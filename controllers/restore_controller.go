@@ -187,7 +187,7 @@ func (r *RestoreReconciler) launch(ctx context.Context, rs *v1.Restore, version 
 	d := decideRestore(rs, version, budget, w)
 	if d.plan != nil {
 		// A prune of the location deletes files: nothing is read there until it has ended.
-		if job, err := locationJob(ctx, r.Client, rs.Namespace, d.plan.ClaimName, d.plan.Path, func(j *batchv1.Job) bool {
+		if job, err := locationJob(ctx, r.Client, rs.Namespace, v1.StorageLocation{ClaimName: d.plan.ClaimName, Path: d.plan.Path}, func(j *batchv1.Job) bool {
 			return j.Labels[resources.LabelComponent] == resources.RolePrune
 		}); err != nil {
 			return ctrl.Result{}, err
@@ -452,6 +452,10 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 			return refuse(v1.ReasonSourceNotReady, "Backup %s did not back up database %s", name, db)
 		}
 		loc = *b.Status.Storage
+		if loc.InBucket() {
+			// Not built yet: a Job that mounted no claim would restore nothing.
+			return refuse(v1.ReasonSourceNotReady, "Backup %s is in the bucket folder %s: restoring from a bucket is not supported yet", name, loc)
+		}
 		if b.Status.Placement != nil {
 			zone = b.Status.Placement.StorageZone
 		}

@@ -136,21 +136,117 @@ type ZoneSpec struct {
 	AllowSameZone bool `json:"allowSameZone,omitempty"`
 }
 
-// StorageSpec says where backups are kept.
+// ObjectStoreCredentials is how a backup pod authenticates to the bucket. neo4j-admin has no
+// option for credentials: the cloud SDK's default chain in the pod finds them, and the agent,
+// which deletes expired artifacts there, reads the same chain.
+// +kubebuilder:validation:XValidation:rule="has(self.secretName) != (has(self.workloadIdentity) && self.workloadIdentity)",message="set exactly one of secretName (a Secret with the provider's credential file) and workloadIdentity: true (the pod's ServiceAccount)"
+type ObjectStoreCredentials struct {
+	// secretName is a Secret in this namespace holding the provider's own
+	// credential file, mounted where its SDK reads it. s3://: key
+	// "credentials" (an AWS shared credentials file) and, optionally,
+	// "config" (an AWS config file, e.g. with the region). gs://: key
+	// "credentials.json" (a service account's JSON key), which
+	// GOOGLE_APPLICATION_CREDENTIALS names. The values never appear in args,
+	// logs, events or status.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+
+	// workloadIdentity: the pod authenticates as its ServiceAccount
+	// (spec.serviceAccountName, required then) through the cloud's workload
+	// identity: IRSA or EKS Pod Identity on AWS, Workload Identity on GKE.
+	// The provider's webhook or metadata server supplies the credentials.
+	// +optional
+	WorkloadIdentity bool `json:"workloadIdentity,omitempty"`
+}
+
+// ObjectStoreSpec is a bucket folder that holds the backups.
+// +kubebuilder:validation:XValidation:rule="!has(self.endpoint) || self.uri.startsWith('s3://')",message="endpoint is for S3-compatible stores (s3:// URIs)",fieldPath=".endpoint"
+// +kubebuilder:validation:XValidation:rule="!has(self.region) || self.uri.startsWith('s3://')",message="region is for s3:// URIs",fieldPath=".region"
+// +kubebuilder:validation:XValidation:rule="self.uri.startsWith('gs://') == has(self.project)",message="project (GOOGLE_CLOUD_PROJECT, which Neo4j's manual has the pod set) is required for gs:// URIs and only for them",fieldPath=".project"
+// +kubebuilder:validation:XValidation:rule="!self.uri.matches('^s3://[^/]*--x-s3(/|$)') || has(self.zone)",message="an S3 Express One Zone bucket (--x-s3) lives in one zone: set zone to that zone's name (its topology.kubernetes.io/zone); the zone ID in the bucket name maps to different names in each account",fieldPath=".zone"
+type ObjectStoreSpec struct {
+	// uri of the bucket folder: s3://bucket[/prefix] (Neo4j 5.19 and later) or
+	// gs://bucket[/prefix] (5.21 and later); the operator needs 5.25 for
+	// either (see cluster.neo4jVersion). The cluster's backups go under
+	// <uri>/<storage.path>. Azure Blob (azb://) is not supported yet.
+	// +kubebuilder:validation:MinLength=6
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('azb://')",message="azb:// (Azure Blob Storage) is not supported yet: use s3:// or gs://"
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('azb://') || self.matches('^(s3://[a-z0-9][-a-z0-9.]{1,61}[a-z0-9]|gs://[a-z0-9][-a-z0-9_.]{1,220}[a-z0-9])(/[A-Za-z0-9_][-A-Za-z0-9_.]*)*/?$')",message="must be s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]: a bucket name of lowercase letters, digits, '-' and '.' (gs: also '_'), and a prefix of letters, digits, '-', '_' and '.' segments that do not start with '.', e.g. s3://backups/neo4j"
+	URI string `json:"uri"`
+
+	// credentials: a Secret with the provider's credential file, or the
+	// pod's ServiceAccount (workload identity).
+	Credentials ObjectStoreCredentials `json:"credentials"`
+
+	// endpoint of an S3-compatible store (MinIO, Ceph RGW, ...), e.g.
+	// https://minio.storage:9000. Set as AWS_ENDPOINT_URL_S3, which Neo4j's
+	// AWS SDK reads; buckets are then addressed by path. Leave unset for AWS.
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.matches('^https?://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?/?$')",message="must be http(s)://host[:port], e.g. https://minio.storage:9000"
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+
+	// region of the S3 bucket, set as AWS_REGION. Without it the SDK takes
+	// the region from the credentials Secret's config file or the workload
+	// identity's environment; with none, the backup fails.
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="must be a region name such as eu-west-1"
+	// +optional
+	Region string `json:"region,omitempty"`
+
+	// project is the Google Cloud project of a gs:// bucket, set as
+	// GOOGLE_CLOUD_PROJECT.
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z][-a-z0-9]{4,28}[a-z0-9]$')",message="must be a Google Cloud project ID: 6 to 30 lowercase letters, digits and '-', starting with a letter"
+	// +kubebuilder:validation:MaxLength=30
+	// +optional
+	Project string `json:"project,omitempty"`
+
+	// zone of a zonal bucket (S3 Express One Zone, or any bucket you know to
+	// live in one zone), as nodes' topology.kubernetes.io/zone names it. Then
+	// storage.zone's policy is checked against it as against a volume's zone.
+	// Unset: the bucket is regional (in several zones), so every backup is
+	// cross-zone and storage.zone is not used.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$')",message="must be a label value, as topology.kubernetes.io/zone holds, e.g. eu-west-1c"
+	// +optional
+	Zone string `json:"zone,omitempty"`
+
+	// staging is the scratch volume of each backup pod, made with the pod
+	// and deleted with it (an ephemeral volume): neo4j-admin copies the store
+	// files there before streaming them to the bucket, and the consistency
+	// check extracts the artifact there. Size it at least the largest
+	// database's size.
+	Staging ClaimTemplate `json:"staging"`
+}
+
+// StorageSpec says where backups are kept: on a volume (persistentVolumeClaim) or in a bucket
+// (objectStore).
+// +kubebuilder:validation:XValidation:rule="has(self.persistentVolumeClaim) != has(self.objectStore)",message="set exactly one of persistentVolumeClaim (a volume) and objectStore (a bucket)"
 type StorageSpec struct {
 	// persistentVolumeClaim holds the backups: an existing claim or a
 	// template.
-	PersistentVolumeClaim ClaimSource `json:"persistentVolumeClaim"`
+	// +optional
+	PersistentVolumeClaim *ClaimSource `json:"persistentVolumeClaim,omitempty"`
 
-	// path inside the volume where this cluster's backups go. Relative, no "."
-	// or ".." segments. Default: <namespace>/<cluster name>.
+	// objectStore holds the backups in a bucket folder (S3 or an
+	// S3-compatible store, Google Cloud Storage).
+	// +optional
+	ObjectStore *ObjectStoreSpec `json:"objectStore,omitempty"`
+
+	// path inside the volume, or under objectStore.uri, where this cluster's
+	// backups go. Relative, no "." or ".." segments. Default:
+	// <namespace>/<cluster name>.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_][-A-Za-z0-9_.]*(/[A-Za-z0-9_][-A-Za-z0-9_.]*)*$') && !self.split('/').exists(s, s == '..')",message="must be a relative path of letters, digits, '-', '_' and '.', without '..' segments, e.g. prod/graph"
 	// +optional
 	Path string `json:"path,omitempty"`
 
-	// zone chooses the availability zone of the backup volume.
+	// zone chooses the availability zone of the backup volume (or of a zonal
+	// bucket: objectStore.zone).
 	// +kubebuilder:default={}
 	// +optional
 	Zone ZoneSpec `json:"zone,omitempty"`
@@ -178,7 +274,9 @@ type ConsistencyCheckSpec struct {
 // BackupSpec is one backup run. It cannot change after creation.
 // +kubebuilder:validation:XValidation:rule="has(self.cluster.serverSelector)",message="cluster.serverSelector is required for a backup: it selects the servers to back up from",fieldPath=".cluster.serverSelector"
 // +kubebuilder:validation:XValidation:rule="!has(self.source.policy) || self.source.policy != 'ReadReplicaOnly' || has(self.cluster.readReplicaSelector)",message="source.policy ReadReplicaOnly needs cluster.readReplicaSelector to know the read replicas",fieldPath=".source.policy"
-// +kubebuilder:validation:XValidation:rule="!has(self.storage.persistentVolumeClaim.claimName) || !has(self.storage.deletionPolicy) || self.storage.deletionPolicy != 'Delete'",message="deletionPolicy Delete is for claims the operator creates from template; an existing claim (claimName) is never deleted",fieldPath=".storage.deletionPolicy"
+// +kubebuilder:validation:XValidation:rule="!has(self.storage.persistentVolumeClaim) || !has(self.storage.persistentVolumeClaim.claimName) || !has(self.storage.deletionPolicy) || self.storage.deletionPolicy != 'Delete'",message="deletionPolicy Delete is for claims the operator creates from template; an existing claim (claimName) is never deleted",fieldPath=".storage.deletionPolicy"
+// +kubebuilder:validation:XValidation:rule="!has(self.storage.objectStore) || self.cluster.neo4jVersion.matches('^(5[.]2[5-6]|20[2-9][0-9][.][0-9]+)([.][0-9]+)?$')",message="storage.objectStore needs Neo4j 5.25 or later: the operator reads the chain in a bucket with neo4j-admin backup inspect, which reads buckets from 5.25 (4.4 has no bucket storage)",fieldPath=".storage.objectStore"
+// +kubebuilder:validation:XValidation:rule="!has(self.storage.objectStore) || !has(self.storage.objectStore.credentials.workloadIdentity) || !self.storage.objectStore.credentials.workloadIdentity || has(self.serviceAccountName)",message="storage.objectStore.credentials.workloadIdentity needs serviceAccountName: the ServiceAccount the cloud identity is bound to",fieldPath=".serviceAccountName"
 type BackupSpec struct {
 	// cluster identifies the Neo4j cluster and its version.
 	Cluster ClusterSpec `json:"cluster"`
@@ -248,10 +346,17 @@ type Placement struct {
 	// clusterZones are the zones the cluster's servers ran in.
 	// +optional
 	ClusterZones []string `json:"clusterZones,omitempty"`
-	// storageZone is the zone of the backup volume.
+	// storageZone is the zone of the backup volume (or of a zonal bucket).
 	// +optional
 	StorageZone string `json:"storageZone,omitempty"`
-	// crossZone is true when storageZone holds no server of the cluster.
+	// bucket is the bucket the backup went to (s3://name, gs://name).
+	// +optional
+	Bucket string `json:"bucket,omitempty"`
+	// region of that bucket, when the spec names it.
+	// +optional
+	Region string `json:"region,omitempty"`
+	// crossZone is true when storageZone holds no server of the cluster, and
+	// for a regional bucket, which spans zones.
 	// +optional
 	CrossZone bool `json:"crossZone,omitempty"`
 	// node is the node the backup pod runs on, or ran on last: when the pod stops before it
@@ -260,14 +365,29 @@ type Placement struct {
 	Node string `json:"node,omitempty"`
 }
 
-// StorageLocation is where a backup's artifacts are.
+// StorageLocation is where a backup's artifacts are: a claim, or a bucket folder, and a path
+// in it.
 type StorageLocation struct {
 	// claimName of the volume.
 	// +optional
 	ClaimName string `json:"claimName,omitempty"`
+	// uri of the bucket folder (objectStore.uri, without a trailing '/').
+	// +optional
+	URI string `json:"uri,omitempty"`
 	// path inside it.
 	// +optional
 	Path string `json:"path,omitempty"`
+}
+
+// InBucket tells whether the location is a bucket folder.
+func (l StorageLocation) InBucket() bool { return l.URI != "" }
+
+// String is the location as messages name it: claim/path, or the bucket folder's URI.
+func (l StorageLocation) String() string {
+	if l.InBucket() {
+		return l.URI + "/" + l.Path
+	}
+	return l.ClaimName + "/" + l.Path
 }
 
 // StorageSpace is a backup volume's size and the space left on it.

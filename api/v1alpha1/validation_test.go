@@ -31,11 +31,28 @@ func validCluster() v1.ClusterSpec {
 func validBackupSpec() v1.BackupSpec {
 	return v1.BackupSpec{
 		Cluster: validCluster(),
-		Storage: v1.StorageSpec{PersistentVolumeClaim: v1.ClaimSource{
+		Storage: v1.StorageSpec{PersistentVolumeClaim: &v1.ClaimSource{
 			Template: &v1.ClaimTemplate{Size: resource.MustParse("100Gi")},
 		}},
 		JobOptions: v1.JobOptions{Image: "neo4j:5.26.2-enterprise"},
 	}
+}
+
+func validObjectStore() *v1.ObjectStoreSpec {
+	return &v1.ObjectStoreSpec{
+		URI:         "s3://graph-backups/neo4j",
+		Credentials: v1.ObjectStoreCredentials{SecretName: "aws-backup"},
+		Region:      "eu-west-1",
+		Staging:     v1.ClaimTemplate{Size: resource.MustParse("100Gi")},
+	}
+}
+
+// inBucket is a valid Backup stored in a bucket, then changed by edit.
+func inBucket(edit func(*v1.BackupSpec)) func(string) client.Object {
+	return backupWith(func(s *v1.BackupSpec) {
+		s.Storage.PersistentVolumeClaim, s.Storage.ObjectStore = nil, validObjectStore()
+		edit(s)
+	})
 }
 
 func validBackup(name string) *v1.Backup {
@@ -172,7 +189,7 @@ var invalidObjects = map[string]invalid{
 		"spec.resources.cpu", "must be greater than 0"},
 
 	// Backup: storage.
-	"neither claimName nor template": {backupWith(func(s *v1.BackupSpec) { s.Storage.PersistentVolumeClaim = v1.ClaimSource{} }),
+	"neither claimName nor template": {backupWith(func(s *v1.BackupSpec) { s.Storage.PersistentVolumeClaim = &v1.ClaimSource{} }),
 		"spec.storage.persistentVolumeClaim", "set exactly one of claimName"},
 	"both claimName and template": {backupWith(func(s *v1.BackupSpec) { s.Storage.PersistentVolumeClaim.ClaimName = "backups" }),
 		"spec.storage.persistentVolumeClaim", "set exactly one of claimName"},
@@ -194,11 +211,49 @@ var invalidObjects = map[string]invalid{
 	"path with an empty segment": {backupWith(func(s *v1.BackupSpec) { s.Storage.Path = "prod//graph" }),
 		"spec.storage.path", "must be a relative path"},
 	"Delete policy on an existing claim": {backupWith(func(s *v1.BackupSpec) {
-		s.Storage.PersistentVolumeClaim = v1.ClaimSource{ClaimName: "backups"}
+		s.Storage.PersistentVolumeClaim = &v1.ClaimSource{ClaimName: "backups"}
 		s.Storage.DeletionPolicy = v1.DeletionDelete
 	}), "spec.storage.deletionPolicy", "an existing claim (claimName) is never deleted"},
 	"unknown deletion policy": {backupWith(func(s *v1.BackupSpec) { s.Storage.DeletionPolicy = "Purge" }),
 		"spec.storage.deletionPolicy", `supported values: "Retain", "Delete"`},
+
+	// Backup: a bucket.
+	"a volume and a bucket": {backupWith(func(s *v1.BackupSpec) { s.Storage.ObjectStore = validObjectStore() }),
+		"spec.storage", "set exactly one of persistentVolumeClaim (a volume) and objectStore (a bucket)"},
+	"neither a volume nor a bucket": {backupWith(func(s *v1.BackupSpec) { s.Storage.PersistentVolumeClaim = nil }),
+		"spec.storage", "set exactly one of persistentVolumeClaim (a volume) and objectStore (a bucket)"},
+	"a bucket on 4.4": {inBucket(func(s *v1.BackupSpec) { s.Cluster.Neo4jVersion = "4.4" }),
+		"spec.storage.objectStore", "needs Neo4j 5.25 or later"},
+	"a bucket on 5.24, whose backup inspect cannot read it": {inBucket(func(s *v1.BackupSpec) { s.Cluster.Neo4jVersion = "5.24.1" }),
+		"spec.storage.objectStore", "needs Neo4j 5.25 or later"},
+	"an Azure container, not supported yet": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "azb://account/container/neo4j" }),
+		"spec.storage.objectStore.uri", "azb:// (Azure Blob Storage) is not supported yet"},
+	"a URI of another scheme": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "https://backups.s3.amazonaws.com/neo4j" }),
+		"spec.storage.objectStore.uri", "must be s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]"},
+	"a bucket name in capitals": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "s3://MyBucket/neo4j" }),
+		"spec.storage.objectStore.uri", "must be s3://<bucket>[/<prefix>]"},
+	"a prefix with '..'": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "s3://backups/neo4j/../other" }),
+		"spec.storage.objectStore.uri", "must be s3://<bucket>[/<prefix>]"},
+	"a prefix with an empty segment": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "s3://backups//neo4j" }),
+		"spec.storage.objectStore.uri", "must be s3://<bucket>[/<prefix>]"},
+	"no credentials": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.Credentials = v1.ObjectStoreCredentials{} }),
+		"spec.storage.objectStore.credentials", "set exactly one of secretName"},
+	"a Secret and workload identity": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.Credentials.WorkloadIdentity = true }),
+		"spec.storage.objectStore.credentials", "set exactly one of secretName"},
+	"workload identity without a ServiceAccount": {inBucket(func(s *v1.BackupSpec) {
+		s.Storage.ObjectStore.Credentials = v1.ObjectStoreCredentials{WorkloadIdentity: true}
+	}), "spec.serviceAccountName", "workloadIdentity needs serviceAccountName"},
+	"an endpoint with a path": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.Endpoint = "https://minio:9000/bucket" }),
+		"spec.storage.objectStore.endpoint", "must be http(s)://host[:port]"},
+	"an endpoint for GCS": {inBucket(func(s *v1.BackupSpec) {
+		s.Storage.ObjectStore.URI, s.Storage.ObjectStore.Project, s.Storage.ObjectStore.Endpoint = "gs://backups", "graph-prod", "https://storage.example:443"
+	}), "spec.storage.objectStore.endpoint", "endpoint is for S3-compatible stores"},
+	"a GCS bucket without a project": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "gs://backups"; s.Storage.ObjectStore.Region = "" }),
+		"spec.storage.objectStore.project", "project (GOOGLE_CLOUD_PROJECT"},
+	"an S3 Express One Zone bucket without its zone": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "s3://graph--use1-az4--x-s3/neo4j" }),
+		"spec.storage.objectStore.zone", "lives in one zone: set zone"},
+	"a zero-size staging volume": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.Staging.Size = resource.MustParse("0") }),
+		"spec.storage.objectStore.staging.size", "must be greater than 0"},
 
 	// Backup: the pod.
 	"no image": {backupWith(func(s *v1.BackupSpec) { s.Image = "" }),
@@ -211,6 +266,10 @@ var invalidObjects = map[string]invalid{
 		"spec.backoffLimit", "less than or equal to 10"},
 
 	// BackupSchedule.
+	"drills of backups in a bucket, not supported yet": {scheduleWith(func(s *v1.BackupScheduleSpec) {
+		s.Template.Storage.PersistentVolumeClaim, s.Template.Storage.ObjectStore = nil, validObjectStore()
+		s.Verify = &v1.VerifySpec{Scratch: v1.ClaimTemplate{Size: resource.MustParse("10Gi")}}
+	}), "spec.verify", "restore drills of backups in a bucket are not supported yet"},
 	"drills of a database the schedule does not back up": {scheduleWith(func(s *v1.BackupScheduleSpec) {
 		s.Template.Databases = []string{"neo4j", "movies"}
 		s.Verify = &v1.VerifySpec{Database: "graph", Scratch: v1.ClaimTemplate{Size: resource.MustParse("10Gi")}}
@@ -358,7 +417,19 @@ var _ = Describe("admission of invalid objects", func() {
 			verifyRestore("base-verify"), scheduleWith(func(s *v1.BackupScheduleSpec) {
 				s.Template.Databases = []string{"*"}
 				s.Verify = &v1.VerifySpec{Database: "movies", Scratch: v1.ClaimTemplate{Size: resource.MustParse("10Gi")}}
-			})("base-drills"), restoreWith(verifyRestore, func(s *v1.RestoreSpec) { s.Cluster.Neo4jVersion = "4.4" })("base-verify-44")} {
+			})("base-drills"), restoreWith(verifyRestore, func(s *v1.RestoreSpec) { s.Cluster.Neo4jVersion = "4.4" })("base-verify-44"),
+			inBucket(func(*v1.BackupSpec) {})("base-s3"),
+			inBucket(func(s *v1.BackupSpec) {
+				s.Cluster.Neo4jVersion = "2025.10.1"
+				s.Storage.ObjectStore = &v1.ObjectStoreSpec{URI: "gs://graph_backups.example/", Project: "graph-prod", Credentials: v1.ObjectStoreCredentials{WorkloadIdentity: true},
+					Staging: v1.ClaimTemplate{Size: resource.MustParse("1Gi")}}
+				s.ServiceAccountName = "neo4j-backup"
+				s.Storage.DeletionPolicy = v1.DeletionDelete
+			})("base-gs"),
+			inBucket(func(s *v1.BackupSpec) {
+				s.Storage.ObjectStore.URI, s.Storage.ObjectStore.Zone = "s3://graph--use1-az4--x-s3", "us-east-1a"
+				s.Storage.ObjectStore.Endpoint = "http://127.0.0.1:9000"
+			})("base-s3-express")} {
 			Expect(k8sClient.Create(ctx, obj)).To(Succeed(), "%T", obj)
 		}
 	})

@@ -6,6 +6,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -45,13 +46,16 @@ type BackupConfig struct {
 	Members   []Member
 	Databases []string
 	Type      string // FULL, DIFF or AUTO
-	// Dir is the backup folder inside the mounted volume, created if missing.
+	// Dir is the backup folder inside the mounted volume, created if missing, or a bucket
+	// folder's URI (5.x only), which neo4j-admin and the agent reach through the cloud SDK's
+	// default chain.
 	Dir       string
 	PageCache int64
 	Check     bool
 	// AdditionalConfig is a neo4j.conf fragment for neo4j-admin (the backup SSL policy).
 	AdditionalConfig string
-	// TempDir is scratch space (recovery of 5.x artifacts during a check).
+	// TempDir is scratch space (recovery of 5.x artifacts during a check; for a bucket, the
+	// staging of the backup and the check's reports before they are uploaded).
 	TempDir string
 	// BackupName names the folder under Dir/.consistency where a check's report is kept when
 	// it found inconsistencies (reports written to scratch would go with it).
@@ -72,20 +76,31 @@ type Runner interface {
 // Backup takes the backup cfg describes and reports it. The second value is the exit code.
 func Backup(ctx context.Context, cfg BackupConfig, run Runner, now func() time.Time) (rep result.Backup, code int) {
 	started := now()
-	defer func() {
-		// Whatever the outcome: a volume that filled up is what a failed backup most needs to say.
-		rep.Space = space(cfg.Dir)
-		if !result.Fits(rep, result.MaxMessage-manifestRoom) {
-			rep.Manifest = keepManifest(cfg.Dir, cfg.BackupName, started, &rep)
-		}
-	}()
-	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
-		return result.Backup{Error: "backup folder: " + err.Error()}, ExitInvalid
-	}
 	if len(cfg.Members) == 0 {
 		return result.Backup{Error: "no member to back up from"}, ExitInvalid
 	}
-	b := &backup{cfg: cfg, run: run, now: now, fresh: map[string]bool{}}
+	store, err := backupFolder(ctx, cfg)
+	if err != nil {
+		var bad invalidError
+		if errors.As(err, &bad) {
+			return result.Backup{Error: "backup folder: " + err.Error()}, ExitInvalid
+		}
+		// A bucket that cannot be reached now (the network, the store) may be reached by a
+		// retry; one that refuses these credentials fails the retries the same way.
+		return result.Backup{Error: "backup folder: " + err.Error()}, ExitFailed
+	}
+	defer store.Close()
+	defer func() {
+		// Whatever the outcome: a volume that filled up is what a failed backup most needs to
+		// say. A bucket has no size to report.
+		if !isBucket(cfg.Dir) {
+			rep.Space = space(cfg.Dir)
+		}
+		if !result.Fits(rep, result.MaxMessage-manifestRoom) {
+			rep.Manifest = keepManifest(ctx, store, cfg.BackupName, started, &rep)
+		}
+	}()
+	b := &backup{cfg: cfg, run: run, now: now, fresh: map[string]bool{}, store: store}
 	if cfg.Version.Legacy() && cfg.Check {
 		// 4.4's report folder is this run's alone (an earlier pod's reports go first), made
 		// before each neo4j-admin run; one that holds no report goes at the end.
@@ -118,6 +133,28 @@ type backup struct {
 	fresh map[string]bool
 	// usage is set when neo4j-admin exited with its usage error.
 	usage string
+	// store is the backup folder: cfg.Dir on the volume, or the bucket folder.
+	store folder
+}
+
+// backupFolder opens cfg.Dir, made if it is a directory that is missing. A bucket folder needs
+// no making (objects are keys), but the bucket must be there and reachable: a backup streamed to
+// a bucket that is not would fail only after the whole store was staged.
+func backupFolder(ctx context.Context, cfg BackupConfig) (folder, error) {
+	if !isBucket(cfg.Dir) {
+		if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+			return nil, invalidError{err}
+		}
+		return localFolder(cfg.Dir), nil
+	}
+	if !cfg.Version.AtLeast(5, 25) {
+		// The chain in a bucket is read with `backup inspect`, new in 5.25 (neo4j.InspectArgs).
+		return nil, invalidError{fmt.Errorf("%s: backups in a bucket need Neo4j 5.25 or later, whose backup inspect reads the chain there; this is %s", cfg.Dir, cfg.Version)}
+	}
+	if cfg.TempDir == "" || isBucket(cfg.TempDir) {
+		return nil, invalidError{fmt.Errorf("%s: a backup to a bucket stages on a local --temp-dir", cfg.Dir)}
+	}
+	return openFolder(ctx, cfg.Dir)
 }
 
 func isGlob(db string) bool { return strings.ContainsAny(db, "*?") }
@@ -139,13 +176,22 @@ func (b *backup) database(ctx context.Context, db string) []result.Database {
 			errs = append(errs, ctx.Err().Error())
 			break
 		}
-		before, err := b.snapshot()
+		before, err := b.snapshot(ctx)
 		if err != nil {
 			return []result.Database{{Name: db, Error: err.Error()}}
 		}
 		if b.cfg.Version.Legacy() && b.cfg.Check {
 			if err := os.MkdirAll(b.reportDir(""), 0o750); err != nil {
 				return []result.Database{{Name: db, Error: "consistency report folder: " + err.Error()}}
+			}
+		}
+		tempPath := filepath.Join(b.cfg.TempDir, "backup")
+		if b.cfg.Version.HasTempPath() {
+			// "a path to a temporary empty directory" (5.x online-backup.adoc:173): made afresh
+			// for each run, whatever an earlier one left.
+			_ = os.RemoveAll(tempPath)
+			if err := os.MkdirAll(tempPath, 0o750); err != nil {
+				return []result.Database{{Name: db, Error: "backup staging folder: " + err.Error()}}
 			}
 		}
 		started := b.now()
@@ -159,7 +205,7 @@ func (b *backup) database(ctx context.Context, db string) []result.Database {
 			CheckConsistency: b.cfg.Check,
 			ReportDir:        b.reportDir(""),
 			AdditionalConfig: b.cfg.AdditionalConfig,
-			TempPath:         filepath.Join(b.cfg.TempDir, "backup"),
+			TempPath:         tempPath,
 		}))
 		if err != nil {
 			return []result.Database{{Name: db, Error: err.Error()}}
@@ -169,7 +215,7 @@ func (b *backup) database(ctx context.Context, db string) []result.Database {
 			b.usage = fmt.Sprintf("neo4j-admin %s refused the arguments (exit %d, usage error): %s", b.cfg.Version, code, firstLine(out))
 			return []result.Database{{Name: db, Member: m.Name, Zone: m.Zone, Error: b.usage}}
 		}
-		written, werr := b.written(db, before, started, outcome)
+		written, werr := b.written(ctx, db, before, started, outcome)
 		if werr != nil {
 			return []result.Database{{Name: db, Error: werr.Error()}}
 		}
@@ -193,7 +239,11 @@ func (b *backup) report(ctx context.Context, db string, m Member, outcome neo4j.
 		}
 		seen[name] = true
 		d := result.Database{Name: name, Artifact: art, Member: m.Name, Zone: m.Zone}
-		d.Size, _ = size(filepath.Join(b.cfg.Dir, art))
+		if b.cfg.Version.Legacy() {
+			d.Size, _ = size(filepath.Join(b.cfg.Dir, art))
+		} else {
+			d.Size, _, _ = b.store.stat(ctx, art)
+		}
 		if b.cfg.Version.Legacy() {
 			b.legacyDetails(&d, outcome)
 		} else {
@@ -229,7 +279,7 @@ func (b *backup) legacyDetails(d *result.Database, outcome neo4j.BackupOutcome) 
 		d.Consistent, d.Check = ptr(false), result.CheckFailed
 		d.Error = "backed up, but the consistency check found inconsistencies"
 		if b.keepsReport(b.reportDir("")) {
-			d.Report = b.relative(b.reportDir(""))
+			d.Report = b.reportKey("")
 			d.Error += "; the report is in " + d.Report
 		}
 	case neo4j.BackupOKCheckNotRun:
@@ -239,22 +289,23 @@ func (b *backup) legacyDetails(d *result.Database, outcome neo4j.BackupOutcome) 
 }
 
 // reportDir is where the check of database (4.4: of the whole run, "") writes its report: on
-// the backup volume, beside the artifacts, so an inconsistent verdict keeps its evidence.
+// the backup volume, beside the artifacts, so an inconsistent verdict keeps its evidence. For a
+// bucket, in the staging folder, from where keepsReport uploads it to reportKey.
 func (b *backup) reportDir(database string) string {
+	if isBucket(b.cfg.Dir) {
+		return filepath.Join(b.cfg.TempDir, filepath.FromSlash(b.reportKey(database)))
+	}
+	return filepath.Join(b.cfg.Dir, filepath.FromSlash(b.reportKey(database)))
+}
+
+// reportKey is where database's report is kept, relative to the backup folder, as status shows
+// it: .consistency/<backup>/<database>.
+func (b *backup) reportKey(database string) string {
 	name := b.cfg.BackupName
 	if name == "" {
 		name = "unnamed"
 	}
-	return filepath.Join(b.cfg.Dir, ConsistencyDir, name, database)
-}
-
-// relative is p relative to the backup folder, as status shows it.
-func (b *backup) relative(p string) string {
-	rel, err := filepath.Rel(b.cfg.Dir, p)
-	if err != nil {
-		return p
-	}
-	return filepath.ToSlash(rel)
+	return path.Join(ConsistencyDir, name, database)
 }
 
 // keepsReport tells whether dir holds an inconsistency report; when it does not, dir (and the
@@ -318,13 +369,21 @@ func (b *backup) details(ctx context.Context, d *result.Database) {
 		d.Error = "backed up, but the consistency check could not start: " + err.Error()
 		return
 	}
+	// The check's staging area, made afresh: a bucket's artifact is extracted there.
+	checkTemp := filepath.Join(b.cfg.TempDir, "check")
+	_ = os.RemoveAll(checkTemp)
+	if err := os.MkdirAll(checkTemp, 0o750); err != nil {
+		d.Check = result.CheckNotRun
+		d.Error = "backed up, but the consistency check could not start: " + err.Error()
+		return
+	}
 	code, out, err = b.run.Run(ctx, neo4j.CheckArgs(neo4j.CheckRequest{
 		Version:          b.cfg.Version,
 		Database:         d.Name,
 		Dir:              b.cfg.Dir,
 		Artifact:         d.Artifact,
 		ReportPath:       reports,
-		TempPath:         filepath.Join(b.cfg.TempDir, "check"),
+		TempPath:         checkTemp,
 		MaxOffHeap:       b.cfg.PageCache,
 		AdditionalConfig: b.cfg.AdditionalConfig,
 	}))
@@ -339,8 +398,11 @@ func (b *backup) details(ctx context.Context, d *result.Database) {
 		// and writes a report file" (consistency-checker.adoc): the report, not the exit
 		// code, tells "inconsistent" from "could not run".
 		d.Consistent, d.Check = ptr(false), result.CheckFailed
-		d.Report = b.relative(reports)
+		d.Report = b.reportKey(d.Name)
 		d.Error = "backed up, but the consistency check found inconsistencies; the report is in " + d.Report
+		if err := b.uploadReports(ctx, reports, d.Report); err != nil {
+			d.Error += " (staging only: uploading it to the bucket failed: " + err.Error() + ")"
+		}
 		return
 	default:
 		d.Check = result.CheckNotRun
@@ -356,8 +418,20 @@ func inconsistencyReports(dir string) []string {
 }
 
 // snapshot lists what the backup folder holds before a run: 5.x artifact files, 4.4 database
-// folders with their modification times.
-func (b *backup) snapshot() (map[string]time.Time, error) {
+// folders with their modification times (5.x needs only the names: artifacts are never
+// rewritten, and a bucket lists none).
+func (b *backup) snapshot(ctx context.Context) (map[string]time.Time, error) {
+	if !b.cfg.Version.Legacy() {
+		entries, err := b.store.list(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("backup folder: %w", err)
+		}
+		m := map[string]time.Time{}
+		for _, e := range entries {
+			m[e.name] = time.Time{}
+		}
+		return m, nil
+	}
 	entries, err := os.ReadDir(b.cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("backup folder: %w", err)
@@ -376,7 +450,10 @@ func (b *backup) snapshot() (map[string]time.Time, error) {
 // written lists what a run for db wrote: new 5.x artifacts of matching databases; for 4.4,
 // the database's folder after a successful run, or for a glob the matching folders that hold a
 // file changed since the run started (4.4 rewrites folders in place, so only times tell).
-func (b *backup) written(db string, before map[string]time.Time, started time.Time, outcome neo4j.BackupOutcome) ([]string, error) {
+func (b *backup) written(ctx context.Context, db string, before map[string]time.Time, started time.Time, outcome neo4j.BackupOutcome) ([]string, error) {
+	if !b.cfg.Version.Legacy() {
+		return b.newArtifacts(ctx, db, before)
+	}
 	entries, err := os.ReadDir(b.cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("backup folder: %w", err)
@@ -384,36 +461,65 @@ func (b *backup) written(db string, before map[string]time.Time, started time.Ti
 	var out []string
 	for _, e := range entries {
 		name := e.Name()
-		if b.cfg.Version.Legacy() {
-			if !e.IsDir() || aside(name) {
-				continue // moved-aside folders and the reports are not this run's backups
-			}
-			if ok, _ := path.Match(db, name); !ok {
-				continue
-			}
-			_, existed := before[name]
-			changed := !newestChange(filepath.Join(b.cfg.Dir, name)).Before(started.Add(-time.Second))
-			if (!isGlob(db) && outcome != neo4j.BackupFailed) || (isGlob(db) && changed) {
-				if !existed || fellBackToFull(before, entries, name) {
-					b.fresh[name] = true
-				}
-				out = append(out, name)
-			}
+		if !e.IsDir() || aside(name) {
+			continue // moved-aside folders and the reports are not this run's backups
+		}
+		if ok, _ := path.Match(db, name); !ok {
 			continue
 		}
-		if _, existed := before[name]; existed || e.IsDir() {
-			continue
-		}
-		dbName, ok := neo4j.ArtifactDatabase(name)
-		if !ok {
-			continue
-		}
-		if ok, _ := path.Match(db, dbName); ok {
+		_, existed := before[name]
+		changed := !newestChange(filepath.Join(b.cfg.Dir, name)).Before(started.Add(-time.Second))
+		if (!isGlob(db) && outcome != neo4j.BackupFailed) || (isGlob(db) && changed) {
+			if !existed || fellBackToFull(before, entries, name) {
+				b.fresh[name] = true
+			}
 			out = append(out, name)
 		}
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// newArtifacts are the 5.x artifact files of databases matching db that were not in the folder
+// before the run.
+func (b *backup) newArtifacts(ctx context.Context, db string, before map[string]time.Time) ([]string, error) {
+	entries, err := b.store.list(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("backup folder: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		if _, existed := before[e.name]; existed || e.dir {
+			continue
+		}
+		dbName, ok := neo4j.ArtifactDatabase(e.name)
+		if !ok {
+			continue
+		}
+		if ok, _ := path.Match(db, dbName); ok {
+			out = append(out, e.name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// uploadReports puts the reports in the local folder dir into the bucket folder under key; on
+// the volume they are written there already.
+func (b *backup) uploadReports(ctx context.Context, dir, key string) error {
+	if !isBucket(b.cfg.Dir) {
+		return nil
+	}
+	for _, f := range inconsistencyReports(dir) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if err := b.store.put(ctx, key+"/"+filepath.Base(f), data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // asideRE matches the folders beside 4.4's database folders that are not a database's backup:

@@ -21,6 +21,8 @@ import (
 	"gocloud.dev/blob/gcsblob"
 	"gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
 )
 
 // folder is a backup folder the agent reads and deletes in: a directory of the mounted backup
@@ -34,8 +36,23 @@ type folder interface {
 	stat(ctx context.Context, name string) (size int64, regular bool, err error)
 	remove(ctx context.Context, name string) error
 	open(ctx context.Context, name string) (io.ReadCloser, error)
+	// list names what is directly in the folder; dir marks a subfolder (a bucket's common
+	// prefix).
+	list(ctx context.Context) ([]listed, error)
+	// put writes data to name (a path of '/'-separated segments below the folder) whole or not at
+	// all: a reader never sees half of it.
+	put(ctx context.Context, name string, data []byte) error
 	Close() error
 }
+
+// listed is one entry of a folder.
+type listed struct {
+	name string
+	dir  bool
+}
+
+// isBucket tells whether dir is a bucket folder's URI rather than a directory.
+func isBucket(dir string) bool { return neo4j.CloudPath(dir) }
 
 // bucketRE is a bucket folder the agent can reach: s3:// and gs:// so far.
 var bucketRE = regexp.MustCompile(`^(s3|gs)://([^/]+)(/.*)?$`)
@@ -135,6 +152,23 @@ func (l localFolder) open(_ context.Context, name string) (io.ReadCloser, error)
 	return os.Open(l.path(name))
 }
 
+func (l localFolder) list(context.Context) ([]listed, error) {
+	entries, err := os.ReadDir(string(l))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]listed, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, listed{name: e.Name(), dir: e.IsDir()})
+	}
+	return out, nil
+}
+
+func (l localFolder) put(_ context.Context, name string, data []byte) error {
+	p := l.path(name)
+	return writeSynced(filepath.Dir(p), filepath.Base(p), data)
+}
+
 func (localFolder) Close() error { return nil }
 
 type bucketFolder struct {
@@ -176,6 +210,29 @@ func (f bucketFolder) open(ctx context.Context, name string) (io.ReadCloser, err
 		return nil, f.notExist(err)
 	}
 	return r, nil
+}
+
+func (f bucketFolder) list(ctx context.Context) ([]listed, error) {
+	var out []listed
+	it := f.b.List(&blob.ListOptions{Delimiter: "/"})
+	for {
+		o, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if name := strings.TrimSuffix(o.Key, "/"); name != "" { // "" is the folder's own marker
+			out = append(out, listed{name: name, dir: o.IsDir})
+		}
+	}
+}
+
+// put is one upload: the store makes the object visible whole when the write closes, or not at
+// all.
+func (f bucketFolder) put(ctx context.Context, name string, data []byte) error {
+	return f.b.WriteAll(ctx, path.Clean(name), data, nil)
 }
 
 func (f bucketFolder) Close() error { return errors.Join(f.b.Close(), f.closeClient()) }

@@ -25,10 +25,10 @@ const manifestRoom = 512
 
 // keepManifest writes rep, whole, to the backup folder's manifest folder and returns how the
 // termination message names it. The name carries the Backup and the run's start: a Backup
-// recreated under its name never overwrites an earlier one's. Written to a temporary name,
-// synced and renamed, so a manifest is whole or absent. Nil when it could not be written (a full
-// volume, say): the report says so, and what fits in the termination message is still recorded.
-func keepManifest(dir, backupName string, started time.Time, rep *result.Backup) *result.Manifest {
+// recreated under its name never overwrites an earlier one's. Written whole or not at all
+// (folder.put). Nil when it could not be written (a full volume, say): the report says so, and
+// what fits in the termination message is still recorded.
+func keepManifest(ctx context.Context, dir folder, backupName string, started time.Time, rep *result.Backup) *result.Manifest {
 	if backupName == "" {
 		backupName = "backup"
 	}
@@ -38,7 +38,7 @@ func keepManifest(dir, backupName string, started time.Time, rep *result.Backup)
 	full.V, full.Manifest, full.Truncated = result.Version, nil, 0
 	data, err := json.Marshal(full)
 	if err == nil {
-		err = writeSynced(filepath.Join(dir, result.ManifestDir), m.File, data)
+		err = dir.put(ctx, result.ManifestDir+"/"+m.File, data)
 	}
 	if err != nil {
 		rep.Error = joinErr(rep.Error, "keeping the manifest: "+err.Error())

@@ -12,23 +12,18 @@ import (
 	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
 )
 
-// Of is where b writes: status.storage once it started, else where it will (the claim it names or
-// the cluster's template claim, and its path).
+// Of is where b writes: status.storage once it started, else where it will (the bucket folder,
+// or the claim it names or the cluster's template claim, and its path).
 func Of(b *v1.Backup) v1.StorageLocation {
 	if b.Status.Storage != nil {
 		return *b.Status.Storage
 	}
-	claim := b.Spec.Storage.PersistentVolumeClaim.ClaimName
-	if claim == "" {
-		claim = resources.ClaimName(b.Spec.Cluster.Name)
-	}
-	return v1.StorageLocation{ClaimName: claim, Path: resources.DefaultPath(b)}
+	return resources.Location(b)
 }
 
-// Key names b's location in a lock: its namespace, claim and path.
+// Key names b's location in a lock: its namespace and location.
 func Key(b *v1.Backup) string {
-	loc := Of(b)
-	return b.Namespace + "/" + loc.ClaimName + "/" + loc.Path
+	return b.Namespace + "/" + Of(b).String()
 }
 
 // Writer is the Backup whose backup holds b's location, so that b waits, or nil when b may go.

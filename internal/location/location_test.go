@@ -77,9 +77,14 @@ func TestOf(t *testing.T) {
 	if got := Of(&b); got != (v1.StorageLocation{ClaimName: "neo4j-backups-graph", Path: "prod/graph"}) {
 		t.Errorf("planned: %+v", got)
 	}
-	b.Spec.Storage.PersistentVolumeClaim.ClaimName = "mine"
+	b.Spec.Storage.PersistentVolumeClaim = &v1.ClaimSource{ClaimName: "mine"}
 	if got := Of(&b); got.ClaimName != "mine" {
 		t.Errorf("named claim: %+v", got)
+	}
+	bucket := backup("in-bucket", 0, nil)
+	bucket.Spec.Storage.ObjectStore = &v1.ObjectStoreSpec{URI: "s3://backups/neo4j/"}
+	if got := Of(&bucket); got != (v1.StorageLocation{URI: "s3://backups/neo4j", Path: "prod/graph"}) || Key(&bucket) != "prod/s3://backups/neo4j/prod/graph" {
+		t.Errorf("bucket folder: %+v, key %s", got, Key(&bucket))
 	}
 	b.Status.Storage = &v1.StorageLocation{ClaimName: "recorded", Path: "p"}
 	if got := Of(&b); got != *b.Status.Storage {

@@ -138,7 +138,7 @@ type CheckRequest struct {
 func CheckArgs(r CheckRequest) []string {
 	from := r.Dir
 	if r.Version.ChecksSingleArtifact() && r.Artifact != "" {
-		from = path.Join(r.Dir, r.Artifact)
+		from = strings.TrimSuffix(r.Dir, "/") + "/" + r.Artifact // not path.Join, which makes s3:// s3:/
 	}
 	args := []string{"database", "check", "--from-path=" + from, "--report-path=" + r.ReportPath,
 		"--max-off-heap-memory=" + Size(r.MaxOffHeap)}
@@ -153,8 +153,28 @@ func CheckArgs(r CheckRequest) []string {
 	return append(args, r.Database)
 }
 
-// InspectArgs lists the backup artifacts in dir with their metadata (5.x, 2025.x).
+// cloudRE is a path neo4j-admin reads as a bucket: "s3://", "gs://" or "azb://" (5.x
+// online-backup.adoc, --to-path: "AWS S3 buckets, Google Cloud storage buckets, and Azure using
+// the appropriate URI as the path").
+var cloudRE = regexp.MustCompile(`^(s3|gs|azb)://`)
+
+// CloudPath tells whether p is a bucket URI rather than a local path.
+func CloudPath(p string) bool { return cloudRE.MatchString(p) }
+
+// InspectArgs lists the backup artifacts in dir with their metadata (5.x, 2025.x). A folder of
+// the volume goes to `database backup --inspect-path` ("List and show the metadata of the backup
+// artifact(s). Accepts a folder or a file", 5.x online-backup.adoc:155-156), which says nothing
+// of buckets. A bucket folder goes to `backup inspect`, whose "<backup-path> parameter can also
+// inspect backups stored in AWS S3 buckets (from Neo4j 5.19), Google Cloud storage buckets (from
+// Neo4j 5.21), and Azure buckets (from Neo4j 5.24)" (5.25.1 and 5.x backup-restore/inspect.adoc:56).
+// The command is new in 5.25 (page-role new-5.25 at :4; the page is not in the 5.24.1 tag), so
+// the operator stores in buckets from 5.25. "--show-metadata" is needed before 2025.07 and "deprecated and ignored" from then
+// (2025.08.0 inspect.adoc:119); "--empty" includes the empty backups, which --inspect-path lists
+// and a chain counts.
 func InspectArgs(dir string) []string {
+	if CloudPath(dir) {
+		return []string{"backup", "inspect", "--show-metadata", "--empty", dir}
+	}
 	return []string{"database", "backup", "--inspect-path=" + dir}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"strconv"
+	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -44,22 +45,35 @@ type Options struct {
 type BackupPlan struct {
 	// Members to try, in order.
 	Members []topology.Server
-	// StorageZone the pod must run in (the backup volume's zone).
+	// StorageZone the pod must run in (the backup volume's zone); a bucket's (a zonal one's) does
+	// not bind the pod, which reaches the bucket from any zone.
 	StorageZone string
-	// ClaimName of the backup volume.
-	ClaimName string
-	// Path of this cluster's backups inside the volume.
-	Path string
+	// Location of this cluster's backups: the claim or the bucket folder, and the path in it.
+	Location v1.StorageLocation
 	// Memory is the budget from MemorySpec.Budget.
 	Memory v1.MemoryBudget
 }
 
-// DefaultPath is where a cluster's backups go in the volume when spec.storage.path is unset.
+// DefaultPath is where a cluster's backups go in the volume or under the bucket folder's URI when
+// spec.storage.path is unset.
 func DefaultPath(b *v1.Backup) string {
 	if b.Spec.Storage.Path != "" {
 		return b.Spec.Storage.Path
 	}
 	return path.Join(b.Namespace, b.Spec.Cluster.Name)
+}
+
+// Location is where b's spec says it writes: the bucket folder, or the claim it names or the
+// cluster's template claim, and its path.
+func Location(b *v1.Backup) v1.StorageLocation {
+	if o := b.Spec.Storage.ObjectStore; o != nil {
+		return v1.StorageLocation{URI: strings.TrimSuffix(o.URI, "/"), Path: DefaultPath(b)}
+	}
+	claim := ClaimName(b.Spec.Cluster.Name)
+	if c := b.Spec.Storage.PersistentVolumeClaim; c != nil && c.ClaimName != "" {
+		claim = c.ClaimName
+	}
+	return v1.StorageLocation{ClaimName: claim, Path: DefaultPath(b)}
 }
 
 // BackupJob builds the Job that takes backup b as planned: one pod in the storage zone, the
@@ -73,18 +87,25 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 	name := ChildName(b.Name, RoleBackup)
 	lbls := labels(RoleBackup, b.Name, b.Spec.Cluster.Name)
 	lbls[LabelBackup] = LabelValue(b.Name)
-	lbls[LabelLocation] = LocationLabel(plan.ClaimName, plan.Path)
+	lbls[LabelLocation] = LocationLabel(plan.Location)
 
-	dir := path.Join(BackupMount, plan.Path)
+	store := store(b, plan.Location, false)
+	// Scratch on the backup volume, sized for backups: a 5.x consistency check recovers the
+	// backup into it. The agent removes it when done.
+	temp := path.Join(BackupMount, ".neo4j-backup-tmp", name)
+	if plan.Location.InBucket() {
+		// A bucket is no folder to stage in: the staging volume is.
+		temp = path.Join(StagingMount, "tmp")
+		store.volumes = append(store.volumes, stagingVolume(b.Spec.Storage.ObjectStore.Staging, lbls))
+		store.mounts = append(store.mounts, corev1.VolumeMount{Name: "staging", MountPath: StagingMount})
+	}
 	args := []string{"agent", "backup",
 		"--neo4j-version=" + version.String(),
 		"--type=" + string(b.Spec.Type),
-		"--dir=" + dir,
+		"--dir=" + store.dir,
 		"--pagecache-bytes=" + strconv.FormatInt(plan.Memory.PageCache.Value(), 10),
 		"--check=" + strconv.FormatBool(b.Spec.ConsistencyCheck.Enabled == nil || *b.Spec.ConsistencyCheck.Enabled),
-		// Scratch on the backup volume, sized for backups: a 5.x consistency check recovers
-		// the backup into it. The agent removes it when done.
-		"--temp-dir=" + path.Join(BackupMount, ".neo4j-backup-tmp", name),
+		"--temp-dir=" + temp,
 		// Names the folder beside the artifacts where an inconsistency report is kept.
 		"--backup-name=" + b.Name,
 	}
@@ -103,15 +124,13 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 		args = append(args, "--database="+d)
 	}
 
-	volumes := []corev1.Volume{
-		agentVolume(),
-		{Name: "backups", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: plan.ClaimName}}},
-		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr.To(resource.MustParse("1Gi"))}}},
-	}
-	mounts := []corev1.VolumeMount{
-		{Name: "agent", MountPath: agentDir, ReadOnly: true},
-		{Name: "backups", MountPath: BackupMount},
-		{Name: "tmp", MountPath: "/tmp"},
+	volumes := append(append([]corev1.Volume{agentVolume()}, store.volumes...),
+		corev1.Volume{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr.To(resource.MustParse("1Gi"))}}})
+	mounts := append(append([]corev1.VolumeMount{{Name: "agent", MountPath: agentDir, ReadOnly: true}}, store.mounts...),
+		corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"})
+	affinity := zoneAffinity(plan.StorageZone)
+	if plan.Location.InBucket() {
+		affinity = nil
 	}
 	if tls := b.Spec.Cluster.TLS; tls != nil {
 		volumes = append(volumes, corev1.Volume{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
@@ -147,7 +166,7 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 					Tolerations:                   b.Spec.Tolerations,
 					PriorityClassName:             b.Spec.PriorityClassName,
 					TerminationGracePeriodSeconds: ptr.To[int64](30),
-					Affinity:                      zoneAffinity(plan.StorageZone),
+					Affinity:                      affinity,
 					SecurityContext:               podSecurityContext(),
 					InitContainers:                []corev1.Container{installAgent(opts)},
 					Containers: []corev1.Container{{
@@ -156,7 +175,7 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 						ImagePullPolicy: b.Spec.ImagePullPolicy,
 						Command:         []string{agentPath},
 						Args:            args,
-						Env:             heapEnv(plan.Memory),
+						Env:             append(heapEnv(plan.Memory), store.env...),
 						Resources:       memoryResources(plan.Memory, b.Spec.Resources.CPU),
 						VolumeMounts:    mounts,
 						// neo4j-admin writes its own logs and lock files under NEO4J_HOME.

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 )
 
 // Labels every child carries. The manager caches Jobs, Pods and claims only with ManagedBy, so
@@ -32,10 +34,16 @@ const (
 	LabelLocation = "backup.graphkeeper.dev/location"
 )
 
-// LocationLabel is the LabelLocation value of a claim and a path in it: a hash, since a path
-// does not fit a label value.
-func LocationLabel(claim, dir string) string {
-	sum := sha256.Sum256([]byte(claim + "\x00" + dir))
+// LocationLabel is the LabelLocation value of a storage location (a claim or a bucket folder, and
+// a path in it): a hash, since a path does not fit a label value. A claim's value is what it was
+// before buckets came, so the Jobs of a running operator's predecessor still count; a bucket's
+// URI holds "://", which no claim name does, so the two never meet.
+func LocationLabel(loc v1.StorageLocation) string {
+	store := loc.ClaimName
+	if loc.URI != "" {
+		store = loc.URI
+	}
+	sum := sha256.Sum256([]byte(store + "\x00" + loc.Path))
 	return hex.EncodeToString(sum[:])[:20]
 }
 

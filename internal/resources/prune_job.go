@@ -2,7 +2,6 @@ package resources
 
 import (
 	"fmt"
-	"path"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -78,8 +77,9 @@ func (p Prune) String() string {
 func PruneJob(b *v1.Backup, what Prune, opts Options) *batchv1.Job {
 	lbls := labels(RolePrune, b.Name, b.Spec.Cluster.Name)
 	lbls[LabelBackup] = LabelValue(b.Name)
-	lbls[LabelLocation] = LocationLabel(b.Status.Storage.ClaimName, b.Status.Storage.Path)
-	args := []string{"agent", "prune", "--dir=" + path.Join(BackupMount, b.Status.Storage.Path)}
+	lbls[LabelLocation] = LocationLabel(*b.Status.Storage)
+	store := store(b, *b.Status.Storage, false)
+	args := []string{"agent", "prune", "--dir=" + store.dir}
 	for _, a := range what.Artifacts {
 		args = append(args, "--artifact="+a)
 	}
@@ -87,8 +87,8 @@ func PruneJob(b *v1.Backup, what Prune, opts Options) *batchv1.Job {
 		args = append(args, "--manifest="+m.File+"@"+m.Digest)
 	}
 	zone := ""
-	if b.Status.Placement != nil {
-		zone = b.Status.Placement.StorageZone
+	if b.Status.Placement != nil && !b.Status.Storage.InBucket() {
+		zone = b.Status.Placement.StorageZone // a bucket is reached from every zone
 	}
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
@@ -122,11 +122,10 @@ func PruneJob(b *v1.Backup, what Prune, opts Options) *batchv1.Job {
 						Args:            args,
 						Resources:       smallResources(),
 						SecurityContext: restricted(true),
-						VolumeMounts:    []corev1.VolumeMount{{Name: "backups", MountPath: BackupMount}},
+						VolumeMounts:    store.mounts,
+						Env:             store.env,
 					}},
-					Volumes: []corev1.Volume{{Name: "backups", VolumeSource: corev1.VolumeSource{
-						PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: b.Status.Storage.ClaimName},
-					}}},
+					Volumes: store.volumes,
 				},
 			},
 		},

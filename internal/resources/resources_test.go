@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -44,7 +45,7 @@ func backup() *v1.Backup {
 			Cluster:   v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26.2", BackupPort: 6362},
 			Databases: []string{"neo4j", "*"},
 			Type:      v1.BackupAuto,
-			Storage: v1.StorageSpec{PersistentVolumeClaim: v1.ClaimSource{
+			Storage: v1.StorageSpec{PersistentVolumeClaim: &v1.ClaimSource{
 				Template: &v1.ClaimTemplate{StorageClassName: ptr.To("zonal"), Size: resource.MustParse("10Gi")}}},
 			JobOptions: v1.JobOptions{
 				Image:        "neo4j:5.26.2-enterprise",
@@ -69,7 +70,7 @@ func plan(b *v1.Backup) BackupPlan {
 			{Name: "graph-1", Zone: "zone-b", Host: "graph-1.graph.prod.svc"},
 			{Name: "graph-0", Zone: "zone-a", Host: "10.0.0.7"},
 		},
-		StorageZone: "zone-c", ClaimName: "neo4j-backups-graph", Path: DefaultPath(b), Memory: budget,
+		StorageZone: "zone-c", Location: v1.StorageLocation{ClaimName: "neo4j-backups-graph", Path: DefaultPath(b)}, Memory: budget,
 	}
 }
 
@@ -347,5 +348,134 @@ func TestPruneJobKnowsItsBackup(t *testing.T) {
 	delete(job.Annotations, BackupUIDAnnotation) // made by an earlier version
 	if !IsPruneJobOf(job, again) {
 		t.Error("an earlier version's prune Job is taken by its name")
+	}
+}
+
+// bucketBackup is backup() storing into a bucket folder.
+func bucketBackup(o v1.ObjectStoreSpec) *v1.Backup {
+	b := backup()
+	b.Spec.Storage.PersistentVolumeClaim = nil
+	b.Spec.Storage.ObjectStore = &o
+	return b
+}
+
+func env(c corev1.Container) map[string]string {
+	m := map[string]string{}
+	for _, e := range c.Env {
+		if e.ValueFrom != nil {
+			m[e.Name] = "<from>"
+			continue
+		}
+		m[e.Name] = e.Value
+	}
+	return m
+}
+
+func volume(pod corev1.PodSpec, name string) *corev1.Volume {
+	for i := range pod.Volumes {
+		if pod.Volumes[i].Name == name {
+			return &pod.Volumes[i]
+		}
+	}
+	return nil
+}
+
+func mountPath(c corev1.Container, name string) string {
+	for _, m := range c.VolumeMounts {
+		if m.Name == name {
+			return m.MountPath
+		}
+	}
+	return ""
+}
+
+// What the pod holds is what the manual has neo4j-admin's machine hold: for S3 the files in
+// ~/.aws of the image's user (home /var/lib/neo4j), "AWS_ENDPOINT_URL_S3" for another store
+// (5.x partials/aws-s3-overrides.adoc:4, aws-s3-credentials.adoc:12-39); for GCS
+// "GOOGLE_APPLICATION_CREDENTIALS and GOOGLE_CLOUD_PROJECT" (partials/gcs-credentials.adoc:5).
+func TestBackupJobToABucket(t *testing.T) {
+	b := bucketBackup(v1.ObjectStoreSpec{
+		URI:         "s3://backups/neo4j/",
+		Credentials: v1.ObjectStoreCredentials{SecretName: "aws-backup"},
+		Endpoint:    "https://minio.storage:9000", Region: "eu-west-1",
+		Staging: v1.ClaimTemplate{StorageClassName: ptr.To("fast"), Size: resource.MustParse("40Gi")},
+	})
+	p := plan(b)
+	p.Location = Location(b)
+	job, err := BackupJob(b, p, Options{OperatorImage: "neo4j-backup-operator:1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := job.Spec.Template.Spec
+	c := pod.Containers[0]
+	args := strings.Join(c.Args, " ")
+	e := env(c)
+	staging := volume(pod, "staging")
+	creds := volume(pod, "bucket-credentials")
+	for what, ok := range map[string]bool{
+		"the bucket folder and the default path": strings.Contains(args, "--dir=s3://backups/neo4j/prod/graph "),
+		"staging on the staging volume":          strings.Contains(args, "--temp-dir=/staging/tmp ") && mountPath(c, "staging") == "/staging",
+		"staging made with the pod, as sized": staging != nil && staging.Ephemeral != nil &&
+			staging.Ephemeral.VolumeClaimTemplate.Spec.Resources.Requests.Storage().String() == "40Gi" &&
+			*staging.Ephemeral.VolumeClaimTemplate.Spec.StorageClassName == "fast",
+		"no backup claim":               volume(pod, "backups") == nil,
+		"not pinned to a zone":          pod.Affinity == nil,
+		"the files where the SDK looks": mountPath(c, "bucket-credentials") == "/var/lib/neo4j/.aws",
+		"their paths named":             e["AWS_SHARED_CREDENTIALS_FILE"] == "/var/lib/neo4j/.aws/credentials" && e["AWS_CONFIG_FILE"] == "/var/lib/neo4j/.aws/config",
+		"the endpoint and region":       e["AWS_ENDPOINT_URL_S3"] == "https://minio.storage:9000" && e["AWS_REGION"] == "eu-west-1",
+		"HEAP_SIZE still set":           e["HEAP_SIZE"] == "1g",
+		"no secret value in env":        !strings.Contains(fmt.Sprint(c.Env), "aws-backup"),
+		"the location is the bucket's":  job.Labels[LabelLocation] == LocationLabel(v1.StorageLocation{URI: "s3://backups/neo4j", Path: "prod/graph"}),
+	} {
+		if !ok {
+			t.Errorf("not %s", what)
+		}
+	}
+	if creds == nil || creds.Projected == nil || len(creds.Projected.Sources) != 2 {
+		t.Fatalf("credentials volume: %+v", creds)
+	}
+	if s := creds.Projected.Sources[0].Secret; s.Name != "aws-backup" || s.Items[0].Key != "credentials" || *s.Optional {
+		t.Errorf("the credentials file is required: %+v", s)
+	}
+	if s := creds.Projected.Sources[1].Secret; s.Items[0].Key != "config" || !*s.Optional {
+		t.Errorf("the config file is optional (the region may be in the spec): %+v", s)
+	}
+
+	gs := bucketBackup(v1.ObjectStoreSpec{URI: "gs://graph-backups", Project: "graph-prod",
+		Credentials: v1.ObjectStoreCredentials{SecretName: "gcs-key"}, Staging: v1.ClaimTemplate{Size: resource.MustParse("1Gi")}})
+	p = plan(gs)
+	p.Location = Location(gs)
+	job, _ = BackupJob(gs, p, Options{})
+	c = job.Spec.Template.Spec.Containers[0]
+	e = env(c)
+	if e["GOOGLE_APPLICATION_CREDENTIALS"] != "/var/run/neo4j-backup/gcs/credentials.json" || mountPath(c, "bucket-credentials") != "/var/run/neo4j-backup/gcs" ||
+		e["GOOGLE_CLOUD_PROJECT"] != "graph-prod" || e["AWS_REGION"] != "" || !strings.Contains(strings.Join(c.Args, " "), "--dir=gs://graph-backups/prod/graph ") {
+		t.Errorf("gs:// pod: env %v, args %v", e, c.Args)
+	}
+
+	wi := bucketBackup(v1.ObjectStoreSpec{URI: "s3://backups", Credentials: v1.ObjectStoreCredentials{WorkloadIdentity: true},
+		Staging: v1.ClaimTemplate{Size: resource.MustParse("1Gi")}})
+	wi.Spec.ServiceAccountName = "neo4j-backup"
+	p = plan(wi)
+	p.Location = Location(wi)
+	job, _ = BackupJob(wi, p, Options{})
+	pod = job.Spec.Template.Spec
+	if volume(pod, "bucket-credentials") != nil || pod.ServiceAccountName != "neo4j-backup" || env(pod.Containers[0])["AWS_SHARED_CREDENTIALS_FILE"] != "" {
+		t.Errorf("workload identity: the ServiceAccount and no credential files: %+v", pod)
+	}
+}
+
+func TestPruneJobInABucket(t *testing.T) {
+	b := bucketBackup(v1.ObjectStoreSpec{URI: "s3://backups", Credentials: v1.ObjectStoreCredentials{SecretName: "aws-backup"},
+		Region: "eu-west-1", Staging: v1.ClaimTemplate{Size: resource.MustParse("1Gi")}})
+	b.Status.Storage = &v1.StorageLocation{URI: "s3://backups", Path: "prod/graph"}
+	b.Status.Placement = &v1.Placement{StorageZone: "zone-c"} // a zonal bucket's
+	job := PruneJob(b, Prune{Artifacts: []string{"neo4j-2026-12-01T02-00-00.backup"}}, Options{})
+	pod := job.Spec.Template.Spec
+	c := pod.Containers[0]
+	if !strings.Contains(strings.Join(c.Args, " "), "--dir=s3://backups/prod/graph --artifact=neo4j-2026-12-01T02-00-00.backup") ||
+		volume(pod, "backups") != nil || volume(pod, "staging") != nil || env(c)["AWS_REGION"] != "eu-west-1" ||
+		mountPath(c, "bucket-credentials") != "/var/lib/neo4j/.aws" || pod.Affinity != nil {
+		t.Errorf("prune in a bucket: args %v, env %v, volumes %+v", c.Args, c.Env, pod.Volumes)
 	}
 }

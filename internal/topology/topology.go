@@ -164,6 +164,9 @@ type ZoneInput struct {
 	// BoundZone is the zone of the volume the claim is already bound to, if any: then that is
 	// the storage zone, whatever the policy would pick.
 	BoundZone string
+	// Bucket: BoundZone is a zonal bucket's, which pods reach from every zone, so no node need
+	// run there.
+	Bucket bool
 }
 
 // Refusal says why no zone fits. Reason is a condition reason.
@@ -217,12 +220,17 @@ func StorageZone(in ZoneInput) (Placement, *Refusal) {
 		default:
 			bad = isClusterZone(z)
 		}
+		if bad && !allow && in.Bucket {
+			return p, &Refusal{v1.ReasonNoIsolatedZone, fmt.Sprintf(
+				"the bucket is in zone %s (storage.objectStore.zone), which storage.zone.policy %s does not allow (servers run in %s); use a bucket in another zone or a regional one, or set storage.zone.allowSameZone",
+				z, in.Zone.Policy, list(clusterZones))}
+		}
 		if bad && !allow {
 			return p, &Refusal{v1.ReasonNoIsolatedZone, fmt.Sprintf(
 				"the backup claim is bound to a volume in %s, which storage.zone.policy %s does not allow (%s); move the backups to a claim in another zone or set storage.zone.allowSameZone",
 				z, in.Zone.Policy, seen)}
 		}
-		if !contains(in.NodeZones, z) {
+		if !in.Bucket && !contains(in.NodeZones, z) {
 			return p, &Refusal{ReasonNoNodesInZone, fmt.Sprintf("the backup claim is bound to a volume in %s, where no node the backup pod can run on is ready (%s)", z, seen)}
 		}
 		return choose(z)

@@ -94,7 +94,7 @@ func e2eSpec(annotations map[string]string) v1.BackupSpec {
 			ReadReplicaSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"neo4j.com/role": "secondary"}},
 		},
 		Databases: []string{"neo4j", "movies"},
-		Storage: v1.StorageSpec{PersistentVolumeClaim: v1.ClaimSource{
+		Storage: v1.StorageSpec{PersistentVolumeClaim: &v1.ClaimSource{
 			Template: &v1.ClaimTemplate{StorageClassName: ptr.To(cluster.StorageClassName), Size: resource.MustParse("20Gi")},
 		}},
 		JobOptions: v1.JobOptions{

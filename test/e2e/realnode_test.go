@@ -349,7 +349,7 @@ func realBackupSpec(mut func(*v1.BackupSpec)) v1.BackupSpec {
 	spec := e2eSpec(nil)
 	spec.Databases = []string{"neo4j", "system"}
 	spec.Storage = v1.StorageSpec{
-		PersistentVolumeClaim: v1.ClaimSource{Template: &v1.ClaimTemplate{StorageClassName: ptr.To(cluster.RealStorageClassName), Size: resource.MustParse("1Gi")}},
+		PersistentVolumeClaim: &v1.ClaimSource{Template: &v1.ClaimTemplate{StorageClassName: ptr.To(cluster.RealStorageClassName), Size: resource.MustParse("1Gi")}},
 		Zone:                  v1.ZoneSpec{Policy: v1.ZoneFixed, Name: cluster.RealZone},
 	}
 	spec.JobOptions = realJobOptions()

@@ -79,3 +79,13 @@ func (g *GCS) Keys(t testing.TB, bucket, prefix string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// Get reads an object.
+func (g *GCS) Get(t testing.TB, bucket, name string) []byte {
+	t.Helper()
+	o, err := g.server.GetObject(bucket, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.Content
+}

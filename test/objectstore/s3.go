@@ -5,6 +5,7 @@ package objectstore
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -91,4 +92,19 @@ func (s *S3) Keys(t testing.TB, bucket, prefix string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Get reads an object.
+func (s *S3) Get(t testing.TB, bucket, key string) []byte {
+	t.Helper()
+	out, err := s.client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Body.Close()
+	data, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -122,7 +122,7 @@ func TestTwoMonthsOfANightlySchedule(t *testing.T) {
 				ServerSelector:      &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/instance": "graph"}},
 				ReadReplicaSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"neo4j.com/role": "secondary"}}},
 			Databases: []string{"neo4j"},
-			Storage: v1.StorageSpec{PersistentVolumeClaim: v1.ClaimSource{
+			Storage: v1.StorageSpec{PersistentVolumeClaim: &v1.ClaimSource{
 				Template: &v1.ClaimTemplate{StorageClassName: ptr.To("zonal"), Size: resource.MustParse("50Gi")}}},
 			JobOptions: v1.JobOptions{Image: "neo4j:5.26.2-enterprise",
 				Memory: v1.MemorySpec{HeapSize: ptr.To(resource.MustParse("1Gi")), PageCache: ptr.To(resource.MustParse("512Mi"))}},

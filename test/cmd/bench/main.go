@@ -255,7 +255,7 @@ func schedule(i int) *v1.BackupSchedule {
 				Databases: []string{"neo4j"},
 				// A path of its own: one backup writes to a location at a time, and the CronJobs
 				// compared with are not held to that.
-				Storage: v1.StorageSpec{Path: fmt.Sprintf("bench/s-%04d", i), PersistentVolumeClaim: v1.ClaimSource{Template: &v1.ClaimTemplate{
+				Storage: v1.StorageSpec{Path: fmt.Sprintf("bench/s-%04d", i), PersistentVolumeClaim: &v1.ClaimSource{Template: &v1.ClaimTemplate{
 					StorageClassName: ptr.To(cluster.StorageClassName), Size: resource.MustParse("10Gi")}}},
 				JobOptions: v1.JobOptions{Image: "neo4j:5.26.2-enterprise", BackoffLimit: ptr.To[int32](0),
 					PodMetadata: v1.PodMetadata{Annotations: map[string]string{

@@ -251,3 +251,65 @@ func TestBackupRestoreAndCheckThroughAGCSBucket(t *testing.T) {
 		}
 	}
 }
+
+// outputOf runs the stand-in as runStandin does and returns its exit code and output.
+func outputOf(t *testing.T, store []string, version string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(standin(t), args...)
+	cmd.Env = append(store, "STANDIN_NEO4J_VERSION="+version, "HEAP_SIZE=16m", "STANDIN_LOG="+filepath.Join(t.TempDir(), "standin.log"))
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return exit.ExitCode(), string(out)
+	case err != nil:
+		t.Fatal(err)
+	}
+	return 0, string(out)
+}
+
+// backup inspect as the manual has it: new in 5.25, the metadata only with --show-metadata before
+// 2025.07, empty backups only with --empty, and bucket folders read as folders are.
+func TestBackupInspect(t *testing.T) {
+	b := newBucketBed(t)
+	dir := t.TempDir()
+	for name, h := range map[string]string{
+		"neo4j-2026-12-01T02-00-00.backup": `{"database":"neo4j","full":true,"lowTx":1,"highTx":10,"time":"2026-12-01T02:00:00","recovered":true}`,
+		"neo4j-2026-12-02T02-00-00.backup": `{"database":"neo4j","full":false,"lowTx":0,"highTx":0,"time":"2026-12-02T02:00:00"}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(h+"\npayload"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b.Put(t, "backups", "prod/graph/"+name, []byte(h+"\npayload"))
+	}
+	rows := func(out string) (n int) {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, ".backup |") {
+				n++
+			}
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		version string
+		args    []string
+		code    int
+		rows    int
+		has     string
+	}{
+		{"5.24", []string{"--show-metadata", "--empty", dir}, 64, 0, "no backup inspect"},
+		{"5.25", []string{"--show-metadata", dir}, 0, 1, "TIME (UTC)"},
+		{"5.26", []string{"--show-metadata", "--empty", dir}, 0, 2, "LOWEST TX"},
+		{"5.26", []string{"--empty", dir}, 0, 2, "| FILE |"}, // no metadata without --show-metadata
+		{"2025.07", []string{"--empty", dir}, 0, 2, "LOWEST TX"},
+		{"2025.10", []string{"--show-metadata", "--empty", dir}, 0, 2, "RECOVERED"},
+		{"5.26", []string{"--show-metadata", "--empty", "s3://backups/prod/graph"}, 0, 2, "| s3://backups/prod/graph/neo4j-2026-12-01T02-00-00.backup | neo4j |"},
+		{"5.26", []string{"--show-metadata", "--latest-chain", dir}, 1, 0, "does not play"},
+		{"5.26", []string{"--inspect-path=" + dir}, 64, 0, "unknown option"},
+	} {
+		code, out := outputOf(t, b.Env(), tc.version, append([]string{"backup", "inspect"}, tc.args...)...)
+		if code != tc.code || rows(out) != tc.rows || !strings.Contains(out, tc.has) {
+			t.Errorf("%s backup inspect %q: exit %d with %d rows, want %d with %d and %q:\n%s", tc.version, tc.args, code, rows(out), tc.code, tc.rows, tc.has, out)
+		}
+	}
+}

@@ -206,6 +206,8 @@ func run(args []string) int {
 		return legacyBackup(v, args[1:])
 	case !v.legacy() && len(args) > 1 && args[0] == "database" && args[1] == "backup":
 		return backup(v, args[2:])
+	case !v.legacy() && len(args) > 1 && args[0] == "backup" && args[1] == "inspect":
+		return backupInspect(v, args[2:])
 	case !v.legacy() && len(args) > 1 && args[0] == "database" && args[1] == "check":
 		return check(v, args[2:])
 	case v.legacy() && len(args) > 0 && args[0] == "check-consistency":
@@ -752,6 +754,112 @@ func inspect(v version, dir string) int {
 		row := fmt.Sprintf("| file://%s | %s | 00000000-0000-0000-0000-000000000000 | %s | %t | true | %d | %d |",
 			filepath.Join(dir, n), h.Database, h.Time, h.Full, h.LowTx, h.HighTx)
 		if newer {
+			row += fmt.Sprintf(" %t |", h.Recovered)
+		}
+		fmt.Println(row)
+	}
+	return 0
+}
+
+// backupInspect plays `neo4j-admin backup inspect` (5.25.1 and 5.x backup-restore/inspect.adoc,
+// 2025.x the same page): "neo4j-admin backup inspect [-h] [--empty] [--expand-commands]
+// [--latest-backup] [--latest-chain] [--show-metadata] [--verbose] [--additional-config=<file>]
+// [--database=<database>] [--format=<value>] <backup-path>" (5.x :31-34). The page is new in
+// 5.25 (":page-role: enterprise-edition new-5.25", :4; not in the 5.24.1 tag). "The
+// <backup-path> parameter can also inspect backups stored in AWS S3 buckets (from Neo4j 5.19),
+// Google Cloud storage buckets (from Neo4j 5.21), and Azure buckets (from Neo4j 5.24)" (:56).
+// "--show-metadata": "If you are on a previous version of Neo4j [before 2025.07], you must
+// specify the --show-metadata option to see the backup metadata" (2025.08.0 :40); "Starting with
+// Neo4j 2025.07, the --show-metadata option is deprecated and ignored" (:119). Without it the
+// stand-in prints the FILE column only (what the real tool prints then is not documented).
+// "--empty: Include empty backups" (5.x :101-103); without it, empty DIFFs are left out.
+// "--latest-backup", "--latest-chain" and "--format=JSON" are not played (the agent uses none).
+// How the real tool reads a bucket (whole objects or their headers) is not documented: the
+// stand-in copies the folder to its own temporary folder.
+func backupInspect(v version, args []string) int {
+	if !v.atLeast(5, 25) {
+		return violation("neo4j-admin %d.%d has no backup inspect: it is new in 5.25 (inspect.adoc, page-role new-5.25)", v.major, v.minor)
+	}
+	allowed := set("empty", "expand-commands", "latest-backup", "latest-chain", "show-metadata", "verbose",
+		"additional-config", "database", "format")
+	opts, pos, err := parse(args, allowed)
+	if err != nil {
+		return violation("%d.%d backup inspect: %v", v.major, v.minor, err)
+	}
+	if err := additionalConfig(opts); err != nil {
+		return violation("%v", err)
+	}
+	if len(pos) != 1 {
+		return violation("backup inspect takes one <backup-path>, got %q", pos)
+	}
+	for _, o := range []string{"latest-backup", "latest-chain"} {
+		if opts[o] != "" {
+			return failed("the stand-in does not play backup inspect --%s", o)
+		}
+	}
+	if f := opts["format"]; f != "" && !strings.EqualFold(f, "TABULAR") {
+		return failed("the stand-in does not play backup inspect --format=%s", f)
+	}
+	table := inspectTable{
+		metadata:  opts["show-metadata"] == "true" || v.atLeast(2025, 7),
+		empty:     opts["empty"] == "true",
+		database:  opts["database"],
+		recovered: v.atLeast(2025, 6),
+	}
+	target := pos[0]
+	if c, ok, code := cloud(v, "backup inspect", target); ok {
+		if code != 0 {
+			return code
+		}
+		return inBucket(c, os.TempDir(), false, func(local string) int {
+			table.uri = func(name string) string { return c.String() + "/" + name }
+			return table.print(local)
+		})
+	}
+	if info, err := os.Stat(target); err != nil {
+		return failed("%v", err)
+	} else if !info.IsDir() {
+		return failed("the stand-in inspects folders, not the single file %s", target)
+	}
+	return table.print(target)
+}
+
+// inspectTable prints backup inspect's table: the header of 5.x inspect.adoc:147 ("FILE |
+// DATABASE | DATABASE ID | TIME (UTC) | FULL | COMPRESSED | LOWEST TX | HIGHEST TX"), and from
+// 2025.06 "Recovered" ("label:new[Introduced in 2025.06] *Recovered*", dev inspect.adoc:25).
+type inspectTable struct {
+	metadata, empty, recovered bool
+	database                   string
+	// uri names an artifact in FILE: file://<path> for a folder (5.x :148), the bucket's URI for
+	// a bucket (not documented).
+	uri func(name string) string
+}
+
+func (t inspectTable) print(dir string) int {
+	names, heads := artifacts(dir)
+	if !t.metadata {
+		fmt.Println("| FILE |")
+	} else if t.recovered {
+		fmt.Println("|                                              FILE | DATABASE |                          DATABASE ID |          TIME (UTC) |  FULL | COMPRESSED | LOWEST TX | HIGHEST TX | RECOVERED |")
+	} else {
+		fmt.Println("|                                              FILE | DATABASE |                          DATABASE ID |          TIME (UTC) |  FULL | COMPRESSED | LOWEST TX | HIGHEST TX |")
+	}
+	for _, n := range names {
+		h := heads[n]
+		if (t.database != "" && h.Database != t.database) || (!t.empty && !h.Full && h.LowTx == 0 && h.HighTx == 0) {
+			continue
+		}
+		file := "file://" + filepath.Join(dir, n)
+		if t.uri != nil {
+			file = t.uri(n)
+		}
+		if !t.metadata {
+			fmt.Printf("| %s |\n", file)
+			continue
+		}
+		row := fmt.Sprintf("| %s | %s | 00000000-0000-0000-0000-000000000000 | %s | %t | true | %d | %d |",
+			file, h.Database, h.Time, h.Full, h.LowTx, h.HighTx)
+		if t.recovered {
 			row += fmt.Sprintf(" %t |", h.Recovered)
 		}
 		fmt.Println(row)

@@ -1,0 +1,132 @@
+package agent_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
+	"github.com/graphkeeper/neo4j-backup-operator/test/objectstore"
+)
+
+// bucket is a test bed server as the backup tests use it.
+type bucket interface {
+	store
+	Get(t testing.TB, bucket, key string) []byte
+}
+
+// withEnv is r with a store's environment (KEY=VALUE) added, as the pod would have it.
+func withEnv(r run, env []string) run {
+	if r.env == nil {
+		r.env = map[string]string{}
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		r.env[k] = v
+	}
+	return r
+}
+
+// TestBackupIntoABucket runs the agent as the Backup Job does for storage.objectStore: --dir is
+// the bucket folder, scratch is the staging volume. neo4j-admin (the stand-in) writes, lists and
+// checks through the cloud SDK, and the agent reads the bucket with the same chain.
+func TestBackupIntoABucket(t *testing.T) {
+	s3 := objectstore.StartS3(t, "backups")
+	gcs := objectstore.StartGCS(t, "backups")
+	for _, tc := range []struct {
+		scheme, version string
+		st              bucket
+	}{
+		{"s3", "5.26", s3},
+		{"gs", "5.26", gcs},
+		{"s3", "2025.10", s3}, // a RECOVERED column, and --show-metadata deprecated and ignored
+	} {
+		t.Run(tc.scheme+"-"+tc.version, func(t *testing.T) {
+			backupIntoBucket(t, tc.scheme, tc.version, tc.st)
+		})
+	}
+}
+
+func backupIntoBucket(t *testing.T, scheme, version string, st bucket) {
+	folder := "prod/" + strings.ReplaceAll(version, ".", "-")
+	dir := scheme + "://backups/" + folder
+	r := func(r run) run { r.version = version; return withEnv(r, st.Env()) }
+
+	full := agent(t, dir, r(run{check: true}))
+	d := db(t, full, "neo4j")
+	if full.code != 0 || d.Type != "FULL" || d.HighTx == 0 || d.Size == 0 || d.Check != result.CheckPassed || d.Consistent == nil || !*d.Consistent {
+		t.Fatalf("FULL into %s (exit %d): %+v\n%s", dir, full.code, d, full.stdout)
+	}
+	if keys := st.Keys(t, "backups", folder+"/"); strings.Join(keys, " ") != folder+"/"+d.Artifact {
+		t.Fatalf("the bucket holds %q, want the artifact alone (no scratch, no report of a clean check)", keys)
+	}
+	// The chain is read from the bucket by backup inspect (5.25 and later), never by
+	// --inspect-path, which the manual documents for folders and files.
+	if !strings.Contains(full.log, "backup inspect --show-metadata --empty "+dir) || strings.Contains(full.log, "--inspect-path="+scheme) {
+		t.Fatalf("inspection:\n%s", full.log)
+	}
+	if full.report.Space != nil {
+		t.Errorf("a bucket has no capacity, yet the report gives %+v", full.report.Space)
+	}
+
+	diff := agent(t, dir, r(run{check: true}))
+	dd := db(t, diff, "neo4j")
+	if diff.code != 0 || dd.Type != "DIFF" || dd.LowTx != d.HighTx+1 || dd.Check != result.CheckNotSupported {
+		t.Fatalf("DIFF (exit %d): %+v, after the FULL %+v\n%s", diff.code, dd, d, diff.log)
+	}
+
+	// Inconsistencies: the report is kept in the bucket, beside the artifacts, where status says.
+	bad := agent(t, dir, r(run{check: true, typ: "FULL", env: map[string]string{"STANDIN_INCONSISTENT": "neo4j"}}))
+	bd := db(t, bad, "neo4j")
+	if bd.Check != result.CheckFailed || bd.Report != ".consistency/nightly-1/neo4j" || strings.Contains(bd.Error, "staging only") {
+		t.Fatalf("inconsistent: %+v", bd)
+	}
+	if reports := st.Keys(t, "backups", folder+"/.consistency/nightly-1/neo4j/inconsistencies-"); len(reports) != 1 {
+		t.Fatalf("report objects %q", reports)
+	}
+
+	// A report too large for the termination message leaves its manifest in the bucket.
+	var names []string
+	for i := range 40 {
+		names = append(names, fmt.Sprintf("tenant-database-%03d", i))
+	}
+	many := agent(t, dir, r(run{dbs: []string{"tenant-*"}, env: map[string]string{"STANDIN_DATABASES": strings.Join(names, ","), "STANDIN_SIZE": "16"}}))
+	m := many.report.Manifest
+	if many.code != 0 || m == nil || m.Databases != 40 {
+		t.Fatalf("40 databases (exit %d): manifest %+v, %d bytes", many.code, m, len(many.raw))
+	}
+	data := st.Get(t, "backups", folder+"/"+result.ManifestDir+"/"+m.File)
+	var whole result.Backup
+	if sum := sha256.Sum256(data); m.Digest != "sha256:"+hex.EncodeToString(sum[:]) || json.Unmarshal(data, &whole) != nil || len(whole.Databases) != 40 {
+		t.Fatalf("manifest %s in the bucket: %d bytes, digest %s, %d databases", m.File, len(data), m.Digest, len(whole.Databases))
+	}
+}
+
+func TestBackupIntoABucketThatIsNot(t *testing.T) {
+	s3 := objectstore.StartS3(t, "backups")
+	for name, tc := range map[string]struct {
+		dir, version string
+		env          map[string]string
+		code         int
+	}{
+		// Found before anything is staged: a backup streamed to a bucket that is not there would
+		// fail only after copying the whole store.
+		"a bucket nobody made": {dir: "s3://nobody/prod/graph", version: "5.26", code: 1},
+		"no credentials":       {dir: "s3://backups/prod/graph", version: "5.26", code: 1, env: map[string]string{"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}},
+		// What admission refuses, the agent refuses too: 5.24 has no backup inspect to read the
+		// chain with, and 4.4 no buckets at all.
+		"5.24":              {dir: "s3://backups/prod/graph", version: "5.24", code: 2},
+		"4.4":               {dir: "s3://backups/prod/graph", version: "4.4", code: 2},
+		"a '..' in the key": {dir: "s3://backups/prod/../graph", version: "5.26", code: 2},
+	} {
+		t.Run(name, func(t *testing.T) {
+			o := agent(t, tc.dir, withEnv(run{version: tc.version, env: tc.env}, s3.Env()))
+			if o.code != tc.code || !strings.Contains(o.report.Error, "backup folder") || strings.Contains(o.log, "database backup") {
+				t.Fatalf("exit %d, want %d; %q\n%s", o.code, tc.code, o.report.Error, o.log)
+			}
+		})
+	}
+}
