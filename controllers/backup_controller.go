@@ -654,7 +654,7 @@ func (r *BackupReconciler) restoring(ctx context.Context, b *v1.Backup) (*holder
 		var from v1.StorageLocation
 		switch src := rs.Spec.Source; {
 		case src.Storage != nil:
-			from = v1.StorageLocation{ClaimName: src.Storage.ClaimName, Path: src.Storage.Path}
+			from = location.OfSource(src.Storage)
 		case src.BackupName == b.Name:
 			from = loc
 		case src.BackupName != "":

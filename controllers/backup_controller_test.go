@@ -414,13 +414,13 @@ var _ = Describe("Backup controller", func() {
 		})
 	})
 
-	It("backs up into a bucket: no claim, no zone to pin, cross-zone by nature; prunes there, and refuses a restore from it for now", func() {
+	It("backs up into a bucket: no claim, no zone to pin, cross-zone by nature; restores and prunes there", func() {
 		w := newWorld()
 		w.cluster()
 		inS3 := func(s *v1.BackupSpec) {
 			s.Storage.PersistentVolumeClaim = nil
 			s.Storage.ObjectStore = &v1.ObjectStoreSpec{URI: "s3://graph-backups/neo4j/", Region: "eu-west-1", Endpoint: "https://minio.storage:9000",
-				Credentials: v1.ObjectStoreCredentials{SecretName: "aws-backup"}, Staging: v1.ClaimTemplate{Size: resource.MustParse("20Gi")}}
+				Credentials: v1.ObjectStoreCredentials{SecretName: "aws-backup"}, Staging: &v1.ClaimTemplate{Size: resource.MustParse("20Gi")}}
 			s.Storage.DeletionPolicy, s.Type = v1.DeletionDelete, v1.BackupFull
 		}
 		older := w.backup("older", inS3)
@@ -457,15 +457,50 @@ var _ = Describe("Backup controller", func() {
 		})
 		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("Normal Pending: created Job older-backup to s3://graph-backups/neo4j/" + w.ns + "/graph, members in order")))
 
-		By("a restore from the bucket is refused, not tried from a claim that is not there")
+		By("a Volume restore reads the bucket with the Backup's own access, and stages on the claim it restores into")
 		rs := w.restore("from-bucket", func(s *v1.RestoreSpec) { s.Source.BackupName = "older" })
+		restoreJob := &batchv1.Job{}
 		eventually(func(g Gomega) {
-			got := getRestore(g, rs)
-			g.Expect(got.Status.Conditions).To(ContainElement(And(
-				HaveField("Reason", v1.ReasonSourceNotReady), HaveField("Message", ContainSubstring("restoring from a bucket is not supported yet")))))
-			g.Expect(got.Status.JobName).To(BeEmpty())
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: resources.ChildName(rs.Name, resources.RoleRestore)}, restoreJob)).To(Succeed())
 		})
+		rpod := restoreJob.Spec.Template.Spec
+		rc := rpod.Containers[0]
+		Expect(rc.Args).To(ContainElements("--dir=s3://graph-backups/neo4j/"+w.ns+"/graph", "--artifact=neo4j-2026-11-28T02-00-00.backup", "--temp-dir=/data/.neo4j-restore-tmp"))
+		Expect(rc.Env).To(ContainElement(corev1.EnvVar{Name: "AWS_ENDPOINT_URL_S3", Value: "https://minio.storage:9000"}))
+		Expect(rpod.Affinity).To(BeNil())
+		for _, v := range rpod.Volumes {
+			if v.PersistentVolumeClaim != nil {
+				Expect(v.PersistentVolumeClaim.ClaimName).To(Equal("new-server-data"), "the target is the only claim")
+			}
+		}
 		Expect(k8sClient.Delete(ctx, rs)).To(Succeed())
+
+		By("SeedFromURI from a bucket is refused with what to use instead")
+		seed := w.restore("seed-from-bucket", func(s *v1.RestoreSpec) {
+			s.Source.BackupName, s.Mode, s.Target = "older", v1.RestoreSeedFromURI, nil
+			s.Cluster.ServerSelector = backupSpec().Cluster.ServerSelector
+			s.CredentialsSecret = &v1.CredentialsSecret{Name: "neo4j-admin"}
+		})
+		eventually(func(g Gomega) {
+			got := getRestore(g, seed)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
+			g.Expect(got.Status.Conditions).To(ContainElement(HaveField("Message", ContainSubstring("mode SeedFromURI from a bucket (s3://graph-backups/neo4j/"+w.ns+"/graph) is not supported yet"))))
+		})
+
+		By("a bucket folder no Backup describes is inspected there, with the Restore's access")
+		other := w.restore("from-other-cluster", func(s *v1.RestoreSpec) {
+			s.Source = v1.RestoreSource{Storage: &v1.StorageLocationSpec{Path: "prod/graph", ObjectStore: &v1.ObjectStoreSpec{
+				URI: "gs://other-cluster-backups", Project: "graph-prod", Credentials: v1.ObjectStoreCredentials{SecretName: "gcs-key"}}}}
+		})
+		inspection := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: resources.InspectJobName(other.Name)}, inspection)).To(Succeed())
+		})
+		ic := inspection.Spec.Template.Spec.Containers[0]
+		Expect(ic.Args).To(ContainElement("--dir=gs://other-cluster-backups/prod/graph"))
+		Expect(ic.Env).To(ContainElements(corev1.EnvVar{Name: "GOOGLE_CLOUD_PROJECT", Value: "graph-prod"},
+			corev1.EnvVar{Name: "GOOGLE_APPLICATION_CREDENTIALS", Value: "/var/run/neo4j-backup/gcs/credentials.json"}))
+		Expect(k8sClient.Delete(ctx, other)).To(Succeed())
 
 		By("a newer FULL lets the older go: its prune deletes in the bucket, with the same credentials")
 		newer := w.backup("newer", inS3)

@@ -439,8 +439,8 @@ func TestDecideRestore(t *testing.T) {
 			if got := strings.Join(d.plan.Chain, " "); got != tc.chain || d.untilTx != tc.untilTx {
 				t.Errorf("chain %q until tx %d; want %q, %d", got, d.untilTx, tc.chain, tc.untilTx)
 			}
-			if d.plan.ClaimName != loc.ClaimName || d.plan.Path != loc.Path {
-				t.Errorf("restores from %s/%s", d.plan.ClaimName, d.plan.Path)
+			if d.plan.Location != loc {
+				t.Errorf("restores from %s", d.plan.Location)
 			}
 			if tc.chain != "" && tc.version != v44 && d.plan.Zone != "zone-c" {
 				t.Errorf("zone %q: the Backups' storage zone", d.plan.Zone)

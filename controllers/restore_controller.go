@@ -187,14 +187,14 @@ func (r *RestoreReconciler) launch(ctx context.Context, rs *v1.Restore, version 
 	d := decideRestore(rs, version, budget, w)
 	if d.plan != nil {
 		// A prune of the location deletes files: nothing is read there until it has ended.
-		if job, err := locationJob(ctx, r.Client, rs.Namespace, v1.StorageLocation{ClaimName: d.plan.ClaimName, Path: d.plan.Path}, func(j *batchv1.Job) bool {
+		if job, err := locationJob(ctx, r.Client, rs.Namespace, d.plan.Location, func(j *batchv1.Job) bool {
 			return j.Labels[resources.LabelComponent] == resources.RolePrune
 		}); err != nil {
 			return ctrl.Result{}, err
 		} else if job != "" {
 			rs.Status.Phase = v1.RestorePending
 			status.Set(&rs.Status.Conditions, rs.Generation, status.Progressing, v1.ReasonLocationBusy, fmt.Sprintf(
-				"waiting for Job %s, which deletes artifacts in %s/%s: nothing is read there until it has ended", job, d.plan.ClaimName, d.plan.Path), metav1.NewTime(now))
+				"waiting for Job %s, which deletes artifacts in %s: nothing is read there until it has ended", job, d.plan.Location), metav1.NewTime(now))
 			return ctrl.Result{RequeueAfter: 15 * time.Second}, nil
 		}
 	}
@@ -421,6 +421,7 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 	}
 	db := rs.Spec.Database
 	loc := v1.StorageLocation{}
+	var access *v1.ObjectStoreSpec // a bucket's: how the pods reach it
 	zone := ""
 	target := chain.Target{}
 	var endTx int64 // the last transaction of the source Backup's artifact
@@ -451,11 +452,7 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 		case mine == nil || mine.Artifact == "":
 			return refuse(v1.ReasonSourceNotReady, "Backup %s did not back up database %s", name, db)
 		}
-		loc = *b.Status.Storage
-		if loc.InBucket() {
-			// Not built yet: a Job that mounted no claim would restore nothing.
-			return refuse(v1.ReasonSourceNotReady, "Backup %s is in the bucket folder %s: restoring from a bucket is not supported yet", name, loc)
-		}
+		loc, access = *b.Status.Storage, b.Spec.Storage.ObjectStore
 		if b.Status.Placement != nil {
 			zone = b.Status.Placement.StorageZone
 		}
@@ -463,7 +460,10 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 			target.EndAt, endTx = mine.Artifact, mine.HighestTx
 		}
 	} else {
-		loc = v1.StorageLocation{ClaimName: rs.Spec.Source.Storage.ClaimName, Path: rs.Spec.Source.Storage.Path}
+		loc, access = location.OfSource(rs.Spec.Source.Storage), rs.Spec.Source.Storage.ObjectStore
+	}
+	if loc.InBucket() && rs.Spec.Mode == v1.RestoreSeedFromURI {
+		return refuse(v1.ReasonInvalidSpec, "mode SeedFromURI from a bucket (%s) is not supported yet: restore with mode Volume, or drill with mode Verify", loc)
 	}
 	until, err := chain.ParseUntil(rs.Spec.RestoreUntil)
 	if err != nil {
@@ -472,10 +472,13 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 	target.UntilTx, target.Until = until.UntilTx, until.Until
 
 	arts, recordedZone, newest, incomplete := recorded(w.backups, loc, db)
-	if zone == "" {
+	switch {
+	case loc.InBucket():
+		zone = "" // a bucket is read from every zone: the pods are not pinned
+	case zone == "":
 		zone = recordedZone
 	}
-	d := restoreDecision{plan: &resources.RestorePlan{ClaimName: loc.ClaimName, Path: loc.Path, Zone: zone, Memory: budget,
+	d := restoreDecision{plan: &resources.RestorePlan{Location: loc, Access: access, Zone: zone, Memory: budget,
 		UntilTx: target.UntilTx, UntilTime: target.Until}}
 	switch {
 	case !version.Legacy() && (unlisted != "" || (incomplete != "" && (target.EndAt == "" || endTx > 0))):
@@ -494,7 +497,7 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 		}
 		return d
 	case len(arts) == 0 && rs.Spec.Source.BackupName != "" && !(version.Legacy() && unlisted != ""):
-		return refuse(v1.ReasonNotCovered, "no Backup records artifacts of %s in %s/%s", db, loc.ClaimName, loc.Path)
+		return refuse(v1.ReasonNotCovered, "no Backup records artifacts of %s in %s", db, loc)
 	case version.Legacy() && rs.Spec.Source.BackupName != "" && rs.Spec.Source.BackupName != newest:
 		// 4.4 keeps one folder per database, rewritten by every backup: what can be restored
 		// is its newest state, and only that.
@@ -505,7 +508,7 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 		d.plan.Chain = []string{db}
 		return d
 	case len(arts) == 0:
-		d.inspect, d.why = true, fmt.Sprintf("no Backup records artifacts of %s in %s/%s", db, loc.ClaimName, loc.Path)
+		d.inspect, d.why = true, fmt.Sprintf("no Backup records artifacts of %s in %s", db, loc)
 		return d
 	}
 	c, err := chain.Resolve(arts, target)
@@ -824,7 +827,7 @@ func (r *RestoreReconciler) inspected(ctx context.Context, rs *v1.Restore, d res
 	says := func(reason, format string, args ...any) (restoreDecision, error) {
 		return restoreDecision{reason: reason, message: fmt.Sprintf(format, args...)}, nil
 	}
-	where := fmt.Sprintf("%s/%s", plan.ClaimName, plan.Path)
+	where := plan.Location.String()
 	job := &batchv1.Job{}
 	found, wait, err := getJob(ctx, r.Client, r.Reader, client.ObjectKey{Namespace: rs.Namespace, Name: resources.InspectJobName(rs.Name)}, job, rs)
 	switch {

@@ -218,8 +218,9 @@ type ObjectStoreSpec struct {
 	// and deleted with it (an ephemeral volume): neo4j-admin copies the store
 	// files there before streaming them to the bucket, and the consistency
 	// check extracts the artifact there. Size it at least the largest
-	// database's size.
-	Staging ClaimTemplate `json:"staging"`
+	// database's size. Required for backups.
+	// +optional
+	Staging *ClaimTemplate `json:"staging,omitempty"`
 }
 
 // StorageSpec says where backups are kept: on a volume (persistentVolumeClaim) or in a bucket
@@ -276,6 +277,7 @@ type ConsistencyCheckSpec struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.source.policy) || self.source.policy != 'ReadReplicaOnly' || has(self.cluster.readReplicaSelector)",message="source.policy ReadReplicaOnly needs cluster.readReplicaSelector to know the read replicas",fieldPath=".source.policy"
 // +kubebuilder:validation:XValidation:rule="!has(self.storage.persistentVolumeClaim) || !has(self.storage.persistentVolumeClaim.claimName) || !has(self.storage.deletionPolicy) || self.storage.deletionPolicy != 'Delete'",message="deletionPolicy Delete is for claims the operator creates from template; an existing claim (claimName) is never deleted",fieldPath=".storage.deletionPolicy"
 // +kubebuilder:validation:XValidation:rule="!has(self.storage.objectStore) || self.cluster.neo4jVersion.matches('^(5[.]2[5-6]|20[2-9][0-9][.][0-9]+)([.][0-9]+)?$')",message="storage.objectStore needs Neo4j 5.25 or later: the operator reads the chain in a bucket with neo4j-admin backup inspect, which reads buckets from 5.25 (4.4 has no bucket storage)",fieldPath=".storage.objectStore"
+// +kubebuilder:validation:XValidation:rule="!has(self.storage.objectStore) || has(self.storage.objectStore.staging)",message="storage.objectStore.staging is required: neo4j-admin stages each backup locally (at least the database's size) before streaming it to the bucket",fieldPath=".storage.objectStore.staging"
 // +kubebuilder:validation:XValidation:rule="!has(self.storage.objectStore) || !has(self.storage.objectStore.credentials.workloadIdentity) || !self.storage.objectStore.credentials.workloadIdentity || has(self.serviceAccountName)",message="storage.objectStore.credentials.workloadIdentity needs serviceAccountName: the ServiceAccount the cloud identity is bound to",fieldPath=".serviceAccountName"
 type BackupSpec struct {
 	// cluster identifies the Neo4j cluster and its version.

@@ -122,7 +122,6 @@ type VerifySpec struct {
 
 // BackupScheduleSpec takes Backups on a cron schedule.
 // +kubebuilder:validation:XValidation:rule="!has(self.verify) || !has(self.template.databases) || self.template.databases.exists(d, d == self.verify.database || d.contains('*') || d.contains('?'))",message="verify.database must be one of the databases template.databases backs up",fieldPath=".verify.database"
-// +kubebuilder:validation:XValidation:rule="!has(self.verify) || !has(self.template.storage.objectStore)",message="verify: restore drills of backups in a bucket are not supported yet; drill a schedule that keeps its backups on a volume",fieldPath=".verify"
 // +kubebuilder:validation:XValidation:rule="!has(self.fullBackupSchedule) || !has(self.template.type) || self.template.type == 'AUTO'",message="template.type must be AUTO (or unset) when fullBackupSchedule decides which slots take FULL and which DIFF",fieldPath=".template.type"
 type BackupScheduleSpec struct {
 	// schedule of backups, e.g. "0 2 * * *" (every night at 02:00 in timeZone)

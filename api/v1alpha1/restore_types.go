@@ -25,7 +25,7 @@ const (
 
 // RestoreSource is the backup to restore from: a Backup, or a place in
 // storage.
-// +kubebuilder:validation:XValidation:rule="has(self.backupName) != has(self.storage)",message="set exactly one of backupName (a Backup in this namespace) and storage (a claim and path)"
+// +kubebuilder:validation:XValidation:rule="has(self.backupName) != has(self.storage)",message="set exactly one of backupName (a Backup in this namespace) and storage (a claim or bucket, and a path)"
 type RestoreSource struct {
 	// backupName is a Backup in this namespace that Succeeded, or
 	// PartiallyFailed with the database to restore backed up. Its chain (FULL
@@ -35,22 +35,32 @@ type RestoreSource struct {
 	// +optional
 	BackupName string `json:"backupName,omitempty"`
 
-	// storage is a claim and path holding backup artifacts, e.g. of a Backup
-	// since deleted or of another cluster. The newest chain that covers
-	// restoreUntil is restored.
+	// storage is a claim or a bucket folder, and a path, holding backup
+	// artifacts, e.g. of a Backup since deleted or of another cluster. The
+	// newest chain that covers restoreUntil is restored.
 	// +optional
 	Storage *StorageLocationSpec `json:"storage,omitempty"`
 }
 
-// StorageLocationSpec is a place holding backup artifacts.
+// StorageLocationSpec is a place holding backup artifacts: a claim or a bucket folder, and a path.
+// +kubebuilder:validation:XValidation:rule="has(self.claimName) != has(self.objectStore)",message="set exactly one of claimName (a volume) and objectStore (a bucket)"
+// +kubebuilder:validation:XValidation:rule="!has(self.objectStore) || (!has(self.objectStore.staging) && !has(self.objectStore.zone))",message="staging and zone are for backups; a restore stages on the claim it restores into",fieldPath=".objectStore"
 type StorageLocationSpec struct {
 	// claimName of a PersistentVolumeClaim in this namespace. It is mounted
 	// read-only.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	ClaimName string `json:"claimName"`
+	// +optional
+	ClaimName string `json:"claimName,omitempty"`
 
-	// path inside the volume where the artifacts are, e.g. "prod/graph".
+	// objectStore is the bucket folder (uri, credentials, endpoint, region,
+	// project; as a Backup's storage.objectStore) holding the artifacts under
+	// path. The restore's pods read it; nothing is written there.
+	// +optional
+	ObjectStore *ObjectStoreSpec `json:"objectStore,omitempty"`
+
+	// path inside the volume, or under objectStore.uri, where the artifacts
+	// are, e.g. "prod/graph".
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_][-A-Za-z0-9_.]*(/[A-Za-z0-9_][-A-Za-z0-9_.]*)*$') && !self.split('/').exists(s, s == '..')",message="must be a relative path of letters, digits, '-', '_' and '.', without '..' segments, e.g. prod/graph"
@@ -97,6 +107,8 @@ type CredentialsSecret struct {
 // +kubebuilder:validation:XValidation:rule="self.mode != 'Verify' || !has(self.target)",message="target is used only with mode Volume; a Verify drill restores into its own scratch claim",fieldPath=".target"
 // +kubebuilder:validation:XValidation:rule="self.mode != 'Verify' || has(self.scratch)",message="mode Verify needs scratch: the claim (storageClassName, size) the drill restores into and checks",fieldPath=".scratch"
 // +kubebuilder:validation:XValidation:rule="self.mode == 'Verify' || !has(self.scratch)",message="scratch is used only with mode Verify",fieldPath=".scratch"
+// +kubebuilder:validation:XValidation:rule="!has(self.source.storage) || !has(self.source.storage.objectStore) || self.cluster.neo4jVersion.matches('^(5[.]2[5-6]|20[2-9][0-9][.][0-9]+)([.][0-9]+)?$')",message="a restore from a bucket needs Neo4j 5.25 or later: the chain there is read with neo4j-admin backup inspect, which reads buckets from 5.25",fieldPath=".source.storage.objectStore"
+// +kubebuilder:validation:XValidation:rule="!has(self.source.storage) || !has(self.source.storage.objectStore) || !has(self.source.storage.objectStore.credentials.workloadIdentity) || !self.source.storage.objectStore.credentials.workloadIdentity || has(self.serviceAccountName)",message="source.storage.objectStore.credentials.workloadIdentity needs serviceAccountName: the ServiceAccount the cloud identity is bound to",fieldPath=".serviceAccountName"
 type RestoreSpec struct {
 	// source is the backup to restore.
 	Source RestoreSource `json:"source"`

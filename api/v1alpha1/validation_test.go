@@ -43,7 +43,7 @@ func validObjectStore() *v1.ObjectStoreSpec {
 		URI:         "s3://graph-backups/neo4j",
 		Credentials: v1.ObjectStoreCredentials{SecretName: "aws-backup"},
 		Region:      "eu-west-1",
-		Staging:     v1.ClaimTemplate{Size: resource.MustParse("100Gi")},
+		Staging:     &v1.ClaimTemplate{Size: resource.MustParse("100Gi")},
 	}
 }
 
@@ -87,6 +87,16 @@ func volumeRestore(name string) *v1.Restore {
 	r.Spec.Mode = v1.RestoreVolume
 	r.Spec.CredentialsSecret = nil
 	r.Spec.Target = &v1.RestoreTarget{ClaimName: "new-server-data"}
+	return r
+}
+
+// fromBucket is a Volume restore from a bucket folder no Backup describes (another cluster's).
+func fromBucket(name string) *v1.Restore {
+	r := volumeRestore(name)
+	r.Spec.Cluster.Neo4jVersion = "5.26"
+	o := validObjectStore()
+	o.Staging = nil
+	r.Spec.Source = v1.RestoreSource{Storage: &v1.StorageLocationSpec{ObjectStore: o, Path: "prod/graph"}}
 	return r
 }
 
@@ -266,10 +276,6 @@ var invalidObjects = map[string]invalid{
 		"spec.backoffLimit", "less than or equal to 10"},
 
 	// BackupSchedule.
-	"drills of backups in a bucket, not supported yet": {scheduleWith(func(s *v1.BackupScheduleSpec) {
-		s.Template.Storage.PersistentVolumeClaim, s.Template.Storage.ObjectStore = nil, validObjectStore()
-		s.Verify = &v1.VerifySpec{Scratch: v1.ClaimTemplate{Size: resource.MustParse("10Gi")}}
-	}), "spec.verify", "restore drills of backups in a bucket are not supported yet"},
 	"drills of a database the schedule does not back up": {scheduleWith(func(s *v1.BackupScheduleSpec) {
 		s.Template.Databases = []string{"neo4j", "movies"}
 		s.Verify = &v1.VerifySpec{Database: "graph", Scratch: v1.ClaimTemplate{Size: resource.MustParse("10Gi")}}
@@ -386,6 +392,22 @@ var invalidObjects = map[string]invalid{
 		"spec.scratch", "scratch is used only with mode Verify"},
 	"Verify scratch of size 0": {restoreWith(verifyRestore, func(s *v1.RestoreSpec) { s.Scratch.Size = resource.MustParse("0") }),
 		"spec.scratch.size", "must be greater than 0"},
+	"a restore source with a claim and a bucket": {restoreWith(fromBucket, func(s *v1.RestoreSpec) { s.Source.Storage.ClaimName = "backups" }),
+		"spec.source.storage", "set exactly one of claimName (a volume) and objectStore (a bucket)"},
+	"a restore source with neither a claim nor a bucket": {restoreWith(fromBucket, func(s *v1.RestoreSpec) { s.Source.Storage.ObjectStore = nil }),
+		"spec.source.storage", "set exactly one of claimName (a volume) and objectStore (a bucket)"},
+	"a restore from a bucket on 5.24": {restoreWith(fromBucket, func(s *v1.RestoreSpec) { s.Cluster.Neo4jVersion = "5.24" }),
+		"spec.source.storage.objectStore", "a restore from a bucket needs Neo4j 5.25 or later"},
+	"a restore from a bucket with a staging volume": {restoreWith(fromBucket, func(s *v1.RestoreSpec) {
+		s.Source.Storage.ObjectStore.Staging = &v1.ClaimTemplate{Size: resource.MustParse("1Gi")}
+	}), "spec.source.storage.objectStore", "staging and zone are for backups"},
+	"a restore from a bucket with a malformed URI": {restoreWith(fromBucket, func(s *v1.RestoreSpec) { s.Source.Storage.ObjectStore.URI = "s3:/graph-backups" }),
+		"spec.source.storage.objectStore.uri", "must be s3://<bucket>[/<prefix>]"},
+	"a restore from a bucket by workload identity without a ServiceAccount": {restoreWith(fromBucket, func(s *v1.RestoreSpec) {
+		s.Source.Storage.ObjectStore.Credentials = v1.ObjectStoreCredentials{WorkloadIdentity: true}
+	}), "spec.serviceAccountName", "workloadIdentity needs serviceAccountName"},
+	"a backup to a bucket without staging": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.Staging = nil }),
+		"spec.storage.objectStore.staging", "staging is required"},
 	"credentials Secret without a name": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.CredentialsSecret.Name = "" }),
 		"spec.credentialsSecret.name", "should be at least 1 chars long"},
 }
@@ -418,11 +440,15 @@ var _ = Describe("admission of invalid objects", func() {
 				s.Template.Databases = []string{"*"}
 				s.Verify = &v1.VerifySpec{Database: "movies", Scratch: v1.ClaimTemplate{Size: resource.MustParse("10Gi")}}
 			})("base-drills"), restoreWith(verifyRestore, func(s *v1.RestoreSpec) { s.Cluster.Neo4jVersion = "4.4" })("base-verify-44"),
-			inBucket(func(*v1.BackupSpec) {})("base-s3"),
+			inBucket(func(*v1.BackupSpec) {})("base-s3"), fromBucket("base-from-s3"),
+			scheduleWith(func(s *v1.BackupScheduleSpec) {
+				s.Template.Storage.PersistentVolumeClaim, s.Template.Storage.ObjectStore = nil, validObjectStore()
+				s.Verify = &v1.VerifySpec{Scratch: v1.ClaimTemplate{Size: resource.MustParse("10Gi")}}
+			})("base-drills-s3"),
 			inBucket(func(s *v1.BackupSpec) {
 				s.Cluster.Neo4jVersion = "2025.10.1"
 				s.Storage.ObjectStore = &v1.ObjectStoreSpec{URI: "gs://graph_backups.example/", Project: "graph-prod", Credentials: v1.ObjectStoreCredentials{WorkloadIdentity: true},
-					Staging: v1.ClaimTemplate{Size: resource.MustParse("1Gi")}}
+					Staging: &v1.ClaimTemplate{Size: resource.MustParse("1Gi")}}
 				s.ServiceAccountName = "neo4j-backup"
 				s.Storage.DeletionPolicy = v1.DeletionDelete
 			})("base-gs"),

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -78,6 +80,26 @@ func backupIntoBucket(t *testing.T, scheme, version string, st bucket) {
 		t.Fatalf("DIFF (exit %d): %+v, after the FULL %+v\n%s", diff.code, dd, d, diff.log)
 	}
 
+	// The chain is restored from the bucket, from its last artifact, and an inspection of the
+	// bucket folder resolves the same chain.
+	data := t.TempDir()
+	code, rep, calls := restoreEnv(t, version, dir, data, st.Env(), "--database=neo4j", "--artifact="+d.Artifact, "--artifact="+dd.Artifact,
+		"--temp-dir="+filepath.Join(data, ".neo4j-restore-tmp"), "--stage-dir="+data)
+	if code != 0 || strings.Join(rep.Chain, ",") != d.Artifact+","+dd.Artifact || !strings.Contains(calls, "--from-path="+dir+"/"+dd.Artifact+" ") {
+		t.Fatalf("restore from %s: exit %d, %+v\n%s", dir, code, rep, calls)
+	}
+	if marker, _ := os.ReadFile(filepath.Join(data, "databases", "neo4j", "restored-from")); !strings.Contains(string(marker), d.Artifact+","+dd.Artifact) {
+		t.Fatalf("restored: %q", marker)
+	}
+	if code, rep, _ := restoreEnv(t, version, dir, t.TempDir(), st.Env(), "--database=neo4j", "--artifact=neo4j-2020-01-01T00-00-00.backup", "--temp-dir="+t.TempDir()); code != 1 || rep.Reason != "InvalidChain" {
+		t.Fatalf("an artifact the bucket lacks: exit %d, %+v", code, rep)
+	}
+	if version == "5.26" {
+		if code, rep := inspectEnv(t, st.Env(), dir, "--database=neo4j"); code != 0 || strings.Join(rep.Chain, ",") != d.Artifact+","+dd.Artifact {
+			t.Fatalf("inspection of %s: exit %d, %+v", dir, code, rep)
+		}
+	}
+
 	// Inconsistencies: the report is kept in the bucket, beside the artifacts, where status says.
 	bad := agent(t, dir, r(run{check: true, typ: "FULL", env: map[string]string{"STANDIN_INCONSISTENT": "neo4j"}}))
 	bd := db(t, bad, "neo4j")
@@ -98,10 +120,10 @@ func backupIntoBucket(t *testing.T, scheme, version string, st bucket) {
 	if many.code != 0 || m == nil || m.Databases != 40 {
 		t.Fatalf("40 databases (exit %d): manifest %+v, %d bytes", many.code, m, len(many.raw))
 	}
-	data := st.Get(t, "backups", folder+"/"+result.ManifestDir+"/"+m.File)
+	kept := st.Get(t, "backups", folder+"/"+result.ManifestDir+"/"+m.File)
 	var whole result.Backup
-	if sum := sha256.Sum256(data); m.Digest != "sha256:"+hex.EncodeToString(sum[:]) || json.Unmarshal(data, &whole) != nil || len(whole.Databases) != 40 {
-		t.Fatalf("manifest %s in the bucket: %d bytes, digest %s, %d databases", m.File, len(data), m.Digest, len(whole.Databases))
+	if sum := sha256.Sum256(kept); m.Digest != "sha256:"+hex.EncodeToString(sum[:]) || json.Unmarshal(kept, &whole) != nil || len(whole.Databases) != 40 {
+		t.Fatalf("manifest %s in the bucket: %d bytes, digest %s, %d databases", m.File, len(kept), m.Digest, len(whole.Databases))
 	}
 }
 

@@ -54,6 +54,14 @@ type listed struct {
 // isBucket tells whether dir is a bucket folder's URI rather than a directory.
 func isBucket(dir string) bool { return neo4j.CloudPath(dir) }
 
+// inFolder is the path (or URI) of name in the folder dir, as neo4j-admin is given it.
+func inFolder(dir, name string) string {
+	if isBucket(dir) {
+		return strings.TrimSuffix(dir, "/") + "/" + name // path.Join would make s3:// s3:/
+	}
+	return filepath.Join(dir, filepath.FromSlash(name))
+}
+
 // bucketRE is a bucket folder the agent can reach: s3:// and gs:// so far.
 var bucketRE = regexp.MustCompile(`^(s3|gs)://([^/]+)(/.*)?$`)
 

@@ -25,7 +25,7 @@ func inspectMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	flags := flag.NewFlagSet("agent inspect", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	version := flags.String("neo4j-version", "", "Neo4j version (5.x, 2025.x and later)")
-	dir := flags.String("dir", "", "backup folder inside the mounted (read-only) backup volume")
+	dir := flags.String("dir", "", "backup folder inside the mounted (read-only) backup volume, or a bucket folder (s3://, gs://)")
 	database := flags.String("database", "", "the database whose chain to resolve")
 	untilTx := flags.Int64("until-tx", 0, "the chain must reach this transaction")
 	untilTime := flags.String("until-time", "", "the chain must reach this RFC 3339 time")
@@ -73,7 +73,12 @@ func inspectMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if *manifest != "" {
 		file, digest, _ := strings.Cut(*manifest, "@")
-		m, err := readManifest(ctx, localFolder(*dir), file, digest)
+		store, code, reason, err := openSource(ctx, *dir)
+		if err != nil {
+			return finish(code, reason, "%v", err)
+		}
+		m, err := readManifest(ctx, store, file, digest)
+		store.Close()
 		if err != nil {
 			return finish(ExitFailed, "RestoreFailed", "%v", err)
 		}

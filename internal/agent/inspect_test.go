@@ -45,10 +45,16 @@ func writeArtifacts(t *testing.T, dir, db string, n, skip int) []string {
 
 func inspect(t *testing.T, dir string, args ...string) (int, result.Restore) {
 	t.Helper()
+	return inspectEnv(t, nil, dir, args...)
+}
+
+// inspectEnv is inspect in a pod that also has env (a bucket's).
+func inspectEnv(t *testing.T, env []string, dir string, args ...string) (int, result.Restore) {
+	t.Helper()
 	termLog := filepath.Join(t.TempDir(), "termination-log")
 	cmd := exec.Command(filepath.Join(binDir, "neo4j-backup-operator"), append([]string{"agent", "inspect",
 		"--neo4j-version=5.26", "--dir=" + dir, "--termination-log=" + termLog}, args...)...)
-	cmd.Env = []string{"PATH=" + binDir, "HEAP_SIZE=256m", "STANDIN_NEO4J_VERSION=5.26"}
+	cmd.Env = append([]string{"PATH=" + binDir, "HEAP_SIZE=256m", "STANDIN_NEO4J_VERSION=5.26"}, env...)
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {

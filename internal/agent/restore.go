@@ -31,7 +31,7 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	flags := flag.NewFlagSet("agent restore", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	version := flags.String("neo4j-version", "", "Neo4j version (4.4, 5.26, 2025.10, ...)")
-	dir := flags.String("dir", "", "backup folder inside the mounted backup volume (read-only)")
+	dir := flags.String("dir", "", "backup folder inside the mounted backup volume (read-only), or a bucket folder (s3://, gs://)")
 	var artifacts listFlag
 	flags.Var(&artifacts, "artifact", "an artifact of the chain, FULL first (4.4: the database's backup folder); repeat")
 	database := flags.String("database", "", "the name to restore as")
@@ -75,6 +75,12 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		req.UntilTime = &t
 	}
 	if *tempDir != "" {
+		// "a path to a temporary empty directory" (5.x restore-backup.adoc:144): made afresh,
+		// whatever an earlier pod left, and removed when done.
+		_ = os.RemoveAll(*tempDir)
+		if err := os.MkdirAll(*tempDir, 0o750); err != nil {
+			return finish(ExitFailed, "RestoreFailed", "restore staging folder: %v", err)
+		}
 		req.TempPath = *tempDir
 		defer os.RemoveAll(*tempDir)
 	}
@@ -93,12 +99,16 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		artifacts = resolved
 	}
+	store, code, reason, err := openSource(ctx, *dir)
+	if err != nil {
+		return finish(code, reason, "%v", err)
+	}
+	defer store.Close()
 	for _, a := range artifacts {
-		p := filepath.Join(*dir, a)
-		if _, err := os.Stat(p); err != nil {
+		if _, _, err := store.stat(ctx, a); err != nil {
 			return finish(ExitFailed, "InvalidChain", "artifact %s: %v", a, err)
 		}
-		req.Artifacts = append(req.Artifacts, p)
+		req.Artifacts = append(req.Artifacts, inFolder(*dir, a))
 	}
 	rep.Chain = artifacts
 
@@ -193,6 +203,21 @@ func drillCheck(ctx context.Context, rep *result.Restore, v neo4j.Version, dataD
 
 // invalidError is a mistake in what the agent was asked, not a failure of the restore.
 type invalidError struct{ error }
+
+// openSource opens the backup folder a restore or an inspection reads; when it cannot, code and
+// reason are how its report ends: bad arguments fail at once, a folder or bucket out of reach
+// like any failed restore.
+func openSource(ctx context.Context, dir string) (f folder, code int, reason string, err error) {
+	f, err = openFolder(ctx, dir)
+	var bad invalidError
+	switch {
+	case errors.As(err, &bad):
+		return nil, ExitInvalid, "", err
+	case err != nil:
+		return nil, ExitFailed, "RestoreFailed", fmt.Errorf("backup folder: %w", err)
+	}
+	return f, ExitOK, "", nil
+}
 
 // runRestore runs one neo4j-admin restore.
 //

@@ -21,6 +21,15 @@ func Of(b *v1.Backup) v1.StorageLocation {
 	return resources.Location(b)
 }
 
+// OfSource is the location a Restore's source.storage names, as a Backup would record it (a
+// bucket folder's URI without its trailing '/').
+func OfSource(s *v1.StorageLocationSpec) v1.StorageLocation {
+	if s.ObjectStore != nil {
+		return v1.StorageLocation{URI: resources.BucketFolder(s.ObjectStore.URI), Path: s.Path}
+	}
+	return v1.StorageLocation{ClaimName: s.ClaimName, Path: s.Path}
+}
+
 // Key names b's location in a lock: its namespace and location.
 func Key(b *v1.Backup) string {
 	return b.Namespace + "/" + Of(b).String()

@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strconv"
@@ -63,11 +64,15 @@ func DefaultPath(b *v1.Backup) string {
 	return path.Join(b.Namespace, b.Spec.Cluster.Name)
 }
 
+// BucketFolder is a bucket folder's URI as locations record it: without a trailing '/', so that
+// s3://b/p and s3://b/p/ are one location.
+func BucketFolder(uri string) string { return strings.TrimSuffix(uri, "/") }
+
 // Location is where b's spec says it writes: the bucket folder, or the claim it names or the
 // cluster's template claim, and its path.
 func Location(b *v1.Backup) v1.StorageLocation {
 	if o := b.Spec.Storage.ObjectStore; o != nil {
-		return v1.StorageLocation{URI: strings.TrimSuffix(o.URI, "/"), Path: DefaultPath(b)}
+		return v1.StorageLocation{URI: BucketFolder(o.URI), Path: DefaultPath(b)}
 	}
 	claim := ClaimName(b.Spec.Cluster.Name)
 	if c := b.Spec.Storage.PersistentVolumeClaim; c != nil && c.ClaimName != "" {
@@ -89,14 +94,17 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 	lbls[LabelBackup] = LabelValue(b.Name)
 	lbls[LabelLocation] = LocationLabel(plan.Location)
 
-	store := store(b, plan.Location, false)
+	store := store(b.Spec.Storage.ObjectStore, plan.Location, false)
 	// Scratch on the backup volume, sized for backups: a 5.x consistency check recovers the
 	// backup into it. The agent removes it when done.
 	temp := path.Join(BackupMount, ".neo4j-backup-tmp", name)
 	if plan.Location.InBucket() {
 		// A bucket is no folder to stage in: the staging volume is.
+		if b.Spec.Storage.ObjectStore == nil || b.Spec.Storage.ObjectStore.Staging == nil {
+			return nil, errors.New("spec.storage.objectStore.staging is required for a backup to a bucket")
+		}
 		temp = path.Join(StagingMount, "tmp")
-		store.volumes = append(store.volumes, stagingVolume(b.Spec.Storage.ObjectStore.Staging, lbls))
+		store.volumes = append(store.volumes, stagingVolume(*b.Spec.Storage.ObjectStore.Staging, lbls))
 		store.mounts = append(store.mounts, corev1.VolumeMount{Name: "staging", MountPath: StagingMount})
 	}
 	args := []string{"agent", "backup",

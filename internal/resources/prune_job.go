@@ -78,7 +78,7 @@ func PruneJob(b *v1.Backup, what Prune, opts Options) *batchv1.Job {
 	lbls := labels(RolePrune, b.Name, b.Spec.Cluster.Name)
 	lbls[LabelBackup] = LabelValue(b.Name)
 	lbls[LabelLocation] = LocationLabel(*b.Status.Storage)
-	store := store(b, *b.Status.Storage, false)
+	store := store(b.Spec.Storage.ObjectStore, *b.Status.Storage, false)
 	args := []string{"agent", "prune", "--dir=" + store.dir}
 	for _, a := range what.Artifacts {
 		args = append(args, "--artifact="+a)

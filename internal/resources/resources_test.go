@@ -177,7 +177,7 @@ func TestRestoreJobsTellTheAgentTheChainEnd(t *testing.T) {
 		Database: "neo4j", Mode: v1.RestoreVolume, Target: &v1.RestoreTarget{ClaimName: "data"},
 		Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.20"}, JobOptions: v1.JobOptions{Image: "neo4j:5.20-enterprise"},
 	}}
-	plan := RestorePlan{ClaimName: "b", Path: "prod/graph", Chain: []string{"F", "D"}, UntilTx: 15, ChainHighTx: 20,
+	plan := RestorePlan{Location: v1.StorageLocation{ClaimName: "b", Path: "prod/graph"}, Chain: []string{"F", "D"}, UntilTx: 15, ChainHighTx: 20,
 		Memory: v1.MemoryBudget{Heap: resource.MustParse("1Gi"), PageCache: resource.MustParse("512Mi"), Limit: resource.MustParse("2Gi")}}
 	job, err := RestoreJob(r, plan, Options{OperatorImage: "op"})
 	if err != nil {
@@ -207,7 +207,7 @@ func TestDrillJobRestoresIntoScratchAndChecks(t *testing.T) {
 		Database: "neo4j", Mode: v1.RestoreVerify, Scratch: &v1.ClaimTemplate{StorageClassName: ptr.To("zonal"), Size: resource.MustParse("30Gi")},
 		Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26"}, JobOptions: v1.JobOptions{Image: "neo4j:5.26-enterprise"},
 	}}
-	plan := RestorePlan{ClaimName: "b", Path: "prod/graph", Zone: "zone-b", Chain: []string{"F", "D"},
+	plan := RestorePlan{Location: v1.StorageLocation{ClaimName: "b", Path: "prod/graph"}, Zone: "zone-b", Chain: []string{"F", "D"},
 		Memory: v1.MemoryBudget{Heap: resource.MustParse("1Gi"), PageCache: resource.MustParse("512Mi"), Limit: resource.MustParse("2Gi")}}
 	job, err := RestoreJob(r, plan, Options{OperatorImage: "op"})
 	if err != nil {
@@ -309,7 +309,7 @@ func TestChildJobNamesNeverCollide(t *testing.T) {
 			Database: "neo4j", Mode: v1.RestoreVolume, Target: &v1.RestoreTarget{ClaimName: "data"}, CredentialsSecret: &v1.CredentialsSecret{Name: "creds"},
 			Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26"}, JobOptions: v1.JobOptions{Image: "neo4j:5.26-enterprise"},
 		}}
-		rp := RestorePlan{ClaimName: "b", Path: "prod/graph", Chain: []string{"F"}, Memory: memory}
+		rp := RestorePlan{Location: v1.StorageLocation{ClaimName: "b", Path: "prod/graph"}, Chain: []string{"F"}, Memory: memory}
 		job, err = RestoreJob(r, rp, opts)
 		add("Restore "+n, job, err)
 		job, err = InspectJob(r, rp, opts)
@@ -398,7 +398,7 @@ func TestBackupJobToABucket(t *testing.T) {
 		URI:         "s3://backups/neo4j/",
 		Credentials: v1.ObjectStoreCredentials{SecretName: "aws-backup"},
 		Endpoint:    "https://minio.storage:9000", Region: "eu-west-1",
-		Staging: v1.ClaimTemplate{StorageClassName: ptr.To("fast"), Size: resource.MustParse("40Gi")},
+		Staging: &v1.ClaimTemplate{StorageClassName: ptr.To("fast"), Size: resource.MustParse("40Gi")},
 	})
 	p := plan(b)
 	p.Location = Location(b)
@@ -442,7 +442,7 @@ func TestBackupJobToABucket(t *testing.T) {
 	}
 
 	gs := bucketBackup(v1.ObjectStoreSpec{URI: "gs://graph-backups", Project: "graph-prod",
-		Credentials: v1.ObjectStoreCredentials{SecretName: "gcs-key"}, Staging: v1.ClaimTemplate{Size: resource.MustParse("1Gi")}})
+		Credentials: v1.ObjectStoreCredentials{SecretName: "gcs-key"}, Staging: &v1.ClaimTemplate{Size: resource.MustParse("1Gi")}})
 	p = plan(gs)
 	p.Location = Location(gs)
 	job, _ = BackupJob(gs, p, Options{})
@@ -454,7 +454,7 @@ func TestBackupJobToABucket(t *testing.T) {
 	}
 
 	wi := bucketBackup(v1.ObjectStoreSpec{URI: "s3://backups", Credentials: v1.ObjectStoreCredentials{WorkloadIdentity: true},
-		Staging: v1.ClaimTemplate{Size: resource.MustParse("1Gi")}})
+		Staging: &v1.ClaimTemplate{Size: resource.MustParse("1Gi")}})
 	wi.Spec.ServiceAccountName = "neo4j-backup"
 	p = plan(wi)
 	p.Location = Location(wi)
@@ -467,7 +467,7 @@ func TestBackupJobToABucket(t *testing.T) {
 
 func TestPruneJobInABucket(t *testing.T) {
 	b := bucketBackup(v1.ObjectStoreSpec{URI: "s3://backups", Credentials: v1.ObjectStoreCredentials{SecretName: "aws-backup"},
-		Region: "eu-west-1", Staging: v1.ClaimTemplate{Size: resource.MustParse("1Gi")}})
+		Region: "eu-west-1", Staging: &v1.ClaimTemplate{Size: resource.MustParse("1Gi")}})
 	b.Status.Storage = &v1.StorageLocation{URI: "s3://backups", Path: "prod/graph"}
 	b.Status.Placement = &v1.Placement{StorageZone: "zone-c"} // a zonal bucket's
 	job := PruneJob(b, Prune{Artifacts: []string{"neo4j-2026-12-01T02-00-00.backup"}}, Options{})

@@ -2,7 +2,6 @@ package resources
 
 import (
 	"errors"
-	"path"
 	"strconv"
 	"time"
 
@@ -20,9 +19,12 @@ const ContainerRestore = "restore"
 
 // RestorePlan is what the Restore controller decided.
 type RestorePlan struct {
-	// ClaimName and Path locate the backups (mounted read-only).
-	ClaimName, Path string
-	// Zone the backup volume is in; the pod must run there.
+	// Location of the backups: a claim (mounted read-only) or a bucket folder, and the path.
+	Location v1.StorageLocation
+	// Access reaches a bucket folder: the source Backup's storage.objectStore, or the
+	// Restore's source.storage.objectStore. Nil for a claim.
+	Access *v1.ObjectStoreSpec
+	// Zone the backup volume is in; the pod must run there. "" for a bucket.
 	Zone string
 	// Chain is the artifacts to restore, FULL first; with ChainLength, the chain's two ends.
 	Chain []string
@@ -55,12 +57,19 @@ func RestoreJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 	if target == "" {
 		target = r.Spec.Database
 	}
+	src := store(plan.Access, plan.Location, true)
+	temp := "/tmp/neo4j-restore"
+	if plan.Location.InBucket() {
+		// neo4j-admin downloads the chain from a bucket into --temp-path: the claim it
+		// restores into is sized for the database; the pod's /tmp is the node's disk.
+		temp = "/data/.neo4j-restore-tmp"
+	}
 	args := []string{"agent", "restore",
 		"--neo4j-version=" + version.String(),
-		"--dir=" + path.Join(BackupMount, plan.Path),
+		"--dir=" + src.dir,
 		"--database=" + target,
 		"--data-dir=/data",
-		"--temp-dir=/tmp/neo4j-restore",
+		"--temp-dir=" + temp,
 		// Before 5.24 (no --temp-path) the chain is copied next to the database it becomes:
 		// the target claim is sized for that, the read-only backup volume is not writable.
 		"--stage-dir=/data",
@@ -100,19 +109,17 @@ func RestoreJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 		container: corev1.Container{
 			Name:      ContainerRestore,
 			Args:      args,
-			Env:       heapEnv(plan.Memory),
+			Env:       append(heapEnv(plan.Memory), src.env...),
 			Resources: memoryResources(plan.Memory, r.Spec.Resources.CPU),
-			VolumeMounts: []corev1.VolumeMount{
-				{Name: "backups", MountPath: BackupMount, ReadOnly: true},
-				{Name: "data", MountPath: "/data"},
-				{Name: "tmp", MountPath: "/tmp"},
-			},
+			VolumeMounts: append(src.mounts,
+				corev1.VolumeMount{Name: "data", MountPath: "/data"},
+				corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"},
+			),
 		},
-		volumes: []corev1.Volume{
-			backupsVolume(plan),
-			{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: data}}},
+		volumes: append(src.volumes,
+			corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: data}}},
 			emptyDir("tmp"),
-		},
+		),
 	}, opts), nil
 }
 
@@ -153,8 +160,9 @@ func InspectJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 	if err != nil {
 		return nil, err
 	}
+	src := store(plan.Access, plan.Location, true)
 	args := []string{"agent", "inspect", "--neo4j-version=" + version.String(),
-		"--dir=" + path.Join(BackupMount, plan.Path), "--database=" + r.Spec.Database}
+		"--dir=" + src.dir, "--database=" + r.Spec.Database}
 	args = append(args, untilArgs(plan)...)
 	if plan.Manifest != "" {
 		args = append(args, "--manifest="+plan.Manifest)
@@ -166,16 +174,13 @@ func InspectJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 		podFailurePolicy: failFast(ContainerInspect, 2, 3),
 		grace:            30,
 		container: corev1.Container{
-			Name:      ContainerInspect,
-			Args:      args,
-			Env:       heapEnv(plan.Memory),
-			Resources: memoryResources(plan.Memory, r.Spec.Resources.CPU),
-			VolumeMounts: []corev1.VolumeMount{
-				{Name: "backups", MountPath: BackupMount, ReadOnly: true},
-				{Name: "tmp", MountPath: "/tmp"},
-			},
+			Name:         ContainerInspect,
+			Args:         args,
+			Env:          append(heapEnv(plan.Memory), src.env...),
+			Resources:    memoryResources(plan.Memory, r.Spec.Resources.CPU),
+			VolumeMounts: append(src.mounts, corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"}),
 		},
-		volumes: []corev1.Volume{backupsVolume(plan), emptyDir("tmp")},
+		volumes: append(src.volumes, emptyDir("tmp")),
 	}, opts), nil
 }
 
@@ -254,11 +259,6 @@ func restoreSideJob(r *v1.Restore, p restorePod, opts Options) *batchv1.Job {
 			},
 		},
 	}
-}
-
-// backupsVolume is the backup claim, read-only: a restore never modifies backup artifacts.
-func backupsVolume(plan RestorePlan) corev1.Volume {
-	return corev1.Volume{Name: "backups", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: plan.ClaimName, ReadOnly: true}}}
 }
 
 func emptyDir(name string) corev1.Volume {

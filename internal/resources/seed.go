@@ -1,8 +1,8 @@
 package resources
 
 import (
+	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
@@ -95,7 +95,11 @@ func SeedServerJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job,
 		return nil, err
 	}
 	_, prepare := SeedFile(r.Spec.Database, plan)
-	args := []string{"agent", "serve", "--dir=" + path.Join(BackupMount, plan.Path), fmt.Sprintf("--listen=:%d", SeedPort)}
+	if plan.Location.InBucket() {
+		return nil, errors.New("a seed server serves from a backup volume, not from a bucket")
+	}
+	src := store(nil, plan.Location, true)
+	args := []string{"agent", "serve", "--dir=" + src.dir, fmt.Sprintf("--listen=:%d", SeedPort)}
 	for _, a := range plan.Chain {
 		args = append(args, "--file="+a)
 	}
@@ -127,14 +131,13 @@ func SeedServerJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job,
 				ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}},
 				PeriodSeconds: 5,
 			},
-			VolumeMounts: []corev1.VolumeMount{
-				{Name: "backups", MountPath: BackupMount, ReadOnly: true},
-				{Name: "data", MountPath: "/data"},
-				{Name: "scratch", MountPath: "/scratch"},
-				{Name: "tmp", MountPath: "/tmp"},
-			},
+			VolumeMounts: append(src.mounts,
+				corev1.VolumeMount{Name: "data", MountPath: "/data"},
+				corev1.VolumeMount{Name: "scratch", MountPath: "/scratch"},
+				corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"},
+			),
 		},
-		volumes: []corev1.Volume{backupsVolume(plan), emptyDir("data"), emptyDir("scratch"), emptyDir("tmp")},
+		volumes: append(src.volumes, emptyDir("data"), emptyDir("scratch"), emptyDir("tmp")),
 	}, opts), nil
 }
 

@@ -38,9 +38,10 @@ type storePod struct {
 	env     []corev1.EnvVar
 }
 
-// store is how b's pods reach loc (b's status.storage, or what its start planned). A bucket's
-// access comes from b's spec: the location records no credentials.
-func store(b *v1.Backup, loc v1.StorageLocation, readOnly bool) storePod {
+// store is how a pod reaches loc: a claim, mounted (read-only for what only reads), or a bucket
+// folder through access (a Backup's storage.objectStore, or a Restore's source): a location
+// records no credentials.
+func store(access *v1.ObjectStoreSpec, loc v1.StorageLocation, readOnly bool) storePod {
 	if !loc.InBucket() {
 		return storePod{
 			dir: path.Join(BackupMount, loc.Path),
@@ -50,7 +51,7 @@ func store(b *v1.Backup, loc v1.StorageLocation, readOnly bool) storePod {
 			mounts: []corev1.VolumeMount{{Name: "backups", MountPath: BackupMount, ReadOnly: readOnly}},
 		}
 	}
-	s := bucketAccess(b.Spec.Storage.ObjectStore)
+	s := bucketAccess(access)
 	s.dir = loc.URI + "/" + loc.Path
 	return s
 }
