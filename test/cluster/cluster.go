@@ -526,6 +526,19 @@ func (c *Cluster) Start(name, bin string, env []string, args ...string) (*Proces
 	return &Process{p: p}, nil
 }
 
+// PodGateway is the real node's pod bridge address (its CNI config's 10.244.0.0/24 gateway): a
+// process started with StartInPodNetwork listens there, inside the run's network namespace, and
+// the real node's pods reach it; nothing outside the namespace can.
+const PodGateway = "10.244.0.1"
+
+// StartInPodNetwork is Start inside the real node's network namespace.
+func (c *Cluster) StartInPodNetwork(name, bin string, args ...string) (*Process, error) {
+	if c.Node == nil {
+		return nil, errors.New("no real node: its pod network is where the process would listen")
+	}
+	return c.Start(name, "nsenter", nil, append([]string{"--net=/run/netns/" + c.Node.netns, bin}, args...)...)
+}
+
 // Stop terminates the process (SIGTERM, then SIGKILL after grace).
 func (p *Process) Stop(grace time.Duration) error { return p.p.stop(grace) }
 

@@ -21,6 +21,7 @@ import (
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
 	"github.com/graphkeeper/neo4j-backup-operator/test/cluster"
+	"github.com/graphkeeper/neo4j-backup-operator/test/images"
 )
 
 // realNeo4jImage is the Neo4j image stand-in the suite builds into the real node (test/images):
@@ -160,6 +161,83 @@ var _ = Describe("the real node", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		for _, a := range chain {
 			Expect(string(restored)).To(ContainSubstring(a))
+		}
+	})
+
+	It("backs up into an S3 bucket served in the pod network and restores from it: the real agent and neo4j-admin stand-in reach it through the AWS SDK with the Secret's files", func() {
+		bin := filepath.Join(box.Dir, "s3server")
+		Expect(images.Binary(ctx, "test/cmd/s3server", bin)).To(Succeed())
+		srv, err := box.StartInPodNetwork("s3server", bin, "--listen=:9000", "--buckets=graph-backups")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _ = srv.Stop(5 * time.Second) })
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "aws-backup", Namespace: ns},
+			StringData: map[string]string{"credentials": "[default]\naws_access_key_id=graph\naws_secret_access_key=placeholder\n"}})).To(Succeed())
+		inS3 := func(s *v1.BackupSpec) {
+			s.Databases = []string{"neo4j"}
+			s.Storage = v1.StorageSpec{ObjectStore: &v1.ObjectStoreSpec{
+				URI: "s3://graph-backups/neo4j", Endpoint: "http://" + cluster.PodGateway + ":9000", Region: "us-east-1",
+				Credentials: v1.ObjectStoreCredentials{SecretName: "aws-backup"},
+				Staging:     &v1.ClaimTemplate{StorageClassName: ptr.To(cluster.RealStorageClassName), Size: resource.MustParse("1Gi")},
+			}}
+		}
+		first := realBackup(ns, "s3-first", inS3)
+		waitBackup(first, v1.BackupSucceeded, 2*time.Minute)
+		Expect(first.Status.Storage).To(Equal(&v1.StorageLocation{URI: "s3://graph-backups/neo4j", Path: ns + "/graph"}))
+		Expect(first.Status.Databases).To(HaveLen(1))
+		d := first.Status.Databases[0]
+		Expect(d.Type).To(Equal(v1.BackupFull))
+		Expect(d.ConsistencyCheck).To(Equal("Passed"), "checked in the bucket: database check --from-path=s3://…")
+		Expect(first.Status.Placement.Bucket).To(Equal("s3://graph-backups"))
+		Expect(first.Status.Placement.CrossZone).To(BeTrue())
+		pod := jobPodOf(ns, first.Status.JobName)
+		Expect(pod.Spec.NodeName).To(Equal(box.Node.Name), "the staging volume is on the real node, so the pod is")
+		log := podLog(ns, pod.Name, "backup")
+		Expect(log).To(ContainSubstring("--to-path=s3://graph-backups/neo4j/" + ns + "/graph"))
+		Expect(log).To(ContainSubstring("backup inspect --show-metadata --empty s3://graph-backups/neo4j/" + ns + "/graph"))
+		Expect(log).NotTo(ContainSubstring("contract violation"))
+		GinkgoWriter.Printf("kubectl logs %s -c backup:\n%s\n", pod.Name, log)
+
+		second := realBackup(ns, "s3-second", inS3)
+		waitBackup(second, v1.BackupSucceeded, 2*time.Minute)
+		Expect(second.Status.Databases[0].Type).To(Equal(v1.BackupDiff), "the DIFF found its chain in the bucket")
+		Expect(second.Status.Databases[0].LowestTx).To(Equal(d.HighestTx + 1))
+
+		By("a Volume restore of the DIFF reads the chain from the bucket into the target claim")
+		target := &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: "restored-from-s3", Namespace: ns},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, StorageClassName: ptr.To(cluster.RealStorageClassName),
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, target)).To(Succeed())
+		rs := &v1.Restore{
+			ObjectMeta: metav1.ObjectMeta{Name: "from-s3", Namespace: ns},
+			Spec: v1.RestoreSpec{
+				Source: v1.RestoreSource{BackupName: second.Name}, Database: "neo4j", TargetDatabase: "neo4j",
+				Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26"}, Mode: v1.RestoreVolume,
+				Target:     &v1.RestoreTarget{ClaimName: target.Name},
+				JobOptions: realJobOptions(),
+			},
+		}
+		Expect(k8sClient.Create(ctx, rs)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(rs), rs)).To(Succeed())
+			g.Expect(rs.Status.Phase).To(BeElementOf(v1.RestoreSucceeded, v1.RestoreFailed))
+		}).WithTimeout(2 * time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+		Expect(rs.Status.Phase).To(Equal(v1.RestoreSucceeded), "%+v", rs.Status.Conditions)
+		chain := []string{artifactOf(first, "neo4j"), artifactOf(second, "neo4j")}
+		Expect(rs.Status.Chain).To(Equal(chain))
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(target), target)).To(Succeed())
+		restored, err := os.ReadFile(filepath.Join(volumePath(target.Spec.VolumeName), "databases", "neo4j", "restored-from"))
+		Expect(err).NotTo(HaveOccurred())
+		for _, a := range chain {
+			Expect(string(restored)).To(ContainSubstring(a))
+		}
+		left, err := os.ReadDir(volumePath(target.Spec.VolumeName))
+		Expect(err).NotTo(HaveOccurred())
+		for _, e := range left {
+			Expect(e.Name()).NotTo(Equal(".neo4j-restore-tmp"), "the chain's download is removed")
 		}
 	})
 

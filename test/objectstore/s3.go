@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -29,16 +30,26 @@ type S3 struct {
 	client *s3.Client
 }
 
-// StartS3 starts the server with buckets, stopped when t ends.
-func StartS3(t testing.TB, buckets ...string) *S3 {
-	t.Helper()
+// S3Handler is the S3-compatible server with buckets, in memory, for a listener of the caller's
+// (test/cmd/s3server serves it inside the real node's pod network).
+func S3Handler(buckets ...string) (http.Handler, error) {
 	backend := s3mem.New()
 	for _, b := range buckets {
 		if err := backend.CreateBucket(b); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	return gofakes3.New(backend).Server(), nil
+}
+
+// StartS3 starts the server with buckets, stopped when t ends.
+func StartS3(t testing.TB, buckets ...string) *S3 {
+	t.Helper()
+	handler, err := S3Handler(buckets...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	s := &S3{Endpoint: srv.URL, Home: t.TempDir(),
 		client: s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, Credentials: aws.AnonymousCredentials{}})}
