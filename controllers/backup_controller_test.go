@@ -475,17 +475,21 @@ var _ = Describe("Backup controller", func() {
 		}
 		Expect(k8sClient.Delete(ctx, rs)).To(Succeed())
 
-		By("SeedFromURI from a bucket is refused with what to use instead")
+		By("SeedFromURI from a bucket: the seed server fetches from the bucket with the Backup's access, in no particular zone")
 		seed := w.restore("seed-from-bucket", func(s *v1.RestoreSpec) {
 			s.Source.BackupName, s.Mode, s.Target = "older", v1.RestoreSeedFromURI, nil
 			s.Cluster.ServerSelector = backupSpec().Cluster.ServerSelector
 			s.CredentialsSecret = &v1.CredentialsSecret{Name: "neo4j-admin"}
 		})
+		server := &batchv1.Job{}
 		eventually(func(g Gomega) {
-			got := getRestore(g, seed)
-			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
-			g.Expect(got.Status.Conditions).To(ContainElement(HaveField("Message", ContainSubstring("mode SeedFromURI from a bucket (s3://graph-backups/neo4j/"+w.ns+"/graph) is not supported yet"))))
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: resources.SeedServerName(seed.Name)}, server)).To(Succeed())
 		})
+		sc := server.Spec.Template.Spec.Containers[0]
+		Expect(sc.Args).To(ContainElements("--dir=s3://graph-backups/neo4j/"+w.ns+"/graph", "--file=neo4j-2026-11-28T02-00-00.backup"))
+		Expect(sc.Env).To(ContainElement(corev1.EnvVar{Name: "AWS_REGION", Value: "eu-west-1"}))
+		Expect(server.Spec.Template.Spec.Affinity).To(BeNil())
+		Expect(k8sClient.Delete(ctx, seed)).To(Succeed())
 
 		By("a bucket folder no Backup describes is inspected there, with the Restore's access")
 		other := w.restore("from-other-cluster", func(s *v1.RestoreSpec) {

@@ -462,9 +462,6 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 	} else {
 		loc, access = location.OfSource(rs.Spec.Source.Storage), rs.Spec.Source.Storage.ObjectStore
 	}
-	if loc.InBucket() && rs.Spec.Mode == v1.RestoreSeedFromURI {
-		return refuse(v1.ReasonInvalidSpec, "mode SeedFromURI from a bucket (%s) is not supported yet: restore with mode Volume, or drill with mode Verify", loc)
-	}
 	until, err := chain.ParseUntil(rs.Spec.RestoreUntil)
 	if err != nil {
 		return refuse(v1.ReasonInvalidSpec, "spec.restoreUntil: %v", err)

@@ -152,3 +152,29 @@ func TestBackupIntoABucketThatIsNot(t *testing.T) {
 		})
 	}
 }
+
+// A SeedFromURI restore of a Backup in a bucket: the seed server (the agent, with the bucket's
+// environment) fetches a FULL into its scratch space and serves it, or restores the chain from
+// the bucket and serves a dump of it; the servers fetch over HTTP and need no bucket credentials.
+func TestSeedServedFromABucket(t *testing.T) {
+	s3 := objectstore.StartS3(t, "backups")
+	dir := "s3://backups/prod/graph"
+	in := func(r run) run { r.version = "5.26"; return withEnv(r, s3.Env()) }
+	full := db(t, agent(t, dir, in(run{})), "neo4j")
+	diff := db(t, agent(t, dir, in(run{})), "neo4j")
+
+	url := serveEnv(t, "5.26", dir, s3.Env(), "--file="+full.Artifact)
+	code, rep, calls := seed(t, seedRun{version: "5.26", state: t.TempDir(),
+		args: []string{"--database=neo4j-restored", "--seed-uri=" + url + "/" + full.Artifact, "--chain=" + full.Artifact}})
+	if code != 0 || !strings.Contains(calls, "SEED "+url+"/"+full.Artifact+": fetched") {
+		t.Fatalf("a FULL served from the bucket: exit %d, %+v\n%s", code, rep, calls)
+	}
+
+	url = serveEnv(t, "5.26", dir, s3.Env(), "--file="+full.Artifact, "--file="+diff.Artifact, "--prepare", "--neo4j-version=5.26",
+		"--database=neo4j", "--temp-dir="+filepath.Join(t.TempDir(), "restore-tmp"))
+	code, rep, calls = seed(t, seedRun{version: "5.26", state: t.TempDir(),
+		args: []string{"--database=neo4j-restored", "--seed-uri=" + url + "/neo4j.dump"}})
+	if code != 0 || !strings.Contains(calls, ": fetched") {
+		t.Fatalf("a chain prepared from the bucket: exit %d, %+v\n%s", code, rep, calls)
+	}
+}

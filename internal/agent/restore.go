@@ -273,6 +273,11 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
+	return syncedCopy(out, in)
+}
+
+// syncedCopy copies in to out, syncs and closes it: what is there afterwards is on disk.
+func syncedCopy(out *os.File, in io.Reader) error {
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
 		return err

@@ -21,12 +21,18 @@ import (
 // serve starts `agent serve` and returns the base URL it serves on.
 func serve(t *testing.T, version, dir string, args ...string) string {
 	t.Helper()
+	return serveEnv(t, version, dir, nil, args...)
+}
+
+// serveEnv is serve in a pod that also has env (a bucket's).
+func serveEnv(t *testing.T, version, dir string, env []string, args ...string) string {
+	t.Helper()
 	work := t.TempDir()
 	cmd := exec.Command(filepath.Join(binDir, "neo4j-backup-operator"), append([]string{"agent", "serve",
 		"--dir=" + dir, "--listen=127.0.0.1:0", "--data-dir=" + filepath.Join(work, "data"), "--scratch=" + work,
 		"--termination-log=" + filepath.Join(work, "termination-log")}, args...)...)
-	cmd.Env = []string{"PATH=" + binDir, "HEAP_SIZE=512m", "STANDIN_NEO4J_VERSION=" + version,
-		"STANDIN_DATA_DIR=" + filepath.Join(work, "data"), "STANDIN_LOG=" + filepath.Join(work, "standin.log")}
+	cmd.Env = append([]string{"PATH=" + binDir, "HEAP_SIZE=512m", "STANDIN_NEO4J_VERSION=" + version,
+		"STANDIN_DATA_DIR=" + filepath.Join(work, "data"), "STANDIN_LOG=" + filepath.Join(work, "standin.log")}, env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -68,7 +68,7 @@ func isDumpName(f string) bool {
 func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("agent serve", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	dir := flags.String("dir", "", "backup folder inside the mounted (read-only) backup volume")
+	dir := flags.String("dir", "", "backup folder inside the mounted (read-only) backup volume, or a bucket folder (s3://, gs://)")
 	listen := flags.String("listen", ":8080", "address to serve on")
 	var files listFlag
 	flags.Var(&files, "file", "an artifact to serve, or with --prepare, of the chain, FULL first; repeat")
@@ -108,6 +108,14 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return report(ExitInvalid, "", "HEAP_SIZE is not set: an unbounded JVM sizes its heap from the host")
 		}
 		req := neo4j.RestoreRequest{Version: v, Database: *database, UntilTx: *untilTx, ChainHighTx: *chainHighTx, TempPath: *tempDir}
+		if *tempDir != "" {
+			// "a temporary empty directory" (5.x restore-backup.adoc:144), made afresh.
+			_ = os.RemoveAll(*tempDir)
+			if err := os.MkdirAll(*tempDir, 0o750); err != nil {
+				return report(ExitFailed, "RestoreFailed", "preparing the seed: %v", err)
+			}
+			defer os.RemoveAll(*tempDir)
+		}
 		if *untilTime != "" {
 			t, err := time.Parse(time.RFC3339, *untilTime)
 			if err != nil {
@@ -126,7 +134,7 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			}
 		}
 		for _, f := range chain {
-			req.Artifacts = append(req.Artifacts, filepath.Join(*dir, f))
+			req.Artifacts = append(req.Artifacts, inFolder(*dir, f))
 		}
 		fmt.Fprintf(stdout, "preparing the seed: restoring %d artifact(s) of %s, then dumping it\n", len(chain), *database)
 		// Before 5.24 the chain is copied into the scratch space first (see runRestore).
@@ -148,6 +156,17 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		_ = os.RemoveAll(filepath.Join(*dataDir, "databases", *database))
 		_ = os.RemoveAll(filepath.Join(*dataDir, "transactions", *database))
 		serveDir, serveFiles = *scratch, []string{*database + ".dump"}
+	} else if isBucket(*dir) {
+		// A bucket's objects are not files to serve ranges of: the FULL is fetched into the
+		// scratch space first, and served from there.
+		if err := fetchAll(ctx, *dir, files, *scratch, stdout); err != nil {
+			var bad invalidError
+			if errors.As(err, &bad) {
+				return report(ExitInvalid, "", "fetching the seed: %v", err)
+			}
+			return report(ExitFailed, "RestoreFailed", "fetching the seed: %v", err)
+		}
+		serveDir = *scratch
 	}
 	h, err := ChainHandler(serveDir, serveFiles)
 	if err != nil {
@@ -171,6 +190,44 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	// Only ever stopped from outside (the operator deletes it, or the pod is evicted): not a
 	// success, so that a Job whose pod was drained replaces it instead of counting it complete.
 	return ExitTerminated
+}
+
+// fetchAll copies files from the bucket folder dir into the local folder into, each synced and
+// renamed into place whole.
+func fetchAll(ctx context.Context, dir string, files []string, into string, log io.Writer) error {
+	store, err := openFolder(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	for _, f := range files {
+		if strings.ContainsAny(f, `/\`) || f == "." || f == ".." {
+			return invalidError{fmt.Errorf("%q is not a file of the folder", f)}
+		}
+		if err := fetch(ctx, store, f, filepath.Join(into, f)); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		fmt.Fprintf(log, "agent: fetched %s from %s\n", f, dir)
+	}
+	return nil
+}
+
+func fetch(ctx context.Context, store folder, name, dst string) error {
+	in, err := store.open(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".part"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp) // gone after the rename; left only when something failed
+	if err := syncedCopy(out, in); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
 }
 
 // ExitTerminated is the seed server's exit code when it was stopped by a signal (128+SIGTERM).

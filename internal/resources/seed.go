@@ -1,7 +1,6 @@
 package resources
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -85,20 +84,20 @@ func seedServerLabels(r *v1.Restore) map[string]string {
 	return labels(RoleSeedServer, r.Name, r.Spec.Cluster.Name)
 }
 
-// SeedServerJob builds the seed server: the backup claim mounted read-only in the storage zone,
-// the agent serving exactly the chain's files, or first restoring the chain (to restoreUntil)
-// into scratch space and dumping it, then serving only that dump. It runs until the operator
-// deletes it when the restore has ended.
+// SeedServerJob builds the seed server: the backup claim mounted read-only in the storage zone
+// (or the bucket's access, in any zone), the agent serving exactly the chain's files (from a
+// bucket, fetched into scratch space first), or first restoring the chain (to restoreUntil) into
+// scratch space and dumping it, then serving only that dump. It runs until the operator deletes
+// it when the restore has ended.
 func SeedServerJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, error) {
 	version, err := neo4j.ParseVersion(r.Spec.Cluster.Neo4jVersion)
 	if err != nil {
 		return nil, err
 	}
 	_, prepare := SeedFile(r.Spec.Database, plan)
-	if plan.Location.InBucket() {
-		return nil, errors.New("a seed server serves from a backup volume, not from a bucket")
-	}
-	src := store(nil, plan.Location, true)
+	// From a bucket it fetches what it serves (or restores the chain from there): the servers
+	// fetch over HTTP, as from a volume, and need no access to the bucket.
+	src := store(plan.Access, plan.Location, true)
 	args := []string{"agent", "serve", "--dir=" + src.dir, fmt.Sprintf("--listen=:%d", SeedPort)}
 	for _, a := range plan.Chain {
 		args = append(args, "--file="+a)
@@ -114,6 +113,7 @@ func SeedServerJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job,
 		res = memoryResources(plan.Memory, r.Spec.Resources.CPU)
 		env = heapEnv(plan.Memory)
 	}
+	env = append(env, src.env...)
 	return restoreSideJob(r, restorePod{
 		name: SeedServerName(r.Name), component: RoleSeedServer,
 		backoffLimit:     ptr.To(ptr.Deref(r.Spec.BackoffLimit, 2)),

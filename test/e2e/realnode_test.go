@@ -129,29 +129,7 @@ var _ = Describe("the real node", Ordered, func() {
 	})
 
 	It("restores the FULL + DIFF chain from the read-only backup mount into a target claim, the files on disk", func() {
-		target := &corev1.PersistentVolumeClaim{
-			ObjectMeta: metav1.ObjectMeta{Name: "restored", Namespace: ns},
-			Spec: corev1.PersistentVolumeClaimSpec{
-				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, StorageClassName: ptr.To(cluster.RealStorageClassName),
-				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
-			},
-		}
-		Expect(k8sClient.Create(ctx, target)).To(Succeed())
-		rs := &v1.Restore{
-			ObjectMeta: metav1.ObjectMeta{Name: "chain", Namespace: ns},
-			Spec: v1.RestoreSpec{
-				Source: v1.RestoreSource{BackupName: diff.Name}, Database: "neo4j", TargetDatabase: "neo4j",
-				Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26"}, Mode: v1.RestoreVolume,
-				Target:     &v1.RestoreTarget{ClaimName: target.Name},
-				JobOptions: realJobOptions(),
-			},
-		}
-		Expect(k8sClient.Create(ctx, rs)).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(rs), rs)).To(Succeed())
-			g.Expect(rs.Status.Phase).To(BeElementOf(v1.RestoreSucceeded, v1.RestoreFailed))
-		}).WithTimeout(2 * time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
-		Expect(rs.Status.Phase).To(Equal(v1.RestoreSucceeded), "%+v", rs.Status.Conditions)
+		rs, target := realVolumeRestore(ns, "chain", diff.Name, "restored")
 		chain := []string{artifactOf(full, "neo4j"), artifactOf(diff, "neo4j")}
 		Expect(rs.Status.Chain).To(Equal(chain))
 
@@ -203,29 +181,7 @@ var _ = Describe("the real node", Ordered, func() {
 		Expect(second.Status.Databases[0].LowestTx).To(Equal(d.HighestTx + 1))
 
 		By("a Volume restore of the DIFF reads the chain from the bucket into the target claim")
-		target := &corev1.PersistentVolumeClaim{
-			ObjectMeta: metav1.ObjectMeta{Name: "restored-from-s3", Namespace: ns},
-			Spec: corev1.PersistentVolumeClaimSpec{
-				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, StorageClassName: ptr.To(cluster.RealStorageClassName),
-				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
-			},
-		}
-		Expect(k8sClient.Create(ctx, target)).To(Succeed())
-		rs := &v1.Restore{
-			ObjectMeta: metav1.ObjectMeta{Name: "from-s3", Namespace: ns},
-			Spec: v1.RestoreSpec{
-				Source: v1.RestoreSource{BackupName: second.Name}, Database: "neo4j", TargetDatabase: "neo4j",
-				Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26"}, Mode: v1.RestoreVolume,
-				Target:     &v1.RestoreTarget{ClaimName: target.Name},
-				JobOptions: realJobOptions(),
-			},
-		}
-		Expect(k8sClient.Create(ctx, rs)).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(rs), rs)).To(Succeed())
-			g.Expect(rs.Status.Phase).To(BeElementOf(v1.RestoreSucceeded, v1.RestoreFailed))
-		}).WithTimeout(2 * time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
-		Expect(rs.Status.Phase).To(Equal(v1.RestoreSucceeded), "%+v", rs.Status.Conditions)
+		rs, target := realVolumeRestore(ns, "from-s3", second.Name, "restored-from-s3")
 		chain := []string{artifactOf(first, "neo4j"), artifactOf(second, "neo4j")}
 		Expect(rs.Status.Chain).To(Equal(chain))
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(target), target)).To(Succeed())
@@ -435,6 +391,36 @@ func realBackupSpec(mut func(*v1.BackupSpec)) v1.BackupSpec {
 		mut(&spec)
 	}
 	return spec
+}
+
+// realVolumeRestore restores neo4j of Backup backup on the real node (mode Volume) into a new
+// claim of the real node's class, and returns the Restore once it Succeeded, and the claim.
+func realVolumeRestore(ns, name, backup, claim string) (*v1.Restore, *corev1.PersistentVolumeClaim) {
+	GinkgoHelper()
+	target := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: claim, Namespace: ns},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}, StorageClassName: ptr.To(cluster.RealStorageClassName),
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+		},
+	}
+	Expect(k8sClient.Create(ctx, target)).To(Succeed())
+	rs := &v1.Restore{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: v1.RestoreSpec{
+			Source: v1.RestoreSource{BackupName: backup}, Database: "neo4j", TargetDatabase: "neo4j",
+			Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26"}, Mode: v1.RestoreVolume,
+			Target:     &v1.RestoreTarget{ClaimName: target.Name},
+			JobOptions: realJobOptions(),
+		},
+	}
+	Expect(k8sClient.Create(ctx, rs)).To(Succeed())
+	Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(rs), rs)).To(Succeed())
+		g.Expect(rs.Status.Phase).To(BeElementOf(v1.RestoreSucceeded, v1.RestoreFailed))
+	}).WithTimeout(2 * time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+	Expect(rs.Status.Phase).To(Equal(v1.RestoreSucceeded), "%+v", rs.Status.Conditions)
+	return rs, target
 }
 
 func restoreDone(p v1.RestorePhase) bool { return p == v1.RestoreSucceeded || p == v1.RestoreFailed }
