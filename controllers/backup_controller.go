@@ -455,6 +455,9 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		if err := dropStoppedJob(ctx, r.Client, r.Reader, b, b.Status.Conditions, b.Status.JobName); err != nil {
 			return ctrl.Result{}, err
 		}
+		if err := r.dropStaging(ctx, b); err != nil {
+			return ctrl.Result{}, err
+		}
 		v, err := r.drilled(ctx, b)
 		if err != nil {
 			return ctrl.Result{}, err
@@ -478,6 +481,27 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	fx := &effects{}
 	r.report(ctx, b, next, fx)
 	return commit(ctx, r.Client, next, b.Status, next.Status, fx, res)
+}
+
+// dropStaging deletes the Job of a finished backup into a bucket, once its status is final: its
+// pods' staging volumes (ephemeral, as large as the database) go with the pods, which a finished
+// Job keeps until it is deleted, and a schedule keeps several. Its report is in the status.
+func (r *BackupReconciler) dropStaging(ctx context.Context, b *v1.Backup) error {
+	if b.Status.Storage == nil || !b.Status.Storage.InBucket() || b.Status.JobName == "" {
+		return nil
+	}
+	job := &batchv1.Job{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.Status.JobName}, job); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !metav1.IsControlledBy(job, b) || job.DeletionTimestamp != nil {
+		return nil
+	}
+	err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &job.UID})
+	if client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting Job %s, whose pods hold staging volumes: %w", job.Name, err)
+	}
+	return nil
 }
 
 // drillSourceKey indexes drills (Restores of mode Verify) by the Backup they restore.
@@ -534,6 +558,13 @@ func (r *BackupReconciler) start(ctx context.Context, b *v1.Backup, now time.Tim
 
 // launch reads what the start needs, decides, prepares the claim and creates the Job.
 func (r *BackupReconciler) launch(ctx context.Context, b *v1.Backup, budget v1.MemoryBudget, now time.Time) (ctrl.Result, error) {
+	if o, err := r.sharedWith(ctx, b); err != nil {
+		return ctrl.Result{}, err
+	} else if o != nil {
+		r.fail(b, now, v1.ReasonLocationShared, fmt.Sprintf("the bucket folder %s holds the backups of Backup %s/%s: one namespace's backups to a folder; give this one its own storage.path (the default, <namespace>/<cluster>, is)",
+			location.Of(b), o.Namespace, o.Name))
+		return ctrl.Result{}, nil
+	}
 	if h, err := r.writer(ctx, b); err != nil {
 		return ctrl.Result{}, err
 	} else if h != nil {
@@ -597,6 +628,7 @@ type holder struct{ name, what string }
 // started) is not missed: the decision to write rests on what the API server holds. Then the
 // pods: one whose Backup was deleted while it ran (Replace, by hand) writes until it is gone.
 func (r *BackupReconciler) writer(ctx context.Context, b *v1.Backup) (*holder, error) {
+	loc := location.Of(b)
 	for _, reader := range []client.Reader{r.Client, r.Reader} {
 		list := &v1.BackupList{}
 		if err := reader.List(ctx, list, client.InNamespace(b.Namespace)); err != nil {
@@ -608,18 +640,21 @@ func (r *BackupReconciler) writer(ctx context.Context, b *v1.Backup) (*holder, e
 	}
 	// The Jobs and pods of the location: a prune's (from its Job's creation, before its pod
 	// exists) and a backup's whose Backup was deleted while it ran. A prune waits for backups
-	// only: prunes of one location may run together, each deleting its own Backup's files.
-	loc := location.Of(b)
+	// only: prunes of one location may run together, each deleting its own Backup's files. For a
+	// bucket folder, those of every namespace (sharedWith refuses a folder two namespaces use,
+	// but a pod may outlive its Backup).
 	sel := client.MatchingLabels{resources.LabelLocation: resources.LocationLabel(loc)}
-	writes := func(labels map[string]string) bool {
+	writes := func(o metav1.Object) bool {
+		labels := o.GetLabels()
 		role := labels[resources.LabelComponent]
-		return labels[resources.LabelBackup] != resources.LabelValue(b.Name) && // b's own is no reason to wait
+		own := o.GetNamespace() == b.Namespace && labels[resources.LabelBackup] == resources.LabelValue(b.Name)
+		return !own && // b's own is no reason to wait
 			(role == resources.RoleBackup || (role == resources.RolePrune && b.DeletionTimestamp == nil))
 	}
 	var role string
 	name, err := locationJob(ctx, r.Client, b.Namespace, loc, func(j *batchv1.Job) bool {
 		role = j.Labels[resources.LabelComponent]
-		return j.DeletionTimestamp == nil && writes(j.Labels)
+		return j.DeletionTimestamp == nil && writes(j)
 	})
 	if err != nil {
 		return nil, err
@@ -627,12 +662,35 @@ func (r *BackupReconciler) writer(ctx context.Context, b *v1.Backup) (*holder, e
 		return &holder{name: "Job " + name, what: "its " + role + " runs"}, nil
 	}
 	pods := &corev1.PodList{}
-	if err := r.Client.List(ctx, pods, client.InNamespace(b.Namespace), sel); err != nil {
+	if err := r.Client.List(ctx, pods, append(scope(loc, b.Namespace, true), sel)...); err != nil {
 		return nil, failed(reasonFailedList, fmt.Errorf("listing the pods of the location: %w", err))
 	}
-	for _, p := range pods.Items {
-		if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed && writes(p.Labels) {
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed && writes(p) {
 			return &holder{name: "pod " + p.Name, what: "a " + p.Labels[resources.LabelComponent] + " pod still runs there"}, nil
+		}
+	}
+	return nil, nil
+}
+
+// sharedWith is a Backup of another namespace that writes, or wrote, b's bucket folder, or nil:
+// the folder is no namespace's, but a chain is: retention, deletion and restores read the
+// Backups of one namespace, so a DIFF of one namespace's on another's FULL would lose its
+// chain when the other's retention deletes it. Asked of the cache, which holds every namespace
+// the operator watches.
+func (r *BackupReconciler) sharedWith(ctx context.Context, b *v1.Backup) (*v1.Backup, error) {
+	loc := location.Of(b)
+	if !loc.InBucket() {
+		return nil, nil
+	}
+	list := &v1.BackupList{}
+	if err := r.Client.List(ctx, list); err != nil {
+		return nil, failed(reasonFailedList, fmt.Errorf("listing the Backups of the bucket folder: %w", err))
+	}
+	for i := range list.Items {
+		if o := &list.Items[i]; o.Namespace != b.Namespace && location.Of(o) == loc {
+			return o, nil
 		}
 	}
 	return nil, nil
@@ -642,11 +700,23 @@ func (r *BackupReconciler) writer(ctx context.Context, b *v1.Backup) (*holder, e
 // that no file goes from under a restore (one that restores b itself, say, as retention expires
 // it). Read past the cache.
 func (r *BackupReconciler) restoring(ctx context.Context, b *v1.Backup) (*holder, error) {
+	loc := location.Of(b)
 	list := &v1.RestoreList{}
 	if err := r.Reader.List(ctx, list, client.InNamespace(b.Namespace)); err != nil {
 		return nil, failed(reasonFailedList, fmt.Errorf("listing the Restores of the location: %w", err))
 	}
-	loc := location.Of(b)
+	if loc.InBucket() {
+		// Restores of other namespaces may read the bucket folder too: those the cache holds.
+		others := &v1.RestoreList{}
+		if err := r.Client.List(ctx, others); err != nil {
+			return nil, failed(reasonFailedList, fmt.Errorf("listing the Restores of the location: %w", err))
+		}
+		for _, rs := range others.Items {
+			if rs.Namespace != b.Namespace {
+				list.Items = append(list.Items, rs)
+			}
+		}
+	}
 	for _, rs := range list.Items {
 		if rs.Status.Phase == v1.RestoreSucceeded || rs.Status.Phase == v1.RestoreFailed || rs.DeletionTimestamp != nil {
 			continue
@@ -655,11 +725,11 @@ func (r *BackupReconciler) restoring(ctx context.Context, b *v1.Backup) (*holder
 		switch src := rs.Spec.Source; {
 		case src.Storage != nil:
 			from = location.OfSource(src.Storage)
-		case src.BackupName == b.Name:
+		case src.BackupName == b.Name && rs.Namespace == b.Namespace:
 			from = loc
 		case src.BackupName != "":
 			o := &v1.Backup{}
-			if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: src.BackupName}, o); err != nil {
+			if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: rs.Namespace, Name: src.BackupName}, o); err != nil {
 				if apierrors.IsNotFound(err) {
 					continue
 				}
@@ -668,7 +738,11 @@ func (r *BackupReconciler) restoring(ctx context.Context, b *v1.Backup) (*holder
 			from = location.Of(o)
 		}
 		if from == loc {
-			return &holder{name: "Restore " + rs.Name, what: "it reads the artifacts there"}, nil
+			name := rs.Name
+			if rs.Namespace != b.Namespace {
+				name = rs.Namespace + "/" + name // a bucket folder's reader elsewhere
+			}
+			return &holder{name: "Restore " + name, what: "it reads the artifacts there"}, nil
 		}
 	}
 	return nil, nil
@@ -807,7 +881,7 @@ func decideStart(b *v1.Backup, budget v1.MemoryBudget, w backupWorld) backupStar
 	}
 	d := backupStart{refusal: refusal, placement: &v1.Placement{ClusterZones: placement.ClusterZones, StorageZone: placement.StorageZone, CrossZone: placement.CrossZone}}
 	if bucket != nil {
-		d.placement.Bucket, d.placement.Region = bucketOf(bucket.URI), bucket.Region
+		d.placement.Bucket, d.placement.Region = resources.Location(b).URI, bucket.Region
 	}
 	if refusal != nil {
 		return d
@@ -832,13 +906,6 @@ func decideStart(b *v1.Backup, budget v1.MemoryBudget, w backupWorld) backupStar
 	}
 	d.plan = &resources.BackupPlan{Members: cands, StorageZone: placement.StorageZone, Location: resources.Location(b), Memory: budget}
 	return d
-}
-
-// bucketOf is the scheme and bucket of a bucket folder's URI: s3://name of s3://name/prefix.
-func bucketOf(uri string) string {
-	scheme, rest, _ := strings.Cut(uri, "://")
-	name, _, _ := strings.Cut(rest, "/")
-	return scheme + "://" + name
 }
 
 // prepareClaim creates the claim, or disowns it, as decideStart said.

@@ -441,7 +441,7 @@ var _ = Describe("Backup controller", func() {
 		Expect(staging.Ephemeral.VolumeClaimTemplate.Spec.Resources.Requests.Storage().String()).To(Equal("20Gi"))
 		err := k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "neo4j-backups-graph"}, &corev1.PersistentVolumeClaim{})
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "no claim is made for a bucket: %v", err)
-		where := &v1.StorageLocation{URI: "s3://graph-backups/neo4j", Path: w.ns + "/graph"}
+		where := &v1.StorageLocation{URI: "s3://graph-backups", Path: "neo4j/" + w.ns + "/graph", Endpoint: "https://minio.storage:9000"}
 		eventually(func(g Gomega) {
 			got := get(older)(g)
 			g.Expect(got.Status.Phase).To(Equal(v1.BackupPending))
@@ -454,6 +454,12 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(got.Status.Phase).To(Equal(v1.BackupSucceeded))
 			g.Expect(got.Status.Placement.CrossZone).To(BeTrue())
 			g.Expect(got.Status.Placement.Bucket).To(Equal("s3://graph-backups"))
+		})
+		By("the finished Job goes, and with it its pods and their staging volumes")
+		eventually(func(g Gomega) {
+			j := &batchv1.Job{}
+			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), j)
+			g.Expect(apierrors.IsNotFound(err) || j.DeletionTimestamp != nil).To(BeTrue(), "Job %s is still there", job.Name)
 		})
 		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("Normal Pending: created Job older-backup to s3://graph-backups/neo4j/" + w.ns + "/graph, members in order")))
 
@@ -524,6 +530,33 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
 		})
 		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("PruneStarted: deleting 1 artifact, neo4j-2026-11-28T02-00-00.backup from s3://graph-backups/neo4j/" + w.ns + "/graph")))
+	})
+
+	It("refuses a bucket folder another namespace's Backups use, however the spec spells it", func() {
+		inS3 := func(uri, path string) func(*v1.BackupSpec) {
+			return func(s *v1.BackupSpec) {
+				s.Storage.PersistentVolumeClaim, s.Storage.Path = nil, path
+				s.Storage.ObjectStore = &v1.ObjectStoreSpec{URI: uri, Region: "eu-west-1",
+					Credentials: v1.ObjectStoreCredentials{SecretName: "aws-backup"}, Staging: &v1.ClaimTemplate{Size: resource.MustParse("1Gi")}}
+			}
+		}
+		a := newWorld()
+		a.cluster()
+		first := a.backup("first", inS3("s3://shared-backups/neo4j", "prod/graph"))
+		jobOf(first)
+		b := newWorld()
+		b.cluster()
+		second := b.backup("second", inS3("s3://shared-backups/neo4j/prod", "graph"))
+		eventually(func(g Gomega) {
+			got := get(second)(g)
+			g.Expect(got.Status.Phase).To(Equal(v1.BackupFailed))
+			g.Expect(readyCondition(got).Reason).To(Equal(v1.ReasonLocationShared))
+			g.Expect(readyCondition(got).Message).To(ContainSubstring("the bucket folder s3://shared-backups/neo4j/prod/graph holds the backups of Backup " + a.ns + "/first"))
+		})
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: b.ns, Name: resources.ChildName("second", resources.RoleBackup)}, &batchv1.Job{})).NotTo(Succeed())
+		// Another folder of the same bucket is another location.
+		third := b.backup("third", inS3("s3://shared-backups/neo4j", "staging/graph"))
+		jobOf(third)
 	})
 
 	It("never lets the template claim go with its Backups, and disowns one an earlier version gave them", func() {

@@ -313,7 +313,7 @@ func TestDecideStart(t *testing.T) {
 			}
 			where := v1.StorageLocation{ClaimName: "neo4j-backups-graph", Path: "prod/graph"}
 			if b.Spec.Storage.ObjectStore != nil {
-				where = v1.StorageLocation{URI: "s3://graph-backups/neo4j", Path: "prod/graph"}
+				where = v1.StorageLocation{URI: "s3://graph-backups", Path: "neo4j/prod/graph"}
 				if d.placement.Bucket != "s3://graph-backups" || d.placement.Region != "eu-west-1" {
 					t.Errorf("placement names bucket %q in %q", d.placement.Bucket, d.placement.Region)
 				}
@@ -559,5 +559,43 @@ func TestKeepDecisionWithManifests(t *testing.T) {
 	}
 	if keep, why, _ := keepDecision(ptr.To(gone(a)), []v1.Backup{gone(a), f}); keep {
 		t.Fatalf("a behind f alone: kept (%s)", why)
+	}
+}
+
+func TestDecideRestoreFromABucket(t *testing.T) {
+	budget := v1.MemoryBudget{Heap: resource.MustParse("1Gi"), PageCache: resource.MustParse("512Mi"), Limit: resource.MustParse("2Gi")}
+	loc := v1.StorageLocation{URI: "s3://graph-backups", Path: "neo4j/prod/graph"}
+	full := v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: "full"},
+		Spec: v1.BackupSpec{Storage: v1.StorageSpec{ObjectStore: &v1.ObjectStoreSpec{URI: "s3://graph-backups/neo4j", Region: "eu-west-1",
+			Credentials: v1.ObjectStoreCredentials{WorkloadIdentity: true}}}, JobOptions: v1.JobOptions{ServiceAccountName: "backup"}},
+		Status: v1.BackupStatus{Phase: v1.BackupSucceeded, Storage: &loc, CompletionTime: &metav1.Time{Time: at("01:00:00")},
+			Placement: &v1.Placement{StorageZone: "zone-c", Bucket: "s3://graph-backups"},
+			Databases: []v1.DatabaseResult{{Name: "neo4j", Type: v1.BackupFull, Artifact: "full.backup", LowestTx: 1, HighestTx: 10}}}}
+	v526, _ := neo4j.ParseVersion("5.26")
+	v524, _ := neo4j.ParseVersion("5.24")
+	for _, tc := range []struct {
+		name    string
+		version neo4j.Version
+		sa      string
+		reason  string
+	}{
+		{name: "read with the Backup's access, in no zone", version: v526, sa: "restorer"},
+		{name: "a version whose backup inspect cannot read the bucket", version: v524, sa: "restorer", reason: v1.ReasonInvalidSpec},
+		{name: "workload identity needs the Restore's ServiceAccount", version: v526, reason: v1.ReasonInvalidSpec},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "prod"}, Spec: v1.RestoreSpec{Database: "neo4j",
+				Source: v1.RestoreSource{BackupName: "full"}, JobOptions: v1.JobOptions{ServiceAccountName: tc.sa}}}
+			d := decideRestore(rs, tc.version, budget, restoreWorld{source: &full, backups: []v1.Backup{full}})
+			if d.reason != tc.reason {
+				t.Fatalf("reason %q (%s), want %q", d.reason, d.message, tc.reason)
+			}
+			if tc.reason != "" {
+				return
+			}
+			if d.plan.Location != loc || d.plan.Access != full.Spec.Storage.ObjectStore || d.plan.Zone != "" || strings.Join(d.plan.Chain, " ") != "full.backup" {
+				t.Errorf("plan %+v", d.plan)
+			}
+		})
 	}
 }

@@ -450,11 +450,21 @@ func followJob(ctx context.Context, c client.Client, reader client.Reader, owner
 	return job, nil, ctrl.Result{RequeueAfter: v.requeue}, nil
 }
 
+// scope is where the objects that use loc are listed: a claim's namespace; for a bucket folder,
+// which is no namespace's, every namespace the cache holds (cached: the operator's reach there) or
+// the given one (the API server: permissions may stop at it).
+func scope(loc v1.StorageLocation, namespace string, cached bool) []client.ListOption {
+	if loc.InBucket() && cached {
+		return nil
+	}
+	return []client.ListOption{client.InNamespace(namespace)}
+}
+
 // locationJob is the first Job of the storage location loc (its LabelLocation) that has not
 // ended and that counts, or "": what writes there, for the one-writer rule.
 func locationJob(ctx context.Context, c client.Reader, namespace string, loc v1.StorageLocation, counts func(*batchv1.Job) bool) (string, error) {
 	jobs := &batchv1.JobList{}
-	if err := c.List(ctx, jobs, client.InNamespace(namespace), client.MatchingLabels{resources.LabelLocation: resources.LocationLabel(loc)}); err != nil {
+	if err := c.List(ctx, jobs, append(scope(loc, namespace, true), client.MatchingLabels{resources.LabelLocation: resources.LocationLabel(loc)})...); err != nil {
 		return "", failed(reasonFailedList, fmt.Errorf("listing the Jobs of the location: %w", err))
 	}
 	for i := range jobs.Items {

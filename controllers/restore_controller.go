@@ -462,6 +462,18 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 	} else {
 		loc, access = location.OfSource(rs.Spec.Source.Storage), rs.Spec.Source.Storage.ObjectStore
 	}
+	if loc.InBucket() {
+		// Admission sees these only for a source.storage bucket; a named Backup's bucket is
+		// known here.
+		switch {
+		case !version.AtLeast(5, 25):
+			return refuse(v1.ReasonInvalidSpec, "spec.cluster.neo4jVersion: %s is in the bucket folder %s, which a restore reads with neo4j-admin backup inspect, new in 5.25; this Restore says %s", sourceName(rs), loc, version)
+		case access == nil:
+			return refuse(v1.ReasonInvalidSpec, "%s is in the bucket folder %s, but its spec says nothing of how to reach it", sourceName(rs), loc)
+		case access.Credentials.WorkloadIdentity && rs.Spec.ServiceAccountName == "":
+			return refuse(v1.ReasonInvalidSpec, "spec.serviceAccountName: %s is reached by workload identity: name the ServiceAccount the cloud identity is bound to, as the Backup does", sourceName(rs))
+		}
+	}
 	until, err := chain.ParseUntil(rs.Spec.RestoreUntil)
 	if err != nil {
 		return refuse(v1.ReasonInvalidSpec, "spec.restoreUntil: %v", err)
@@ -535,6 +547,14 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 		d.untilTx = c.HighTx
 	}
 	return d
+}
+
+// sourceName names a Restore's source in a message.
+func sourceName(rs *v1.Restore) string {
+	if n := rs.Spec.Source.BackupName; n != "" {
+		return "Backup " + n
+	}
+	return "the source"
 }
 
 // recorded are the artifacts of database db in loc as the Backups recorded them (location.Links:

@@ -373,9 +373,14 @@ type StorageLocation struct {
 	// claimName of the volume.
 	// +optional
 	ClaimName string `json:"claimName,omitempty"`
-	// uri of the bucket folder (objectStore.uri, without a trailing '/').
+	// uri of the bucket (scheme://name); path holds the folder in it (objectStore.uri's prefix,
+	// then storage.path), so that one folder is one location however a spec splits it.
 	// +optional
 	URI string `json:"uri,omitempty"`
+	// endpoint of the S3-compatible store the bucket is in, when not AWS: the same names at
+	// another endpoint are another location.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
 	// path inside it.
 	// +optional
 	Path string `json:"path,omitempty"`

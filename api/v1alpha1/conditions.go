@@ -50,6 +50,8 @@ const (
 	// ReasonLocationBusy: another Backup writes to the storage location (a backup, or the prune
 	// of a Backup being deleted); this one waits for it, however long it runs.
 	ReasonLocationBusy = "LocationBusy"
+	// ReasonLocationShared: the Backup's bucket folder holds another namespace's Backups.
+	ReasonLocationShared = "LocationShared"
 	// ReasonLowSpace / ReasonEnoughSpace: the StorageSpace condition's reasons.
 	ReasonLowSpace    = "LowSpace"
 	ReasonEnoughSpace = "EnoughSpace"

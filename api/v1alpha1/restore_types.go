@@ -44,7 +44,7 @@ type RestoreSource struct {
 
 // StorageLocationSpec is a place holding backup artifacts: a claim or a bucket folder, and a path.
 // +kubebuilder:validation:XValidation:rule="has(self.claimName) != has(self.objectStore)",message="set exactly one of claimName (a volume) and objectStore (a bucket)"
-// +kubebuilder:validation:XValidation:rule="!has(self.objectStore) || (!has(self.objectStore.staging) && !has(self.objectStore.zone))",message="staging and zone are for backups; a restore stages on the claim it restores into",fieldPath=".objectStore"
+// +kubebuilder:validation:XValidation:rule="!has(self.objectStore) || !has(self.objectStore.staging)",message="staging is for backups; a restore stages on the claim it restores into",fieldPath=".objectStore"
 type StorageLocationSpec struct {
 	// claimName of a PersistentVolumeClaim in this namespace. It is mounted
 	// read-only.
@@ -55,7 +55,8 @@ type StorageLocationSpec struct {
 
 	// objectStore is the bucket folder (uri, credentials, endpoint, region,
 	// project; as a Backup's storage.objectStore) holding the artifacts under
-	// path. The restore's pods read it; nothing is written there.
+	// path. The restore's pods read it from any zone (zone is not used);
+	// nothing is written there.
 	// +optional
 	ObjectStore *ObjectStoreSpec `json:"objectStore,omitempty"`
 

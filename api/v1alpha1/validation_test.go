@@ -400,7 +400,7 @@ var invalidObjects = map[string]invalid{
 		"spec.source.storage.objectStore", "a restore from a bucket needs Neo4j 5.25 or later"},
 	"a restore from a bucket with a staging volume": {restoreWith(fromBucket, func(s *v1.RestoreSpec) {
 		s.Source.Storage.ObjectStore.Staging = &v1.ClaimTemplate{Size: resource.MustParse("1Gi")}
-	}), "spec.source.storage.objectStore", "staging and zone are for backups"},
+	}), "spec.source.storage.objectStore", "staging is for backups"},
 	"a restore from a bucket with a malformed URI": {restoreWith(fromBucket, func(s *v1.RestoreSpec) { s.Source.Storage.ObjectStore.URI = "s3:/graph-backups" }),
 		"spec.source.storage.objectStore.uri", "must be s3://<bucket>[/<prefix>]"},
 	"a restore from a bucket by workload identity without a ServiceAccount": {restoreWith(fromBucket, func(s *v1.RestoreSpec) {
@@ -441,6 +441,9 @@ var _ = Describe("admission of invalid objects", func() {
 				s.Verify = &v1.VerifySpec{Database: "movies", Scratch: v1.ClaimTemplate{Size: resource.MustParse("10Gi")}}
 			})("base-drills"), restoreWith(verifyRestore, func(s *v1.RestoreSpec) { s.Cluster.Neo4jVersion = "4.4" })("base-verify-44"),
 			inBucket(func(*v1.BackupSpec) {})("base-s3"), fromBucket("base-from-s3"),
+			restoreWith(fromBucket, func(s *v1.RestoreSpec) {
+				s.Source.Storage.ObjectStore.URI, s.Source.Storage.ObjectStore.Zone = "s3://graph--use1-az4--x-s3", "us-east-1a"
+			})("base-from-s3-express"),
 			scheduleWith(func(s *v1.BackupScheduleSpec) {
 				s.Template.Storage.PersistentVolumeClaim, s.Template.Storage.ObjectStore = nil, validObjectStore()
 				s.Verify = &v1.VerifySpec{Scratch: v1.ClaimTemplate{Size: resource.MustParse("10Gi")}}

@@ -97,7 +97,11 @@ func Backup(ctx context.Context, cfg BackupConfig, run Runner, now func() time.T
 			rep.Space = space(cfg.Dir)
 		}
 		if !result.Fits(rep, result.MaxMessage-manifestRoom) {
-			rep.Manifest = keepManifest(ctx, store, cfg.BackupName, started, &rep)
+			// Also when the run was stopped (its context cancelled): what the backup wrote
+			// needs its record, or no prune would ever find the artifacts it lists.
+			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			rep.Manifest = keepManifest(mctx, store, cfg.BackupName, started, &rep)
+			cancel()
 		}
 	}()
 	b := &backup{cfg: cfg, run: run, now: now, fresh: map[string]bool{}, store: store}

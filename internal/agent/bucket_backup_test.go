@@ -178,3 +178,15 @@ func TestSeedServedFromABucket(t *testing.T) {
 		t.Fatalf("a chain prepared from the bucket: exit %d, %+v\n%s", code, rep, calls)
 	}
 }
+
+// A bucket nobody made is that, for a restore and an inspection too: never "no chain there".
+func TestRestoreFromABucketThatIsNot(t *testing.T) {
+	s3 := objectstore.StartS3(t, "backups")
+	if code, rep := inspectEnv(t, s3.Env(), "s3://nobody/prod/graph", "--database=neo4j"); code != 1 || rep.Reason != "RestoreFailed" || !strings.Contains(rep.Error, "backup folder") {
+		t.Errorf("inspection: exit %d, %+v", code, rep)
+	}
+	if code, rep, calls := restoreEnv(t, "5.26", "s3://nobody/prod/graph", t.TempDir(), s3.Env(), "--database=neo4j",
+		"--artifact=neo4j-2026-12-01T02-00-00.backup", "--temp-dir="+t.TempDir()); code != 1 || rep.Reason != "RestoreFailed" || strings.Contains(calls, "database restore") {
+		t.Errorf("restore: exit %d, %+v\n%s", code, rep, calls)
+	}
+}

@@ -71,14 +71,17 @@ func inspectMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		target.Until = &t
 	}
+	// The folder first: a bucket that is not there (or refuses these credentials) must fail as
+	// such, never look like a folder without the chain; what neo4j-admin prints for one is not
+	// documented.
+	store, code, reason, err := openSource(ctx, *dir)
+	if err != nil {
+		return finish(code, reason, "%v", err)
+	}
+	defer store.Close()
 	if *manifest != "" {
 		file, digest, _ := strings.Cut(*manifest, "@")
-		store, code, reason, err := openSource(ctx, *dir)
-		if err != nil {
-			return finish(code, reason, "%v", err)
-		}
 		m, err := readManifest(ctx, store, file, digest)
-		store.Close()
 		if err != nil {
 			return finish(ExitFailed, "RestoreFailed", "%v", err)
 		}

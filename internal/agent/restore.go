@@ -84,6 +84,12 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		req.TempPath = *tempDir
 		defer os.RemoveAll(*tempDir)
 	}
+	// The folder first: a bucket that is not there must fail as such (see inspectMain).
+	store, code, reason, err := openSource(ctx, *dir)
+	if err != nil {
+		return finish(code, reason, "%v", err)
+	}
+	defer store.Close()
 	if *chainLength > len(artifacts) {
 		of := *source
 		if of == "" {
@@ -99,11 +105,6 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		artifacts = resolved
 	}
-	store, code, reason, err := openSource(ctx, *dir)
-	if err != nil {
-		return finish(code, reason, "%v", err)
-	}
-	defer store.Close()
 	for _, a := range artifacts {
 		if _, _, err := store.stat(ctx, a); err != nil {
 			return finish(ExitFailed, "InvalidChain", "artifact %s: %v", a, err)

@@ -124,6 +124,16 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			req.UntilTime = &t
 		}
 		chain := []string(files)
+		if store, err := openFolder(ctx, *dir); err != nil {
+			// A bucket that is not there fails as such (see inspectMain).
+			var bad invalidError
+			if errors.As(err, &bad) {
+				return report(ExitInvalid, "", "preparing the seed: %v", err)
+			}
+			return report(ExitFailed, "RestoreFailed", "preparing the seed: backup folder: %v", err)
+		} else {
+			store.Close()
+		}
 		if *chainLength > len(files) {
 			if chain, err = resolveAgain(ctx, *admin, *dir, *database, files, *chainLength, stdout); err != nil {
 				var bad invalidError

@@ -25,14 +25,19 @@ func Of(b *v1.Backup) v1.StorageLocation {
 // bucket folder's URI without its trailing '/').
 func OfSource(s *v1.StorageLocationSpec) v1.StorageLocation {
 	if s.ObjectStore != nil {
-		return v1.StorageLocation{URI: resources.BucketFolder(s.ObjectStore.URI), Path: s.Path}
+		return resources.BucketLocation(s.ObjectStore, s.Path)
 	}
 	return v1.StorageLocation{ClaimName: s.ClaimName, Path: s.Path}
 }
 
-// Key names b's location in a lock: its namespace and location.
+// Key names b's location in a lock: its namespace and location; a bucket folder is no
+// namespace's, so there the store and location alone.
 func Key(b *v1.Backup) string {
-	return b.Namespace + "/" + Of(b).String()
+	loc := Of(b)
+	if loc.InBucket() {
+		return "bucket " + loc.Endpoint + " " + loc.String()
+	}
+	return b.Namespace + "/" + loc.String()
 }
 
 // Writer is the Backup whose backup holds b's location, so that b waits, or nil when b may go.

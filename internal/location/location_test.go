@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
 )
 
 var t0 = time.Date(2026, 12, 2, 2, 0, 0, 0, time.UTC)
@@ -83,8 +84,25 @@ func TestOf(t *testing.T) {
 	}
 	bucket := backup("in-bucket", 0, nil)
 	bucket.Spec.Storage.ObjectStore = &v1.ObjectStoreSpec{URI: "s3://backups/neo4j/"}
-	if got := Of(&bucket); got != (v1.StorageLocation{URI: "s3://backups/neo4j", Path: "prod/graph"}) || Key(&bucket) != "prod/s3://backups/neo4j/prod/graph" {
-		t.Errorf("bucket folder: %+v, key %s", got, Key(&bucket))
+	if got := Of(&bucket); got != (v1.StorageLocation{URI: "s3://backups", Path: "neo4j/prod/graph"}) {
+		t.Errorf("bucket folder: %+v", got)
+	}
+	// One folder, however the spec splits it between uri and path: one location, one lock, one
+	// label, whichever namespace names it (a bucket is not a namespace's).
+	other := backup("other-spelling", 0, nil)
+	other.Namespace = "elsewhere"
+	other.Spec.Storage.ObjectStore, other.Spec.Storage.Path = &v1.ObjectStoreSpec{URI: "s3://backups/neo4j/prod"}, "graph"
+	if Of(&other) != Of(&bucket) || Key(&other) != Key(&bucket) || resources.LocationLabel(Of(&other)) != resources.LocationLabel(Of(&bucket)) {
+		t.Errorf("one folder, two locations: %+v (key %s) and %+v (key %s)", Of(&other), Key(&other), Of(&bucket), Key(&bucket))
+	}
+	if src := OfSource(&v1.StorageLocationSpec{ObjectStore: &v1.ObjectStoreSpec{URI: "s3://backups"}, Path: "neo4j/prod/graph"}); src != Of(&bucket) {
+		t.Errorf("a Restore's source names %+v, the Backup recorded %+v", src, Of(&bucket))
+	}
+	// The same names at another endpoint are another store.
+	minio := backup("on-minio", 0, nil)
+	minio.Spec.Storage.ObjectStore = &v1.ObjectStoreSpec{URI: "s3://backups/neo4j", Endpoint: "https://minio.storage:9000"}
+	if Of(&minio) == Of(&bucket) || Key(&minio) == Key(&bucket) || resources.LocationLabel(Of(&minio)) == resources.LocationLabel(Of(&bucket)) {
+		t.Errorf("AWS and an S3-compatible store at an endpoint are one location: %+v", Of(&minio))
 	}
 	b.Status.Storage = &v1.StorageLocation{ClaimName: "recorded", Path: "p"}
 	if got := Of(&b); got != *b.Status.Storage {

@@ -64,15 +64,20 @@ func DefaultPath(b *v1.Backup) string {
 	return path.Join(b.Namespace, b.Spec.Cluster.Name)
 }
 
-// BucketFolder is a bucket folder's URI as locations record it: without a trailing '/', so that
-// s3://b/p and s3://b/p/ are one location.
-func BucketFolder(uri string) string { return strings.TrimSuffix(uri, "/") }
+// BucketLocation is the location of folder p under a bucket folder's URI, as locations record
+// it: the bucket alone as URI, the prefix and p as Path, and the endpoint. So s3://b/x with
+// path y, s3://b with path x/y and s3://b/x/ with y are one location, as they are one folder.
+func BucketLocation(o *v1.ObjectStoreSpec, p string) v1.StorageLocation {
+	scheme, rest, _ := strings.Cut(o.URI, "://")
+	bucket, prefix, _ := strings.Cut(rest, "/")
+	return v1.StorageLocation{URI: scheme + "://" + bucket, Path: path.Join(prefix, p), Endpoint: strings.TrimSuffix(o.Endpoint, "/")}
+}
 
 // Location is where b's spec says it writes: the bucket folder, or the claim it names or the
 // cluster's template claim, and its path.
 func Location(b *v1.Backup) v1.StorageLocation {
 	if o := b.Spec.Storage.ObjectStore; o != nil {
-		return v1.StorageLocation{URI: BucketFolder(o.URI), Path: DefaultPath(b)}
+		return BucketLocation(o, DefaultPath(b))
 	}
 	claim := ClaimName(b.Spec.Cluster.Name)
 	if c := b.Spec.Storage.PersistentVolumeClaim; c != nil && c.ClaimName != "" {

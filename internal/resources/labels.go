@@ -42,6 +42,9 @@ func LocationLabel(loc v1.StorageLocation) string {
 	store := loc.ClaimName
 	if loc.URI != "" {
 		store = loc.URI
+		if loc.Endpoint != "" {
+			store = loc.Endpoint + " " + loc.URI // the same names in another store
+		}
 	}
 	sum := sha256.Sum256([]byte(store + "\x00" + loc.Path))
 	return hex.EncodeToString(sum[:])[:20]

@@ -425,7 +425,7 @@ func TestBackupJobToABucket(t *testing.T) {
 		"the endpoint and region":       e["AWS_ENDPOINT_URL_S3"] == "https://minio.storage:9000" && e["AWS_REGION"] == "eu-west-1",
 		"HEAP_SIZE still set":           e["HEAP_SIZE"] == "1g",
 		"no secret value in env":        !strings.Contains(fmt.Sprint(c.Env), "aws-backup"),
-		"the location is the bucket's":  job.Labels[LabelLocation] == LocationLabel(v1.StorageLocation{URI: "s3://backups/neo4j", Path: "prod/graph"}),
+		"the location is the bucket's":  job.Labels[LabelLocation] == LocationLabel(v1.StorageLocation{URI: "s3://backups", Path: "neo4j/prod/graph", Endpoint: "https://minio.storage:9000"}),
 	} {
 		if !ok {
 			t.Errorf("not %s", what)
