@@ -105,7 +105,8 @@ type VerifySpec struct {
 	// deleted when it has ended (kept with the report when the check found
 	// inconsistencies). Use a class with volumeBindingMode
 	// WaitForFirstConsumer: the drill runs in the backup's zone. Size it for
-	// the restored database. A drill's pod has the template's memory budget;
+	// the restored database (with backups in a bucket, plus the chain, which
+	// is downloaded there first). A drill's pod has the template's memory budget;
 	// its page cache bounds the consistency check.
 	Scratch ClaimTemplate `json:"scratch"`
 

@@ -168,7 +168,8 @@ type RestoreSpec struct {
 	// WaitForFirstConsumer. It is deleted once the drill has ended, except
 	// when the check found inconsistencies: it then keeps the check's report
 	// (status.verification.report) until the Restore is deleted. Size it for
-	// the restored database, which is larger than its backup.
+	// the restored database, which is larger than its backup; from a bucket,
+	// add the chain, which is downloaded there first.
 	// +optional
 	Scratch *ClaimTemplate `json:"scratch,omitempty"`
 

@@ -368,6 +368,7 @@ func (b *backup) details(ctx context.Context, d *result.Database) {
 	// A report left by an earlier pod of this Job (or a deleted Backup of the name) is not
 	// this check's: only what this run writes may say "inconsistent".
 	_ = os.RemoveAll(reports)
+	b.dropUploadedReports(ctx, d.Name)
 	if err := os.MkdirAll(reports, 0o750); err != nil {
 		d.Check = result.CheckNotRun
 		d.Error = "backed up, but the consistency check could not start: " + err.Error()
@@ -506,6 +507,33 @@ func (b *backup) newArtifacts(ctx context.Context, db string, before map[string]
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// dropUploadedReports deletes, in a bucket, the reports of database an earlier pod of this Job
+// (or a deleted Backup of the name) uploaded: on the volume the folder is removed before the
+// check, here its objects. Only report files are deleted; one that cannot be is said in the log.
+func (b *backup) dropUploadedReports(ctx context.Context, database string) {
+	if !isBucket(b.cfg.Dir) {
+		return
+	}
+	f, err := openFolder(ctx, inFolder(b.cfg.Dir, b.reportKey(database)))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "agent: earlier reports of %s: %v\n", database, err)
+		return
+	}
+	defer f.Close()
+	entries, err := f.list(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "agent: earlier reports of %s: %v\n", database, err)
+		return
+	}
+	for _, e := range entries {
+		if ok, _ := filepath.Match("inconsistencies*.report", e.name); ok && !e.dir {
+			if err := f.remove(ctx, e.name); err != nil {
+				fmt.Fprintf(os.Stderr, "agent: earlier report %s of %s: %v\n", e.name, database, err)
+			}
+		}
+	}
 }
 
 // uploadReports puts the reports in the local folder dir into the bucket folder under key; on

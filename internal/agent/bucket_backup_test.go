@@ -100,13 +100,15 @@ func backupIntoBucket(t *testing.T, scheme, version string, st bucket) {
 		}
 	}
 
-	// Inconsistencies: the report is kept in the bucket, beside the artifacts, where status says.
+	// Inconsistencies: the report is kept in the bucket, beside the artifacts, where status says;
+	// one an earlier Backup of the name left there is not this check's and goes.
+	st.Put(t, "backups", folder+"/.consistency/nightly-1/neo4j/inconsistencies-2020-01-01.report", []byte("stale"))
 	bad := agent(t, dir, r(run{check: true, typ: "FULL", env: map[string]string{"STANDIN_INCONSISTENT": "neo4j"}}))
 	bd := db(t, bad, "neo4j")
 	if bd.Check != result.CheckFailed || bd.Report != ".consistency/nightly-1/neo4j" || strings.Contains(bd.Error, "staging only") {
 		t.Fatalf("inconsistent: %+v", bd)
 	}
-	if reports := st.Keys(t, "backups", folder+"/.consistency/nightly-1/neo4j/inconsistencies-"); len(reports) != 1 {
+	if reports := st.Keys(t, "backups", folder+"/.consistency/nightly-1/neo4j/inconsistencies-"); len(reports) != 1 || strings.Contains(reports[0], "2020-01-01") {
 		t.Fatalf("report objects %q", reports)
 	}
 
