@@ -487,7 +487,7 @@ func (r *BackupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 // pods' staging volumes (ephemeral, as large as the database) go with the pods, which a finished
 // Job keeps until it is deleted, and a schedule keeps several. Its report is in the status.
 func (r *BackupReconciler) dropStaging(ctx context.Context, b *v1.Backup) error {
-	if b.Status.Storage == nil || !b.Status.Storage.InBucket() || b.Status.JobName == "" {
+	if b.Status.Storage == nil || !b.Status.Storage.InBucket() || b.Status.JobName == "" || keepsEvidence(b) {
 		return nil
 	}
 	job := &batchv1.Job{}
@@ -502,6 +502,22 @@ func (r *BackupReconciler) dropStaging(ctx context.Context, b *v1.Backup) error 
 		return fmt.Errorf("deleting Job %s, whose pods hold staging volumes: %w", job.Name, err)
 	}
 	return nil
+}
+
+// keepsEvidence tells whether b's pod holds what nothing else does, so its Job (and the pod's
+// staging volume and log) stays until the Backup goes: the databases its report left out when no
+// manifest could be written (only the pod's log lists them), or an inconsistency report the agent
+// could not upload (only on the staging volume).
+func keepsEvidence(b *v1.Backup) bool {
+	if m := b.Status.Manifest; m.Truncated() && m.File == "" {
+		return true
+	}
+	for _, d := range b.Status.Databases {
+		if d.ConsistencyCheck == result.CheckFailed && d.ConsistencyReport == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // drillSourceKey indexes drills (Restores of mode Verify) by the Backup they restore.
@@ -662,13 +678,17 @@ func (r *BackupReconciler) writer(ctx context.Context, b *v1.Backup) (*holder, e
 		return &holder{name: "Job " + name, what: "its " + role + " runs"}, nil
 	}
 	pods := &corev1.PodList{}
-	if err := r.Client.List(ctx, pods, append(scope(loc, b.Namespace, true), sel)...); err != nil {
+	if err := r.Client.List(ctx, pods, append(scope(loc, b.Namespace), sel)...); err != nil {
 		return nil, failed(reasonFailedList, fmt.Errorf("listing the pods of the location: %w", err))
 	}
 	for i := range pods.Items {
 		p := &pods.Items[i]
 		if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed && writes(p) {
-			return &holder{name: "pod " + p.Name, what: "a " + p.Labels[resources.LabelComponent] + " pod still runs there"}, nil
+			name := p.Name
+			if p.Namespace != b.Namespace {
+				name = p.Namespace + "/" + name // a bucket folder's writer elsewhere
+			}
+			return &holder{name: "pod " + name, what: "a " + p.Labels[resources.LabelComponent] + " pod still runs there"}, nil
 		}
 	}
 	return nil, nil
@@ -689,9 +709,18 @@ func (r *BackupReconciler) sharedWith(ctx context.Context, b *v1.Backup) (*v1.Ba
 		return nil, failed(reasonFailedList, fmt.Errorf("listing the Backups of the bucket folder: %w", err))
 	}
 	for i := range list.Items {
-		if o := &list.Items[i]; o.Namespace != b.Namespace && location.Of(o) == loc {
-			return o, nil
+		o := &list.Items[i]
+		if o.Namespace == b.Namespace || location.Of(o) != loc {
+			continue
 		}
+		switch {
+		case o.Status.JobName != "":
+			return o, nil // it wrote there, or writes
+		case !o.Status.Phase.Finished() && o.DeletionTimestamp == nil && o.CreationTimestamp.Before(&b.CreationTimestamp):
+			return o, nil // it will, first
+		}
+		// One that ended without writing (refused, as this check refuses) holds nothing: else
+		// any namespace could stop another's backups by naming its folder.
 	}
 	return nil, nil
 }

@@ -461,7 +461,9 @@ var _ = Describe("Backup controller", func() {
 			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(job), j)
 			g.Expect(apierrors.IsNotFound(err) || j.DeletionTimestamp != nil).To(BeTrue(), "Job %s is still there", job.Name)
 		})
-		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("Normal Pending: created Job older-backup to s3://graph-backups/neo4j/" + w.ns + "/graph, members in order")))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("Normal Pending: created Job older-backup to s3://graph-backups/neo4j/" + w.ns + "/graph, members in order")))
+		})
 
 		By("a Volume restore reads the bucket with the Backup's own access, and stages on the claim it restores into")
 		rs := w.restore("from-bucket", func(s *v1.RestoreSpec) { s.Source.BackupName = "older" })
@@ -529,7 +531,9 @@ var _ = Describe("Backup controller", func() {
 			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(older), &v1.Backup{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
 		})
-		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("PruneStarted: deleting 1 artifact, neo4j-2026-11-28T02-00-00.backup from s3://graph-backups/neo4j/" + w.ns + "/graph")))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("PruneStarted: deleting 1 artifact, neo4j-2026-11-28T02-00-00.backup from s3://graph-backups/neo4j/" + w.ns + "/graph")))
+		})
 	})
 
 	It("refuses a bucket folder another namespace's Backups use, however the spec spells it", func() {
@@ -557,6 +561,46 @@ var _ = Describe("Backup controller", func() {
 		// Another folder of the same bucket is another location.
 		third := b.backup("third", inS3("s3://shared-backups/neo4j", "staging/graph"))
 		jobOf(third)
+
+		By("the refused Backup wrote nothing there: it stops none of the folder's own namespace")
+		finish(jobOf(first), 0, report(good("neo4j", "FULL")))
+		eventually(func(g Gomega) { g.Expect(get(first)(g).Status.Phase).To(Equal(v1.BackupSucceeded)) })
+		fourth := a.backup("fourth", inS3("s3://shared-backups/neo4j", "prod/graph"))
+		jobOf(fourth)
+	})
+
+	It("keeps a finished bucket backup's Job while its pod holds what nothing else does", func() {
+		w := newWorld()
+		w.cluster()
+		inS3 := func(s *v1.BackupSpec) {
+			s.Storage.PersistentVolumeClaim = nil
+			s.Storage.ObjectStore = &v1.ObjectStoreSpec{URI: "s3://graph-backups", Region: "eu-west-1",
+				Credentials: v1.ObjectStoreCredentials{SecretName: "aws-backup"}, Staging: &v1.ClaimTemplate{Size: resource.MustParse("1Gi")}}
+		}
+		// The report left databases out and no manifest could be written: only the pod's log
+		// lists them.
+		cut := w.backup("cut", inS3)
+		cutJob := jobOf(cut)
+		finish(cutJob, 0, string(result.Encode(result.Backup{Databases: []result.Database{good("neo4j", "FULL")}, Truncated: 3}, result.MaxMessage)))
+		// An inconsistency report the agent could not upload is on the pod's staging volume only.
+		bad := good("neo4j", "FULL")
+		bad.Consistent, bad.Check, bad.Error = ptr.To(false), result.CheckFailed, "backed up, but the consistency check found inconsistencies; uploading the report to the bucket failed"
+		unsent := w.backup("unsent", inS3)
+		unsentJob := jobOf(unsent)
+		finish(unsentJob, 0, report(bad))
+		for _, b := range []*v1.Backup{cut, unsent} {
+			eventually(func(g Gomega) { g.Expect(get(b)(g).Status.Phase.Finished()).To(BeTrue()) })
+		}
+		// A clean one's Job goes: the proof the operator has looked at the finished ones.
+		clean := w.backup("clean", inS3)
+		cleanJob := jobOf(clean)
+		finish(cleanJob, 0, report(good("neo4j", "FULL")))
+		eventually(func(g Gomega) {
+			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(cleanJob), &batchv1.Job{}))).To(BeTrue())
+		})
+		for _, j := range []*batchv1.Job{cutJob, unsentJob} {
+			Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(j), &batchv1.Job{})).To(Succeed(), "Job %s", j.Name)
+		}
 	})
 
 	It("never lets the template claim go with its Backups, and disowns one an earlier version gave them", func() {
@@ -580,7 +624,9 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(k8sClient.Get(ctx, key, claim)).To(Succeed())
 			g.Expect(claim.OwnerReferences).To(BeEmpty())
 		})
-		Expect(eventsFor(w.ns, "second")).To(ContainElement(ContainSubstring("ClaimDisowned: claim neo4j-backups-graph is no longer deleted with its Backups")))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "second")).To(ContainElement(ContainSubstring("ClaimDisowned: claim neo4j-backups-graph is no longer deleted with its Backups")))
+		})
 	})
 
 	It("with deletionPolicy Delete, deletes a Backup's artifacts through a prune Job, but never the newest chain's", func() {
@@ -605,7 +651,9 @@ var _ = Describe("Backup controller", func() {
 			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(newer), &v1.Backup{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
 		})
-		Expect(eventsFor(w.ns, "newer")).To(ContainElement(ContainSubstring("ArtifactsKept: kept 1 artifact, neo4j-2026-11-29T02-00-00.backup: neo4j: it belongs to the newest restorable chain")))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "newer")).To(ContainElement(ContainSubstring("ArtifactsKept: kept 1 artifact, neo4j-2026-11-29T02-00-00.backup: neo4j: it belongs to the newest restorable chain")))
+		})
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "newer-prune"}, &batchv1.Job{})).NotTo(Succeed())
 
 		By("a third backup makes the older one deletable: a prune Job deletes exactly its artifact")
@@ -624,7 +672,9 @@ var _ = Describe("Backup controller", func() {
 			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(older), &v1.Backup{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
 		})
-		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted 1 artifact, neo4j-2026-11-28T02-00-00.backup")))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted 1 artifact, neo4j-2026-11-28T02-00-00.backup")))
+		})
 	})
 
 	It("hands a kept artifact to the next link of its chain, so that it goes with it, whatever the order of deletion", func() {
@@ -655,7 +705,9 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(get(a2)(g).Annotations).To(HaveKeyWithValue("backup.graphkeeper.dev/inherited-artifacts",
 				`{"neo4j":[{"file":"`+file(1)+`","time":"2026-11-01T02:00:00Z","full":true,"clean":true,"lowTx":1,"highTx":10}]}`))
 		})
-		Expect(eventsFor(w.ns, "a1")).To(ContainElement(ContainSubstring("ArtifactsKept: kept 1 artifact, " + file(1) + ": neo4j: backup a2, a later part of its chain, still needs it")))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "a1")).To(ContainElement(ContainSubstring("ArtifactsKept: kept 1 artifact, " + file(1) + ": neo4j: backup a2, a later part of its chain, still needs it")))
+		})
 
 		By("the DIFF deleted: its prune deletes both files")
 		Expect(k8sClient.Delete(ctx, a2)).To(Succeed())
@@ -669,7 +721,9 @@ var _ = Describe("Backup controller", func() {
 		eventually(func(g Gomega) {
 			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(a2), &v1.Backup{}))).To(BeTrue())
 		})
-		Expect(eventsFor(w.ns, "a2")).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted 2 artifacts")))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "a2")).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted 2 artifacts")))
+		})
 	})
 
 	It("neither waits on nor deletes a Job of another that holds its prune Job's name", func() {
@@ -690,7 +744,9 @@ var _ = Describe("Backup controller", func() {
 			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(old), &v1.Backup{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
 		})
-		Expect(eventsFor(w.ns, "old")).To(ContainElement(ContainSubstring("PruneJobConflict: a Job named old-prune exists and is not this Backup's prune Job")))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "old")).To(ContainElement(ContainSubstring("PruneJobConflict: a Job named old-prune exists and is not this Backup's prune Job")))
+		})
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(foreign), foreign)).To(Succeed())
 		Expect(foreign.ResourceVersion).To(Equal(written), "the foreign Job is untouched")
 	})
@@ -872,7 +928,9 @@ var _ = Describe("Backup controller", func() {
 			g.Expect(got.Status.JobName).To(BeEmpty())
 		})
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "second-backup"}, &batchv1.Job{})).NotTo(Succeed(), "no Job for the second while the first runs")
-		Expect(eventsFor(w.ns, "second")).To(ContainElement(ContainSubstring("Warning LocationBusy: waiting for Backup first")))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "second")).To(ContainElement(ContainSubstring("Warning LocationBusy: waiting for Backup first")))
+		})
 
 		finish(job, 0, report(good("neo4j", "FULL")))
 		eventually(func(g Gomega) {
@@ -1163,7 +1221,9 @@ var _ = Describe("Backup controller", func() {
 		eventually(func(g Gomega) {
 			g.Expect(apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(first), &v1.Backup{}))).To(BeTrue())
 		})
-		Expect(eventsFor(w.ns, "glob-1")).To(ContainElement(ContainSubstring("and the artifacts manifest glob-1-20261128T020000Z.json lists")))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "glob-1")).To(ContainElement(ContainSubstring("and the artifacts manifest glob-1-20261128T020000Z.json lists")))
+		})
 	})
 
 	It("keeps an inconsistent backup, and one cut short after some databases, as PartiallyFailed: Failed means nothing was written", func() {

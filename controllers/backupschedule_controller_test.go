@@ -341,7 +341,9 @@ var _ = Describe("BackupSchedule controller", func() {
 			}
 			g.Expect(live).To(Equal([]string{"replace-" + r1.Add(5*time.Minute).UTC().Format("200601021504")}))
 		})
-		Expect(eventsFor(w.ns, "replace")).To(ContainElement(ContainSubstring("deleted running Backup " + first)))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "replace")).To(ContainElement(ContainSubstring("deleted running Backup " + first)))
+		})
 	})
 
 	It("does not replace a Backup that finished a moment before the delete (Replace)", func() {
@@ -387,7 +389,9 @@ var _ = Describe("BackupSchedule controller", func() {
 			slots := int64(created.Add(3*time.Hour+30*time.Second).Truncate(time.Minute).Sub(created.Truncate(time.Minute)) / time.Minute)
 			g.Expect(getSchedule(g, s).Status.MissedSlots).To(Equal(slots-1), "%v", eventsFor(w.ns, "outage"))
 		})
-		Expect(eventsFor(w.ns, "outage")).To(ContainElement(ContainSubstring("only the most recent is taken")))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "outage")).To(ContainElement(ContainSubstring("only the most recent is taken")))
+		})
 
 		late := w.schedule("late", "*/5 * * * *", func(s *v1.BackupScheduleSpec) { s.StartingDeadlineSeconds = ptr.To[int64](60) })
 		l1 := slotAfter(getSchedule(Default, late).CreationTimestamp.Time)
@@ -597,7 +601,9 @@ var _ = Describe("BackupSchedule controller", func() {
 			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: older}, &v1.Backup{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
 		})
-		Expect(eventsFor(w.ns, older)).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted 1 artifact, neo4j-2026-11-28T02-00-00.backup")))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, older)).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted 1 artifact, neo4j-2026-11-28T02-00-00.backup")))
+		})
 
 		By("deleted by hand, a Retain Backup keeps its artifacts: no prune")
 		Expect(k8sClient.Delete(ctx, &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: newer, Namespace: w.ns}})).To(Succeed())

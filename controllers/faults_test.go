@@ -132,7 +132,9 @@ var _ = Describe("Faults: the Backup controller", func() {
 			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(older), &v1.Backup{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
 		})
-		Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted 1 artifact")))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "older")).To(ContainElement(ContainSubstring("ArtifactsDeleted: deleted 1 artifact")))
+		})
 	})
 
 	It("records a prune's verdict once, and prunes once, when removing the finalizer conflicts", func() {
@@ -151,8 +153,11 @@ var _ = Describe("Faults: the Backup controller", func() {
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
 			g.Expect(hits()).To(Equal(1))
 		})
-		Expect(count(w.ns, "older", "PruneStarted")).To(Equal(1), "one prune Job, not a second after the conflict")
-		Expect(count(w.ns, "older", "Normal ArtifactsDeleted: deleted 1 artifact")).To(Equal(1))
+		eventually(func(g Gomega) {
+			// (Events are written after the object: their count is waited for.)
+			g.Expect(count(w.ns, "older", "PruneStarted")).To(Equal(1), "one prune Job, not a second after the conflict")
+			g.Expect(count(w.ns, "older", "Normal ArtifactsDeleted: deleted 1 artifact")).To(Equal(1))
+		})
 		eventually(func(g Gomega) {
 			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(prune), &batchv1.Job{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the prune Job is deleted once its verdict is recorded")

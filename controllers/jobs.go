@@ -450,11 +450,11 @@ func followJob(ctx context.Context, c client.Client, reader client.Reader, owner
 	return job, nil, ctrl.Result{RequeueAfter: v.requeue}, nil
 }
 
-// scope is where the objects that use loc are listed: a claim's namespace; for a bucket folder,
-// which is no namespace's, every namespace the cache holds (cached: the operator's reach there) or
-// the given one (the API server: permissions may stop at it).
-func scope(loc v1.StorageLocation, namespace string, cached bool) []client.ListOption {
-	if loc.InBucket() && cached {
+// scope is where the cache lists the objects that use loc: a claim's namespace; for a bucket
+// folder, which is no namespace's, every namespace the cache holds (the operator's reach). Not
+// for the API server, where permissions may stop at the namespace (watchNamespaces' Roles).
+func scope(loc v1.StorageLocation, namespace string) []client.ListOption {
+	if loc.InBucket() {
 		return nil
 	}
 	return []client.ListOption{client.InNamespace(namespace)}
@@ -464,11 +464,14 @@ func scope(loc v1.StorageLocation, namespace string, cached bool) []client.ListO
 // ended and that counts, or "": what writes there, for the one-writer rule.
 func locationJob(ctx context.Context, c client.Reader, namespace string, loc v1.StorageLocation, counts func(*batchv1.Job) bool) (string, error) {
 	jobs := &batchv1.JobList{}
-	if err := c.List(ctx, jobs, append(scope(loc, namespace, true), client.MatchingLabels{resources.LabelLocation: resources.LocationLabel(loc)})...); err != nil {
+	if err := c.List(ctx, jobs, append(scope(loc, namespace), client.MatchingLabels{resources.LabelLocation: resources.LocationLabel(loc)})...); err != nil {
 		return "", failed(reasonFailedList, fmt.Errorf("listing the Jobs of the location: %w", err))
 	}
 	for i := range jobs.Items {
 		if j := &jobs.Items[i]; !jobEnded(j) && counts(j) {
+			if j.Namespace != namespace {
+				return j.Namespace + "/" + j.Name, nil // a bucket folder's writer elsewhere
+			}
 			return j.Name, nil
 		}
 	}

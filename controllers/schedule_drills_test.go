@@ -137,7 +137,9 @@ var _ = Describe("BackupSchedule controller (restore drills)", func() {
 			g.Expect(testutil.ToFloat64(metrics.ScheduleLastVerified.WithLabelValues(w.ns, "drilled"))).To(BeNumerically(">", 0))
 			g.Expect(scratchGone(g, w.ns, newest1+"-scratch")).To(BeTrue())
 		})
-		Expect(eventsFor(w.ns, "drilled")).To(ContainElement(ContainSubstring("Normal DrillCreated: created drill " + newest1 + " of Backup d2 (newest chain")))
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "drilled")).To(ContainElement(ContainSubstring("Normal DrillCreated: created drill " + newest1 + " of Backup d2 (newest chain")))
+		})
 
 		By("the second slot's newest-chain drill finds inconsistencies: False, Inconsistent, and the Backup says so")
 		slot2 := slot1.Add(10 * time.Minute)

@@ -99,7 +99,9 @@ func Backup(ctx context.Context, cfg BackupConfig, run Runner, now func() time.T
 		if !result.Fits(rep, result.MaxMessage-manifestRoom) {
 			// Also when the run was stopped (its context cancelled): what the backup wrote
 			// needs its record, or no prune would ever find the artifacts it lists.
-			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			// Bounded well inside the pod's grace period (30 s), which the termination
+			// message must not miss.
+			mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			rep.Manifest = keepManifest(mctx, store, cfg.BackupName, started, &rep)
 			cancel()
 		}
@@ -406,7 +408,10 @@ func (b *backup) details(ctx context.Context, d *result.Database) {
 		d.Report = b.reportKey(d.Name)
 		d.Error = "backed up, but the consistency check found inconsistencies; the report is in " + d.Report
 		if err := b.uploadReports(ctx, reports, d.Report); err != nil {
-			d.Error += " (staging only: uploading it to the bucket failed: " + err.Error() + ")"
+			// No report in the bucket: status names none, and the operator keeps the pod, whose
+			// staging volume holds it.
+			d.Report = ""
+			d.Error = "backed up, but the consistency check found inconsistencies; uploading the report to the bucket failed (" + err.Error() + "): it is on the backup pod's staging volume only"
 		}
 		return
 	default:
