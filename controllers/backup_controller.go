@@ -490,18 +490,7 @@ func (r *BackupReconciler) dropStaging(ctx context.Context, b *v1.Backup) error 
 	if b.Status.Storage == nil || !b.Status.Storage.InBucket() || b.Status.JobName == "" || keepsEvidence(b) {
 		return nil
 	}
-	job := &batchv1.Job{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.Status.JobName}, job); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	if !metav1.IsControlledBy(job, b) || job.DeletionTimestamp != nil {
-		return nil
-	}
-	err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &job.UID})
-	if client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
-		return fmt.Errorf("deleting Job %s, whose pods hold staging volumes: %w", job.Name, err)
-	}
-	return nil
+	return deleteFinishedJob(ctx, r.Client, b)
 }
 
 // keepsEvidence tells whether b's pod holds what nothing else does, so its Job (and the pod's
@@ -909,8 +898,9 @@ func decideStart(b *v1.Backup, budget v1.MemoryBudget, w backupWorld) backupStar
 		placement, refusal = topology.StorageZone(in)
 	}
 	d := backupStart{refusal: refusal, placement: &v1.Placement{ClusterZones: placement.ClusterZones, StorageZone: placement.StorageZone, CrossZone: placement.CrossZone}}
+	loc := resources.Location(b)
 	if bucket != nil {
-		d.placement.Bucket, d.placement.Region = resources.Location(b).URI, bucket.Region
+		d.placement.Bucket, d.placement.Region = loc.URI, bucket.Region
 	}
 	if refusal != nil {
 		return d
@@ -933,7 +923,7 @@ func decideStart(b *v1.Backup, budget v1.MemoryBudget, w backupWorld) backupStar
 		// of them. It is disowned; the claim outlives its Backups.
 		d.claim = claimDisown
 	}
-	d.plan = &resources.BackupPlan{Members: cands, StorageZone: placement.StorageZone, Location: resources.Location(b), Memory: budget}
+	d.plan = &resources.BackupPlan{Members: cands, StorageZone: placement.StorageZone, Location: loc, Memory: budget}
 	return d
 }
 

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -876,18 +875,7 @@ func completion(b *v1.Backup) time.Time {
 
 // deleteJob removes a finished Backup's Job (and its pods) once, if it is still there.
 func (r *BackupScheduleReconciler) deleteJob(ctx context.Context, b *v1.Backup) error {
-	job := &batchv1.Job{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.Status.JobName}, job); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	if job.DeletionTimestamp != nil || !metav1.IsControlledBy(job, b) {
-		return nil
-	}
-	err := r.Client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &job.UID})
-	if client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
-		return failed(reasonFailedDelete, fmt.Errorf("deleting Job %s: %w", job.Name, err))
-	}
-	return nil
+	return deleteFinishedJob(ctx, r.Client, b)
 }
 
 // gaps memoizes each schedule expression's longest gap between slots (a week of minutes is

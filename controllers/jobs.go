@@ -345,6 +345,24 @@ func judge(ctx context.Context, c client.Client, reader client.Reader, job *batc
 	}
 }
 
+// deleteFinishedJob deletes the Job (and, in the background, its pods) of Backup b, whose status
+// is final, if the cache still holds it and it is b's: with its UID as a precondition, so a Job
+// of the same name made since is not touched.
+func deleteFinishedJob(ctx context.Context, c client.Client, b *v1.Backup) error {
+	job := &batchv1.Job{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.Status.JobName}, job); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if job.DeletionTimestamp != nil || !metav1.IsControlledBy(job, b) {
+		return nil
+	}
+	err := c.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: &job.UID})
+	if client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
+		return failed(reasonFailedDelete, fmt.Errorf("deleting Job %s: %w", job.Name, err))
+	}
+	return nil
+}
+
 // dropStoppedJob deletes the Job of an object the start timeout failed (reason NotStarted or
 // NodeLost), once that verdict is in its status: read live, only if it is owner's and has not
 // ended, and with its UID as a precondition, so a Job of the same name made since is not touched.

@@ -195,8 +195,7 @@ func (b *backup) database(ctx context.Context, db string) []result.Database {
 		if b.cfg.Version.HasTempPath() {
 			// "a path to a temporary empty directory" (5.x online-backup.adoc:173): made afresh
 			// for each run, whatever an earlier one left.
-			_ = os.RemoveAll(tempPath)
-			if err := os.MkdirAll(tempPath, 0o750); err != nil {
+			if err := freshDir(tempPath); err != nil {
 				return []result.Database{{Name: db, Error: "backup staging folder: " + err.Error()}}
 			}
 		}
@@ -378,8 +377,7 @@ func (b *backup) details(ctx context.Context, d *result.Database) {
 	}
 	// The check's staging area, made afresh: a bucket's artifact is extracted there.
 	checkTemp := filepath.Join(b.cfg.TempDir, "check")
-	_ = os.RemoveAll(checkTemp)
-	if err := os.MkdirAll(checkTemp, 0o750); err != nil {
+	if err := freshDir(checkTemp); err != nil {
 		d.Check = result.CheckNotRun
 		d.Error = "backed up, but the consistency check could not start: " + err.Error()
 		return

@@ -77,8 +77,7 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if *tempDir != "" {
 		// "a path to a temporary empty directory" (5.x restore-backup.adoc:144): made afresh,
 		// whatever an earlier pod left, and removed when done.
-		_ = os.RemoveAll(*tempDir)
-		if err := os.MkdirAll(*tempDir, 0o750); err != nil {
+		if err := freshDir(*tempDir); err != nil {
 			return finish(ExitFailed, "RestoreFailed", "restore staging folder: %v", err)
 		}
 		req.TempPath = *tempDir
@@ -204,6 +203,13 @@ func drillCheck(ctx context.Context, rep *result.Restore, v neo4j.Version, dataD
 
 // invalidError is a mistake in what the agent was asked, not a failure of the restore.
 type invalidError struct{ error }
+
+// freshDir makes p an empty folder, whatever an earlier pod left there: neo4j-admin's --temp-path
+// is "a path to a temporary empty directory" (5.x online-backup.adoc:173, restore-backup.adoc:144).
+func freshDir(p string) error {
+	_ = os.RemoveAll(p)
+	return os.MkdirAll(p, 0o750)
+}
 
 // openSource opens the backup folder a restore or an inspection reads; when it cannot, code and
 // reason are how its report ends: bad arguments fail at once, a folder or bucket out of reach

@@ -110,8 +110,7 @@ func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		req := neo4j.RestoreRequest{Version: v, Database: *database, UntilTx: *untilTx, ChainHighTx: *chainHighTx, TempPath: *tempDir}
 		if *tempDir != "" {
 			// "a temporary empty directory" (5.x restore-backup.adoc:144), made afresh.
-			_ = os.RemoveAll(*tempDir)
-			if err := os.MkdirAll(*tempDir, 0o750); err != nil {
+			if err := freshDir(*tempDir); err != nil {
 				return report(ExitFailed, "RestoreFailed", "preparing the seed: %v", err)
 			}
 			defer os.RemoveAll(*tempDir)
