@@ -742,23 +742,8 @@ func writeArtifact(dir, db, typ string) error {
 // 2025.06] Recovered", dev inspect.adoc:25). Which of these --inspect-path prints from 2025.06 is
 // not documented: the stand-in prints the newer header there, so the agent meets both.
 func inspect(v version, dir string) int {
-	names, heads := artifacts(dir)
 	newer := v.atLeast(2025, 6)
-	if newer {
-		fmt.Println("|                                              FILE | DATABASE |                          DATABASE ID |          TIME (UTC) |  FULL | COMPRESSED | LOWEST TX | HIGHEST TX | RECOVERED |")
-	} else {
-		fmt.Println("|                                              FILE | DATABASE |                          DATABASE ID |                TIME |  FULL | COMPRESSED | LOWEST TX | HIGHEST TX |")
-	}
-	for _, n := range names {
-		h := heads[n]
-		row := fmt.Sprintf("| file://%s | %s | 00000000-0000-0000-0000-000000000000 | %s | %t | true | %d | %d |",
-			filepath.Join(dir, n), h.Database, h.Time, h.Full, h.LowTx, h.HighTx)
-		if newer {
-			row += fmt.Sprintf(" %t |", h.Recovered)
-		}
-		fmt.Println(row)
-	}
-	return 0
+	return inspectTable{metadata: true, empty: true, recovered: newer, plainTime: !newer}.print(dir)
 }
 
 // backupInspect plays `neo4j-admin backup inspect` (5.25.1 and 5.x backup-restore/inspect.adoc,
@@ -829,7 +814,9 @@ func backupInspect(v version, args []string) int {
 // 2025.06 "Recovered" ("label:new[Introduced in 2025.06] *Recovered*", dev inspect.adoc:25).
 type inspectTable struct {
 	metadata, empty, recovered bool
-	database                   string
+	// plainTime heads the time column "TIME", as --inspect-path's example before 2025.06 does.
+	plainTime bool
+	database  string
 	// uri names an artifact in FILE: file://<path> for a folder (5.x :148), the bucket's URI for
 	// a bucket (not documented).
 	uri func(name string) string
@@ -837,12 +824,17 @@ type inspectTable struct {
 
 func (t inspectTable) print(dir string) int {
 	names, heads := artifacts(dir)
-	if !t.metadata {
+	timeHeader := "         TIME (UTC)"
+	if t.plainTime {
+		timeHeader = "               TIME"
+	}
+	switch {
+	case !t.metadata:
 		fmt.Println("| FILE |")
-	} else if t.recovered {
-		fmt.Println("|                                              FILE | DATABASE |                          DATABASE ID |          TIME (UTC) |  FULL | COMPRESSED | LOWEST TX | HIGHEST TX | RECOVERED |")
-	} else {
-		fmt.Println("|                                              FILE | DATABASE |                          DATABASE ID |          TIME (UTC) |  FULL | COMPRESSED | LOWEST TX | HIGHEST TX |")
+	case t.recovered:
+		fmt.Println("|                                              FILE | DATABASE |                          DATABASE ID | " + timeHeader + " |  FULL | COMPRESSED | LOWEST TX | HIGHEST TX | RECOVERED |")
+	default:
+		fmt.Println("|                                              FILE | DATABASE |                          DATABASE ID | " + timeHeader + " |  FULL | COMPRESSED | LOWEST TX | HIGHEST TX |")
 	}
 	for _, n := range names {
 		h := heads[n]
