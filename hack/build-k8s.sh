@@ -3,7 +3,8 @@
 # kube-controller-manager, kube-scheduler, kubectl and kubelet (v1.37.2), etcd (v3.7.3) and kwok
 # (v0.8.0), helm (v3.22.0), and the real node's runtime: containerd (v2.4.2, with its runc shim and
 # ctr) and the CNI plugins (v1.10.0). All come from the Go module proxy through the pinned modules
-# under hack/tools/; runc is the one part from apt (.ci/run installs it).
+# under hack/tools/; runc is the one part from apt (.ci/run installs it). Azurite, the Azure Blob
+# emulator the object-store tests run, comes from npm, pinned by hack/tools/azurite/package-lock.json.
 #
 # The binaries go into a per-user cache folder keyed by a stamp of the versions, the tools modules'
 # go.sum files and the Go version, so a fresh clone in another folder (as CI makes) reuses a warm
@@ -78,9 +79,27 @@ node() {
 	echo "built containerd and the CNI plugins in $((SECONDS - nstart)) s" >&2
 }
 
+# Azurite (npm, with the machine's Node.js) into azurite/, with its own stamp.
+azurite_stamp=$( { node --version; cat "$tools"/azurite/package.json "$tools"/azurite/package-lock.json; } | sha256sum | cut -c1-12)
+azurite() {
+	if [ "$(cat "$dest/.azurite" 2>/dev/null)" = "$azurite_stamp" ]; then
+		return
+	fi
+	echo "installing Azurite into $dest/azurite" >&2
+	local atmp="$dest/azurite.tmp.$$"
+	rm -rf "$atmp" && mkdir -p "$atmp"
+	cp "$tools"/azurite/package.json "$tools"/azurite/package-lock.json "$atmp/"
+	# --ignore-scripts: nothing of Azurite's runs at install; its blob service needs no build step.
+	(cd "$atmp" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+	rm -rf "$dest/azurite"
+	mv "$atmp" "$dest/azurite"
+	echo "$azurite_stamp" > "$dest/.azurite"
+}
+
 if [ -f "$dest/.complete" ]; then
 	helm
 	node
+	azurite
 	link
 	exit 0
 fi
@@ -117,4 +136,5 @@ trap - EXIT
 echo "built in $((SECONDS - start)) s" >&2
 helm
 node
+azurite
 link
