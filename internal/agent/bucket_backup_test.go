@@ -38,23 +38,28 @@ func withEnv(r run, env []string) run {
 func TestBackupIntoABucket(t *testing.T) {
 	s3 := objectstore.StartS3(t, "backups")
 	gcs := objectstore.StartGCS(t, "backups")
+	az := objectstore.StartAzure(t, "backups")
 	for _, tc := range []struct {
-		scheme, version string
-		st              bucket
+		// root is the URI of the bucket "backups" (for azb: the container of that name).
+		root, version string
+		st            bucket
 	}{
-		{"s3", "5.26", s3},
-		{"gs", "5.26", gcs},
-		{"s3", "2025.10", s3}, // a RECOVERED column, and --show-metadata deprecated and ignored
+		{"s3://backups", "5.26", s3},
+		{"gs://backups", "5.26", gcs},
+		{"azb://" + az.Account + "/backups", "5.26", az},
+		{"s3://backups", "2025.10", s3}, // a RECOVERED column, and --show-metadata deprecated and ignored
 	} {
-		t.Run(tc.scheme+"-"+tc.version, func(t *testing.T) {
-			backupIntoBucket(t, tc.scheme, tc.version, tc.st)
+		scheme, _, _ := strings.Cut(tc.root, "://")
+		t.Run(scheme+"-"+tc.version, func(t *testing.T) {
+			backupIntoBucket(t, tc.root, tc.version, tc.st)
 		})
 	}
 }
 
-func backupIntoBucket(t *testing.T, scheme, version string, st bucket) {
+func backupIntoBucket(t *testing.T, root, version string, st bucket) {
+	scheme, _, _ := strings.Cut(root, "://")
 	folder := "prod/" + strings.ReplaceAll(version, ".", "-")
-	dir := scheme + "://backups/" + folder
+	dir := root + "/" + folder
 	r := func(r run) run { r.version = version; return withEnv(r, st.Env()) }
 
 	full := agent(t, dir, r(run{check: true}))

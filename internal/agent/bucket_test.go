@@ -37,27 +37,39 @@ func pruneIn(t *testing.T, st store, env []string, args ...string) (int, string)
 func TestPruneDeletesExactlyTheNamedObjectsOfABucketFolder(t *testing.T) {
 	s3 := objectstore.StartS3(t, "backups")
 	gcs := objectstore.StartGCS(t, "backups")
+	az := objectstore.StartAzure(t, "backups")
 	notAKey := filepath.Join(t.TempDir(), "none.json")
 	for _, tc := range []struct {
 		scheme string
-		st     store
+		// root is the URI of the bucket "backups" (for azb: the container of that name).
+		root string
+		st   store
 		// unreachable are environments in which the agent cannot reach the bucket (with an
 		// emulator Google's client sends no credentials: none to get wrong).
 		unreachable map[string][]string
 	}{
-		{scheme: "s3", st: s3, unreachable: map[string][]string{
+		{scheme: "s3", root: "s3://backups", st: s3, unreachable: map[string][]string{
 			"no region":      {"AWS_CONFIG_FILE=" + filepath.Join(s3.Home, "none")},
 			"no credentials": {"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(s3.Home, "none")},
 		}},
-		{scheme: "gs", st: gcs, unreachable: map[string][]string{
+		{scheme: "gs", root: "gs://backups", st: gcs, unreachable: map[string][]string{
 			"an emulator nobody serves": {"STORAGE_EMULATOR_HOST=127.0.0.1:1", "GOOGLE_APPLICATION_CREDENTIALS=" + notAKey},
 		}},
+		// Not "no credentials": DefaultAzureCredential would then ask the instance metadata
+		// service, which is not on loopback.
+		{scheme: "azb", root: "azb://" + az.Account + "/backups", st: az, unreachable: map[string][]string{
+			"a wrong client secret":      {"AZURE_CLIENT_SECRET=wrong"},
+			"a client of another tenant": {"AZURE_TENANT_ID=11111111-2222-3333-4444-555555555555"},
+		}},
 	} {
-		t.Run(tc.scheme, func(t *testing.T) { pruneBucketFolder(t, tc.scheme, tc.st, tc.unreachable) })
+		t.Run(tc.scheme, func(t *testing.T) { pruneBucketFolder(t, tc.root, tc.st, tc.unreachable) })
 	}
 }
 
-func pruneBucketFolder(t *testing.T, scheme string, b store, unreachable map[string][]string) {
+func pruneBucketFolder(t *testing.T, root string, b store, unreachable map[string][]string) {
+	scheme, account, _ := strings.Cut(root, "://")
+	account = strings.TrimSuffix(account, "backups") // for azb: the storage account and a '/'
+	nobody := scheme + "://" + account + "nobody"
 	listed := result.Backup{V: result.Version, Databases: []result.Database{{Name: "movies", Type: "FULL", Artifact: "movies-2026-11-01T02-00-00.backup"}}}
 	manifest, err := json.Marshal(listed)
 	if err != nil {
@@ -72,7 +84,7 @@ func pruneBucketFolder(t *testing.T, scheme string, b store, unreachable map[str
 		b.Put(t, "backups", k, []byte("x"))
 	}
 	b.Put(t, "backups", "prod/graph/"+result.ManifestDir+"/run-1.json", manifest)
-	args := []string{"--dir=" + scheme + "://backups/prod/graph", "--artifact=neo4j-2026-11-01T02-00-00.backup", "--manifest=run-1.json@" + digest}
+	args := []string{"--dir=" + root + "/prod/graph", "--artifact=neo4j-2026-11-01T02-00-00.backup", "--manifest=run-1.json@" + digest}
 	all := b.Keys(t, "backups", "")
 
 	// Nothing is deleted when the agent cannot reach the bucket, or the manifest changed.
@@ -81,7 +93,7 @@ func pruneBucketFolder(t *testing.T, scheme string, b store, unreachable map[str
 		args []string
 	}{
 		"a changed manifest":   {args: append(args[:2:2], "--manifest=run-1.json@sha256:"+strings.Repeat("0", 64))},
-		"a bucket nobody owns": {args: append([]string{"--dir=" + scheme + "://nobody/prod/graph"}, args[1:]...)},
+		"a bucket nobody owns": {args: append([]string{"--dir=" + nobody + "/prod/graph"}, args[1:]...)},
 	}
 	for name, env := range unreachable {
 		refusals[name] = struct {
@@ -108,8 +120,8 @@ func pruneBucketFolder(t *testing.T, scheme string, b store, unreachable map[str
 	if code, out := pruneIn(t, b, nil, args...); code != 0 {
 		t.Fatalf("a retried prune must succeed: exit %d: %s", code, out)
 	}
-	for _, dir := range []string{"azb://account/backups/prod/graph", // not reached yet
-		scheme + "://backups/prod/../graph", scheme + "://backups/prod//graph", scheme + "://backups/./prod/graph", // keys, not paths
+	for _, dir := range []string{"azb://graphbackups", // an Azure folder names a container too
+		root + "/prod/../graph", root + "/prod//graph", root + "/./prod/graph", // keys, not paths
 		scheme + ":/backups/prod/graph", "prod/graph"} { // not a URI, and no absolute directory
 		if code, out := pruneIn(t, b, nil, "--dir="+dir, "--artifact=neo4j-2026-11-02T02-00-00.backup"); code != 2 {
 			t.Errorf("--dir=%s: exit %d, want 2: %s", dir, code, out)

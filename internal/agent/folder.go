@@ -14,10 +14,15 @@ import (
 	"time"
 
 	"cloud.google.com/go/storage"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	azcontainer "github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/googleapis/gax-go/v2"
 	"gocloud.dev/blob"
+	"gocloud.dev/blob/azureblob"
 	"gocloud.dev/blob/gcsblob"
 	"gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcerrors"
@@ -26,10 +31,11 @@ import (
 )
 
 // folder is a backup folder the agent reads and deletes in: a directory of the mounted backup
-// volume, or a folder of a bucket (s3://bucket/prefix). A bucket is reached through gocloud.dev's
-// blob drivers with the cloud SDK's own default chain, the one neo4j-admin reads in the same pod
-// (for S3: the environment, ~/.aws, AWS_ENDPOINT_URL_S3): what lets neo4j-admin write there lets
-// the agent delete there, and nothing else is configured.
+// volume, or a folder of a bucket (s3://bucket/prefix, gs://bucket/prefix,
+// azb://account/container/prefix). A bucket is reached through gocloud.dev's blob drivers with
+// the cloud SDK's own default chain, the one neo4j-admin reads in the same pod (for S3: the
+// environment, ~/.aws, AWS_ENDPOINT_URL_S3; for Azure: DefaultAzureCredential): what lets
+// neo4j-admin write there lets the agent delete there, and nothing else is configured.
 type folder interface {
 	// stat is name's size; fs.ErrNotExist when it is not there. regular is false for what is
 	// not a plain file (a link, a directory), which the agent never deletes.
@@ -62,8 +68,9 @@ func inFolder(dir, name string) string {
 	return filepath.Join(dir, filepath.FromSlash(name))
 }
 
-// bucketRE is a bucket folder the agent can reach: s3:// and gs:// so far.
-var bucketRE = regexp.MustCompile(`^(s3|gs)://([^/]+)(/.*)?$`)
+// bucketRE is a bucket folder the agent can reach: scheme, bucket (for azb: the storage account)
+// and the rest (for azb: the container, then the prefix).
+var bucketRE = regexp.MustCompile(`^(s3|gs|azb)://([^/]+)(/.*)?$`)
 
 // openFolder opens dir: a bucket URI, or a directory that exists. A folder that is not there
 // must not look like one whose files are already gone.
@@ -71,7 +78,7 @@ func openFolder(ctx context.Context, dir string) (folder, error) {
 	m := bucketRE.FindStringSubmatch(dir)
 	if m == nil {
 		if strings.Contains(dir, ":/") || !filepath.IsAbs(dir) {
-			return nil, invalidError{fmt.Errorf("%s: the agent reaches s3:// and gs:// bucket folders and absolute directories", dir)}
+			return nil, invalidError{fmt.Errorf("%s: the agent reaches s3://, gs:// and azb:// bucket folders and absolute directories", dir)}
 		}
 		if info, err := os.Stat(dir); err != nil {
 			return nil, err
@@ -80,21 +87,30 @@ func openFolder(ctx context.Context, dir string) (folder, error) {
 		}
 		return localFolder(dir), nil
 	}
-	prefix := strings.Trim(m[3], "/")
+	scheme, name, prefix := m[1], m[2], strings.Trim(m[3], "/")
+	if scheme == "azb" {
+		// azb://<account>/<container>/<prefix>: the container is the Azure "bucket".
+		var container string
+		container, prefix, _ = strings.Cut(prefix, "/")
+		if container == "" {
+			return nil, invalidError{fmt.Errorf("%s: an Azure folder names the storage account and a container: azb://<account>/<container>[/<prefix>]", dir)}
+		}
+		name += "/" + container
+	}
 	for _, seg := range strings.Split(prefix, "/") {
 		if prefix != "" && (seg == "" || seg == "." || seg == "..") {
 			// Objects are keys, not paths: the store would not read it the way neo4j-admin wrote.
 			return nil, invalidError{fmt.Errorf("%s: a bucket folder of plain names, without empty, '.' or '..' segments", dir)}
 		}
 	}
-	b, closeClient, err := openBucket(ctx, m[1], m[2])
+	b, closeClient, err := openBucket(ctx, scheme, name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	if prefix != "" {
 		b = blob.PrefixedBucket(b, prefix+"/")
 	}
-	f := bucketFolder{b: b, scheme: m[1], closeClient: closeClient}
+	f := bucketFolder{b: b, scheme: scheme, closeClient: closeClient}
 	// Every object of a bucket that is not there is "not found": without this, a wrong bucket
 	// name would look like a folder whose files are already gone. Checked inside the folder,
 	// where neo4j-admin lists too (a policy may allow listing only there).
@@ -108,9 +124,28 @@ func openFolder(ctx context.Context, dir string) (folder, error) {
 	return f, nil
 }
 
-// openBucket opens a bucket with the cloud SDK's default chain; closeClient closes a client the
-// bucket does not own.
+// openBucket opens a bucket (for azb: <account>/<container>) with the cloud SDK's default chain;
+// closeClient closes a client the bucket does not own.
 func openBucket(ctx context.Context, scheme, name string) (b *blob.Bucket, closeClient func() error, err error) {
+	if scheme == "azb" {
+		// DefaultAzureCredential, the chain the manual has neo4j-admin authenticate with
+		// (partials/azb-credentials.adoc:7): the environment (a service principal, from the
+		// credentials Secret), workload identity (the webhook's token file), managed identity.
+		// The account's endpoint is the public cloud's, as Neo4j's default
+		// dbms.integrations.cloud_storage.azb.blob_endpoint_suffix has it.
+		account, container, _ := strings.Cut(name, "/")
+		cred, err := azidentity.NewDefaultAzureCredential(nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		client, err := azcontainer.NewClient("https://"+account+".blob.core.windows.net/"+container, cred,
+			&azcontainer.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: 3}}})
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := azureblob.OpenBucket(ctx, client, nil)
+		return b, func() error { return nil }, err
+	}
 	if scheme == "gs" {
 		// Application default credentials: GOOGLE_APPLICATION_CREDENTIALS, as the manual has
 		// neo4j-admin's pod set it (partials/gcs-credentials.adoc); reads through the JSON API,

@@ -25,7 +25,7 @@ func inspectMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	flags := flag.NewFlagSet("agent inspect", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	version := flags.String("neo4j-version", "", "Neo4j version (5.x, 2025.x and later)")
-	dir := flags.String("dir", "", "backup folder inside the mounted (read-only) backup volume, or a bucket folder (s3://, gs://)")
+	dir := flags.String("dir", "", "backup folder inside the mounted (read-only) backup volume, or a bucket folder (s3://, gs://, azb://)")
 	database := flags.String("database", "", "the database whose chain to resolve")
 	untilTx := flags.Int64("until-tx", 0, "the chain must reach this transaction")
 	untilTime := flags.String("until-time", "", "the chain must reach this RFC 3339 time")

@@ -81,7 +81,7 @@ func backupMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.Var(&members, "member", "a server to back up from, name/zone/host:port; repeat, in the order to try")
 	fs.Var(&databases, "database", "a database name or glob; repeat")
 	fs.StringVar(&cfg.Type, "type", "AUTO", "FULL, DIFF or AUTO")
-	fs.StringVar(&cfg.Dir, "dir", "", "backup folder inside the mounted volume, or a bucket folder (s3://, gs://)")
+	fs.StringVar(&cfg.Dir, "dir", "", "backup folder inside the mounted volume, or a bucket folder (s3://, gs://, azb://)")
 	fs.Int64Var(&cfg.PageCache, "pagecache-bytes", 0, "page cache for neo4j-admin, in bytes")
 	fs.BoolVar(&cfg.Check, "check", true, "check the consistency of what was backed up")
 	fs.StringVar(&cfg.TempDir, "temp-dir", os.TempDir(), "scratch space")

@@ -31,7 +31,7 @@ func restoreMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	flags := flag.NewFlagSet("agent restore", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	version := flags.String("neo4j-version", "", "Neo4j version (4.4, 5.26, 2025.10, ...)")
-	dir := flags.String("dir", "", "backup folder inside the mounted backup volume (read-only), or a bucket folder (s3://, gs://)")
+	dir := flags.String("dir", "", "backup folder inside the mounted backup volume (read-only), or a bucket folder (s3://, gs://, azb://)")
 	var artifacts listFlag
 	flags.Var(&artifacts, "artifact", "an artifact of the chain, FULL first (4.4: the database's backup folder); repeat")
 	database := flags.String("database", "", "the name to restore as")

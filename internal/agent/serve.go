@@ -68,7 +68,7 @@ func isDumpName(f string) bool {
 func serveMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("agent serve", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	dir := flags.String("dir", "", "backup folder inside the mounted (read-only) backup volume, or a bucket folder (s3://, gs://)")
+	dir := flags.String("dir", "", "backup folder inside the mounted (read-only) backup volume, or a bucket folder (s3://, gs://, azb://)")
 	listen := flags.String("listen", ":8080", "address to serve on")
 	var files listFlag
 	flags.Var(&files, "file", "an artifact to serve, or with --prepare, of the chain, FULL first; repeat")
