@@ -142,12 +142,15 @@ type ZoneSpec struct {
 // +kubebuilder:validation:XValidation:rule="has(self.secretName) != (has(self.workloadIdentity) && self.workloadIdentity)",message="set exactly one of secretName (a Secret with the provider's credential file) and workloadIdentity: true (the pod's ServiceAccount)"
 type ObjectStoreCredentials struct {
 	// secretName is a Secret in this namespace holding the provider's own
-	// credential file, mounted where its SDK reads it. s3://: key
-	// "credentials" (an AWS shared credentials file) and, optionally,
-	// "config" (an AWS config file, e.g. with the region). gs://: key
-	// "credentials.json" (a service account's JSON key), which
-	// GOOGLE_APPLICATION_CREDENTIALS names. The values never appear in args,
-	// logs, events or status.
+	// credentials, where its SDK reads them. s3://: key "credentials" (an AWS
+	// shared credentials file) and, optionally, "config" (an AWS config file,
+	// e.g. with the region), mounted as files. gs://: key "credentials.json"
+	// (a service account's JSON key), mounted as the file
+	// GOOGLE_APPLICATION_CREDENTIALS names. azb://: keys AZURE_TENANT_ID,
+	// AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (a service principal), set as
+	// the environment variables of those names that Azure's
+	// EnvironmentCredential reads. The values never appear in args, logs,
+	// events or status.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
@@ -155,8 +158,10 @@ type ObjectStoreCredentials struct {
 
 	// workloadIdentity: the pod authenticates as its ServiceAccount
 	// (spec.serviceAccountName, required then) through the cloud's workload
-	// identity: IRSA or EKS Pod Identity on AWS, Workload Identity on GKE.
-	// The provider's webhook or metadata server supplies the credentials.
+	// identity: IRSA or EKS Pod Identity on AWS, Workload Identity on GKE,
+	// Microsoft Entra Workload ID on AKS (the pods then carry the label
+	// azure.workload.identity/use: "true" its webhook looks for). The
+	// provider's webhook or metadata server supplies the credentials.
 	// +optional
 	WorkloadIdentity bool `json:"workloadIdentity,omitempty"`
 }
@@ -167,14 +172,16 @@ type ObjectStoreCredentials struct {
 // +kubebuilder:validation:XValidation:rule="self.uri.startsWith('gs://') == has(self.project)",message="project (GOOGLE_CLOUD_PROJECT, which Neo4j's manual has the pod set) is required for gs:// URIs and only for them",fieldPath=".project"
 // +kubebuilder:validation:XValidation:rule="!self.uri.matches('^s3://[^/]*--x-s3(/|$)') || has(self.zone)",message="an S3 Express One Zone bucket (--x-s3) lives in one zone: set zone to that zone's name (its topology.kubernetes.io/zone); the zone ID in the bucket name maps to different names in each account",fieldPath=".zone"
 type ObjectStoreSpec struct {
-	// uri of the bucket folder: s3://bucket[/prefix] (Neo4j 5.19 and later) or
-	// gs://bucket[/prefix] (5.21 and later); the operator needs 5.25 for
-	// either (see cluster.neo4jVersion). The cluster's backups go under
-	// <uri>/<storage.path>. Azure Blob (azb://) is not supported yet.
+	// uri of the bucket folder: s3://bucket[/prefix] (Neo4j 5.19 and later),
+	// gs://bucket[/prefix] (5.21 and later) or
+	// azb://account/container[/prefix] (Azure Blob Storage, 5.24 and later:
+	// the storage account, then the container); the operator needs 5.25 for
+	// each (see cluster.neo4jVersion). The cluster's backups go under
+	// <uri>/<storage.path>.
 	// +kubebuilder:validation:MinLength=6
 	// +kubebuilder:validation:MaxLength=1024
-	// +kubebuilder:validation:XValidation:rule="!self.startsWith('azb://')",message="azb:// (Azure Blob Storage) is not supported yet: use s3:// or gs://"
-	// +kubebuilder:validation:XValidation:rule="self.startsWith('azb://') || self.matches('^(s3://[a-z0-9][-a-z0-9.]{1,61}[a-z0-9]|gs://[a-z0-9][-a-z0-9_.]{1,220}[a-z0-9])(/[A-Za-z0-9_][-A-Za-z0-9_.]*)*/?$')",message="must be s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]: a bucket name of lowercase letters, digits, '-' and '.' (gs: also '_'), and a prefix of letters, digits, '-', '_' and '.' segments that do not start with '.', e.g. s3://backups/neo4j"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(s3://[a-z0-9][-a-z0-9.]{1,61}[a-z0-9]|gs://[a-z0-9][-a-z0-9_.]{1,220}[a-z0-9]|azb://[a-z0-9]{3,24}/[a-z0-9][-a-z0-9]{1,61}[a-z0-9])(/[A-Za-z0-9_][-A-Za-z0-9_.]*)*/?$')",message="must be s3://<bucket>[/<prefix>], gs://<bucket>[/<prefix>] or azb://<account>/<container>[/<prefix>]: a bucket name of lowercase letters, digits, '-' and '.' (gs: also '_'), an Azure storage account of 3 to 24 lowercase letters and digits and a container of 3 to 63 lowercase letters, digits and '-', and a prefix of letters, digits, '-', '_' and '.' segments that do not start with '.', e.g. s3://backups/neo4j"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^azb://[^/]+/[^/]*--')",message="an Azure container name has no two '-' in a row"
 	URI string `json:"uri"`
 
 	// credentials: a Secret with the provider's credential file, or the
@@ -233,7 +240,7 @@ type StorageSpec struct {
 	PersistentVolumeClaim *ClaimSource `json:"persistentVolumeClaim,omitempty"`
 
 	// objectStore holds the backups in a bucket folder (S3 or an
-	// S3-compatible store, Google Cloud Storage).
+	// S3-compatible store, Google Cloud Storage, Azure Blob Storage).
 	// +optional
 	ObjectStore *ObjectStoreSpec `json:"objectStore,omitempty"`
 
@@ -351,7 +358,8 @@ type Placement struct {
 	// storageZone is the zone of the backup volume (or of a zonal bucket).
 	// +optional
 	StorageZone string `json:"storageZone,omitempty"`
-	// bucket is the bucket the backup went to (s3://name, gs://name).
+	// bucket is the bucket the backup went to (s3://name, gs://name,
+	// azb://account/container).
 	// +optional
 	Bucket string `json:"bucket,omitempty"`
 	// region of that bucket, when the spec names it.

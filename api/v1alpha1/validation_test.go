@@ -236,10 +236,20 @@ var invalidObjects = map[string]invalid{
 		"spec.storage.objectStore", "needs Neo4j 5.25 or later"},
 	"a bucket on 5.24, whose backup inspect cannot read it": {inBucket(func(s *v1.BackupSpec) { s.Cluster.Neo4jVersion = "5.24.1" }),
 		"spec.storage.objectStore", "needs Neo4j 5.25 or later"},
-	"an Azure container, not supported yet": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "azb://account/container/neo4j" }),
-		"spec.storage.objectStore.uri", "azb:// (Azure Blob Storage) is not supported yet"},
 	"a URI of another scheme": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "https://backups.s3.amazonaws.com/neo4j" }),
-		"spec.storage.objectStore.uri", "must be s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]"},
+		"spec.storage.objectStore.uri", "must be s3://<bucket>[/<prefix>], gs://<bucket>[/<prefix>] or azb://<account>/<container>[/<prefix>]"},
+	"an Azure account and no container": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "azb://graphbackups" }),
+		"spec.storage.objectStore.uri", "azb://<account>/<container>[/<prefix>]"},
+	"an Azure account in capitals": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "azb://GraphBackups/backups" }),
+		"spec.storage.objectStore.uri", "an Azure storage account of 3 to 24 lowercase letters and digits"},
+	"an Azure account of 25 characters": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "azb://" + strings.Repeat("a", 25) + "/backups" }),
+		"spec.storage.objectStore.uri", "an Azure storage account of 3 to 24"},
+	"an Azure container with '--'": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "azb://graphbackups/neo4j--backups/prod" }),
+		"spec.storage.objectStore.uri", "an Azure container name has no two '-' in a row"},
+	"an Azure container with '_'": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "azb://graphbackups/neo4j_backups" }),
+		"spec.storage.objectStore.uri", "a container of 3 to 63 lowercase letters, digits and '-'"},
+	"an Azure container with a region": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "azb://graphbackups/backups" }),
+		"spec.storage.objectStore.region", "region is for s3:// URIs"},
 	"a bucket name in capitals": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "s3://MyBucket/neo4j" }),
 		"spec.storage.objectStore.uri", "must be s3://<bucket>[/<prefix>]"},
 	"a prefix with '..'": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.URI = "s3://backups/neo4j/../other" }),
@@ -458,7 +468,15 @@ var _ = Describe("admission of invalid objects", func() {
 			inBucket(func(s *v1.BackupSpec) {
 				s.Storage.ObjectStore.URI, s.Storage.ObjectStore.Zone = "s3://graph--use1-az4--x-s3", "us-east-1a"
 				s.Storage.ObjectStore.Endpoint = "http://127.0.0.1:9000"
-			})("base-s3-express")} {
+			})("base-s3-express"),
+			inBucket(func(s *v1.BackupSpec) {
+				s.Storage.ObjectStore = &v1.ObjectStoreSpec{URI: "azb://graphbackups/neo4j-backups/prod", Credentials: v1.ObjectStoreCredentials{SecretName: "azure-sp"},
+					Staging: &v1.ClaimTemplate{Size: resource.MustParse("1Gi")}}
+			})("base-azb"),
+			restoreWith(fromBucket, func(s *v1.RestoreSpec) {
+				s.Source.Storage.ObjectStore = &v1.ObjectStoreSpec{URI: "azb://abc/a-b", Credentials: v1.ObjectStoreCredentials{WorkloadIdentity: true}}
+				s.ServiceAccountName = "neo4j-restore"
+			})("base-from-azb")} {
 			Expect(k8sClient.Create(ctx, obj)).To(Succeed(), "%T", obj)
 		}
 	})

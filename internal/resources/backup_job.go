@@ -67,9 +67,14 @@ func DefaultPath(b *v1.Backup) string {
 // BucketLocation is the location of folder p under a bucket folder's URI, as locations record
 // it: the bucket alone as URI, the prefix and p as Path, and the endpoint. So s3://b/x with
 // path y, s3://b with path x/y and s3://b/x/ with y are one location, as they are one folder.
+// An Azure container is azb://<account>/<container>: the two are its bucket.
 func BucketLocation(o *v1.ObjectStoreSpec, p string) v1.StorageLocation {
 	scheme, rest, _ := strings.Cut(o.URI, "://")
 	bucket, prefix, _ := strings.Cut(rest, "/")
+	if scheme == "azb" {
+		container, folder, _ := strings.Cut(prefix, "/")
+		bucket, prefix = bucket+"/"+container, folder
+	}
 	return v1.StorageLocation{URI: scheme + "://" + bucket, Path: path.Join(prefix, p), Endpoint: strings.TrimSuffix(o.Endpoint, "/")}
 }
 
@@ -168,7 +173,7 @@ func BackupJob(b *v1.Backup, plan BackupPlan, opts Options) (*batchv1.Job, error
 			// Exit 2: the agent's own arguments or environment are wrong; a retry cannot help.
 			PodFailurePolicy: failFast(ContainerBackup, 2),
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels(b.Spec.PodMetadata.Labels, lbls), Annotations: copyMap(b.Spec.PodMetadata.Annotations)},
+				ObjectMeta: metav1.ObjectMeta{Labels: store.podLabels(b.Spec.PodMetadata.Labels, lbls), Annotations: copyMap(b.Spec.PodMetadata.Annotations)},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                 corev1.RestartPolicyNever,
 					ServiceAccountName:            b.Spec.ServiceAccountName,

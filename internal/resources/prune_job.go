@@ -102,7 +102,7 @@ func PruneJob(b *v1.Backup, what Prune, opts Options) *batchv1.Job {
 			// recorded, and a Job that delete missed goes a day after it ended.
 			TTLSecondsAfterFinished: ptr.To[int32](PruneJobTTL),
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: lbls, Annotations: copyMap(b.Spec.PodMetadata.Annotations)},
+				ObjectMeta: metav1.ObjectMeta{Labels: store.podLabels(nil, lbls), Annotations: copyMap(b.Spec.PodMetadata.Annotations)},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                corev1.RestartPolicyNever,
 					ImagePullSecrets:             b.Spec.ImagePullSecrets,

@@ -465,6 +465,80 @@ func TestBackupJobToABucket(t *testing.T) {
 	}
 }
 
+// Azure: "Authenticate the neo4j or neo4j-admin process against Azure using the default Azure
+// credentials" (5.26.2 partials/azb-credentials.adoc:7). DefaultAzureCredential reads a service
+// principal from AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, and Microsoft Entra
+// Workload ID's webhook injects its variables only into pods labelled
+// azure.workload.identity/use: "true" (its documentation; not Neo4j's).
+func TestJobsReachAnAzureContainer(t *testing.T) {
+	o := v1.ObjectStoreSpec{URI: "azb://graphbackups/backups/neo4j", Credentials: v1.ObjectStoreCredentials{SecretName: "azure-sp"},
+		Staging: &v1.ClaimTemplate{Size: resource.MustParse("1Gi")}}
+	b := bucketBackup(o)
+	p := plan(b)
+	p.Location = Location(b)
+	if p.Location.URI != "azb://graphbackups/backups" || p.Location.Path != "neo4j/prod/graph" {
+		t.Errorf("location %+v: the account and container are the bucket", p.Location)
+	}
+	job, err := BackupJob(b, p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := job.Spec.Template.Spec
+	c := pod.Containers[0]
+	refs := map[string]string{}
+	for _, e := range c.Env {
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name == "azure-sp" && !ptr.Deref(e.ValueFrom.SecretKeyRef.Optional, false) {
+			refs[e.Name] = e.ValueFrom.SecretKeyRef.Key
+		}
+	}
+	if fmt.Sprint(refs) != "map[AZURE_CLIENT_ID:AZURE_CLIENT_ID AZURE_CLIENT_SECRET:AZURE_CLIENT_SECRET AZURE_TENANT_ID:AZURE_TENANT_ID]" {
+		t.Errorf("the service principal from the Secret's keys of the variables' names, required: %v", refs)
+	}
+	if !strings.Contains(strings.Join(c.Args, " "), "--dir=azb://graphbackups/backups/neo4j/prod/graph ") || volume(pod, "bucket-credentials") != nil ||
+		pod.Affinity != nil || job.Spec.Template.Labels[AzureWorkloadIdentityLabel] != "" {
+		t.Errorf("azb:// pod: args %v, volumes %+v, labels %v", c.Args, pod.Volumes, job.Spec.Template.Labels)
+	}
+
+	// Workload identity: the label on every pod that reaches the container, and no variables.
+	o.Credentials = v1.ObjectStoreCredentials{WorkloadIdentity: true}
+	wi := bucketBackup(o)
+	wi.Spec.ServiceAccountName = "neo4j-backup"
+	p = plan(wi)
+	p.Location = Location(wi)
+	job, _ = BackupJob(wi, p, Options{})
+	wi.Status.Storage = &p.Location
+	prune := PruneJob(wi, Prune{Artifacts: []string{"neo4j-2026-12-01T02-00-00.backup"}}, Options{})
+	r := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "prod", UID: "u"}, Spec: v1.RestoreSpec{
+		Database: "neo4j", Mode: v1.RestoreVolume, Target: &v1.RestoreTarget{ClaimName: "data"},
+		Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "5.26"}, JobOptions: v1.JobOptions{Image: "neo4j:5.26-enterprise", ServiceAccountName: "neo4j-backup"},
+	}}
+	rp := RestorePlan{Location: p.Location, Access: &o, Chain: []string{"F"},
+		Memory: v1.MemoryBudget{Heap: resource.MustParse("1Gi"), PageCache: resource.MustParse("512Mi"), Limit: resource.MustParse("2Gi")}}
+	restore, err := RestoreJob(r, rp, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inspect, err := InspectJob(r, rp, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Spec.Mode, r.Spec.Target = v1.RestoreSeedFromURI, nil
+	server, err := SeedServerJob(r, rp, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, j := range map[string]*batchv1.Job{"backup": job, "prune": prune, "restore": restore, "inspection": inspect, "seed server": server} {
+		tpl := j.Spec.Template
+		if tpl.Labels[AzureWorkloadIdentityLabel] != "true" || tpl.Spec.ServiceAccountName != "neo4j-backup" || env(tpl.Spec.Containers[0])["AZURE_CLIENT_SECRET"] != "" ||
+			tpl.Labels[LabelManagedBy] != ManagedBy {
+			t.Errorf("%s pod with workload identity: labels %v, ServiceAccount %q, env %v", name, tpl.Labels, tpl.Spec.ServiceAccountName, tpl.Spec.Containers[0].Env)
+		}
+		if j.Labels[AzureWorkloadIdentityLabel] != "" {
+			t.Errorf("%s: the label is the pod's, not the Job's: %v", name, j.Labels)
+		}
+	}
+}
+
 func TestPruneJobInABucket(t *testing.T) {
 	b := bucketBackup(v1.ObjectStoreSpec{URI: "s3://backups", Credentials: v1.ObjectStoreCredentials{SecretName: "aws-backup"},
 		Region: "eu-west-1", Staging: &v1.ClaimTemplate{Size: resource.MustParse("1Gi")}})

@@ -120,6 +120,7 @@ func RestoreJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 			corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: data}}},
 			emptyDir("tmp"),
 		),
+		store: src,
 	}, opts), nil
 }
 
@@ -181,6 +182,7 @@ func InspectJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job, er
 			VolumeMounts: append(src.mounts, corev1.VolumeMount{Name: "tmp", MountPath: "/tmp"}),
 		},
 		volumes: append(src.volumes, emptyDir("tmp")),
+		store:   src,
 	}, opts), nil
 }
 
@@ -216,6 +218,8 @@ type restorePod struct {
 	container corev1.Container
 	// volumes besides the agent's.
 	volumes []corev1.Volume
+	// store is how the pod reaches the artifacts: its labels go on the pod.
+	store storePod
 }
 
 // restoreSideJob builds a Job owned by the Restore with one agent container in the Neo4j image:
@@ -239,7 +243,7 @@ func restoreSideJob(r *v1.Restore, p restorePod, opts Options) *batchv1.Job {
 			ActiveDeadlineSeconds: r.Spec.ActiveDeadlineSeconds,
 			PodFailurePolicy:      p.podFailurePolicy,
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: podLabels(r.Spec.PodMetadata.Labels, lbls), Annotations: copyMap(r.Spec.PodMetadata.Annotations)},
+				ObjectMeta: metav1.ObjectMeta{Labels: p.store.podLabels(r.Spec.PodMetadata.Labels, lbls), Annotations: copyMap(r.Spec.PodMetadata.Annotations)},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                 corev1.RestartPolicyNever,
 					ServiceAccountName:            r.Spec.ServiceAccountName,

@@ -138,6 +138,7 @@ func SeedServerJob(r *v1.Restore, plan RestorePlan, opts Options) (*batchv1.Job,
 			),
 		},
 		volumes: append(src.volumes, emptyDir("data"), emptyDir("scratch"), emptyDir("tmp")),
+		store:   src,
 	}, opts), nil
 }
 

@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"maps"
 	"path"
 	"strings"
 
@@ -26,7 +27,14 @@ const (
 	awsCredentialsKey = "credentials"
 	awsConfigKey      = "config"
 	gcsKeyFileKey     = "credentials.json"
+	// AzureWorkloadIdentityLabel is the pod label Microsoft Entra Workload ID's webhook looks for
+	// before it injects the ServiceAccount's federated token and AZURE_* variables.
+	AzureWorkloadIdentityLabel = "azure.workload.identity/use"
 )
+
+// azureSecretKeys are a service principal as Azure's EnvironmentCredential reads it: each is a
+// key of the credentials Secret and the environment variable of the same name.
+var azureSecretKeys = []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"}
 
 // storePod is how a pod reaches a storage location: the folder the agent is given, and the
 // volumes, mounts and environment that make it reachable: the claim mounted, or the bucket's
@@ -36,6 +44,15 @@ type storePod struct {
 	volumes []corev1.Volume
 	mounts  []corev1.VolumeMount
 	env     []corev1.EnvVar
+	// labels go on the pod (not its Job): a workload identity's webhook selects pods by them.
+	labels map[string]string
+}
+
+// podLabels are a pod template's labels: the user's, ours, and what reaching the store needs.
+func (s storePod) podLabels(user, ours map[string]string) map[string]string {
+	out := podLabels(user, ours)
+	maps.Copy(out, s.labels)
+	return out
 }
 
 // store is how a pod reaches loc: a claim, mounted (read-only for what only reads), or a bucket
@@ -57,8 +74,11 @@ func store(access *v1.ObjectStoreSpec, loc v1.StorageLocation, readOnly bool) st
 }
 
 // bucketAccess is what the cloud SDK's default chain in the pod reads: neo4j-admin has no option
-// for credentials, and the agent reads the same chain. Values of the Secret reach the pod only as
-// files; the environment holds their paths, the region, the endpoint and the project.
+// for credentials, and the agent reads the same chain. For S3 and GCS the Secret's values reach
+// the pod only as files, and the environment holds their paths, the region, the endpoint and the
+// project. Azure's chain reads a service principal's secret only from the environment, so there
+// the Secret's keys are variables that refer to it (secretKeyRef): the pod spec names the Secret,
+// never a value.
 func bucketAccess(o *v1.ObjectStoreSpec) storePod {
 	var s storePod
 	if o == nil {
@@ -87,6 +107,20 @@ func bucketAccess(o *v1.ObjectStoreSpec) storePod {
 		s.mounts = append(s.mounts, corev1.VolumeMount{Name: "bucket-credentials", MountPath: dir, ReadOnly: true})
 	}
 	switch {
+	case strings.HasPrefix(o.URI, "azb://"):
+		// "Authenticate the neo4j or neo4j-admin process against Azure using the default Azure
+		// credentials" (5.26.2 partials/azb-credentials.adoc:7): DefaultAzureCredential, whose
+		// first member reads a service principal from the environment, and whose second reads
+		// what the workload identity webhook injects into a pod with its label.
+		if o.Credentials.SecretName != "" {
+			for _, k := range azureSecretKeys {
+				s.env = append(s.env, corev1.EnvVar{Name: k, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: o.Credentials.SecretName}, Key: k,
+				}}})
+			}
+		} else {
+			s.labels = map[string]string{AzureWorkloadIdentityLabel: "true"}
+		}
 	case strings.HasPrefix(o.URI, "gs://"):
 		// "Set the GOOGLE_APPLICATION_CREDENTIALS and GOOGLE_CLOUD_PROJECT environment variables
 		// to the path of the JSON key file and the project ID" (5.x partials/gcs-credentials.adoc:5).
