@@ -58,6 +58,8 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // TZ names the JVM's zone even where the machine has no zone database
+
+	"github.com/graphkeeper/neo4j-backup-operator/test/standin/artifact"
 )
 
 type version struct{ major, minor, patch int }
@@ -501,17 +503,8 @@ func legacyBackup(v version, args []string) int {
 	return code
 }
 
-type header struct {
-	Database string `json:"database"`
-	Full     bool   `json:"full"`
-	LowTx    int64  `json:"lowTx"`
-	HighTx   int64  `json:"highTx"`
-	// Time is UTC, as the inspect output's TIME column prints it.
-	Time      string `json:"time"`
-	Recovered bool   `json:"recovered"`
-	// Damaged: the store it copied is inconsistent (STANDIN_CORRUPT_DATABASES).
-	Damaged bool `json:"damaged,omitempty"`
-}
+// header is an artifact's first line (package artifact, shared with the stand-in cypher-shell).
+type header = artifact.Header
 
 // damagedMarker is the file that says a 4.4 backup folder, or a restored database, holds a
 // damaged store.
@@ -537,12 +530,7 @@ func readHeader(p string) (header, error) {
 	if err != nil {
 		return header{}, err
 	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	var h header
-	if json.Unmarshal([]byte(line), &h) != nil || h.Database == "" {
-		return header{}, fmt.Errorf("%s is not a backup artifact", p)
-	}
-	return h, nil
+	return artifact.ParseHeader(p, data)
 }
 
 // artifacts reads the headers of the .backup files in dir, newest first.
@@ -571,26 +559,7 @@ func artifacts(dir string) ([]string, map[string]header) {
 // that chain" (5.26.2, backup-restore/restore-backup.adoc:81). Empty DIFFs (0..0) are skipped.
 func chainEndingAt(dir, end string) ([]string, []header, error) {
 	names, heads := artifacts(dir)
-	h, ok := heads[end]
-	if !ok {
-		return nil, nil, fmt.Errorf("%s is not a backup artifact", filepath.Join(dir, end))
-	}
-	chain, hs := []string{end}, []header{h}
-	for !h.Full {
-		found := false
-		for _, n := range names {
-			p := heads[n]
-			if p.Database == h.Database && !(p.LowTx == 0 && p.HighTx == 0 && !p.Full) && p.HighTx == h.LowTx-1 {
-				chain, hs = append([]string{n}, chain...), append([]header{p}, hs...)
-				h, found = p, true
-				break
-			}
-		}
-		if !found {
-			return nil, nil, fmt.Errorf("no backup chain in %s ends at %s: nothing holds transaction %d of %s", dir, end, h.LowTx-1, h.Database)
-		}
-	}
-	return chain, hs, nil
+	return artifact.ChainEndingAt(dir, names, heads, end)
 }
 
 // backup plays 5.x / 2025.x `neo4j-admin database backup` (backup-restore/online-backup.adoc).
