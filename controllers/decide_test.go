@@ -599,3 +599,63 @@ func TestDecideRestoreFromABucket(t *testing.T) {
 		})
 	}
 }
+
+// Where a SeedFromURI restore's servers fetch the seed: straight from a bucket where the
+// version's defaults allow it (Auto: 2025.01+, where CloudSeedProvider is the default seed
+// provider, 2025.01.0 configuration-settings.adoc:2045), or where the spec says so (Bucket:
+// 5.26+, whose CloudSeedProvider seeds from a chain, 5.26.2 clustering/databases.adoc:530);
+// from a seed server otherwise.
+func TestDecideWhereTheSeedComesFrom(t *testing.T) {
+	budget := v1.MemoryBudget{Heap: resource.MustParse("1Gi"), PageCache: resource.MustParse("512Mi"), Limit: resource.MustParse("2Gi")}
+	bucket := v1.StorageLocation{URI: "gs://graph-backups", Path: "prod/graph"}
+	volume := v1.StorageLocation{ClaimName: "neo4j-backups-graph", Path: "prod/graph"}
+	backup := func(loc v1.StorageLocation) v1.Backup {
+		b := v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: "full"},
+			Status: v1.BackupStatus{Phase: v1.BackupSucceeded, Storage: &loc, CompletionTime: &metav1.Time{Time: at("01:00:00")},
+				Placement: &v1.Placement{StorageZone: "zone-c"},
+				Databases: []v1.DatabaseResult{{Name: "neo4j", Type: v1.BackupFull, Artifact: "full.backup", LowestTx: 1, HighestTx: 10}}}}
+		if loc.InBucket() {
+			b.Spec.Storage.ObjectStore = &v1.ObjectStoreSpec{URI: "gs://graph-backups", Project: "graph-prod", Credentials: v1.ObjectStoreCredentials{SecretName: "gcs"}}
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name, version string
+		seedFrom      v1.SeedFrom
+		loc           v1.StorageLocation
+		mode          v1.RestoreMode
+		bucket        bool
+		reason        string
+	}{
+		{name: "Auto on 2025.01 from a bucket", version: "2025.01", loc: bucket, bucket: true},
+		{name: "Auto (unset) on 2025.10 from a bucket", version: "2025.10", seedFrom: "", loc: bucket, bucket: true},
+		{name: "Auto on 5.26, whose default providers put S3SeedProvider first", version: "5.26", seedFrom: v1.SeedFromAuto, loc: bucket},
+		{name: "Auto from a volume", version: "2025.10", seedFrom: v1.SeedFromAuto, loc: volume},
+		{name: "Bucket on 5.26", version: "5.26", seedFrom: v1.SeedFromBucket, loc: bucket, bucket: true},
+		{name: "SeedServer on 2025.10", version: "2025.10", seedFrom: v1.SeedFromSeedServer, loc: bucket},
+		{name: "Bucket from a volume", version: "2025.10", seedFrom: v1.SeedFromBucket, loc: volume, reason: v1.ReasonInvalidSpec},
+		{name: "Bucket on 5.25, whose CloudSeedProvider takes no chain", version: "5.25", seedFrom: v1.SeedFromBucket, loc: bucket, reason: v1.ReasonInvalidSpec},
+		{name: "a Volume restore never seeds", version: "2025.10", loc: bucket, mode: v1.RestoreVolume},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := neo4j.ParseVersion(tc.version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mode := tc.mode
+			if mode == "" {
+				mode = v1.RestoreSeedFromURI
+			}
+			b := backup(tc.loc)
+			rs := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "prod"}, Spec: v1.RestoreSpec{Database: "neo4j", Mode: mode,
+				SeedFrom: tc.seedFrom, Source: v1.RestoreSource{BackupName: "full"}}}
+			d := decideRestore(rs, v, budget, restoreWorld{source: &b, backups: []v1.Backup{b}})
+			if d.reason != tc.reason {
+				t.Fatalf("reason %q (%s), want %q", d.reason, d.message, tc.reason)
+			}
+			if tc.reason == "" && d.plan.SeedFromBucket != tc.bucket {
+				t.Errorf("seed from the bucket: %t, want %t", d.plan.SeedFromBucket, tc.bucket)
+			}
+		})
+	}
+}

@@ -259,7 +259,8 @@ func chainText(plan resources.RestorePlan) string {
 }
 
 // modeJob builds the Job the mode runs: the restore Job, or for SeedFromURI the seed Job, once
-// the seed server and its Service are there. A nil Job means the Restore waits or failed (res).
+// the seed server and its Service are there (unless the servers seed straight from the bucket).
+// A nil Job means the Restore waits or failed (res).
 func (r *RestoreReconciler) modeJob(ctx context.Context, rs *v1.Restore, plan resources.RestorePlan, now time.Time) (*batchv1.Job, ctrl.Result, error) {
 	var job *batchv1.Job
 	var err error
@@ -272,8 +273,10 @@ func (r *RestoreReconciler) modeJob(ctx context.Context, rs *v1.Restore, plan re
 		if len(servers) == 0 {
 			return nil, r.wait(rs, now, v1.ReasonNoServer, "no running server pod matches spec.cluster.serverSelector"), nil
 		}
-		if done, err := r.startSeedServer(ctx, rs, now, plan); err != nil || done {
-			return nil, ctrl.Result{}, err
+		if !plan.SeedFromBucket {
+			if done, err := r.startSeedServer(ctx, rs, now, plan); err != nil || done {
+				return nil, ctrl.Result{}, err
+			}
 		}
 		job, err = resources.SeedJob(rs, resources.SeedPlan{RestorePlan: plan, Servers: servers}, r.Options)
 		rs.Status.SeedURI = resources.SeedURI(rs, plan)
@@ -479,6 +482,10 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 		return refuse(v1.ReasonInvalidSpec, "spec.restoreUntil: %v", err)
 	}
 	target.UntilTx, target.Until = until.UntilTx, until.Until
+	fromBucket, why := seedsFromBucket(rs, version, loc, rs.Spec.RestoreUntil != "")
+	if why != "" {
+		return refuse(v1.ReasonInvalidSpec, "spec.seedFrom: %s", why)
+	}
 
 	arts, recordedZone, newest, incomplete := recorded(w.backups, loc, db)
 	switch {
@@ -488,7 +495,7 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 		zone = recordedZone
 	}
 	d := restoreDecision{plan: &resources.RestorePlan{Location: loc, Access: access, Zone: zone, Memory: budget,
-		UntilTx: target.UntilTx, UntilTime: target.Until}}
+		UntilTx: target.UntilTx, UntilTime: target.Until, SeedFromBucket: fromBucket}}
 	switch {
 	case !version.Legacy() && (unlisted != "" || (incomplete != "" && (target.EndAt == "" || endTx > 0))):
 		// (A named Backup's artifact with no transaction range could not be found among the
@@ -547,6 +554,35 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 		d.untilTx = c.HighTx
 	}
 	return d
+}
+
+// seedsFromBucket tells whether a SeedFromURI restore's servers fetch the seed from the bucket
+// at loc themselves (CloudSeedProvider) rather than from a seed server, or why the spec's
+// seedFrom cannot be. CloudSeedProvider "supports using differential backup files as seeds"
+// from 5.26 (5.26.2 clustering/databases.adoc:530), but the 5.26 default provider list is
+// "S3SeedProvider,CloudSeedProvider" (5.26.2 configuration-settings.adoc:2236), and "the first
+// matching provider will be used" (:2230): so Auto seeds from the bucket only from 2025.01, whose
+// default is CloudSeedProvider (2025.01.0 :2045), as is seedRestoreUntil (2025.10.1
+// seed-from-uri.adoc:285).
+func seedsFromBucket(rs *v1.Restore, version neo4j.Version, loc v1.StorageLocation, until bool) (bool, string) {
+	if rs.Spec.Mode != v1.RestoreSeedFromURI {
+		return false, ""
+	}
+	switch rs.Spec.SeedFrom {
+	case v1.SeedFromSeedServer:
+		return false, ""
+	case v1.SeedFromBucket:
+		switch {
+		case !loc.InBucket():
+			return false, fmt.Sprintf("Bucket: %s is on a volume, not in a bucket", loc)
+		case !version.AtLeast(5, 26):
+			return false, fmt.Sprintf("Bucket: CloudSeedProvider seeds from a backup chain from 5.26; this Restore says %s", version)
+		case until && !version.AtLeast(2025, 1):
+			return false, fmt.Sprintf("Bucket: restoreUntil needs seedRestoreUntil, new in 2025.01; this Restore says %s (seedFrom: SeedServer prepares the seed up to that point)", version)
+		}
+		return true, ""
+	}
+	return loc.InBucket() && version.AtLeast(2025, 1), ""
 }
 
 // sourceName names a Restore's source in a message.
@@ -611,7 +647,8 @@ func (r *RestoreReconciler) follow(ctx context.Context, rs *v1.Restore, now time
 		return res, err
 	}
 	if ended == nil {
-		if rs.Spec.Mode == v1.RestoreSeedFromURI && job != nil {
+		// A seed straight from the bucket (status.seedURI names it there) has no seed server.
+		if rs.Spec.Mode == v1.RestoreSeedFromURI && job != nil && !neo4j.CloudPath(rs.Status.SeedURI) {
 			if err := r.seedServerFailed(ctx, rs, now); err != nil {
 				return ctrl.Result{}, err
 			}

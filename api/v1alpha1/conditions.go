@@ -100,6 +100,10 @@ const (
 	ReasonOOMKilled = "OOMKilled"
 	// ReasonRestoreFailed: neo4j-admin could not restore; the message has its words.
 	ReasonRestoreFailed = "RestoreFailed"
+	// ReasonSeedFromBucketFailed: a SeedFromURI restore seeded straight from the bucket did not
+	// start on a server. The servers fetch the seed themselves: each needs read access to the
+	// bucket and CloudSeedProvider in dbms.databases.seed_from_uri_providers.
+	ReasonSeedFromBucketFailed = "SeedFromBucketFailed"
 	// ReasonInconsistent: a drill restored the chain and the consistency check found
 	// inconsistencies; the message names the database and the check's report.
 	ReasonInconsistent = "Inconsistent"

@@ -23,6 +23,23 @@ const (
 	RestoreVerify RestoreMode = "Verify"
 )
 
+// SeedFrom is where the servers of a SeedFromURI restore fetch the seed.
+// +kubebuilder:validation:Enum=Auto;Bucket;SeedServer
+type SeedFrom string
+
+const (
+	// SeedFromAuto seeds straight from the bucket when the backup is in one and the version's
+	// defaults allow it (2025.01 and later, where CloudSeedProvider is the default seed provider
+	// for s3://, gs:// and azb://), and from a seed server otherwise.
+	SeedFromAuto SeedFrom = "Auto"
+	// SeedFromBucket: every server fetches the chain from the bucket itself (CloudSeedProvider;
+	// 5.26 and later), so every server needs read access to it. No seed server runs.
+	SeedFromBucket SeedFrom = "Bucket"
+	// SeedFromSeedServer: a pod of the operator's serves the seed over HTTP, fetched from the
+	// volume or bucket with the backup's own access; the servers need no access to the bucket.
+	SeedFromSeedServer SeedFrom = "SeedServer"
+)
+
 // RestoreSource is the backup to restore from: a Backup, or a place in
 // storage.
 // +kubebuilder:validation:XValidation:rule="has(self.backupName) != has(self.storage)",message="set exactly one of backupName (a Backup in this namespace) and storage (a claim or bucket, and a path)"
@@ -110,6 +127,9 @@ type CredentialsSecret struct {
 // +kubebuilder:validation:XValidation:rule="self.mode == 'Verify' || !has(self.scratch)",message="scratch is used only with mode Verify",fieldPath=".scratch"
 // +kubebuilder:validation:XValidation:rule="!has(self.source.storage) || !has(self.source.storage.objectStore) || self.cluster.neo4jVersion.matches('^(5[.]2[5-6]|20[2-9][0-9][.][0-9]+)([.][0-9]+)?$')",message="a restore from a bucket needs Neo4j 5.25 or later: the chain there is read with neo4j-admin backup inspect, which reads buckets from 5.25",fieldPath=".source.storage.objectStore"
 // +kubebuilder:validation:XValidation:rule="!has(self.source.storage) || !has(self.source.storage.objectStore) || !has(self.source.storage.objectStore.credentials.workloadIdentity) || !self.source.storage.objectStore.credentials.workloadIdentity || has(self.serviceAccountName)",message="source.storage.objectStore.credentials.workloadIdentity needs serviceAccountName: the ServiceAccount the cloud identity is bound to",fieldPath=".serviceAccountName"
+// +kubebuilder:validation:XValidation:rule="!has(self.seedFrom) || self.seedFrom == 'Auto' || self.mode == 'SeedFromURI'",message="seedFrom is used only with mode SeedFromURI",fieldPath=".seedFrom"
+// +kubebuilder:validation:XValidation:rule="!has(self.seedFrom) || self.seedFrom != 'Bucket' || self.cluster.neo4jVersion.matches('^(5[.]26|20[2-9][0-9][.][0-9]+)([.][0-9]+)?$')",message="seedFrom: Bucket needs Neo4j 5.26 or later: CloudSeedProvider seeds from a backup chain from 5.26",fieldPath=".seedFrom"
+// +kubebuilder:validation:XValidation:rule="!has(self.seedFrom) || self.seedFrom != 'Bucket' || !has(self.restoreUntil) || self.cluster.neo4jVersion.matches('^20[2-9][0-9][.][0-9]+([.][0-9]+)?$')",message="seedFrom: Bucket with restoreUntil needs Neo4j 2025.01 or later, whose seedRestoreUntil applies it; use seedFrom: SeedServer, which prepares the seed up to that point",fieldPath=".seedFrom"
 type RestoreSpec struct {
 	// source is the backup to restore.
 	Source RestoreSource `json:"source"`
@@ -180,6 +200,20 @@ type RestoreSpec struct {
 	// +optional
 	ReplaceExisting bool `json:"replaceExisting,omitempty"`
 
+	// seedFrom is where a SeedFromURI restore's servers fetch the seed.
+	// Auto (default): straight from the bucket when the backup is in one
+	// and the version is 2025.01 or later (CloudSeedProvider is then Neo4j's
+	// default seed provider), else from a seed server. Bucket: straight from
+	// the bucket (5.26 and later; with restoreUntil, 2025.01 and later, which
+	// applies it with seedRestoreUntil). Every server then needs read access
+	// to the bucket, as the backup pods have it, and CloudSeedProvider in
+	// dbms.databases.seed_from_uri_providers (on 5.26 the default list puts
+	// S3SeedProvider first for s3://). SeedServer: a pod of the operator's
+	// serves it over HTTP; the servers need no access to the bucket.
+	// +kubebuilder:default=Auto
+	// +optional
+	SeedFrom SeedFrom `json:"seedFrom,omitempty"`
+
 	JobOptions `json:",inline"`
 }
 
@@ -232,7 +266,9 @@ type RestoreStatus struct {
 	// +optional
 	Node string `json:"node,omitempty"`
 	// seedURI is where the servers fetched the seed (SeedFromURI): a Service
-	// the operator ran for the restore's duration and removed afterwards.
+	// the operator ran for the restore's duration and removed afterwards, or
+	// the bucket URI of the chain's last artifact when they seeded straight
+	// from the bucket.
 	// +optional
 	SeedURI string `json:"seedURI,omitempty"`
 	// scratchClaim is the claim a Verify drill restores into; it is deleted

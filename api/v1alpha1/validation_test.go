@@ -372,6 +372,15 @@ var invalidObjects = map[string]invalid{
 		"spec.targetDatabase", "in lowercase"},
 	"restore of an uppercase name": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.Database = "Movies" }),
 		"spec.database", "in lowercase"},
+	"seedFrom with a Volume restore": {restoreWith(volumeRestore, func(s *v1.RestoreSpec) { s.SeedFrom = v1.SeedFromBucket }),
+		"spec.seedFrom", "seedFrom is used only with mode SeedFromURI"},
+	"seedFrom: Bucket on 5.25": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.SeedFrom, s.Cluster.Neo4jVersion = v1.SeedFromBucket, "5.25" }),
+		"spec.seedFrom", "seedFrom: Bucket needs Neo4j 5.26 or later"},
+	"seedFrom: Bucket with restoreUntil on 5.26": {restoreWith(validRestore, func(s *v1.RestoreSpec) {
+		s.SeedFrom, s.Cluster.Neo4jVersion, s.RestoreUntil = v1.SeedFromBucket, "5.26.2", "123"
+	}), "spec.seedFrom", "seedFrom: Bucket with restoreUntil needs Neo4j 2025.01 or later"},
+	"seedFrom of another kind": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.SeedFrom = "Servers" }),
+		"spec.seedFrom", `supported values: "Auto", "Bucket", "SeedServer"`},
 	"restoreUntil in words": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.RestoreUntil = "yesterday" }),
 		"spec.restoreUntil", "must be an RFC 3339 time"},
 	"restoreUntil without a zone": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.RestoreUntil = "2026-11-28 02:00:00" }),
@@ -476,7 +485,10 @@ var _ = Describe("admission of invalid objects", func() {
 			restoreWith(fromBucket, func(s *v1.RestoreSpec) {
 				s.Source.Storage.ObjectStore = &v1.ObjectStoreSpec{URI: "azb://abc/a-b", Credentials: v1.ObjectStoreCredentials{WorkloadIdentity: true}}
 				s.ServiceAccountName = "neo4j-restore"
-			})("base-from-azb")} {
+			})("base-from-azb"),
+			restoreWith(validRestore, func(s *v1.RestoreSpec) { s.SeedFrom, s.RestoreUntil = v1.SeedFromBucket, "2026-11-28T02:00:00Z" })("base-seed-from-bucket"),
+			restoreWith(validRestore, func(s *v1.RestoreSpec) { s.SeedFrom, s.Cluster.Neo4jVersion = v1.SeedFromBucket, "5.26" })("base-seed-from-bucket-526"),
+			restoreWith(validRestore, func(s *v1.RestoreSpec) { s.SeedFrom = v1.SeedFromSeedServer })("base-seed-server")} {
 			Expect(k8sClient.Create(ctx, obj)).To(Succeed(), "%T", obj)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
 	"github.com/graphkeeper/neo4j-backup-operator/test/objectstore"
 )
@@ -195,5 +196,69 @@ func TestRestoreFromABucketThatIsNot(t *testing.T) {
 	if code, rep, calls := restoreEnv(t, "5.26", "s3://nobody/prod/graph", t.TempDir(), s3.Env(), "--database=neo4j",
 		"--artifact=neo4j-2026-12-01T02-00-00.backup", "--temp-dir="+t.TempDir()); code != 1 || rep.Reason != "RestoreFailed" || strings.Contains(calls, "database restore") {
 		t.Errorf("restore: exit %d, %+v\n%s", code, rep, calls)
+	}
+}
+
+// A SeedFromURI restore seeded straight from the bucket: the seed Job (the agent, with no access
+// to the bucket) sends the chain's last artifact's URI, and the servers (the stand-in
+// cypher-shell, with their own credentials, STANDIN_SERVER_ENV) fetch the chain themselves
+// through CloudSeedProvider.
+func TestSeedStraightFromABucket(t *testing.T) {
+	s3 := objectstore.StartS3(t, "backups")
+	az := objectstore.StartAzure(t, "backups")
+	servers := func(env []string) string { return "STANDIN_SERVER_ENV=" + strings.Join(env, "\n") }
+	for _, tc := range []struct {
+		root, version string
+		st            bucket
+		env           []string // the servers'
+	}{
+		{"s3://backups", "2025.10", s3, s3.Env()},
+		{"azb://" + az.Account + "/backups", "2025.01", az, az.WorkloadIdentityEnv()},
+	} {
+		scheme, _, _ := strings.Cut(tc.root, "://")
+		t.Run(scheme, func(t *testing.T) {
+			dir := tc.root + "/prod/seed-" + strings.ReplaceAll(tc.version, ".", "-")
+			in := func(r run) run { r.version = tc.version; return withEnv(r, tc.st.Env()) }
+			full := db(t, agent(t, dir, in(run{})), "neo4j")
+			diff := db(t, agent(t, dir, in(run{})), "neo4j")
+			uri := dir + "/" + diff.Artifact
+			args := []string{"--database=neo4j-restored", "--seed-uri=" + uri, "--chain=" + full.Artifact, "--chain=" + diff.Artifact}
+
+			code, rep, calls := seed(t, seedRun{version: tc.version, state: t.TempDir(), env: []string{servers(tc.env)}, args: args})
+			if code != 0 || !strings.Contains(calls, "SEED "+uri+": fetched chain "+full.Artifact+","+diff.Artifact) || strings.Contains(calls, "seedRestoreUntil") {
+				t.Fatalf("the chain from the bucket: exit %d, %+v\n%s", code, rep, calls)
+			}
+			// Up to the FULL's last transaction: seedRestoreUntil is exclusive, so the one after.
+			code, rep, calls = seed(t, seedRun{version: tc.version, state: t.TempDir(), env: []string{servers(tc.env)},
+				args: append(args, fmt.Sprintf("--until-tx=%d", full.HighTx), fmt.Sprintf("--chain-high-tx=%d", diff.HighTx))})
+			if want := fmt.Sprintf("seedRestoreUntil: %d}", full.HighTx+1); code != 0 || !strings.Contains(calls, want) || !strings.Contains(calls, fmt.Sprintf("until %d", full.HighTx+1)) {
+				t.Fatalf("until transaction %d: exit %d, %+v, want %q\n%s", full.HighTx, code, rep, want, calls)
+			}
+		})
+	}
+
+	// The servers fail to start the seed, and the report says what a seed from a bucket needs.
+	dir := "s3://backups/prod/seed-2025-10"
+	full := db(t, agent(t, dir, withEnv(run{version: "2025.10"}, s3.Env())), "neo4j")
+	args := []string{"--database=neo4j-restored", "--seed-uri=" + dir + "/" + full.Artifact, "--chain=" + full.Artifact}
+	for name, tc := range map[string]struct {
+		version string
+		env     []string
+		code    int
+	}{
+		"servers without credentials":                            {version: "2025.10", env: []string{servers([]string{"HOME=" + t.TempDir(), "AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL_S3=" + s3.Endpoint})}, code: 1},
+		"5.26's default providers pick S3SeedProvider for s3://": {version: "5.26", env: []string{servers(s3.Env())}, code: 1},
+		"5.26 with CloudSeedProvider listed first":               {version: "5.26", env: []string{servers(s3.Env()), "STANDIN_SEED_PROVIDERS=CloudSeedProvider,URLConnectionSeedProvider"}},
+		"no seed provider for buckets":                           {version: "2025.10", env: []string{servers(s3.Env()), "STANDIN_SEED_PROVIDERS=URLConnectionSeedProvider"}, code: 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, rep, calls := seed(t, seedRun{version: tc.version, state: t.TempDir(), env: tc.env, args: args})
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d: %+v\n%s", code, tc.code, rep, calls)
+			}
+			if code != 0 && (rep.Reason != v1.ReasonSeedFromBucketFailed || !strings.Contains(rep.Error, "read access to the bucket") || !strings.Contains(rep.Error, "seedFrom: SeedServer")) {
+				t.Errorf("report %+v", rep)
+			}
+		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/neo4j"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
 )
@@ -33,6 +34,10 @@ type SeedConfig struct {
 	Replace bool
 	// Chain is what the seed holds, for the report.
 	Chain []string
+	// UntilTx (with ChainHighTx, the chain's last) and UntilTime: seedRestoreUntil, for a seed
+	// straight from a bucket (neo4j.SeedRequest).
+	UntilTx, ChainHighTx int64
+	UntilTime            *time.Time
 	// Timeout bounds the whole run; Poll is the pause between checks.
 	Timeout, Poll time.Duration
 	// CypherShell is the cypher-shell command.
@@ -53,6 +58,9 @@ func seedMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	flags.StringVar(&cfg.Scheme, "bolt-scheme", neo4j.SchemePlain, "Bolt URI scheme: neo4j, neo4j+s (TLS) or neo4j+ssc (TLS, any certificate)")
 	flags.Var(&chain, "chain", "an artifact the seed holds, FULL first (for the report); repeat")
 	flags.BoolVar(&cfg.Replace, "replace", false, "replace an existing database of that name")
+	flags.Int64Var(&cfg.UntilTx, "until-tx", 0, "seed up to and including this transaction (a seed in a bucket, 2025.01+)")
+	flags.Int64Var(&cfg.ChainHighTx, "chain-high-tx", 0, "the chain's last transaction (with --until-tx)")
+	untilTime := flags.String("until-time", "", "seed up to this RFC 3339 time (a seed in a bucket, 2025.01+)")
 	flags.DurationVar(&cfg.Timeout, "timeout", time.Hour, "give up after this long")
 	flags.DurationVar(&cfg.Poll, "poll", 5*time.Second, "pause between checks")
 	flags.StringVar(&cfg.CypherShell, "cypher-shell", "cypher-shell", "the cypher-shell command")
@@ -68,6 +76,13 @@ func seedMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return finish(ExitInvalid, "", "%v", err)
 	}
 	cfg.Version = v
+	if *untilTime != "" {
+		t, err := time.Parse(time.RFC3339, *untilTime)
+		if err != nil {
+			return finish(ExitInvalid, "", "--until-time: %v", err)
+		}
+		cfg.UntilTime = &t
+	}
 	if cfg.Database == "" || cfg.SeedURI == "" || len(cfg.Servers) == 0 {
 		return finish(ExitInvalid, "", "--database, --seed-uri and --server are required")
 	}
@@ -97,7 +112,8 @@ func Seed(ctx context.Context, cfg SeedConfig, log io.Writer) (code int, reason,
 	if err != nil {
 		return ExitInvalid, "", fmt.Sprintf("cypher-shell not found (%v): is spec.image a Neo4j image?", err)
 	}
-	stmts, err := neo4j.SeedStatements(neo4j.SeedRequest{Version: cfg.Version, Database: cfg.Database, SeedURI: cfg.SeedURI, Replace: cfg.Replace})
+	stmts, err := neo4j.SeedStatements(neo4j.SeedRequest{Version: cfg.Version, Database: cfg.Database, SeedURI: cfg.SeedURI, Replace: cfg.Replace,
+		UntilTx: cfg.UntilTx, ChainHighTx: cfg.ChainHighTx, UntilTime: cfg.UntilTime})
 	if err != nil {
 		return ExitInvalid, "", err.Error()
 	}
@@ -107,8 +123,13 @@ func Seed(ctx context.Context, cfg SeedConfig, log io.Writer) (code int, reason,
 		}
 		return ExitFailed, "RestoreFailed", fmt.Sprintf(format, a...)
 	}
-	if err := waitServed(ctx, cfg.SeedURI, cfg.Poll, log); err != nil {
-		return failed("the seed %s was not served: %v", cfg.SeedURI, err)
+	// A seed in a bucket is fetched by the servers themselves (CloudSeedProvider): there is no
+	// seed server to wait for, and nothing this pod could check with the servers' credentials.
+	fromBucket := neo4j.CloudPath(cfg.SeedURI)
+	if !fromBucket {
+		if err := waitServed(ctx, cfg.SeedURI, cfg.Poll, log); err != nil {
+			return failed("the seed %s was not served: %v", cfg.SeedURI, err)
+		}
 	}
 	sh := &cypherShell{bin: bin, log: log, servers: cfg.Servers, scheme: cfg.Scheme}
 	before, err := sh.show(ctx, cfg.Database)
@@ -134,6 +155,12 @@ func Seed(ctx context.Context, cfg SeedConfig, log io.Writer) (code int, reason,
 		if err == nil {
 			online, failed := neo4j.Online(states)
 			switch {
+			case failed != "" && fromBucket:
+				// Neo4j reports only "Unable to start database" (its cause is in the server's
+				// debug.log): name what a seed from a bucket needs of the servers.
+				return ExitFailed, v1.ReasonSeedFromBucketFailed, result.Clean("the seed did not start: "+failed+
+					"; the servers fetch "+cfg.SeedURI+" themselves: each needs read access to the bucket (as the backup pods have it) and CloudSeedProvider in dbms.databases.seed_from_uri_providers"+
+					" (see the servers' debug.log), or restore with seedFrom: SeedServer", 900)
 			case failed != "":
 				return ExitFailed, "RestoreFailed", result.Clean("the seed did not start: "+failed, 600)
 			case online:

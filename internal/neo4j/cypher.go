@@ -3,14 +3,19 @@ package neo4j
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // SeedRequest creates a database seeded from a backup URI, online, in a running cluster
 // (Operations Manual 5.x, "Create a database from a URI").
 //
-// There is no seedRestoreUntil here on purpose: the servers fetch an http(s) seed as one file,
-// so a point in time is applied where the operator prepares that file (neo4j-admin restore
-// --restore-until, then dump), which also works before 2025.01.
+// An http(s) seed is one file, so a point in time is applied where the operator prepares that
+// file (neo4j-admin restore --restore-until, then dump), which also works before 2025.01. A seed
+// straight from a bucket is the chain's last artifact, which CloudSeedProvider resolves to its
+// chain; there the servers apply a point in time with seedRestoreUntil: "Starting from Neo4j
+// 2025.01, when creating a database you can seed up to a specific date or transaction ID via the
+// seedRestoreUntil option. The seedRestoreUntil option is supported by the CloudSeedProvider and
+// the FileSeedProvider" (2025.10.1 seed-from-uri.adoc:285-287).
 type SeedRequest struct {
 	Version  Version
 	Database string
@@ -18,6 +23,13 @@ type SeedRequest struct {
 	SeedURI string
 	// Replace drops the existing database of that name first.
 	Replace bool
+	// UntilTx seeds up to and including this transaction, ChainHighTx being the chain's last:
+	// seedRestoreUntil takes "transactions up to (but not including) transaction 123" (:351), so
+	// it is given the one after, and nothing at the chain's end. 0: the whole chain.
+	UntilTx, ChainHighTx int64
+	// UntilTime is seedRestoreUntil's datetime: "transactions committed before the provided
+	// timestamp" (:319).
+	UntilTime *time.Time
 }
 
 // SeedStatements are the Cypher statements to run against the system database, in order.
@@ -51,7 +63,19 @@ func SeedStatements(r SeedRequest) ([]string, error) {
 	case r.Replace:
 		out = append(out, "DROP DATABASE "+backtick(r.Database)+" IF EXISTS WAIT")
 	}
-	create := fmt.Sprintf("%s %s OPTIONS {existingData: 'use', seedURI: %s}", verb, backtick(r.Database), quote(r.SeedURI))
+	until := ""
+	switch {
+	case r.UntilTime == nil && (r.UntilTx == 0 || r.UntilTx == r.ChainHighTx):
+	case !r.Version.AtLeast(2025, 1) || !CloudPath(r.SeedURI) || (r.UntilTx != 0 && r.UntilTime != nil):
+		return nil, fmt.Errorf("seedRestoreUntil is for one point (a time or a transaction) of a seed in a bucket on 2025.01 and later, not %s on %s", r.SeedURI, r.Version)
+	case r.UntilTime != nil:
+		until = ", seedRestoreUntil: datetime(" + quote(r.UntilTime.UTC().Format(time.RFC3339)) + ")"
+	case r.UntilTx > r.ChainHighTx:
+		return nil, fmt.Errorf("the chain ends at transaction %d, before %d", r.ChainHighTx, r.UntilTx)
+	default:
+		until = fmt.Sprintf(", seedRestoreUntil: %d", r.UntilTx+1)
+	}
+	create := fmt.Sprintf("%s %s OPTIONS {existingData: 'use', seedURI: %s%s}", verb, backtick(r.Database), quote(r.SeedURI), until)
 	if r.Version.HasCypherVersions() {
 		create = "CYPHER 5 " + create
 	}

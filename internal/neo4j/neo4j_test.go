@@ -263,6 +263,37 @@ func TestSeedStatements(t *testing.T) {
 	if _, err := SeedStatements(SeedRequest{Version: mustVersion(t, "4.4"), Database: "neo4j", SeedURI: "u"}); err == nil {
 		t.Error("4.4 seed accepted")
 	}
+
+	// Straight from a bucket: seedRestoreUntil, "Starting from Neo4j 2025.01", a datetime or a
+	// transaction id "up to (but not including)" (2025.10.1 seed-from-uri.adoc:285, :303-312,
+	// :322-350), supported by CloudSeedProvider.
+	until := time.Date(2026, 11, 28, 2, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		r    SeedRequest
+		want string
+	}{
+		{SeedRequest{Version: mustVersion(t, "2025.01"), Database: "neo4j", SeedURI: "s3://b/prod/graph/neo4j-2026-11-28T03-00-00.backup", UntilTime: &until},
+			"CREATE DATABASE `neo4j` OPTIONS {existingData: 'use', seedURI: 's3://b/prod/graph/neo4j-2026-11-28T03-00-00.backup', seedRestoreUntil: datetime('2026-11-28T02:00:00Z')}"},
+		{SeedRequest{Version: mustVersion(t, "2025.10"), Database: "neo4j", SeedURI: "azb://a/c/neo4j-x.backup", UntilTx: 123, ChainHighTx: 200},
+			"CYPHER 5 CREATE DATABASE `neo4j` OPTIONS {existingData: 'use', seedURI: 'azb://a/c/neo4j-x.backup', seedRestoreUntil: 124}"},
+		// Up to the chain's last transaction is the whole chain: no option, so any version.
+		{SeedRequest{Version: mustVersion(t, "5.26"), Database: "neo4j", SeedURI: "gs://b/neo4j-x.backup", UntilTx: 200, ChainHighTx: 200},
+			"CREATE DATABASE `neo4j` OPTIONS {existingData: 'use', seedURI: 'gs://b/neo4j-x.backup'}"},
+	} {
+		got, err := SeedStatements(tc.r)
+		if err != nil || len(got) != 1 || got[0] != tc.want {
+			t.Errorf("got %q (%v)\nwant %q", got, err, tc.want)
+		}
+	}
+	for _, r := range []SeedRequest{
+		{Version: mustVersion(t, "5.26"), Database: "neo4j", SeedURI: "s3://b/x.backup", UntilTx: 5},                // before 2025.01
+		{Version: mustVersion(t, "2025.10"), Database: "neo4j", SeedURI: "http://s/x.backup", UntilTx: 5},           // not CloudSeedProvider's
+		{Version: mustVersion(t, "2025.10"), Database: "neo4j", SeedURI: "s3://b/x", UntilTx: 5, UntilTime: &until}, // both
+	} {
+		if got, err := SeedStatements(r); err == nil {
+			t.Errorf("%+v: accepted as %q", r, got)
+		}
+	}
 }
 
 func TestParseShowAndOnline(t *testing.T) {

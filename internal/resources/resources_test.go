@@ -553,3 +553,39 @@ func TestPruneJobInABucket(t *testing.T) {
 		t.Errorf("prune in a bucket: args %v, env %v, volumes %+v", c.Args, c.Env, pod.Volumes)
 	}
 }
+
+// Seeded straight from the bucket, the servers fetch the chain's last artifact there and apply a
+// point in time themselves (seedRestoreUntil); the seed Job reaches only the servers.
+func TestSeedJobStraightFromABucket(t *testing.T) {
+	r := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "prod", UID: "u"}, Spec: v1.RestoreSpec{
+		Database: "neo4j", Mode: v1.RestoreSeedFromURI, CredentialsSecret: &v1.CredentialsSecret{Name: "creds"},
+		Cluster: v1.ClusterSpec{Name: "graph", Neo4jVersion: "2025.10"}, JobOptions: v1.JobOptions{Image: "neo4j:2025.10-enterprise"},
+	}}
+	o := &v1.ObjectStoreSpec{URI: "s3://graph-backups", Credentials: v1.ObjectStoreCredentials{SecretName: "aws"}}
+	plan := RestorePlan{Location: v1.StorageLocation{URI: "s3://graph-backups", Path: "neo4j/prod/graph"}, Access: o, Chain: []string{"F.backup", "D.backup"},
+		UntilTx: 15, ChainHighTx: 20, SeedFromBucket: true,
+		Memory: v1.MemoryBudget{Heap: resource.MustParse("1Gi"), PageCache: resource.MustParse("512Mi"), Limit: resource.MustParse("2Gi")}}
+	if got := SeedURI(r, plan); got != "s3://graph-backups/neo4j/prod/graph/D.backup" {
+		t.Errorf("seed URI %s", got)
+	}
+	job, err := SeedJob(r, SeedPlan{RestorePlan: plan, Servers: []string{"graph-0:7687"}}, Options{OperatorImage: "op"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := job.Spec.Template.Spec.Containers[0]
+	args := strings.Join(c.Args, " ")
+	for _, want := range []string{"--seed-uri=s3://graph-backups/neo4j/prod/graph/D.backup ", "--until-tx=15 --chain-high-tx=20"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("args lack %q: %s", want, args)
+		}
+	}
+	if volume(job.Spec.Template.Spec, "bucket-credentials") != nil || env(c)["AWS_SHARED_CREDENTIALS_FILE"] != "" {
+		t.Errorf("the seed Job reaches the servers, not the bucket: %+v", job.Spec.Template.Spec)
+	}
+	// From a seed server the point in time is in the dump it serves: no bound for the servers.
+	plan.SeedFromBucket = false
+	job, _ = SeedJob(r, SeedPlan{RestorePlan: plan, Servers: []string{"graph-0:7687"}}, Options{OperatorImage: "op"})
+	if args := strings.Join(job.Spec.Template.Spec.Containers[0].Args, " "); strings.Contains(args, "--until-tx") || !strings.Contains(args, "--seed-uri=http://") {
+		t.Errorf("seed server's args: %s", args)
+	}
+}

@@ -41,6 +41,9 @@ type RestorePlan struct {
 	// this backup run's manifest (a Backup whose report left the database out).
 	Manifest string
 	Memory   v1.MemoryBudget
+	// SeedFromBucket: a SeedFromURI restore's servers fetch the chain's last artifact from the
+	// bucket themselves (CloudSeedProvider, which finds the chain ending there); no seed server.
+	SeedFromBucket bool
 }
 
 // RestoreJob builds the Job of an offline restore: the backup claim read-only, the target

@@ -74,8 +74,11 @@ func SeedFile(database string, plan RestorePlan) (file string, prepare bool) {
 }
 
 // SeedURI is where the servers fetch the seed: the seed server's Service, by its cluster DNS
-// name.
+// name, or the chain's last artifact in the bucket.
 func SeedURI(r *v1.Restore, plan RestorePlan) string {
+	if plan.SeedFromBucket {
+		return plan.Location.String() + "/" + plan.Chain[len(plan.Chain)-1]
+	}
 	file, _ := SeedFile(r.Spec.Database, plan)
 	return fmt.Sprintf("http://%s.%s.svc:%d/%s", SeedServerName(r.Name), r.Namespace, SeedPort, file)
 }
@@ -185,6 +188,12 @@ func SeedJob(r *v1.Restore, plan SeedPlan, opts Options) (*batchv1.Job, error) {
 	}
 	for _, a := range plan.Chain {
 		args = append(args, "--chain="+a)
+	}
+	if plan.SeedFromBucket {
+		// The servers apply a point in time themselves (seedRestoreUntil); from a seed server
+		// it is already in the dump.
+		args = append(args, untilArgs(plan.RestorePlan)...)
+		args = append(args, chainEndArgs(plan.RestorePlan)...)
 	}
 	if r.Spec.ReplaceExisting {
 		args = append(args, "--replace")

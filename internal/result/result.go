@@ -343,8 +343,8 @@ type Restore struct {
 	// restored data directory (the drill's scratch volume), relative to it.
 	Report string `json:"report,omitempty"`
 	// Reason is a condition reason when the restore was refused or failed: TargetExists,
-	// InvalidChain, RestoreFailed, TimedOut, Inconsistent, CheckFailed, or an inspection's
-	// ChainBroken or NotCovered.
+	// InvalidChain, RestoreFailed, SeedFromBucketFailed, TimedOut, Inconsistent, CheckFailed, or
+	// an inspection's ChainBroken or NotCovered.
 	Reason string `json:"reason,omitempty"`
 	Error  string `json:"error,omitempty"`
 }
@@ -383,7 +383,7 @@ func DecodeRestore(msg []byte) (Restore, error) {
 		}
 	}
 	switch r.Reason {
-	case "", "TargetExists", "InvalidChain", "RestoreFailed", "TimedOut", "ChainBroken", "NotCovered", "Inconsistent", "CheckFailed":
+	case "", "TargetExists", "InvalidChain", "RestoreFailed", "SeedFromBucketFailed", "TimedOut", "ChainBroken", "NotCovered", "Inconsistent", "CheckFailed":
 	default:
 		return Restore{}, errors.New("report has an unknown reason")
 	}

@@ -7,9 +7,25 @@
 // checks their grammar for the version and Cypher language it plays, prints strings as Neo4j's
 // Java driver does, and keeps the cluster's databases in a folder.
 //
-// A CREATE DATABASE ... seedURI fetches the seed over HTTP as a server would; a seed that
-// cannot be fetched or is not a backup or dump leaves the database offline with the
-// statusMessage the real servers report, so the failure shows only in SHOW DATABASE.
+// A CREATE DATABASE ... seedURI fetches the seed over HTTP as a server would, or from a bucket
+// (s3://, gs://, azb://) through the seed provider the servers' configuration picks and with
+// the servers' own cloud credentials; a seed that cannot be fetched or is not a backup or dump
+// leaves the database offline with the statusMessage the real servers report, so the failure
+// shows only in SHOW DATABASE.
+//
+// Seed providers (dbms.databases.seed_from_uri_providers): "If a seed source (URI scheme) is
+// supported by multiple providers in the list, the first matching provider will be used"
+// (5.26.2 configuration-settings.adoc:2230); the default is "S3SeedProvider,CloudSeedProvider"
+// before 2025.01 (:2236) and "CloudSeedProvider" from 2025.01 (2025.01.0 :2045). The stand-in
+// applies that to bucket seeds only: for http(s) it assumes URLConnectionSeedProvider is listed,
+// as README requires of the servers. S3SeedProvider "requires additional configuration ...
+// seedConfig" and "also requires passing in credentials ... seedCredentials" (2025.10.1
+// seed-from-uri.adoc S3SeedProvider), which the agent never sends: a seed it would pick fails.
+// CloudSeedProvider is "Introduced in 5.25" and takes differential backups "Starting from Neo4j
+// 5.26": it "searches the directory containing differential backup files for a backup chain
+// ending at the specified differential backup" (5.26.2 clustering/databases.adoc:524, :530-531).
+// seedRestoreUntil exists "Starting from Neo4j 2025.01" and "is supported by the
+// CloudSeedProvider and the FileSeedProvider" (2025.10.1 seed-from-uri.adoc:285-287).
 //
 // Environment:
 //
@@ -26,19 +42,31 @@
 //	                       (2025.06+; default CYPHER_5, from 2026.02 CYPHER_25)
 //	STANDIN_BOLT_TLS       "required": the servers refuse plaintext Bolt
 //	STANDIN_BOLT_CERT      "self-signed": the servers' certificate does not verify (neo4j+s fails)
+//	STANDIN_SEED_PROVIDERS the servers' dbms.databases.seed_from_uri_providers (default: the
+//	                       version's default)
+//	STANDIN_SERVER_ENV     the servers' cloud environment, KEY=VALUE lines: what they fetch a
+//	                       bucket seed with (the stand-in's own cloud environment is not theirs)
 package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/graphkeeper/neo4j-backup-operator/test/standin/artifact"
+	buckets "github.com/graphkeeper/neo4j-backup-operator/test/standin/cloud"
 )
 
 func main() { os.Exit(run(os.Args[1:])) }
@@ -76,6 +104,9 @@ func env(name, def string) string {
 }
 
 func run(args []string) int {
+	if os.Getenv("STANDIN_SEED_FETCH") == "1" && len(args) == 2 {
+		return fetchSeed(args[0], args[1])
+	}
 	logLine("ARGS %s", strings.Join(args, " "))
 	major, minor, ok := parseVersion(os.Getenv("STANDIN_NEO4J_VERSION"))
 	if !ok || major == 4 {
@@ -208,7 +239,12 @@ func run(args []string) int {
 			fmt.Fprintln(os.Stderr, "Invalid input 'existingData': the option was removed in Cypher 25.")
 			return 1
 		}
-		return create(state, name, strings.ReplaceAll(om[2], `\'`, `'`), replace)
+		if om[3] != "" && !atLeast(major, minor, 2025, 1) {
+			// "Starting from Neo4j 2025.01, ... via the seedRestoreUntil option" (2025.10.1
+			// seed-from-uri.adoc:285).
+			return violation("seedRestoreUntil on %d.%d: the option is new in 2025.01", major, minor)
+		}
+		return create(state, name, seed{uri: strings.ReplaceAll(om[2], `\'`, `'`), until: om[3], major: major, minor: minor}, replace)
 	}
 	fmt.Fprintf(os.Stderr, "Invalid input: %s\n", statement)
 	return violation("statement the agent never sends: %s", statement)
@@ -225,7 +261,7 @@ var (
 	dropRE     = regexp.MustCompile("^DROP DATABASE " + quotedName + " IF EXISTS WAIT$")
 	prefixRE   = regexp.MustCompile(`^CYPHER (5|25) `)
 	schemeRE   = regexp.MustCompile(`^neo4j(\+s|\+ssc)?://[^/]+:[0-9]+$`)
-	optionsRE  = regexp.MustCompile(`^(existingData: 'use', )?seedURI: '((?:[^'\\]|\\.)*)'$`)
+	optionsRE  = regexp.MustCompile(`^(existingData: 'use', )?seedURI: '((?:[^'\\]|\\.)*)'(?:, seedRestoreUntil: (datetime\('[^']+'\)|[0-9]+))?$`)
 )
 
 func unquote(n string) string { return strings.ReplaceAll(n, "``", "`") }
@@ -298,8 +334,14 @@ func drop(state, name string) int {
 	return 0
 }
 
+// seed is a CREATE DATABASE's seed: its URI, seedRestoreUntil as written, and the version.
+type seed struct {
+	uri, until   string
+	major, minor int
+}
+
 // create registers the database and fetches its seed as the servers would.
-func create(state, name, uri string, replace bool) int {
+func create(state, name string, sd seed, replace bool) int {
 	d, err := load(state, name)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -309,18 +351,146 @@ func create(state, name, uri string, replace bool) int {
 		fmt.Fprintf(os.Stderr, "Failed to create the specified database '%s': Database already exists.\n", name)
 		return 1
 	}
-	d = &database{SeedURI: uri}
-	if err := fetch(uri); err != nil {
-		d.Broken = err.Error()
-		logLine("SEED %s: %v", uri, err)
+	d = &database{SeedURI: sd.uri}
+	var what string
+	if cloudRE.MatchString(sd.uri) {
+		what, err = fetchFromBucket(sd)
+	} else if sd.until != "" {
+		return violation("seedRestoreUntil with %s: the option is CloudSeedProvider's and FileSeedProvider's (2025.10.1 seed-from-uri.adoc:287)", sd.uri)
 	} else {
-		logLine("SEED %s: fetched", uri)
+		err = fetch(sd.uri)
+	}
+	if err != nil {
+		d.Broken = err.Error()
+		logLine("SEED %s: %v", sd.uri, err)
+	} else {
+		logLine("SEED %s: fetched%s", sd.uri, what)
 	}
 	if err := save(state, name, d); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return 0
+}
+
+// cloudRE is a bucket URI: scheme, bucket (for azb: the account) and the key.
+var cloudRE = regexp.MustCompile(`^(s3|gs|azb)://([^/]+)/(.+)$`)
+
+// fetchFromBucket is what the servers do with a bucket seed: the first provider of their list
+// for its scheme, their own credentials (fetchSeed), and for a backup the chain ending at it in
+// its folder. It says what was fetched.
+func fetchFromBucket(sd seed) (string, error) {
+	scheme := cloudRE.FindStringSubmatch(sd.uri)[1]
+	providers := "S3SeedProvider,CloudSeedProvider"
+	if atLeast(sd.major, sd.minor, 2025, 1) {
+		providers = "CloudSeedProvider"
+	}
+	provider := ""
+	for _, p := range strings.Split(env("STANDIN_SEED_PROVIDERS", providers), ",") {
+		p = strings.TrimSpace(p)
+		if p == "CloudSeedProvider" || (p == "S3SeedProvider" && scheme == "s3") {
+			provider = p
+			break
+		}
+	}
+	switch {
+	case provider == "":
+		return "", fmt.Errorf("no seed provider in dbms.databases.seed_from_uri_providers takes %s:", scheme)
+	case provider == "S3SeedProvider":
+		return "", fmt.Errorf("S3SeedProvider picked for %s: it needs seedConfig and seedCredentials", sd.uri)
+	case !atLeast(sd.major, sd.minor, 5, 25):
+		return "", fmt.Errorf("CloudSeedProvider is new in 5.25")
+	}
+	// The servers fetch it, with their environment: a process of its own, as each server is
+	// (the cloud SDKs read their environment when they start).
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command(self, sd.uri, sd.until)
+	cmd.Env = append([]string{"STANDIN_SEED_FETCH=1", "STANDIN_NEO4J_VERSION=" + os.Getenv("STANDIN_NEO4J_VERSION")},
+		strings.Split(os.Getenv("STANDIN_SERVER_ENV"), "\n")...)
+	out, err := cmd.Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && len(exit.Stderr) > 0 {
+			return "", errors.New(strings.TrimSpace(string(exit.Stderr)))
+		}
+		return "", err
+	}
+	return strings.TrimRight(string(out), "\n"), nil
+}
+
+// fetchSeed is the servers' side of fetchFromBucket (STANDIN_SEED_FETCH): it reads the seed
+// uri from its bucket with this process's environment, and for a backup the chain ending at it
+// in its folder, and prints what it fetched.
+func fetchSeed(uri, until string) int {
+	major, minor, _ := parseVersion(os.Getenv("STANDIN_NEO4J_VERSION"))
+	m := cloudRE.FindStringSubmatch(uri)
+	if m == nil {
+		fmt.Fprintf(os.Stderr, "%s is not a bucket URI\n", uri)
+		return 1
+	}
+	what, err := fetchChain(m[1], m[2], m[3], uri, until, major, minor)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(what)
+	return 0
+}
+
+func fetchChain(scheme, bucket, key, uri, until string, major, minor int) (string, error) {
+	sd := seed{uri: uri, until: until, major: major, minor: minor}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	b, err := buckets.Open(ctx, scheme, bucket)
+	if err != nil {
+		return "", err
+	}
+	data, err := b.Get(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	h, err := artifact.ParseHeader(sd.uri, data)
+	if err != nil {
+		return "", err
+	}
+	folder, file := path.Split(key)
+	folder = strings.TrimSuffix(folder, "/")
+	chain := []string{file}
+	if !h.Full {
+		if !atLeast(sd.major, sd.minor, 5, 26) {
+			return "", fmt.Errorf("%s is a differential backup: CloudSeedProvider seeds from those from 5.26", sd.uri)
+		}
+		names, err := b.List(ctx, folder)
+		if err != nil {
+			return "", err
+		}
+		heads := map[string]artifact.Header{}
+		var backups []string
+		for _, n := range names {
+			if !strings.HasSuffix(n, ".backup") {
+				continue
+			}
+			data, err := b.Get(ctx, buckets.PrefixOf(folder)+n)
+			if err != nil {
+				return "", err
+			}
+			if h, err := artifact.ParseHeader(n, data); err == nil {
+				heads[n], backups = h, append(backups, n)
+			}
+		}
+		sort.Slice(backups, func(i, j int) bool { return heads[backups[i]].Time > heads[backups[j]].Time })
+		if chain, _, err = artifact.ChainEndingAt(scheme+"://"+path.Join(bucket, folder), backups, heads, file); err != nil {
+			return "", err
+		}
+	}
+	what := " chain " + strings.Join(chain, ",")
+	if sd.until != "" {
+		what += " until " + sd.until
+	}
+	return what, nil
 }
 
 // fetch reads the seed over HTTP and checks it is a backup artifact or a dump of the stand-in
