@@ -499,6 +499,31 @@ var _ = Describe("Backup controller", func() {
 		Expect(server.Spec.Template.Spec.Affinity).To(BeNil())
 		Expect(k8sClient.Delete(ctx, seed)).To(Succeed())
 
+		By("SeedFromURI with seedFrom: Bucket: no seed server; the servers fetch the chain's last artifact from the bucket themselves")
+		direct := w.restore("seed-straight", func(s *v1.RestoreSpec) {
+			s.Source.BackupName, s.Mode, s.Target, s.SeedFrom = "older", v1.RestoreSeedFromURI, nil, v1.SeedFromBucket
+			s.Cluster.ServerSelector = backupSpec().Cluster.ServerSelector
+			s.CredentialsSecret = &v1.CredentialsSecret{Name: "neo4j-admin"}
+		})
+		seedJob := &batchv1.Job{}
+		eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: resources.ChildName(direct.Name, resources.RoleSeed)}, seedJob)).To(Succeed())
+		})
+		uri := "s3://graph-backups/neo4j/" + w.ns + "/graph/neo4j-2026-11-28T02-00-00.backup"
+		Expect(seedJob.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--seed-uri=" + uri))
+		err = k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: resources.SeedServerName(direct.Name)}, &batchv1.Job{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "no seed server: %v", err)
+		eventually(func(g Gomega) { g.Expect(getRestore(g, direct).Status.SeedURI).To(Equal(uri)) })
+		finishRestore(seedJob, 1, result.Restore{Database: "neo4j-restored", Reason: v1.ReasonSeedFromBucketFailed,
+			Error: "the seed did not start: graph-0: offline: Unable to start database; the servers fetch " + uri + " themselves: each needs read access to the bucket"})
+		eventually(func(g Gomega) {
+			got := getRestore(g, direct)
+			g.Expect(got.Status.Phase).To(Equal(v1.RestoreFailed))
+			g.Expect(restoreReason(got)).To(Equal(v1.ReasonSeedFromBucketFailed), "never 'the seed server Job was deleted': there is none")
+			g.Expect(restoreReadyMessage(got)).To(ContainSubstring("each needs read access to the bucket"))
+		})
+		Expect(k8sClient.Delete(ctx, direct)).To(Succeed())
+
 		By("a bucket folder no Backup describes is inspected there, with the Restore's access")
 		other := w.restore("from-other-cluster", func(s *v1.RestoreSpec) {
 			s.Source = v1.RestoreSource{Storage: &v1.StorageLocationSpec{Path: "prod/graph", ObjectStore: &v1.ObjectStoreSpec{

@@ -200,31 +200,7 @@ func TestBackupRestoreAndCheckThroughAGCSBucket(t *testing.T) {
 	run := func(version string, env map[string]string, args ...string) int {
 		return runStandin(t, g.Env(), version, env, args...)
 	}
-	backup := func(typ string) int {
-		return run("5.26", nil, "database", "backup", "--from=graph-1:6362", "--to-path=gs://backups/prod/graph", "--pagecache=8m",
-			"--temp-path="+stage, "--type="+typ, "neo4j")
-	}
-	if code := backup("FULL"); code != 0 {
-		t.Fatalf("FULL to gs: exit %d", code)
-	}
-	if code := run("5.26", nil, "database", "check", "--from-path=gs://backups/prod/graph/", "--temp-path="+stage, "--max-off-heap-memory=8m", "neo4j"); code != 0 {
-		t.Fatalf("check of the bucket folder: exit %d", code)
-	}
-	if code := backup("DIFF"); code != 0 {
-		t.Fatalf("DIFF to gs (its chain read from the bucket): exit %d", code)
-	}
-	chain := g.Keys(t, "backups", "prod/graph/")
-	if len(chain) != 2 {
-		t.Fatalf("objects: %q", chain)
-	}
-	data := t.TempDir()
-	if code := run("5.26", map[string]string{"STANDIN_DATA_DIR": data}, "database", "restore", "--from-path=gs://backups/"+chain[1], "--temp-path="+stage, "neo4j"); code != 0 {
-		t.Fatalf("restore from gs: exit %d", code)
-	}
-	restored, err := os.ReadFile(filepath.Join(data, "databases", "neo4j", "restored-from"))
-	if err != nil || !strings.Contains(string(restored), filepath.Base(chain[0])) || !strings.Contains(string(restored), filepath.Base(chain[1])) {
-		t.Fatalf("restored from %q (%v), want the chain %q", restored, err, chain)
-	}
+	roundTrip(t, "gs://backups/", func(p string) []string { return g.Keys(t, "backups", p) }, g.Env(), g.Env())
 
 	notAKey := filepath.Join(t.TempDir(), "user.json")
 	if err := os.WriteFile(notAKey, []byte(`{"type": "authorized_user"}`), 0o600); err != nil {
@@ -257,31 +233,8 @@ func TestBackupRestoreAndCheckThroughAnAzureContainer(t *testing.T) {
 		return runStandin(t, a.Env(), version, env, args...)
 	}
 	root := "azb://" + a.Account + "/backups/"
-	backup := func(typ string) int {
-		return run("5.26", nil, "database", "backup", "--from=graph-1:6362", "--to-path="+root+"prod/graph", "--pagecache=8m",
-			"--temp-path="+stage, "--type="+typ, "neo4j")
-	}
-	if code := backup("FULL"); code != 0 {
-		t.Fatalf("FULL to azb: exit %d", code)
-	}
-	if code := run("5.26", nil, "database", "check", "--from-path="+root+"prod/graph/", "--temp-path="+stage, "--max-off-heap-memory=8m", "neo4j"); code != 0 {
-		t.Fatalf("check of the container folder: exit %d", code)
-	}
-	if code := backup("DIFF"); code != 0 {
-		t.Fatalf("DIFF to azb (its chain read from the container): exit %d", code)
-	}
-	chain := a.Keys(t, "backups", "prod/graph/")
-	if len(chain) != 2 {
-		t.Fatalf("blobs: %q", chain)
-	}
-	data := t.TempDir()
-	if code := runStandin(t, a.WorkloadIdentityEnv(), "5.26", map[string]string{"STANDIN_DATA_DIR": data}, "database", "restore", "--from-path="+root+chain[1], "--temp-path="+stage, "neo4j"); code != 0 {
-		t.Fatalf("restore from azb as a workload identity: exit %d", code)
-	}
-	restored, err := os.ReadFile(filepath.Join(data, "databases", "neo4j", "restored-from"))
-	if err != nil || !strings.Contains(string(restored), filepath.Base(chain[0])) || !strings.Contains(string(restored), filepath.Base(chain[1])) {
-		t.Fatalf("restored from %q (%v), want the chain %q", restored, err, chain)
-	}
+	// Restored as a workload identity: the federated token instead of the client secret.
+	roundTrip(t, root, func(p string) []string { return a.Keys(t, "backups", p) }, a.Env(), a.WorkloadIdentityEnv())
 
 	for name, tc := range map[string]struct {
 		version string
@@ -307,6 +260,42 @@ func TestBackupRestoreAndCheckThroughAnAzureContainer(t *testing.T) {
 		if code := run(tc.version, env, args...); code != tc.code {
 			t.Errorf("%s: exit %d, want %d", name, code, tc.code)
 		}
+	}
+}
+
+// roundTrip backs up a FULL and a DIFF into root+"prod/graph" (a bucket folder's URI), checks the
+// folder, and restores the DIFF's chain from it, with a pod's store environment for each side;
+// keys lists the objects under a prefix of the bucket.
+func roundTrip(t *testing.T, root string, keys func(prefix string) []string, backupEnv, restoreEnv []string) {
+	t.Helper()
+	stage := t.TempDir()
+	run := func(version string, env map[string]string, args ...string) int {
+		return runStandin(t, backupEnv, version, env, args...)
+	}
+	backup := func(typ string) int {
+		return run("5.26", nil, "database", "backup", "--from=graph-1:6362", "--to-path="+root+"prod/graph", "--pagecache=8m",
+			"--temp-path="+stage, "--type="+typ, "neo4j")
+	}
+	if code := backup("FULL"); code != 0 {
+		t.Fatalf("FULL to %s: exit %d", root, code)
+	}
+	if code := run("5.26", nil, "database", "check", "--from-path="+root+"prod/graph/", "--temp-path="+stage, "--max-off-heap-memory=8m", "neo4j"); code != 0 {
+		t.Fatalf("check of the bucket folder: exit %d", code)
+	}
+	if code := backup("DIFF"); code != 0 {
+		t.Fatalf("DIFF to %s (its chain read from the bucket): exit %d", root, code)
+	}
+	chain := keys("prod/graph/")
+	if len(chain) != 2 {
+		t.Fatalf("objects: %q", chain)
+	}
+	data := t.TempDir()
+	if code := runStandin(t, restoreEnv, "5.26", map[string]string{"STANDIN_DATA_DIR": data}, "database", "restore", "--from-path="+root+chain[1], "--temp-path="+stage, "neo4j"); code != 0 {
+		t.Fatalf("restore from %s: exit %d", root, code)
+	}
+	restored, err := os.ReadFile(filepath.Join(data, "databases", "neo4j", "restored-from"))
+	if err != nil || !strings.Contains(string(restored), filepath.Base(chain[0])) || !strings.Contains(string(restored), filepath.Base(chain[1])) {
+		t.Fatalf("restored from %q (%v), want the chain %q", restored, err, chain)
 	}
 }
 
