@@ -624,6 +624,7 @@ func TestDecideWhereTheSeedComesFrom(t *testing.T) {
 		seedFrom      v1.SeedFrom
 		loc           v1.StorageLocation
 		mode          v1.RestoreMode
+		replace       bool
 		bucket        bool
 		reason        string
 	}{
@@ -636,6 +637,15 @@ func TestDecideWhereTheSeedComesFrom(t *testing.T) {
 		{name: "Bucket from a volume", version: "2025.10", seedFrom: v1.SeedFromBucket, loc: volume, reason: v1.ReasonInvalidSpec},
 		{name: "Bucket on 5.25, whose CloudSeedProvider takes no chain", version: "5.25", seedFrom: v1.SeedFromBucket, loc: bucket, reason: v1.ReasonInvalidSpec},
 		{name: "a Volume restore never seeds", version: "2025.10", loc: bucket, mode: v1.RestoreVolume},
+		// A replace drops the old database even when the seed then fails to start: only a seed
+		// the seed Job has seen served replaces it.
+		{name: "Auto with replaceExisting", version: "2025.10", loc: bucket, replace: true},
+		{name: "Bucket with replaceExisting", version: "2025.10", seedFrom: v1.SeedFromBucket, loc: bucket, replace: true, reason: v1.ReasonInvalidSpec},
+		// The seed URI cannot name an S3-compatible store's endpoint.
+		{name: "Auto from an S3-compatible store", version: "2025.10", loc: v1.StorageLocation{URI: "s3://b", Path: "p", Endpoint: "https://minio:9000"}},
+		// The manual gives two forms of an azb:// seed URI: only by the user's choice.
+		{name: "Auto from an Azure container", version: "2025.10", loc: v1.StorageLocation{URI: "azb://account/container", Path: "p"}},
+		{name: "Bucket from an Azure container", version: "2025.10", seedFrom: v1.SeedFromBucket, loc: v1.StorageLocation{URI: "azb://account/container", Path: "p"}, bucket: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v, err := neo4j.ParseVersion(tc.version)
@@ -648,7 +658,7 @@ func TestDecideWhereTheSeedComesFrom(t *testing.T) {
 			}
 			b := backup(tc.loc)
 			rs := &v1.Restore{ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "prod"}, Spec: v1.RestoreSpec{Database: "neo4j", Mode: mode,
-				SeedFrom: tc.seedFrom, Source: v1.RestoreSource{BackupName: "full"}}}
+				SeedFrom: tc.seedFrom, ReplaceExisting: tc.replace, Source: v1.RestoreSource{BackupName: "full"}}}
 			d := decideRestore(rs, v, budget, restoreWorld{source: &b, backups: []v1.Backup{b}})
 			if d.reason != tc.reason {
 				t.Fatalf("reason %q (%s), want %q", d.reason, d.message, tc.reason)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -563,7 +564,12 @@ func decideRestore(rs *v1.Restore, version neo4j.Version, budget v1.MemoryBudget
 // "S3SeedProvider,CloudSeedProvider" (5.26.2 configuration-settings.adoc:2236), and "the first
 // matching provider will be used" (:2230): so Auto seeds from the bucket only from 2025.01, whose
 // default is CloudSeedProvider (2025.01.0 :2045), as is seedRestoreUntil (2025.10.1
-// seed-from-uri.adoc:285).
+// seed-from-uri.adoc:285). Auto keeps the seed server where seeding from the bucket could go
+// wrong unseen: nothing can check the servers' access to the bucket before the statement runs,
+// so a replace (CREATE OR REPLACE, which drops the old database whether or not the seed then
+// starts) goes through a seed server, which the seed Job sees serving first; and the seed URI
+// cannot carry an S3-compatible store's endpoint, which the servers would have to be
+// configured with themselves.
 func seedsFromBucket(rs *v1.Restore, version neo4j.Version, loc v1.StorageLocation, until bool) (bool, string) {
 	if rs.Spec.Mode != v1.RestoreSeedFromURI {
 		return false, ""
@@ -579,10 +585,13 @@ func seedsFromBucket(rs *v1.Restore, version neo4j.Version, loc v1.StorageLocati
 			return false, fmt.Sprintf("Bucket: CloudSeedProvider seeds from a backup chain from 5.26; this Restore says %s", version)
 		case until && !version.AtLeast(2025, 1):
 			return false, fmt.Sprintf("Bucket: restoreUntil needs seedRestoreUntil, new in 2025.01; this Restore says %s (seedFrom: SeedServer prepares the seed up to that point)", version)
+		case rs.Spec.ReplaceExisting:
+			return false, "Bucket: with replaceExisting the existing database would be replaced before anything shows whether the servers can read the bucket; use seedFrom: SeedServer, or drop the database first"
 		}
 		return true, ""
 	}
-	return loc.InBucket() && version.AtLeast(2025, 1), ""
+	// Nor for Azure, where the manual gives two forms of a seed URI (docs/neo4j-contract.md).
+	return loc.InBucket() && !strings.HasPrefix(loc.URI, "azb://") && loc.Endpoint == "" && !rs.Spec.ReplaceExisting && version.AtLeast(2025, 1), ""
 }
 
 // sourceName names a Restore's source in a message.

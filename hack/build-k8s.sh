@@ -80,7 +80,7 @@ node() {
 }
 
 # Azurite (npm, with the machine's Node.js) into azurite/, with its own stamp.
-azurite_stamp=$( { node --version; cat "$tools"/azurite/package.json "$tools"/azurite/package-lock.json; } | sha256sum | cut -c1-12)
+azurite_stamp=$( { command node --version; cat "$tools"/azurite/package.json "$tools"/azurite/package-lock.json; } | sha256sum | cut -c1-12)
 azurite() {
 	if [ "$(cat "$dest/.azurite" 2>/dev/null)" = "$azurite_stamp" ]; then
 		return

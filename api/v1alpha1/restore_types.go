@@ -10,9 +10,10 @@ type RestoreMode string
 
 const (
 	// RestoreSeedFromURI restores online into a running 5.x / 2025.x cluster:
-	// the operator serves the backup chain read-only from the backup zone and
-	// a Job runs CREATE DATABASE ... OPTIONS {seedURI: ...} with cypher-shell.
-	// Nothing is stopped.
+	// the operator serves the backup chain read-only from the backup zone (or
+	// the servers fetch it from its bucket, see seedFrom) and a Job runs
+	// CREATE DATABASE ... OPTIONS {seedURI: ...} with cypher-shell. Nothing
+	// is stopped.
 	RestoreSeedFromURI RestoreMode = "SeedFromURI"
 	// RestoreVolume restores offline with neo4j-admin into a given claim, for
 	// a new standalone server, and for 4.4.
@@ -130,6 +131,8 @@ type CredentialsSecret struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.seedFrom) || self.seedFrom == 'Auto' || self.mode == 'SeedFromURI'",message="seedFrom is used only with mode SeedFromURI",fieldPath=".seedFrom"
 // +kubebuilder:validation:XValidation:rule="!has(self.seedFrom) || self.seedFrom != 'Bucket' || self.cluster.neo4jVersion.matches('^(5[.]26|20[2-9][0-9][.][0-9]+)([.][0-9]+)?$')",message="seedFrom: Bucket needs Neo4j 5.26 or later: CloudSeedProvider seeds from a backup chain from 5.26",fieldPath=".seedFrom"
 // +kubebuilder:validation:XValidation:rule="!has(self.seedFrom) || self.seedFrom != 'Bucket' || !has(self.restoreUntil) || self.cluster.neo4jVersion.matches('^20[2-9][0-9][.][0-9]+([.][0-9]+)?$')",message="seedFrom: Bucket with restoreUntil needs Neo4j 2025.01 or later, whose seedRestoreUntil applies it; use seedFrom: SeedServer, which prepares the seed up to that point",fieldPath=".seedFrom"
+// +kubebuilder:validation:XValidation:rule="!has(self.seedFrom) || self.seedFrom != 'Bucket' || !has(self.replaceExisting) || !self.replaceExisting",message="seedFrom: Bucket cannot be combined with replaceExisting: the existing database would be replaced before anything shows whether the servers can read the bucket; use seedFrom: SeedServer, or drop the database first",fieldPath=".seedFrom"
+// +kubebuilder:validation:XValidation:rule="!has(self.seedFrom) || self.seedFrom != 'Bucket' || !has(self.source.storage) || has(self.source.storage.objectStore)",message="seedFrom: Bucket needs a source in a bucket (source.storage.objectStore or a Backup in one), not a claim",fieldPath=".seedFrom"
 type RestoreSpec struct {
 	// source is the backup to restore.
 	Source RestoreSource `json:"source"`
@@ -153,9 +156,11 @@ type RestoreSpec struct {
 	// takes whole seconds, so a fraction is cut and nothing after the moment
 	// is restored), or up to and including a transaction id such as "123456"
 	// (the operator asks neo4j-admin, whose bound is exclusive, for the one
-	// after). Neo4j 5.x and later. With SeedFromURI the operator applies it
-	// while preparing the seed (neo4j-admin restore --restore-until, then a
-	// dump), so it works on every 5.x version.
+	// after). Neo4j 5.x and later. With SeedFromURI through a seed server the
+	// operator applies it while preparing the seed (neo4j-admin restore
+	// --restore-until, then a dump), so it works on every 5.x version; seeded
+	// straight from a bucket (seedFrom), the servers apply it
+	// (seedRestoreUntil, 2025.01 and later).
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[1-9][0-9]{0,17}$') || (self.matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$') && timestamp(self) > timestamp('1970-01-01T00:00:00Z'))",message="must be an RFC 3339 time such as 2026-11-28T02:00:00Z or a transaction id (1 or more, no leading zero) such as 123456"
 	// +optional
@@ -166,7 +171,8 @@ type RestoreSpec struct {
 	Cluster ClusterSpec `json:"cluster"`
 
 	// mode: SeedFromURI (online, 5.x and later: CREATE DATABASE seeded from
-	// the backup, served read-only from the backup zone), Volume (offline
+	// the backup, served read-only by a seed server or fetched by the servers
+	// from the bucket; see seedFrom), Volume (offline
 	// neo4j-admin restore into target), or Verify (a drill: restore into a
 	// scratch claim, check the database's consistency, discard).
 	Mode RestoreMode `json:"mode"`
@@ -208,8 +214,15 @@ type RestoreSpec struct {
 	// applies it with seedRestoreUntil). Every server then needs read access
 	// to the bucket, as the backup pods have it, and CloudSeedProvider in
 	// dbms.databases.seed_from_uri_providers (on 5.26 the default list puts
-	// S3SeedProvider first for s3://). SeedServer: a pod of the operator's
-	// serves it over HTTP; the servers need no access to the bucket.
+	// S3SeedProvider first for s3://). Auto keeps the seed server with
+	// replaceExisting (a replace drops the old database even when the seed
+	// then fails to start), for an S3-compatible store (the seed URI cannot
+	// carry its endpoint: with Bucket, the servers must be configured with it
+	// themselves) and for Azure (the manual gives two forms of an azb:// seed
+	// URI; Bucket sends azb://account/container/...); Bucket refuses
+	// replaceExisting. SeedServer: a pod
+	// of the operator's serves it over HTTP; the servers need no access to
+	// the bucket.
 	// +kubebuilder:default=Auto
 	// +optional
 	SeedFrom SeedFrom `json:"seedFrom,omitempty"`

@@ -379,6 +379,11 @@ var invalidObjects = map[string]invalid{
 	"seedFrom: Bucket with restoreUntil on 5.26": {restoreWith(validRestore, func(s *v1.RestoreSpec) {
 		s.SeedFrom, s.Cluster.Neo4jVersion, s.RestoreUntil = v1.SeedFromBucket, "5.26.2", "123"
 	}), "spec.seedFrom", "seedFrom: Bucket with restoreUntil needs Neo4j 2025.01 or later"},
+	"seedFrom: Bucket with replaceExisting": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.SeedFrom, s.ReplaceExisting = v1.SeedFromBucket, true }),
+		"spec.seedFrom", "seedFrom: Bucket cannot be combined with replaceExisting"},
+	"seedFrom: Bucket from a claim": {restoreWith(validRestore, func(s *v1.RestoreSpec) {
+		s.SeedFrom, s.Source = v1.SeedFromBucket, v1.RestoreSource{Storage: &v1.StorageLocationSpec{ClaimName: "neo4j-backups-graph", Path: "prod/graph"}}
+	}), "spec.seedFrom", "seedFrom: Bucket needs a source in a bucket"},
 	"seedFrom of another kind": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.SeedFrom = "Servers" }),
 		"spec.seedFrom", `supported values: "Auto", "Bucket", "SeedServer"`},
 	"restoreUntil in words": {restoreWith(validRestore, func(s *v1.RestoreSpec) { s.RestoreUntil = "yesterday" }),

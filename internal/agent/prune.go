@@ -22,7 +22,7 @@ import (
 func pruneMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("agent prune", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	dir := flags.String("dir", "", "backup folder: inside the mounted volume, or s3://bucket/prefix")
+	dir := flags.String("dir", "", "backup folder: inside the mounted volume, or a bucket folder (s3://, gs://, azb://)")
 	var artifacts, manifests listFlag
 	flags.Var(&artifacts, "artifact", "an artifact file name to delete; repeat")
 	flags.Var(&manifests, "manifest", "file@digest: a backup run's manifest; every artifact it lists is deleted, then it; repeat")

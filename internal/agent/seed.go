@@ -160,7 +160,7 @@ func Seed(ctx context.Context, cfg SeedConfig, log io.Writer) (code int, reason,
 				// debug.log): name what a seed from a bucket needs of the servers.
 				return ExitFailed, v1.ReasonSeedFromBucketFailed, result.Clean("the seed did not start: "+failed+
 					"; the servers fetch "+cfg.SeedURI+" themselves: each needs read access to the bucket (as the backup pods have it) and CloudSeedProvider in dbms.databases.seed_from_uri_providers"+
-					" (see the servers' debug.log), or restore with seedFrom: SeedServer", 900)
+					" (see the servers' debug.log); or drop the offline "+cfg.Database+" and restore with seedFrom: SeedServer", 900)
 			case failed != "":
 				return ExitFailed, "RestoreFailed", result.Clean("the seed did not start: "+failed, 600)
 			case online:

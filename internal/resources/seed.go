@@ -76,7 +76,7 @@ func SeedFile(database string, plan RestorePlan) (file string, prepare bool) {
 // SeedURI is where the servers fetch the seed: the seed server's Service, by its cluster DNS
 // name, or the chain's last artifact in the bucket.
 func SeedURI(r *v1.Restore, plan RestorePlan) string {
-	if plan.SeedFromBucket {
+	if plan.SeedFromBucket && len(plan.Chain) > 0 {
 		return plan.Location.String() + "/" + plan.Chain[len(plan.Chain)-1]
 	}
 	file, _ := SeedFile(r.Spec.Database, plan)
@@ -171,6 +171,9 @@ func SeedJob(r *v1.Restore, plan SeedPlan, opts Options) (*batchv1.Job, error) {
 	}
 	if r.Spec.CredentialsSecret == nil {
 		return nil, fmt.Errorf("spec.credentialsSecret: required with mode SeedFromURI")
+	}
+	if plan.SeedFromBucket && len(plan.Chain) == 0 {
+		return nil, fmt.Errorf("no chain to seed from %s", plan.Location)
 	}
 	target := r.Spec.TargetDatabase
 	if target == "" {

@@ -15,8 +15,9 @@
 //
 // Seed providers (dbms.databases.seed_from_uri_providers): "If a seed source (URI scheme) is
 // supported by multiple providers in the list, the first matching provider will be used"
-// (5.26.2 configuration-settings.adoc:2230); the default is "S3SeedProvider,CloudSeedProvider"
-// before 2025.01 (:2236) and "CloudSeedProvider" from 2025.01 (2025.01.0 :2045). The stand-in
+// (5.26.2 configuration-settings.adoc:2230); the default is "S3SeedProvider" before 5.26
+// (5.25.1 :2212, 5.24.1 :2210), "S3SeedProvider,CloudSeedProvider" on 5.26 (5.26.2 :2236) and
+// "CloudSeedProvider" from 2025.01 (2025.01.0 :2045). The stand-in
 // applies that to bucket seeds only: for http(s) it assumes URLConnectionSeedProvider is listed,
 // as README requires of the servers. S3SeedProvider "requires additional configuration ...
 // seedConfig" and "also requires passing in credentials ... seedCredentials" (2025.10.1
@@ -381,9 +382,12 @@ var cloudRE = regexp.MustCompile(`^(s3|gs|azb)://([^/]+)/(.+)$`)
 // its folder. It says what was fetched.
 func fetchFromBucket(sd seed) (string, error) {
 	scheme := cloudRE.FindStringSubmatch(sd.uri)[1]
-	providers := "S3SeedProvider,CloudSeedProvider"
-	if atLeast(sd.major, sd.minor, 2025, 1) {
+	providers := "S3SeedProvider" // before 5.26
+	switch {
+	case atLeast(sd.major, sd.minor, 2025, 1):
 		providers = "CloudSeedProvider"
+	case atLeast(sd.major, sd.minor, 5, 26):
+		providers = "S3SeedProvider,CloudSeedProvider"
 	}
 	provider := ""
 	for _, p := range strings.Split(env("STANDIN_SEED_PROVIDERS", providers), ",") {
