@@ -20,6 +20,7 @@ require (
 	github.com/prometheus/client_golang v1.24.0
 	github.com/prometheus/client_model v0.6.2
 	github.com/robfig/cron/v3 v3.0.1
+	github.com/yuin/gopher-lua v1.1.2
 	gocloud.dev v0.49.0
 	golang.org/x/sys v0.49.0
 	google.golang.org/api v0.312.0

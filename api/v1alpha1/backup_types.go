@@ -551,6 +551,7 @@ func (m *BackupManifest) Truncated() bool { return m != nil && m.Unlisted > 0 }
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=nbk,categories=neo4j-backup
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.status.type`
 // +kubebuilder:printcolumn:name="Source",type=string,JSONPath=`.status.placement.sourceMember`
 // +kubebuilder:printcolumn:name="Zone",type=string,JSONPath=`.status.placement.storageZone`

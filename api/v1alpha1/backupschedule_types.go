@@ -357,6 +357,7 @@ const ScheduleLabel = "backup.graphkeeper.dev/schedule"
 // +kubebuilder:resource:shortName=nbs,categories=neo4j-backup
 // +kubebuilder:printcolumn:name="Schedule",type=string,JSONPath=`.spec.schedule`
 // +kubebuilder:printcolumn:name="Suspend",type=boolean,JSONPath=`.spec.suspend`
+// +kubebuilder:printcolumn:name="Last Result",type=string,JSONPath=`.status.conditions[?(@.type=="LastBackupSucceeded")].reason`
 // +kubebuilder:printcolumn:name="Last Success",type=date,JSONPath=`.status.lastSuccessfulTime`
 // +kubebuilder:printcolumn:name="Next",type=string,JSONPath=`.status.nextScheduleTime`
 // +kubebuilder:printcolumn:name="Zone",type=string,JSONPath=`.status.storageZone`

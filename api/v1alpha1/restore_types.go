@@ -320,11 +320,13 @@ type RestoreVerification struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=nrs,categories=neo4j-backup
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Database",type=string,JSONPath=`.spec.database`
 // +kubebuilder:printcolumn:name="Target",type=string,JSONPath=`.spec.targetDatabase`
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
 // +kubebuilder:printcolumn:name="Backup",type=string,JSONPath=`.spec.source.backupName`
 // +kubebuilder:printcolumn:name="Consistent",type=boolean,JSONPath=`.status.verification.consistent`
+// +kubebuilder:printcolumn:name="Restored Until",type=integer,JSONPath=`.status.restoredUntilTx`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Until",type=string,JSONPath=`.spec.restoreUntil`,priority=1
 type Restore struct {

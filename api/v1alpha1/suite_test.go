@@ -47,6 +47,7 @@ var _ = BeforeSuite(func() {
 	})
 	cfg, err := testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
+	restConfig = cfg
 
 	scheme := runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())

@@ -152,7 +152,7 @@ var _ = Describe("a Backup on the cluster in a box", func() {
 		got := *b
 
 		Expect(got.Status.Placement.CrossZone).To(BeTrue())
-		Expect(kstatusOf(Default, &got)).To(Equal(kstatus.CurrentStatus), "what Argo CD and Flux see")
+		Expect(kstatusOf(Default, &got)).To(Equal(kstatus.CurrentStatus), "what Flux and kubectl wait see")
 		Expect(got.Status.Placement.StorageZone).To(Equal("zone-c"))
 		Expect(got.Status.Placement.ClusterZones).To(Equal([]string{"zone-a", "zone-b"}))
 		Expect(got.Status.Placement.SourceMember).To(Equal("graph-1"))

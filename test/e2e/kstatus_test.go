@@ -8,7 +8,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// kstatusOf computes what Argo CD, Flux and kubectl wait derive from an object: kstatus over
+// kstatusOf computes what Flux and kubectl wait derive from an object (Argo CD reads none of it:
+// it needs config/argocd's health scripts): kstatus over
 // the object as the API server holds it.
 func kstatusOf(g Gomega, obj client.Object) status.Status {
 	g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())

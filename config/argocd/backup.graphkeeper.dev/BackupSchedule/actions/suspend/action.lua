@@ -1,0 +1,3 @@
+-- Suspend: no new slots are taken; running backups finish.
+obj.spec.suspend = true
+return obj
