@@ -355,6 +355,7 @@ const ScheduleLabel = "backup.graphkeeper.dev/schedule"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=nbs,categories=neo4j-backup
+// +kubebuilder:metadata:annotations={"helm.sh/resource-policy=keep","kustomize.toolkit.fluxcd.io/prune=disabled","argocd.argoproj.io/sync-options=Prune=false"}
 // +kubebuilder:printcolumn:name="Schedule",type=string,JSONPath=`.spec.schedule`
 // +kubebuilder:printcolumn:name="Suspend",type=boolean,JSONPath=`.spec.suspend`
 // +kubebuilder:printcolumn:name="Last Result",type=string,JSONPath=`.status.conditions[?(@.type=="LastBackupSucceeded")].reason`

@@ -319,6 +319,7 @@ type RestoreVerification struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=nrs,categories=neo4j-backup
+// +kubebuilder:metadata:annotations={"helm.sh/resource-policy=keep","kustomize.toolkit.fluxcd.io/prune=disabled","argocd.argoproj.io/sync-options=Prune=false"}
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Database",type=string,JSONPath=`.spec.database`

@@ -252,7 +252,7 @@ func BackupClaim(b *v1.Backup) *corev1.PersistentVolumeClaim {
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      ClaimName(b.Spec.Cluster.Name),
 			Namespace: b.Namespace,
-			Labels:    labels("storage", b.Spec.Cluster.Name, b.Spec.Cluster.Name),
+			Labels:    unowned(labels("storage", b.Spec.Cluster.Name, b.Spec.Cluster.Name)),
 		},
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},

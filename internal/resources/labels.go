@@ -62,6 +62,15 @@ func labels(component, instance, cluster string) map[string]string {
 	}
 }
 
+// unowned is lbls for an object the operator creates without an owner (the backup claim, a prune
+// Job and its pod): without app.kubernetes.io/instance, which Argo CD's label tracking reads as
+// "part of the Application of that name" and may prune; LabelCluster and LabelBackup name what
+// it belongs to instead.
+func unowned(lbls map[string]string) map[string]string {
+	delete(lbls, LabelInstance)
+	return lbls
+}
+
 // LabelValue fits s into a label value (63 characters): long names keep a readable prefix and a
 // hash of the whole, so two long names never share a value.
 func LabelValue(s string) string {

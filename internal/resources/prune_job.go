@@ -75,7 +75,7 @@ func (p Prune) String() string {
 // owner reference: a foreground deletion of the Backup would otherwise take it down before it
 // ran. The controller deletes it when done.
 func PruneJob(b *v1.Backup, what Prune, opts Options) *batchv1.Job {
-	lbls := labels(RolePrune, b.Name, b.Spec.Cluster.Name)
+	lbls := unowned(labels(RolePrune, b.Name, b.Spec.Cluster.Name))
 	lbls[LabelBackup] = LabelValue(b.Name)
 	lbls[LabelLocation] = LocationLabel(*b.Status.Storage)
 	store := store(b.Spec.Storage.ObjectStore, *b.Status.Storage, false)

@@ -167,7 +167,8 @@ func TestBackupJobOptions(t *testing.T) {
 func TestBackupClaim(t *testing.T) {
 	c := BackupClaim(backup())
 	if c.Name != "neo4j-backups-graph" || c.Namespace != "prod" || *c.Spec.StorageClassName != "zonal" ||
-		c.Spec.Resources.Requests.Storage().String() != "10Gi" || len(c.OwnerReferences) != 0 || c.Labels[LabelManagedBy] != ManagedBy {
+		c.Spec.Resources.Requests.Storage().String() != "10Gi" || len(c.OwnerReferences) != 0 || c.Labels[LabelManagedBy] != ManagedBy ||
+		c.Labels["backup.graphkeeper.dev/cluster"] != "graph" {
 		t.Fatalf("%+v", c)
 	}
 }
@@ -327,6 +328,22 @@ func TestChildJobNamesNeverCollide(t *testing.T) {
 
 // A prune Job has no owner (a foreground deletion of its Backup would take it down first), so it
 // must go by itself if the controller's delete misses it.
+// Argo CD's label tracking takes app.kubernetes.io/instance=<name> as "part of the Application
+// <name>" and may prune it: the objects the operator leaves without an owner never carry it.
+func TestUnownedObjectsCarryNoInstanceLabel(t *testing.T) {
+	b := backup()
+	b.Status.Storage = &v1.StorageLocation{ClaimName: "c", Path: "p"}
+	job := PruneJob(b, Prune{Artifacts: []string{"F"}}, Options{OperatorImage: "op"})
+	for what, l := range map[string]map[string]string{"claim": BackupClaim(backup()).Labels, "prune Job": job.Labels, "prune pod": job.Spec.Template.Labels} {
+		if v, ok := l["app.kubernetes.io/instance"]; ok {
+			t.Errorf("the %s carries app.kubernetes.io/instance=%s", what, v)
+		}
+	}
+	if job.Labels[LabelBackup] != b.Name {
+		t.Errorf("the prune Job names its Backup: %v", job.Labels)
+	}
+}
+
 func TestPruneJobGoesByItself(t *testing.T) {
 	b := backup()
 	b.Status.Storage = &v1.StorageLocation{ClaimName: "c", Path: "p"}

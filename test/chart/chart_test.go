@@ -295,6 +295,34 @@ func TestChartCRDsAreTheGeneratedOnes(t *testing.T) {
 	}
 }
 
+// The CRDs outlive whatever applied them: deleting one deletes every object of its kind, the
+// Backups' records of what is in storage among them. Helm keeps a resource with
+// helm.sh/resource-policy: keep, and so does Argo CD when it deletes an Application (argo-cd
+// controller/appcontroller.go shouldBeDeleted); Argo CD's sync never prunes one with
+// sync-options Prune=false (docs/user-guide/sync-options.md); Flux's kustomize-controller never
+// prunes one with kustomize.toolkit.fluxcd.io/prune: disabled.
+func TestCRDsAreKeptByHelmArgoCDAndFlux(t *testing.T) {
+	for _, f := range []string{"backup.graphkeeper.dev_backups.yaml", "backup.graphkeeper.dev_backupschedules.yaml", "backup.graphkeeper.dev_restores.yaml"} {
+		data, err := os.ReadFile(filepath.Join(chart, "crds", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var crd struct {
+			Metadata struct {
+				Annotations map[string]string `json:"annotations"`
+			} `json:"metadata"`
+		}
+		if err := yaml.Unmarshal(data, &crd); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range map[string]string{"helm.sh/resource-policy": "keep", "argocd.argoproj.io/sync-options": "Prune=false", "kustomize.toolkit.fluxcd.io/prune": "disabled"} {
+			if got := crd.Metadata.Annotations[k]; got != v {
+				t.Errorf("%s: annotation %s is %q, want %q", f, k, got, v)
+			}
+		}
+	}
+}
+
 func TestKustomizeDefault(t *testing.T) {
 	out, err := run(t, tool(t, "kubectl"), "kustomize", "../../config/default")
 	if err != nil {
