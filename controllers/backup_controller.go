@@ -1334,10 +1334,7 @@ func reasonOf(b *v1.Backup) string {
 // recordMetrics updates the metrics of a finished Backup; counters only on the transition.
 func (r *BackupReconciler) recordMetrics(b *v1.Backup, transition bool) {
 	// The schedule's own name, as its series carry it (the label may be shortened).
-	ns, cluster, sched := b.Namespace, b.Spec.Cluster.Name, ""
-	if ref := metav1.GetControllerOf(b); ref != nil && ref.Kind == "BackupSchedule" {
-		sched = ref.Name
-	}
+	ns, cluster, sched := b.Namespace, b.Spec.Cluster.Name, v1.ScheduleOf(b)
 	if b.Status.CompletionTime != nil {
 		for _, d := range b.Status.Databases {
 			// Only a clean database is a success: an inconsistent one must not silence a

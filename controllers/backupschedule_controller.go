@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"sync"
@@ -16,11 +17,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
@@ -64,7 +68,18 @@ func (r *BackupScheduleReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return nil
 	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.Backup{}, backupOwnerKey, ownerUID); err != nil {
+	// A Backup of a schedule that does not own it (backupOwnerReference None) is known by the
+	// UID in its annotation, unless something else controls it.
+	scheduleUID := func(o client.Object) []string {
+		if uid := ownerUID(o); uid != nil {
+			return uid
+		}
+		if uid := o.GetAnnotations()[v1.ScheduleUIDAnnotation]; uid != "" && metav1.GetControllerOf(o) == nil {
+			return []string{uid}
+		}
+		return nil
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.Backup{}, backupOwnerKey, scheduleUID); err != nil {
 		return err
 	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1.Restore{}, restoreOwnerKey, ownerUID); err != nil {
@@ -73,6 +88,7 @@ func (r *BackupScheduleReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1.BackupSchedule{}).
 		Owns(&v1.Backup{}).
+		Watches(&v1.Backup{}, handler.EnqueueRequestsFromMapFunc(unownedBackupsSchedule)).
 		Owns(&v1.Restore{}).
 		Named("backupschedule").
 		Complete(r)
@@ -288,15 +304,39 @@ func parse(s *v1.BackupSchedule) (sched, full *schedule.Schedule, deadline *time
 	return sched, full, deadline, nil
 }
 
-// backupOwnerKey indexes Backups by the UID of the BackupSchedule that controls them.
+// backupOwnerKey indexes Backups by the UID of the BackupSchedule that controls them, or that
+// made them without owning them.
 const backupOwnerKey = ".metadata.controller.uid"
 
-// ownedBackups are the schedule's Backups, oldest first. The owner index finds them; the
-// controller reference proves them ours (a Backup that only carries the label is not touched).
+// unownedBackupsSchedule wakes the schedule of a Backup it made without owning it (Owns wakes the
+// owner of the others), named in its annotations.
+func unownedBackupsSchedule(_ context.Context, o client.Object) []reconcile.Request {
+	b, ok := o.(*v1.Backup)
+	if !ok || metav1.GetControllerOf(b) != nil {
+		return nil
+	}
+	if name := v1.ScheduleOf(b); name != "" {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: b.Namespace, Name: name}}}
+	}
+	return nil
+}
+
+// madeBy tells whether Backup b is schedule s's: s controls it, or s made it without owning it
+// (the UID annotation, and no controller at all). A Backup that only carries the label, or the
+// name, is not touched.
+func madeBy(b *v1.Backup, s *v1.BackupSchedule) bool {
+	if metav1.IsControlledBy(b, s) {
+		return true
+	}
+	return metav1.GetControllerOf(b) == nil && s.UID != "" && b.Annotations[v1.ScheduleUIDAnnotation] == string(s.UID)
+}
+
+// ownedBackups are the schedule's Backups, oldest first. The owner index finds them; madeBy
+// proves them ours.
 func ownedBackups(s *v1.BackupSchedule, all []v1.Backup) []v1.Backup {
 	var out []v1.Backup
 	for _, b := range all {
-		if metav1.IsControlledBy(&b, s) {
+		if madeBy(&b, s) {
 			out = append(out, b)
 		}
 	}
@@ -682,13 +722,19 @@ func (r *BackupScheduleReconciler) create(ctx context.Context, s *v1.BackupSched
 				resources.LabelManagedBy: resources.ManagedBy,
 				resources.LabelCluster:   resources.LabelValue(s.Spec.Template.Cluster.Name),
 			},
-			Annotations: annotations,
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: v1.GroupVersion.String(), Kind: "BackupSchedule", Name: s.Name, UID: s.UID,
-				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
-			}},
+			Annotations: maps.Clone(annotations),
 		},
 		Spec: *s.Spec.Template.DeepCopy(),
+	}
+	if b.Annotations == nil {
+		b.Annotations = map[string]string{}
+	}
+	b.Annotations[v1.ScheduleUIDAnnotation], b.Annotations[v1.ScheduleAnnotation] = string(s.UID), s.Name
+	if s.Spec.BackupOwnerReference == v1.BackupOwnerSchedule {
+		b.OwnerReferences = []metav1.OwnerReference{{
+			APIVersion: v1.GroupVersion.String(), Kind: "BackupSchedule", Name: s.Name, UID: s.UID,
+			Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+		}}
 	}
 	b.Spec.Type = typ
 	err := r.Client.Create(ctx, b)
@@ -704,7 +750,7 @@ func (r *BackupScheduleReconciler) create(ctx context.Context, s *v1.BackupSched
 	if err := r.Reader.Get(ctx, client.ObjectKeyFromObject(b), existing); err != nil {
 		return nil, fmt.Errorf("reading existing Backup %s: %w", name, err)
 	}
-	if !metav1.IsControlledBy(existing, s) {
+	if !madeBy(existing, s) {
 		r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, "SlotTaken", "Skip",
 			"a Backup named %s exists and does not belong to this schedule; %s is skipped", name, describe(annotations))
 		return nil, nil

@@ -158,7 +158,8 @@ var _ = Describe("BackupSchedule controller", func() {
 			bs := backupsOf(g, s)
 			g.Expect(names(bs)).To(Equal([]string{name1}))
 			g.Expect(bs[0].Spec.Type).To(Equal(v1.BackupFull))
-			g.Expect(bs[0].OwnerReferences[0].Name).To(Equal("nightly"))
+			g.Expect(bs[0].Annotations).To(HaveKeyWithValue(v1.ScheduleAnnotation, "nightly"))
+			g.Expect(bs[0].OwnerReferences).To(BeEmpty(), "backupOwnerReference None, the default")
 			got := getSchedule(g, s)
 			g.Expect(got.Status.LastScheduleTime).NotTo(BeNil())
 			g.Expect(got.Status.NextScheduleTime).NotTo(BeNil())
@@ -260,7 +261,7 @@ var _ = Describe("BackupSchedule controller", func() {
 			g.Expect(k8sClient.List(ctx, list, client.InNamespace(w.ns))).To(Succeed())
 			var out []v1.Backup
 			for _, b := range list.Items {
-				if metav1.IsControlledBy(&b, getSchedule(g, s)) {
+				if b.Annotations[v1.ScheduleUIDAnnotation] == string(getSchedule(g, s).UID) {
 					out = append(out, b)
 				}
 			}
@@ -278,6 +279,69 @@ var _ = Describe("BackupSchedule controller", func() {
 		at(s1.Add(5*time.Minute+time.Second), s)
 		eventually(func(g Gomega) { g.Expect(mine(g)).To(HaveLen(2)) })
 		Expect(mine(Default)[1].Spec.Type).To(Equal(v1.BackupAuto))
+	})
+
+	It("owns none of its Backups by default, yet finds and adopts them by its UID, and leaves a same-named foreign one alone", func() {
+		w := newWorld()
+		w.cluster()
+		s := w.schedule("unowned", "*/5 * * * *", func(s *v1.BackupScheduleSpec) { s.ConcurrencyPolicy = v1.ConcurrencyAllow })
+		got := getSchedule(Default, s)
+		Expect(got.Spec.BackupOwnerReference).To(Equal(v1.BackupOwnerNone), "the default")
+		s1 := slotAfter(got.CreationTimestamp.Time)
+		at(s1.Add(time.Second), s)
+		var first v1.Backup
+		eventually(func(g Gomega) {
+			bs := backupsOf(g, s)
+			g.Expect(bs).To(HaveLen(1))
+			first = bs[0]
+		})
+		Expect(first.OwnerReferences).To(BeEmpty(), "deleting the schedule must leave its Backups")
+		Expect(first.Annotations).To(HaveKeyWithValue(v1.ScheduleUIDAnnotation, string(got.UID)))
+		Expect(first.Annotations).To(HaveKeyWithValue(v1.ScheduleAnnotation, "unowned"))
+		eventually(func(g Gomega) { g.Expect(getSchedule(g, s).Status.Active).To(HaveLen(1)) })
+
+		By("its own Backup for the next slot, made by a pass whose status write was lost, is adopted by its UID")
+		s2 := s1.Add(5 * time.Minute)
+		mine := &v1.Backup{ObjectMeta: metav1.ObjectMeta{
+			Name: "unowned-" + s2.UTC().Format("200601021504"), Namespace: w.ns,
+			Annotations: map[string]string{v1.SlotAnnotation: s2.UTC().Format(time.RFC3339), v1.ScheduleUIDAnnotation: string(got.UID), v1.ScheduleAnnotation: "unowned"},
+			Labels:      map[string]string{v1.ScheduleLabel: "unowned"},
+		}, Spec: backupSpec()}
+		Expect(k8sClient.Create(ctx, mine)).To(Succeed())
+		at(s2.Add(time.Second), s)
+		eventually(func(g Gomega) { g.Expect(getSchedule(g, s).Status.Active).To(HaveLen(2)) })
+
+		By("a foreign Backup with its label and the next slot's name, but not its UID, is neither adopted nor counted")
+		s3 := s2.Add(5 * time.Minute)
+		foreign := &v1.Backup{ObjectMeta: metav1.ObjectMeta{
+			Name: "unowned-" + s3.UTC().Format("200601021504"), Namespace: w.ns,
+			Annotations: map[string]string{v1.SlotAnnotation: s3.UTC().Format(time.RFC3339), v1.ScheduleUIDAnnotation: "someone-else"},
+			Labels:      map[string]string{v1.ScheduleLabel: "unowned"},
+		}, Spec: backupSpec()}
+		Expect(k8sClient.Create(ctx, foreign)).To(Succeed())
+		at(s3.Add(time.Second), s)
+		eventually(func(g Gomega) {
+			g.Expect(eventsFor(w.ns, "unowned")).To(ContainElement(ContainSubstring("SlotTaken")))
+		})
+		Expect(getSchedule(Default, s).Status.Active).To(HaveLen(2))
+
+		// Not adopted: no owner reference, and the foreign one's UID is left as it was.
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(foreign), foreign)).To(Succeed())
+		Expect(foreign.OwnerReferences).To(BeEmpty())
+		Expect(foreign.Annotations).To(HaveKeyWithValue(v1.ScheduleUIDAnnotation, "someone-else"))
+	})
+
+	It("owns its Backups with backupOwnerReference Schedule", func() {
+		w := newWorld()
+		w.cluster()
+		s := w.schedule("owning", "*/5 * * * *", func(s *v1.BackupScheduleSpec) { s.BackupOwnerReference = v1.BackupOwnerSchedule })
+		got := getSchedule(Default, s)
+		at(slotAfter(got.CreationTimestamp.Time).Add(time.Second), s)
+		eventually(func(g Gomega) {
+			bs := backupsOf(g, s)
+			g.Expect(bs).To(HaveLen(1))
+			g.Expect(metav1.IsControlledBy(&bs[0], got)).To(BeTrue())
+		})
 	})
 
 	It("adopts its own Backup for a slot after a lost status write, and leaves a foreign one alone", func() {

@@ -546,7 +546,7 @@ func (m *BackupManifest) Truncated() bool { return m != nil && m.Unlisted > 0 }
 
 // Backup is one backup run of a Neo4j cluster, taken by a Job from a read
 // replica (or per source.policy) into a volume in another availability
-// zone.
+// zone or a bucket.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=nbk,categories=neo4j-backup

@@ -147,6 +147,20 @@ type BackupScheduleSpec struct {
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
 
+	// backupOwnerReference says whether the schedule owns its Backups.
+	// None (default): the Backups carry no owner reference, so deleting or
+	// renaming the schedule (a Git rename, an Application prune) leaves every
+	// Backup, and the records of what is in storage, in place; the schedule
+	// still finds, retains and prunes them by its label and its UID
+	// (backup.graphkeeper.dev/schedule-uid). Schedule: the schedule is their
+	// controller, and deleting it garbage-collects them (with
+	// deletionPolicy: Delete, their artifacts too). Changing it applies to
+	// Backups taken afterwards.
+	// +kubebuilder:validation:Enum=None;Schedule
+	// +kubebuilder:default=None
+	// +optional
+	BackupOwnerReference BackupOwnerReference `json:"backupOwnerReference,omitempty"`
+
 	// concurrencyPolicy when a slot comes while a backup of this schedule
 	// runs: Forbid (default: skip the slot and record it), Allow, or Replace
 	// (stop the running one).
@@ -348,6 +362,37 @@ const DrillAnnotation = "backup.graphkeeper.dev/drill"
 
 // ScheduleLabel on a Backup names the BackupSchedule that made it.
 const ScheduleLabel = "backup.graphkeeper.dev/schedule"
+
+// ScheduleUIDAnnotation on a Backup holds the UID of the BackupSchedule that made it: with
+// backupOwnerReference None the schedule knows its Backups by it (a label value is cut at 63
+// characters, and a foreign Backup may carry the same label).
+const ScheduleUIDAnnotation = "backup.graphkeeper.dev/schedule-uid"
+
+// ScheduleAnnotation on a Backup holds the full name of the BackupSchedule that made it (the
+// label of the same key holds it cut to a label value).
+const ScheduleAnnotation = ScheduleLabel
+
+// ScheduleOf is the name of the BackupSchedule that made b: its controller, or the one named in
+// its annotations when it made b without owning it. "" for a Backup no schedule made.
+func ScheduleOf(b *Backup) string {
+	if ref := metav1.GetControllerOf(b); ref != nil && ref.Kind == "BackupSchedule" {
+		return ref.Name
+	}
+	if metav1.GetControllerOf(b) == nil && b.Annotations[ScheduleUIDAnnotation] != "" {
+		return b.Annotations[ScheduleAnnotation]
+	}
+	return ""
+}
+
+// BackupOwnerReference is whether a schedule's Backups carry it as their controller.
+type BackupOwnerReference string
+
+const (
+	// BackupOwnerNone: no owner reference; the schedule's deletion leaves its Backups.
+	BackupOwnerNone BackupOwnerReference = "None"
+	// BackupOwnerSchedule: the schedule controls its Backups; its deletion deletes them.
+	BackupOwnerSchedule BackupOwnerReference = "Schedule"
+)
 
 // BackupSchedule takes Backups of a Neo4j cluster on a cron schedule, full
 // and incremental, and keeps them by a retention rule that never breaks a

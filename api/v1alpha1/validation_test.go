@@ -275,6 +275,9 @@ var invalidObjects = map[string]invalid{
 	"a zero-size staging volume": {inBucket(func(s *v1.BackupSpec) { s.Storage.ObjectStore.Staging.Size = resource.MustParse("0") }),
 		"spec.storage.objectStore.staging.size", "must be greater than 0"},
 
+	"a schedule's backupOwnerReference of another kind": {scheduleWith(func(s *v1.BackupScheduleSpec) { s.BackupOwnerReference = "Controller" }),
+		"spec.backupOwnerReference", `supported values: "None", "Schedule"`},
+
 	// Backup: the pod.
 	"no image": {backupWith(func(s *v1.BackupSpec) { s.Image = "" }),
 		"spec.image", "should be at least 1 chars long"},

@@ -180,7 +180,7 @@ var _ = Describe("a Backup on the cluster in a box", func() {
 		out, err = box.Kubectl(ctx, nil, "get", "nbk", "-n", ns)
 		Expect(err).NotTo(HaveOccurred())
 		GinkgoWriter.Printf("kubectl get nbk:\n%s\n", out)
-		Expect(out).To(MatchRegexp(`nightly\s+Succeeded\s+FULL\s+graph-1\s+zone-c\s+51Mi`))
+		Expect(out).To(MatchRegexp(`nightly\s+Succeeded\s+Succeeded\s+FULL\s+graph-1\s+zone-c\s+51Mi`), "Phase, Reason, Type, Source, Zone, Size")
 	})
 
 	It("keeps the claim, and the newest chain on it, after the last of its deletionPolicy Delete Backups, with the real garbage collector running", func() {

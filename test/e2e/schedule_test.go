@@ -9,11 +9,14 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/result"
 )
 
@@ -103,5 +106,29 @@ var _ = Describe("a BackupSchedule on the cluster in a box", func() {
 		Expect(err).NotTo(HaveOccurred())
 		GinkgoWriter.Printf("kubectl get nbs,nbk:\n%s\n", out)
 		Expect(out).To(MatchRegexp(`every-minute\s+\* \* \* \* \*\s+false`))
+
+		By("deleting the schedule (a Git rename, an Application prune) leaves every Backup and the claim, with the real garbage collector running")
+		list := &v1.BackupList{}
+		Expect(k8sClient.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{v1.ScheduleLabel: s.Name})).To(Succeed())
+		Expect(list.Items).NotTo(BeEmpty())
+		for _, b := range list.Items {
+			Expect(b.OwnerReferences).To(BeEmpty(), "Backup %s", b.Name)
+		}
+		claim := resources.ClaimName(tmpl.Cluster.Name)
+		Expect(k8sClient.Delete(ctx, s)).To(Succeed())
+		Eventually(func(g Gomega) {
+			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(s), &v1.BackupSchedule{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "still there: %v", err)
+		}).WithTimeout(30 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		Consistently(func(g Gomega) {
+			for _, b := range list.Items {
+				got := &v1.Backup{}
+				g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(&b), got)).To(Succeed())
+				g.Expect(got.DeletionTimestamp).To(BeNil(), "Backup %s", b.Name)
+			}
+			c := &corev1.PersistentVolumeClaim{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: claim}, c)).To(Succeed())
+			g.Expect(c.DeletionTimestamp).To(BeNil())
+		}).WithTimeout(10 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
 	})
 })
