@@ -8,7 +8,7 @@ SHELL := /usr/bin/env bash
 CONTROLLER_GEN := go tool -modfile=hack/tools/dev/go.mod controller-gen
 # Generated files: deep-copy functions, the CRD and RBAC manifests, and the chart's copies of them.
 CHART := charts/neo4j-backup-operator
-GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml $(CHART)/crds $(CHART)/files/manager-role.yaml config/argocd/argocd-cm.yaml
+GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml $(CHART)/crds $(CHART)/files/manager-role.yaml $(CHART)/Chart.yaml config/argocd/argocd-cm.yaml
 
 .PHONY: help
 help: ## Show the targets.
@@ -19,12 +19,13 @@ generate: ## Generate deep-copy functions from api/.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: ## Generate the CRDs (config/crd/bases) and RBAC (config/rbac/role.yaml) from markers, the chart's copies, and config/argocd/argocd-cm.yaml.
+manifests: ## Generate the CRDs (config/crd/bases) and RBAC (config/rbac/role.yaml) from markers, the chart's copies and Artifact Hub annotations, and config/argocd/argocd-cm.yaml.
 	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths=./api/... paths=./controllers/... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	@rm -f config/crd/bases/.gitkeep
 	@rm -f $(CHART)/crds/*.yaml && cp config/crd/bases/*.yaml $(CHART)/crds/
 	@go run ./hack/argocd-cm
+	@go run ./hack/chart-annotations
 	@cp config/rbac/role.yaml $(CHART)/files/manager-role.yaml
 
 .PHONY: verify-generated

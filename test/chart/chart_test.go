@@ -368,3 +368,118 @@ func contains(l []string, s string) bool {
 	}
 	return false
 }
+
+// Helm hands an umbrella chart's global values to every subchart (helm's chartutil coalesces
+// "global" into each), so a schema that closes its root without it refuses every umbrella
+// install.
+func TestInstallsAsASubchart(t *testing.T) {
+	parent := t.TempDir()
+	if err := os.WriteFile(filepath.Join(parent, "Chart.yaml"), []byte("apiVersion: v2\nname: platform\nversion: 1.0.0\n"+
+		"dependencies:\n- name: neo4j-backup-operator\n  version: 0.1.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(parent, "charts", "neo4j-backup-operator"), os.DirFS(chart)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, tool(t, "helm"), "template", "platform", parent, "--namespace", "neo4j-backup-system", "--kube-version", "1.37.2",
+		"--set", "global.imageRegistry=mirror.example", "--set", "neo4j-backup-operator.replicas=2")
+	if err != nil {
+		t.Fatalf("as a subchart: %v", err)
+	}
+	d := convert(t, find(decode(t, out), "Deployment", "platform-neo4j-backup-operator"), &appsv1.Deployment{})
+	if *d.Spec.Replicas != 2 {
+		t.Errorf("the parent's value for the subchart was not applied: replicas %d", *d.Spec.Replicas)
+	}
+}
+
+// The roles people and pipelines are given. Expected by hand: view reads, edit changes Backups
+// and BackupSchedules, and only restore (admin) makes Restores, which can replace a database.
+func TestUserRolesAggregateIntoViewEditAndAdmin(t *testing.T) {
+	want := map[string]struct {
+		grants    []string
+		aggregate []string
+	}{
+		"nbo-neo4j-backup-operator-view": {[]string{
+			"backup.graphkeeper.dev/backups:get", "backup.graphkeeper.dev/backups:list", "backup.graphkeeper.dev/backups:watch",
+			"backup.graphkeeper.dev/backupschedules:get", "backup.graphkeeper.dev/backupschedules:list", "backup.graphkeeper.dev/backupschedules:watch",
+			"backup.graphkeeper.dev/restores:get", "backup.graphkeeper.dev/restores:list", "backup.graphkeeper.dev/restores:watch",
+		}, []string{"admin", "edit", "view"}},
+		"nbo-neo4j-backup-operator-edit": {[]string{
+			"backup.graphkeeper.dev/backups:create", "backup.graphkeeper.dev/backups:delete", "backup.graphkeeper.dev/backups:deletecollection",
+			"backup.graphkeeper.dev/backups:get", "backup.graphkeeper.dev/backups:list", "backup.graphkeeper.dev/backups:patch",
+			"backup.graphkeeper.dev/backups:update", "backup.graphkeeper.dev/backups:watch",
+			"backup.graphkeeper.dev/backupschedules:create", "backup.graphkeeper.dev/backupschedules:delete", "backup.graphkeeper.dev/backupschedules:deletecollection",
+			"backup.graphkeeper.dev/backupschedules:get", "backup.graphkeeper.dev/backupschedules:list", "backup.graphkeeper.dev/backupschedules:patch",
+			"backup.graphkeeper.dev/backupschedules:update", "backup.graphkeeper.dev/backupschedules:watch",
+		}, []string{"admin", "edit"}},
+		"nbo-neo4j-backup-operator-restore": {[]string{
+			"backup.graphkeeper.dev/restores:create", "backup.graphkeeper.dev/restores:delete", "backup.graphkeeper.dev/restores:deletecollection",
+			"backup.graphkeeper.dev/restores:get", "backup.graphkeeper.dev/restores:list", "backup.graphkeeper.dev/restores:patch",
+			"backup.graphkeeper.dev/restores:update", "backup.graphkeeper.dev/restores:watch",
+		}, []string{"admin"}},
+	}
+	aggregated := func(r *rbacv1.ClusterRole) []string {
+		var out []string
+		for k, v := range r.Labels {
+			if to, ok := strings.CutPrefix(k, "rbac.authorization.k8s.io/aggregate-to-"); ok && v == "true" {
+				out = append(out, to)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	on, off := render(t), render(t, "rbac.aggregateToDefaultRoles=false")
+	for name, w := range want {
+		r := convert(t, find(on, "ClusterRole", name), &rbacv1.ClusterRole{})
+		if got := grants(r.Rules); strings.Join(got, " ") != strings.Join(w.grants, " ") {
+			t.Errorf("%s grants\n%s\nwant\n%s", name, strings.Join(got, " "), strings.Join(w.grants, " "))
+		}
+		if got := aggregated(r); strings.Join(got, " ") != strings.Join(w.aggregate, " ") {
+			t.Errorf("%s aggregates to %v, want %v", name, got, w.aggregate)
+		}
+		if got := aggregated(convert(t, find(off, "ClusterRole", name), &rbacv1.ClusterRole{})); len(got) != 0 {
+			t.Errorf("%s aggregates to %v with rbac.aggregateToDefaultRoles=false", name, got)
+		}
+	}
+}
+
+// Artifact Hub reads the CRDs and their examples from Chart.yaml's annotations, as YAML in a
+// string (artifacthub.io/crds: kind, version, name, displayName, description).
+func TestChartYAMLNamesItsHomeAndCRDsForArtifactHub(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(chart, "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Home        string            `json:"home"`
+		Sources     []string          `json:"sources"`
+		Maintainers []map[string]any  `json:"maintainers"`
+		Annotations map[string]string `json:"annotations"`
+	}
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Home == "" || len(c.Sources) == 0 || len(c.Maintainers) == 0 {
+		t.Errorf("home %q, sources %v, maintainers %v", c.Home, c.Sources, c.Maintainers)
+	}
+	var crds []map[string]string
+	if err := yaml.UnmarshalStrict([]byte(c.Annotations["artifacthub.io/crds"]), &crds); err != nil {
+		t.Fatalf("artifacthub.io/crds: %v", err)
+	}
+	var kinds []string
+	for _, e := range crds {
+		for _, k := range []string{"kind", "version", "name", "displayName", "description"} {
+			if e[k] == "" {
+				t.Errorf("artifacthub.io/crds entry %v has no %s", e, k)
+			}
+		}
+		kinds = append(kinds, e["name"])
+	}
+	if got := strings.Join(kinds, " "); got != "backups.backup.graphkeeper.dev backupschedules.backup.graphkeeper.dev restores.backup.graphkeeper.dev" {
+		t.Errorf("artifacthub.io/crds names %s", got)
+	}
+	var examples []map[string]any
+	if err := yaml.UnmarshalStrict([]byte(c.Annotations["artifacthub.io/crdsExamples"]), &examples); err != nil || len(examples) != 3 {
+		t.Errorf("artifacthub.io/crdsExamples: %d examples, %v", len(examples), err)
+	}
+}
