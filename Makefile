@@ -42,6 +42,7 @@ fmt: ## gofmt the tree.
 vet: ## go vet, and fail on unformatted files.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "not gofmt'ed: $$unformatted" >&2; exit 1; fi
 	go vet ./...
+	cd test/flux && go vet ./...
 
 .PHONY: k8s
 k8s: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd and kwok (cached, version-stamped).
@@ -65,6 +66,7 @@ image-tarball: build ## The same image without Docker (go-containerregistry): bi
 .PHONY: test
 test: verify-generated vet k8s ## Run every test: unit, envtest (real API server) and end to end (cluster in a box).
 	@KUBEBUILDER_ASSETS="$$(hack/build-k8s.sh)" hack/run-tests.sh ./...
+	@cd test/flux && go test -count=1 ./...
 
 .PHONY: bench
 bench: k8s ## Benchmarks against the CronJob controller on the cluster in a box; writes docs/benchmarks.md (~10 min).

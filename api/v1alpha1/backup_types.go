@@ -570,6 +570,10 @@ type Backup struct {
 	// spec cannot change after creation: create a new Backup instead.
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable: create a new Backup instead"
 	Spec BackupSpec `json:"spec"`
+	// status is what the operator observed of the Backup. Until the operator
+	// writes it, the API server fills in observedGeneration 0, so kstatus
+	// (Flux, kubectl wait) reads a new object as InProgress, not Current.
+	// +kubebuilder:default={observedGeneration: 0}
 	// +optional
 	Status BackupStatus `json:"status,omitempty"`
 }

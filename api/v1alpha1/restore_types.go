@@ -337,6 +337,10 @@ type Restore struct {
 	// spec cannot change after creation: create a new Restore instead.
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable: create a new Restore instead"
 	Spec RestoreSpec `json:"spec"`
+	// status is what the operator observed of the Restore. Until the operator
+	// writes it, the API server fills in observedGeneration 0, so kstatus
+	// (Flux, kubectl wait) reads a new object as InProgress, not Current.
+	// +kubebuilder:default={observedGeneration: 0}
 	// +optional
 	Status RestoreStatus `json:"status,omitempty"`
 }
