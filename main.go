@@ -6,10 +6,13 @@
 //	neo4j-backup-operator agent backup     in a backup pod, drives neo4j-admin
 //	neo4j-backup-operator install-agent D  copies this binary to D (the pods' init container)
 //	neo4j-backup-operator next-slots ...   prints a schedule's next slots (flags: -h)
+//	neo4j-backup-operator install-crds     installs or upgrades the CRDs built into it (the chart's
+//	                                       pre-upgrade hook; flags: -h)
 package main
 
 import (
 	"context"
+	"embed"
 	"flag"
 	"fmt"
 	"io"
@@ -30,6 +33,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -38,6 +42,7 @@ import (
 	backupv1alpha1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 	"github.com/graphkeeper/neo4j-backup-operator/controllers"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/agent"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/crds"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/schedule"
 )
@@ -62,6 +67,15 @@ func main() {
 			if err := nextSlots(os.Args[2:], os.Stdout); err != nil {
 				fmt.Fprintln(os.Stderr, "next-slots:", err)
 				os.Exit(2)
+			}
+			return
+		case "install-crds":
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+			err := installCRDs(ctx, os.Args[2:])
+			stop()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "install-crds:", err)
+				os.Exit(1)
 			}
 			return
 		case "install-agent":
@@ -169,6 +183,51 @@ func run(args []string) error {
 	}
 	log.Info("starting manager")
 	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// crdFiles are the CRDs of this build, as make manifests generated them (the chart's crds/ holds
+// the same files).
+//
+//go:embed config/crd/bases/*.yaml
+var crdFiles embed.FS
+
+// installCRDs creates or upgrades the CRDs of this build in the cluster the pod (or KUBECONFIG)
+// reaches, and waits until they are served.
+func installCRDs(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("install-crds", flag.ContinueOnError)
+	timeout := fs.Duration("timeout", time.Minute, "how long to wait for the CRDs to be Established")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	entries, err := crdFiles.ReadDir("config/crd/bases")
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{}
+	for _, e := range entries {
+		if files[e.Name()], err = crdFiles.ReadFile("config/crd/bases/" + e.Name()); err != nil {
+			return err
+		}
+	}
+	want, err := crds.Parse(files)
+	if err != nil {
+		return err
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: crds.Scheme})
+	if err != nil {
+		return err
+	}
+	if err := crds.Apply(ctx, c, want, *timeout); err != nil {
+		return err
+	}
+	for _, w := range want {
+		fmt.Printf("CustomResourceDefinition %s is up to date and served\n", w.Name)
+	}
+	return nil
 }
 
 // installAgent copies this binary to the path given: the init container of a backup pod runs it

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -481,5 +482,65 @@ func TestChartYAMLNamesItsHomeAndCRDsForArtifactHub(t *testing.T) {
 	var examples []map[string]any
 	if err := yaml.UnmarshalStrict([]byte(c.Annotations["artifacthub.io/crdsExamples"]), &examples); err != nil || len(examples) != 3 {
 		t.Errorf("artifacthub.io/crdsExamples: %d examples, %v", len(examples), err)
+	}
+}
+
+// The pre-upgrade hook that upgrades the CRDs: a hook (so it runs before the upgrade's other
+// objects and is gone after), restricted, rights on the project's CRDs only, and named after
+// the CRDs the chart ships.
+func TestCRDUpgradeHook(t *testing.T) {
+	objs := render(t)
+	job := convert(t, find(objs, "Job", "nbo-neo4j-backup-operator-crds"), &batchv1.Job{})
+	if job.Annotations["helm.sh/hook"] != "pre-upgrade" || job.Annotations["helm.sh/hook-delete-policy"] != "before-hook-creation,hook-succeeded" {
+		t.Errorf("Job annotations %v", job.Annotations)
+	}
+	pod := job.Spec.Template.Spec
+	c := pod.Containers[0]
+	if c.Image != "graphkeeper/neo4j-backup-operator:0.1.0" || len(c.Args) == 0 || c.Args[0] != "install-crds" {
+		t.Errorf("container %s %q", c.Image, c.Args)
+	}
+	if pod.SecurityContext == nil || !*pod.SecurityContext.RunAsNonRoot || pod.SecurityContext.SeccompProfile.Type != "RuntimeDefault" ||
+		*c.SecurityContext.AllowPrivilegeEscalation || !*c.SecurityContext.ReadOnlyRootFilesystem || c.SecurityContext.Capabilities.Drop[0] != "ALL" {
+		t.Errorf("not restricted: %+v %+v", pod.SecurityContext, c.SecurityContext)
+	}
+	if c.Resources.Limits.Memory().IsZero() {
+		t.Error("no memory limit")
+	}
+	role := convert(t, find(objs, "ClusterRole", "nbo-neo4j-backup-operator-crds"), &rbacv1.ClusterRole{})
+	var names []string
+	for _, f := range []string{"backup.graphkeeper.dev_backups.yaml", "backup.graphkeeper.dev_backupschedules.yaml", "backup.graphkeeper.dev_restores.yaml"} {
+		data, err := os.ReadFile(filepath.Join(chart, "crds", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var crd struct {
+			Metadata struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+		}
+		if err := yaml.Unmarshal(data, &crd); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, crd.Metadata.Name)
+	}
+	for _, r := range role.Rules {
+		if strings.Join(r.APIGroups, ",") != "apiextensions.k8s.io" || strings.Join(r.Resources, ",") != "customresourcedefinitions" {
+			t.Errorf("rule beyond CRDs: %+v", r)
+		}
+		if !contains(r.Verbs, "create") && strings.Join(r.ResourceNames, " ") != strings.Join(names, " ") {
+			t.Errorf("rule %v is not limited to the chart's CRDs %v", r, names)
+		}
+		if contains(r.Verbs, "delete") {
+			t.Errorf("the hook may delete CRDs: %+v", r)
+		}
+	}
+	for _, kind := range []string{"ServiceAccount", "ClusterRoleBinding"} {
+		o := find(objs, kind, "nbo-neo4j-backup-operator-crds")
+		if o == nil || o.GetAnnotations()["helm.sh/hook"] != "pre-upgrade" {
+			t.Errorf("%s is not a pre-upgrade hook: %v", kind, o)
+		}
+	}
+	if find(render(t, "crds.upgrade=false"), "Job", "nbo-neo4j-backup-operator-crds") != nil {
+		t.Error("crds.upgrade=false still renders the hook Job")
 	}
 }
