@@ -8,6 +8,7 @@ package crds
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -110,13 +111,11 @@ func merged(have, want map[string]string) map[string]string {
 	if have == nil && want == nil {
 		return nil
 	}
-	out := map[string]string{}
-	for k, v := range have {
-		out[k] = v
+	out := maps.Clone(have)
+	if out == nil {
+		out = map[string]string{}
 	}
-	for k, v := range want {
-		out[k] = v
-	}
+	maps.Copy(out, want)
 	return out
 }
 

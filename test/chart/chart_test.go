@@ -18,6 +18,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -303,25 +304,37 @@ func TestChartCRDsAreTheGeneratedOnes(t *testing.T) {
 // sync-options Prune=false (docs/user-guide/sync-options.md); Flux's kustomize-controller never
 // prunes one with kustomize.toolkit.fluxcd.io/prune: disabled.
 func TestCRDsAreKeptByHelmArgoCDAndFlux(t *testing.T) {
-	for _, f := range []string{"backup.graphkeeper.dev_backups.yaml", "backup.graphkeeper.dev_backupschedules.yaml", "backup.graphkeeper.dev_restores.yaml"} {
-		data, err := os.ReadFile(filepath.Join(chart, "crds", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var crd struct {
-			Metadata struct {
-				Annotations map[string]string `json:"annotations"`
-			} `json:"metadata"`
-		}
-		if err := yaml.Unmarshal(data, &crd); err != nil {
-			t.Fatal(err)
-		}
+	for f, crd := range chartCRDs(t) {
 		for k, v := range map[string]string{"helm.sh/resource-policy": "keep", "argocd.argoproj.io/sync-options": "Prune=false", "kustomize.toolkit.fluxcd.io/prune": "disabled"} {
-			if got := crd.Metadata.Annotations[k]; got != v {
+			if got := crd.Annotations[k]; got != v {
 				t.Errorf("%s: annotation %s is %q, want %q", f, k, got, v)
 			}
 		}
 	}
+}
+
+// chartCRDs are the metadata of the CRDs in the chart's crds/, by file name.
+func chartCRDs(t *testing.T) map[string]metav1.ObjectMeta {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(chart, "crds", "*.yaml"))
+	if err != nil || len(files) != 3 {
+		t.Fatalf("crds/: %v %v", files, err)
+	}
+	out := map[string]metav1.ObjectMeta{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var crd struct {
+			Metadata metav1.ObjectMeta `json:"metadata"`
+		}
+		if err := yaml.Unmarshal(data, &crd); err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(f)] = crd.Metadata
+	}
+	return out
 }
 
 func TestKustomizeDefault(t *testing.T) {
@@ -508,21 +521,10 @@ func TestCRDUpgradeHook(t *testing.T) {
 	}
 	role := convert(t, find(objs, "ClusterRole", "nbo-neo4j-backup-operator-crds"), &rbacv1.ClusterRole{})
 	var names []string
-	for _, f := range []string{"backup.graphkeeper.dev_backups.yaml", "backup.graphkeeper.dev_backupschedules.yaml", "backup.graphkeeper.dev_restores.yaml"} {
-		data, err := os.ReadFile(filepath.Join(chart, "crds", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var crd struct {
-			Metadata struct {
-				Name string `json:"name"`
-			} `json:"metadata"`
-		}
-		if err := yaml.Unmarshal(data, &crd); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, crd.Metadata.Name)
+	for _, crd := range chartCRDs(t) {
+		names = append(names, crd.Name)
 	}
+	sort.Strings(names)
 	for _, r := range role.Rules {
 		if strings.Join(r.APIGroups, ",") != "apiextensions.k8s.io" || strings.Join(r.Resources, ",") != "customresourcedefinitions" {
 			t.Errorf("rule beyond CRDs: %+v", r)
