@@ -419,7 +419,7 @@ type BackupSchedule struct {
 	Spec BackupScheduleSpec `json:"spec"`
 	// status is what the operator observed of the BackupSchedule. Until the operator
 	// writes it, the API server fills in observedGeneration 0, so kstatus
-	// (Flux, kubectl wait) reads a new object as InProgress, not Current.
+	// (as Flux computes health) reads a new object as InProgress, not Current.
 	// +kubebuilder:default={observedGeneration: 0}
 	// +optional
 	Status BackupScheduleStatus `json:"status,omitempty"`

@@ -8,7 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// What Flux's wait and kubectl wait compute from an object the operator has not seen yet. kstatus
+// What Flux's wait computes (kstatus) from an object the operator has not seen yet. kstatus
 // takes an object with neither conditions nor status.observedGeneration as Current (it cannot
 // tell that anybody will ever write a status), so a one-off Backup applied by Flux would count as
 // healthy before it started. The API server fills in status.observedGeneration 0 until the

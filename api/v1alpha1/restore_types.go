@@ -339,7 +339,7 @@ type Restore struct {
 	Spec RestoreSpec `json:"spec"`
 	// status is what the operator observed of the Restore. Until the operator
 	// writes it, the API server fills in observedGeneration 0, so kstatus
-	// (Flux, kubectl wait) reads a new object as InProgress, not Current.
+	// (as Flux computes health) reads a new object as InProgress, not Current.
 	// +kubebuilder:default={observedGeneration: 0}
 	// +optional
 	Status RestoreStatus `json:"status,omitempty"`
