@@ -8,6 +8,7 @@
 //	neo4j-backup-operator next-slots ...   prints a schedule's next slots (flags: -h)
 //	neo4j-backup-operator install-crds     installs or upgrades the CRDs built into it (the chart's
 //	                                       pre-upgrade hook; flags: -h)
+//	neo4j-backup-operator check-install    what helm test checks of an install (flags: -h)
 package main
 
 import (
@@ -42,7 +43,7 @@ import (
 	backupv1alpha1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 	"github.com/graphkeeper/neo4j-backup-operator/controllers"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/agent"
-	"github.com/graphkeeper/neo4j-backup-operator/internal/crds"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/install"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/schedule"
 )
@@ -75,6 +76,12 @@ func main() {
 			stop()
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "install-crds:", err)
+				os.Exit(1)
+			}
+			return
+		case "check-install":
+			if err := checkInstall(os.Args[2:]); err != nil {
+				fmt.Fprintln(os.Stderr, "check-install:", err)
 				os.Exit(1)
 			}
 			return
@@ -209,7 +216,7 @@ func installCRDs(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	want, err := crds.Parse(files)
+	want, err := install.ParseCRDs(files)
 	if err != nil {
 		return err
 	}
@@ -217,16 +224,45 @@ func installCRDs(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := client.New(cfg, client.Options{Scheme: crds.Scheme})
+	c, err := client.New(cfg, client.Options{Scheme: install.Scheme})
 	if err != nil {
 		return err
 	}
-	if err := crds.Apply(ctx, c, want, *timeout); err != nil {
+	if err := install.ApplyCRDs(ctx, c, want, *timeout); err != nil {
 		return err
 	}
 	for _, w := range want {
 		fmt.Printf("CustomResourceDefinition %s is up to date and served\n", w.Name)
 	}
+	return nil
+}
+
+// checkInstall is helm test's check: the operator is available and the CRDs admit a
+// BackupSchedule (and refuse a malformed one), by server-side dry runs.
+func checkInstall(args []string) error {
+	fs := flag.NewFlagSet("check-install", flag.ContinueOnError)
+	namespace := fs.String("namespace", "", "the release's namespace: the operator's Deployment, and where the dry runs go")
+	deployment := fs.String("deployment", "", "the operator's Deployment")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *namespace == "" || *deployment == "" {
+		return fmt.Errorf("--namespace and --deployment are required")
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: install.Scheme})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := install.Check(ctx, c, *namespace, *deployment); err != nil {
+		return err
+	}
+	fmt.Println("the operator is available, and the API server admits a BackupSchedule and refuses a malformed one")
 	return nil
 }
 

@@ -1,9 +1,6 @@
-// Package crds installs and upgrades the project's CustomResourceDefinitions: what
-// `neo4j-backup-operator install-crds` does in the chart's pre-upgrade hook Job. Helm installs a
-// chart's crds/ on the first install and never again, so without it `helm upgrade` leaves the old
-// schemas in place and the API server prunes every field they do not name: a new field set in
-// Git is silently dropped. (Velero's chart upgrades its CRDs the same way, with its own binary.)
-package crds
+// Package install holds what the chart's hooks run from the operator's own image:
+// `neo4j-backup-operator install-crds` (the pre-upgrade hook) and `check-install` (helm test).
+package install
 
 import (
 	"context"
@@ -13,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -21,15 +19,26 @@ import (
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 )
 
-// Scheme knows CustomResourceDefinitions, for the client Apply is given.
+// Scheme knows the kinds this package reads and writes: CRDs, Deployments and the project's own.
 var Scheme = runtime.NewScheme()
 
-func init() { utilruntime.Must(apiextensionsv1.AddToScheme(Scheme)) }
+func init() {
+	utilruntime.Must(apiextensionsv1.AddToScheme(Scheme))
+	utilruntime.Must(appsv1.AddToScheme(Scheme))
+	utilruntime.Must(v1.AddToScheme(Scheme))
+}
 
-// Parse reads CRDs from YAML documents (controller-gen's output, one CRD a file).
-func Parse(files map[string][]byte) ([]*apiextensionsv1.CustomResourceDefinition, error) {
+// ParseCRDs and ApplyCRDs install and upgrade the project's CRDs. Helm installs a chart's crds/
+// on the first install and never again, so without them `helm upgrade` leaves the old schemas in
+// place and the API server prunes every field they do not name: a new field set in Git is
+// silently dropped. (Velero's chart upgrades its CRDs the same way, with its own binary.)
+
+// ParseCRDs reads CRDs from YAML documents (controller-gen's output, one CRD a file).
+func ParseCRDs(files map[string][]byte) ([]*apiextensionsv1.CustomResourceDefinition, error) {
 	var out []*apiextensionsv1.CustomResourceDefinition
 	for name, data := range files {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
@@ -45,12 +54,12 @@ func Parse(files map[string][]byte) ([]*apiextensionsv1.CustomResourceDefinition
 	return out, nil
 }
 
-// Apply creates each CRD or replaces the spec of the one in the cluster with it, then waits until
+// ApplyCRDs creates each CRD or replaces the spec of the one in the cluster with it, then waits until
 // every one is Established (its names accepted and served). It never deletes a CRD, and refuses
 // to drop a version the cluster has stored objects in (status.storedVersions): those objects
 // would become unreadable. The CRD's labels and annotations are merged, not replaced, so what
 // other tools put there (Helm's, Argo CD's tracking) stays.
-func Apply(ctx context.Context, c client.Client, want []*apiextensionsv1.CustomResourceDefinition, timeout time.Duration) error {
+func ApplyCRDs(ctx context.Context, c client.Client, want []*apiextensionsv1.CustomResourceDefinition, timeout time.Duration) error {
 	for _, w := range want {
 		if err := apply(ctx, c, w); err != nil {
 			return fmt.Errorf("CustomResourceDefinition %s: %w", w.Name, err)

@@ -1,4 +1,4 @@
-package crds_test
+package install_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/graphkeeper/neo4j-backup-operator/internal/crds"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/install"
 )
 
 const ns = "neo4j-backup-system"
@@ -36,7 +36,7 @@ func current(t *testing.T) []*apiextensionsv1.CustomResourceDefinition {
 			t.Fatal(err)
 		}
 	}
-	out, err := crds.Parse(files)
+	out, err := install.ParseCRDs(files)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,16 +64,17 @@ func older(t *testing.T) []*apiextensionsv1.CustomResourceDefinition {
 	return out
 }
 
-// hookRBAC renders the chart's pre-upgrade hook and creates its ServiceAccount's RBAC, so the
-// test runs install-crds with exactly the rights the Job gets.
-func hookRBAC(t *testing.T, ctx context.Context, admin client.Client) string {
+// hookRBAC renders a template of the chart's hooks and creates its ServiceAccount and RBAC (not
+// its pod), so the test runs what the hook's pod runs with exactly the rights it gets; it returns
+// the ServiceAccount's user name.
+func hookRBAC(t *testing.T, ctx context.Context, admin client.Client, template string) string {
 	t.Helper()
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		t.Fatal("KUBEBUILDER_ASSETS must name the folder hack/build-k8s.sh prints: run the tests with make test")
 	}
 	cmd := exec.Command(filepath.Join(assets, "helm"), "template", "nbo", "../../charts/neo4j-backup-operator", "--namespace", ns,
-		"--kube-version", "1.37.2", "--show-only", "templates/crd-upgrade.yaml")
+		"--kube-version", "1.37.2", "--show-only", template)
 	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
 	out, err := cmd.Output()
 	if err != nil {
@@ -94,7 +95,7 @@ func hookRBAC(t *testing.T, ctx context.Context, admin client.Client) string {
 		case "ServiceAccount":
 			sa = u.GetName()
 			fallthrough
-		case "ClusterRole", "ClusterRoleBinding":
+		case "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
 			if err := admin.Create(ctx, u); err != nil {
 				t.Fatal(err)
 			}
@@ -106,15 +107,16 @@ func hookRBAC(t *testing.T, ctx context.Context, admin client.Client) string {
 	return "system:serviceaccount:" + ns + ":" + sa
 }
 
-func start(t *testing.T) (*rest.Config, client.Client) {
+// start runs an API server, with the CRDs in crdDirs installed.
+func start(t *testing.T, crdDirs ...string) (*rest.Config, client.Client) {
 	t.Helper()
-	env := &envtest.Environment{}
+	env := &envtest.Environment{CRDDirectoryPaths: crdDirs, ErrorIfCRDPathMissing: true}
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = env.Stop() })
-	admin, err := client.New(cfg, client.Options{Scheme: crds.Scheme})
+	admin, err := client.New(cfg, client.Options{Scheme: install.Scheme})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +127,7 @@ func as(t *testing.T, cfg *rest.Config, user string) client.Client {
 	t.Helper()
 	c := rest.CopyConfig(cfg)
 	c.Impersonate = rest.ImpersonationConfig{UserName: user}
-	cl, err := client.New(c, client.Options{Scheme: crds.Scheme})
+	cl, err := client.New(c, client.Options{Scheme: install.Scheme})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,9 +161,9 @@ func scheduleKeeps(t *testing.T, ctx context.Context, c client.Client, name stri
 func TestApplyUpgradesTheCRDsAsTheHooksServiceAccount(t *testing.T) {
 	ctx := context.Background()
 	cfg, admin := start(t)
-	hook := as(t, cfg, hookRBAC(t, ctx, admin))
+	hook := as(t, cfg, hookRBAC(t, ctx, admin, "templates/crd-upgrade.yaml"))
 
-	if err := crds.Apply(ctx, as(t, cfg, "system:serviceaccount:"+ns+":default"), current(t), 5*time.Second); !apierrors.IsForbidden(err) {
+	if err := install.ApplyCRDs(ctx, as(t, cfg, "system:serviceaccount:"+ns+":default"), current(t), 5*time.Second); !apierrors.IsForbidden(err) {
 		t.Fatalf("another ServiceAccount: want Forbidden, got %v", err)
 	}
 
@@ -170,14 +172,14 @@ func TestApplyUpgradesTheCRDsAsTheHooksServiceAccount(t *testing.T) {
 	for _, c := range prev {
 		c.Annotations["meta.helm.sh/release-name"] = "nbo"
 	}
-	if err := crds.Apply(ctx, admin, prev, 30*time.Second); err != nil {
+	if err := install.ApplyCRDs(ctx, admin, prev, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if scheduleKeeps(t, ctx, admin, "before") {
 		t.Fatal("the previous CRD kept spec.backupOwnerReference: the test does not show the upgrade")
 	}
 
-	if err := crds.Apply(ctx, hook, current(t), 30*time.Second); err != nil {
+	if err := install.ApplyCRDs(ctx, hook, current(t), 30*time.Second); err != nil {
 		t.Fatalf("install-crds as the hook's ServiceAccount: %v", err)
 	}
 	if !scheduleKeeps(t, ctx, admin, "after") {
@@ -193,7 +195,7 @@ func TestApplyUpgradesTheCRDsAsTheHooksServiceAccount(t *testing.T) {
 		}
 	}
 	before := resourceVersions(t, ctx, admin)
-	if err := crds.Apply(ctx, hook, current(t), 30*time.Second); err != nil {
+	if err := install.ApplyCRDs(ctx, hook, current(t), 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if after := resourceVersions(t, ctx, admin); after != before {
@@ -227,10 +229,10 @@ func TestApplyRefusesToDropAStoredVersion(t *testing.T) {
 	}
 	newer := restore.DeepCopy()
 	newer.Spec.Versions[0].Name = "v1beta1"
-	if err := crds.Apply(ctx, admin, []*apiextensionsv1.CustomResourceDefinition{newer}, 30*time.Second); err != nil {
+	if err := install.ApplyCRDs(ctx, admin, []*apiextensionsv1.CustomResourceDefinition{newer}, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	err := crds.Apply(ctx, admin, []*apiextensionsv1.CustomResourceDefinition{restore}, 5*time.Second)
+	err := install.ApplyCRDs(ctx, admin, []*apiextensionsv1.CustomResourceDefinition{restore}, 5*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "v1beta1") || !strings.Contains(err.Error(), "storedVersions") {
 		t.Fatalf("want a refusal naming v1beta1, got %v", err)
 	}

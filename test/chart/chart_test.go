@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -17,6 +18,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -519,6 +522,7 @@ func TestCRDUpgradeHook(t *testing.T) {
 	if c.Resources.Limits.Memory().IsZero() {
 		t.Error("no memory limit")
 	}
+	selectsHookPods(t, objs, job.Spec.Template.Labels)
 	role := convert(t, find(objs, "ClusterRole", "nbo-neo4j-backup-operator-crds"), &rbacv1.ClusterRole{})
 	var names []string
 	for _, crd := range chartCRDs(t) {
@@ -544,5 +548,83 @@ func TestCRDUpgradeHook(t *testing.T) {
 	}
 	if find(render(t, "crds.upgrade=false"), "Job", "nbo-neo4j-backup-operator-crds") != nil {
 		t.Error("crds.upgrade=false still renders the hook Job")
+	}
+}
+
+// helm test's pod: a test hook of the operator's image, restricted, reading only the chart's own
+// Deployment and creating (dry-run) BackupSchedules in the release namespace.
+func TestHelmTestHook(t *testing.T) {
+	objs := render(t)
+	pod := convert(t, find(objs, "Pod", "nbo-neo4j-backup-operator-test"), &corev1.Pod{})
+	if pod.Annotations["helm.sh/hook"] != "test" || pod.Namespace != "neo4j-backup-system" {
+		t.Errorf("pod %s/%s annotations %v", pod.Namespace, pod.Name, pod.Annotations)
+	}
+	c := pod.Spec.Containers[0]
+	if strings.Join(c.Args, " ") != "check-install --namespace=neo4j-backup-system --deployment=nbo-neo4j-backup-operator" {
+		t.Errorf("args %q", c.Args)
+	}
+	if find(objs, "Deployment", "nbo-neo4j-backup-operator") == nil {
+		t.Error("the Deployment the test checks is not the chart's")
+	}
+	if pod.Spec.SecurityContext == nil || !*pod.Spec.SecurityContext.RunAsNonRoot || *c.SecurityContext.AllowPrivilegeEscalation ||
+		!*c.SecurityContext.ReadOnlyRootFilesystem || c.SecurityContext.Capabilities.Drop[0] != "ALL" {
+		t.Errorf("not restricted: %+v %+v", pod.Spec.SecurityContext, c.SecurityContext)
+	}
+	selectsHookPods(t, objs, pod.Labels)
+	role := convert(t, find(objs, "Role", "nbo-neo4j-backup-operator-test"), &rbacv1.Role{})
+	if got := strings.Join(grants(role.Rules), " "); got != "apps/deployments:get backup.graphkeeper.dev/backupschedules:create" {
+		t.Errorf("the test's Role grants %s", got)
+	}
+	for _, r := range role.Rules {
+		if contains(r.Resources, "deployments") && strings.Join(r.ResourceNames, ",") != "nbo-neo4j-backup-operator" {
+			t.Errorf("the test reads Deployments %v, not only the chart's", r.ResourceNames)
+		}
+	}
+}
+
+// selectsHookPods fails when the operator's Deployment or metrics Service would select a hook's
+// pod (the Service would send scrapes to it).
+func selectsHookPods(t *testing.T, objs []*unstructured.Unstructured, labels map[string]string) {
+	t.Helper()
+	d := convert(t, find(objs, "Deployment", "nbo-neo4j-backup-operator"), &appsv1.Deployment{})
+	svc := convert(t, find(objs, "Service", "nbo-neo4j-backup-operator-metrics"), &corev1.Service{})
+	for what, sel := range map[string]map[string]string{"Deployment": d.Spec.Selector.MatchLabels, "Service": svc.Spec.Selector} {
+		matches := true
+		for k, v := range sel {
+			matches = matches && labels[k] == v
+		}
+		if matches {
+			t.Errorf("the operator's %s selects a hook pod labelled %v", what, labels)
+		}
+	}
+}
+
+// The operator's NetworkPolicy: it selects the operator's pod only, lets out only the API
+// server's ports and DNS, and lets in only the metrics and health ports.
+func TestNetworkPolicy(t *testing.T) {
+	if find(render(t), "NetworkPolicy", "nbo-neo4j-backup-operator") != nil {
+		t.Error("rendered without networkPolicy.enabled")
+	}
+	objs := render(t, "networkPolicy.enabled=true", "networkPolicy.apiServer.cidrs={192.0.2.10/32}")
+	np := convert(t, find(objs, "NetworkPolicy", "nbo-neo4j-backup-operator"), &networkingv1.NetworkPolicy{})
+	d := convert(t, find(objs, "Deployment", "nbo-neo4j-backup-operator"), &appsv1.Deployment{})
+	if !reflect.DeepEqual(np.Spec.PodSelector.MatchLabels, d.Spec.Selector.MatchLabels) {
+		t.Errorf("selects %v, the operator's pods are %v", np.Spec.PodSelector.MatchLabels, d.Spec.Selector.MatchLabels)
+	}
+	ports := func(ps []networkingv1.NetworkPolicyPort) string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, string(*p.Protocol)+"/"+p.Port.String())
+		}
+		return strings.Join(out, " ")
+	}
+	if len(np.Spec.Egress) != 2 || ports(np.Spec.Egress[0].Ports) != "TCP/443 TCP/6443" || ports(np.Spec.Egress[1].Ports) != "UDP/53 TCP/53" {
+		t.Errorf("egress %+v", np.Spec.Egress)
+	}
+	if len(np.Spec.Egress[0].To) != 1 || np.Spec.Egress[0].To[0].IPBlock.CIDR != "192.0.2.10/32" {
+		t.Errorf("egress to the API server %+v", np.Spec.Egress[0].To)
+	}
+	if len(np.Spec.Ingress) != 1 || ports(np.Spec.Ingress[0].Ports) != "TCP/8080 TCP/8081" {
+		t.Errorf("ingress %+v", np.Spec.Ingress)
 	}
 }

@@ -14,52 +14,94 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-var _ = Describe("helm upgrade of the chart", func() {
-	const ns, hook = "neo4j-backup-system", "nbo-neo4j-backup-operator-crds"
+const releaseNamespace = "neo4j-backup-system"
 
-	It("runs the CRD hook first and leaves none of it behind; install-crds, the image's binary, brings the CRDs up to date with only the hook's rights", func() {
-		By("install-crds as a process with a token of the hook's ServiceAccount and its RBAC, as helm renders them (the box's pods cannot reach its API server)")
-		rendered, err := box.Helm(ctx, "template", "nbo", chartDir, "--namespace", ns, "--kube-version", "1.37.2",
-			"--show-only", "templates/crd-upgrade.yaml", "--set", "image.tag=e2e")
-		Expect(err).NotTo(HaveOccurred())
-		var rbac []*unstructured.Unstructured
-		dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(rendered), 4096)
-		for {
+// runAsHook runs the operator binary the image holds with args, as a pod of the chart's hook
+// template would, with a token of the hook's ServiceAccount and the RBAC helm renders for it (the
+// box's pods cannot reach its API server, so the process stands in for the pod). It returns the
+// output; the hook's objects are deleted again, as helm deletes them.
+func runAsHook(template string, args ...string) string {
+	GinkgoHelper()
+	rendered, err := box.Helm(ctx, "template", "nbo", chartDir, "--namespace", releaseNamespace, "--kube-version", "1.37.2",
+		"--show-only", template, "--set", "image.tag=e2e")
+	Expect(err).NotTo(HaveOccurred())
+	var sa string
+	var objs []*unstructured.Unstructured
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(rendered), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		if dec.Decode(&u.Object) != nil {
+			break
+		}
+		switch u.GetKind() {
+		case "ServiceAccount":
+			sa = u.GetName()
+			fallthrough
+		case "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
+			Expect(k8sClient.Create(ctx, u)).To(Succeed())
+			objs = append(objs, u)
+		}
+	}
+	deleteAll := func() {
+		for _, u := range objs {
+			Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, u))).To(Succeed())
+		}
+	}
+	DeferCleanup(deleteAll)
+	Expect(sa).NotTo(BeEmpty(), "%s renders no ServiceAccount", template)
+	kubeconfig, err := box.ServiceAccountKubeconfig(ctx, releaseNamespace, sa)
+	Expect(err).NotTo(HaveOccurred())
+	cmd := exec.CommandContext(ctx, operatorBin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	out, err := cmd.CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), "%s", out)
+	deleteAll()
+	return string(out)
+}
+
+// gone waits until helm has deleted a hook's objects after it succeeded.
+func gone(kinds map[string]string, name string) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		for kind, apiVersion := range kinds {
 			u := &unstructured.Unstructured{}
-			if dec.Decode(&u.Object) != nil {
-				break
+			u.SetAPIVersion(apiVersion)
+			u.SetKind(kind)
+			ns := releaseNamespace
+			if strings.HasPrefix(kind, "Cluster") {
+				ns = ""
 			}
-			if u.GetKind() != "Job" && len(u.Object) > 0 {
-				Expect(k8sClient.Create(ctx, u)).To(Succeed())
-				rbac = append(rbac, u)
-			}
+			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, u)
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "%s %s: %v", kind, name, err)
 		}
-		Expect(rbac).To(HaveLen(3))
-		kubeconfig, err := box.ServiceAccountKubeconfig(ctx, ns, hook)
-		Expect(err).NotTo(HaveOccurred())
-		cmd := exec.CommandContext(ctx, operatorBin, "install-crds", "--timeout=1m")
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-		out, err := cmd.CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "%s", out)
-		Expect(strings.Count(string(out), "is up to date and served")).To(Equal(3), "%s", out)
-		for _, u := range rbac {
-			Expect(k8sClient.Delete(ctx, u)).To(Succeed())
-		}
+	}).WithTimeout(30 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
+}
+
+var _ = Describe("the chart's hooks", Ordered, func() {
+	It("helm upgrade runs the CRD hook first and leaves none of it behind; install-crds, the image's binary, brings the CRDs up to date with only the hook's rights", func() {
+		By("install-crds as a process with the hook's ServiceAccount and RBAC")
+		out := runAsHook("templates/crd-upgrade.yaml", "install-crds", "--timeout=1m")
+		Expect(strings.Count(out, "is up to date and served")).To(Equal(3), "%s", out)
 
 		By("helm upgrade: the hook Job (simulated on kwok) runs before the upgrade, and helm deletes it and its RBAC after")
-		_, err = box.Helm(ctx, "upgrade", "nbo", chartDir, "--namespace", ns, "--reuse-values", "--wait", "--timeout", "120s")
+		_, err := box.Helm(ctx, "upgrade", "nbo", chartDir, "--namespace", releaseNamespace, "--reuse-values", "--wait", "--timeout", "120s")
 		Expect(err).NotTo(HaveOccurred())
-		history, err := box.Helm(ctx, "history", "nbo", "--namespace", ns, "--max", "1")
+		history, err := box.Helm(ctx, "history", "nbo", "--namespace", releaseNamespace, "--max", "1")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(history).To(ContainSubstring("deployed"))
-		Eventually(func(g Gomega) {
-			for _, u := range append(rbac, &unstructured.Unstructured{Object: map[string]any{"apiVersion": "batch/v1", "kind": "Job",
-				"metadata": map[string]any{"name": hook, "namespace": ns}}}) {
-				got := &unstructured.Unstructured{}
-				got.SetGroupVersionKind(u.GroupVersionKind())
-				err := k8sClient.Get(ctx, client.ObjectKeyFromObject(u), got)
-				g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "%s %s: %v", u.GetKind(), u.GetName(), err)
-			}
-		}).WithTimeout(30 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
+		gone(map[string]string{"Job": "batch/v1", "ServiceAccount": "v1", "ClusterRole": "rbac.authorization.k8s.io/v1",
+			"ClusterRoleBinding": "rbac.authorization.k8s.io/v1"}, "nbo-neo4j-backup-operator-crds")
+	})
+
+	It("helm test checks that the operator is available and that the API server admits a BackupSchedule, storing nothing", func() {
+		By("check-install as a process with the test's ServiceAccount and Role")
+		out := runAsHook("templates/tests/check-install.yaml", "check-install", "--namespace="+releaseNamespace, "--deployment=nbo-neo4j-backup-operator")
+		Expect(out).To(ContainSubstring("the operator is available"))
+
+		By("helm test: its pod (simulated on kwok) succeeds, and helm deletes it and its RBAC after")
+		_, err := box.Helm(ctx, "test", "nbo", "--namespace", releaseNamespace, "--timeout", "120s")
+		Expect(err).NotTo(HaveOccurred())
+		gone(map[string]string{"Pod": "v1", "ServiceAccount": "v1", "Role": "rbac.authorization.k8s.io/v1",
+			"RoleBinding": "rbac.authorization.k8s.io/v1"}, "nbo-neo4j-backup-operator-test")
 	})
 })
