@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -205,6 +206,9 @@ func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSc
 		return ctrl.Result{}, failed(reasonFailedList, fmt.Errorf("listing Backups: %w", err))
 	}
 	owned := ownedBackups(s, backups.Items)
+	if err := r.mark(ctx, s, owned); err != nil {
+		return ctrl.Result{}, err
+	}
 	observe(s, owned, t)
 	// Before this pass rewrites Scheduled: the drills must see a suspension end too.
 	wasSuspended := resumed(s)
@@ -329,6 +333,50 @@ func madeBy(b *v1.Backup, s *v1.BackupSchedule) bool {
 		return true
 	}
 	return metav1.GetControllerOf(b) == nil && s.UID != "" && b.Annotations[v1.ScheduleUIDAnnotation] == string(s.UID)
+}
+
+// marked is b as schedule s marks its own, or nil when b already is: the schedule's UID and full
+// name in the annotations and its name in the label (a Backup handed over by its UID alone, or
+// made under another name, is brought in line), and with backupOwnerReference None no owner
+// reference to s. That last part releases the Backups an earlier version (or the Schedule mode)
+// made with s as their controller: the garbage collector follows owner references only, so
+// until then deleting s would delete them.
+func marked(b *v1.Backup, s *v1.BackupSchedule) *v1.Backup {
+	out := b.DeepCopy()
+	metav1.SetMetaDataAnnotation(&out.ObjectMeta, v1.ScheduleUIDAnnotation, string(s.UID))
+	metav1.SetMetaDataAnnotation(&out.ObjectMeta, v1.ScheduleAnnotation, s.Name)
+	metav1.SetMetaDataLabel(&out.ObjectMeta, v1.ScheduleLabel, resources.LabelValue(s.Name))
+	if s.Spec.BackupOwnerReference != v1.BackupOwnerSchedule {
+		out.OwnerReferences = slices.DeleteFunc(out.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == s.UID })
+		if len(out.OwnerReferences) == 0 {
+			out.OwnerReferences = nil
+		}
+	}
+	if maps.Equal(out.Annotations, b.Annotations) && maps.Equal(out.Labels, b.Labels) && len(out.OwnerReferences) == len(b.OwnerReferences) {
+		return nil
+	}
+	return out
+}
+
+// mark brings the schedule's Backups in line with marked, in place.
+func (r *BackupScheduleReconciler) mark(ctx context.Context, s *v1.BackupSchedule, owned []v1.Backup) error {
+	for i := range owned {
+		want := marked(&owned[i], s)
+		if want == nil {
+			continue
+		}
+		err := r.Client.Patch(ctx, want, client.MergeFromWithOptions(&owned[i], client.MergeFromWithOptimisticLock{}))
+		switch {
+		case apierrors.IsConflict(err):
+			return errStale
+		case apierrors.IsNotFound(err):
+			continue
+		case err != nil:
+			return failed(reasonFailedUpdate, fmt.Errorf("marking Backup %s as this schedule's: %w", owned[i].Name, err))
+		}
+		owned[i] = *want
+	}
+	return nil
 }
 
 // ownedBackups are the schedule's Backups, oldest first. The owner index finds them; madeBy

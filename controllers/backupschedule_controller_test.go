@@ -329,6 +329,16 @@ var _ = Describe("BackupSchedule controller", func() {
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(foreign), foreign)).To(Succeed())
 		Expect(foreign.OwnerReferences).To(BeEmpty())
 		Expect(foreign.Annotations).To(HaveKeyWithValue(v1.ScheduleUIDAnnotation, "someone-else"))
+
+		By("a Backup an earlier version made, with the schedule as its controller, is released: the garbage collector would take it with the schedule")
+		w.ownedBackup(s, "unowned-legacy", v1.BackupStatus{Phase: v1.BackupSucceeded})
+		eventually(func(g Gomega) {
+			legacy := &v1.Backup{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: "unowned-legacy"}, legacy)).To(Succeed())
+			g.Expect(legacy.OwnerReferences).To(BeEmpty())
+			g.Expect(legacy.Annotations).To(HaveKeyWithValue(v1.ScheduleUIDAnnotation, string(got.UID)))
+			g.Expect(legacy.Annotations).To(HaveKeyWithValue(v1.ScheduleAnnotation, "unowned"))
+		})
 	})
 
 	It("owns its Backups with backupOwnerReference Schedule", func() {

@@ -669,3 +669,68 @@ func TestDecideWhereTheSeedComesFrom(t *testing.T) {
 		})
 	}
 }
+
+// What the schedule changes on a Backup it finds as its own (marked): expected by hand.
+func TestMarkedReleasesAndNamesTheSchedulesBackups(t *testing.T) {
+	s := &v1.BackupSchedule{ObjectMeta: metav1.ObjectMeta{Name: "nightly", UID: "uid-nightly"}}
+	controller := metav1.OwnerReference{APIVersion: v1.GroupVersion.String(), Kind: "BackupSchedule", Name: "nightly", UID: "uid-nightly",
+		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}
+	other := metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: "keep", UID: "uid-cm"}
+	mine := map[string]string{v1.ScheduleUIDAnnotation: "uid-nightly", v1.ScheduleAnnotation: "nightly"}
+	label := map[string]string{v1.ScheduleLabel: "nightly"}
+	backup := func(owners []metav1.OwnerReference, annotations, labels map[string]string) *v1.Backup {
+		return &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: "b", OwnerReferences: owners, Annotations: annotations, Labels: labels}}
+	}
+	for name, c := range map[string]struct {
+		mode        v1.BackupOwnerReference
+		in          *v1.Backup
+		owners      []metav1.OwnerReference
+		annotations map[string]string
+		labels      map[string]string
+		unchanged   bool
+	}{
+		"an earlier version's Backup, the schedule its controller: released and annotated": {
+			mode: v1.BackupOwnerNone, in: backup([]metav1.OwnerReference{controller}, nil, label),
+			annotations: mine, labels: label},
+		"the same with another, non-controller owner: only the schedule's reference goes": {
+			mode: v1.BackupOwnerNone, in: backup([]metav1.OwnerReference{controller, other}, nil, label),
+			owners: []metav1.OwnerReference{other}, annotations: mine, labels: label},
+		"Schedule mode keeps its controller reference and adds the annotations": {
+			mode: v1.BackupOwnerSchedule, in: backup([]metav1.OwnerReference{controller}, nil, label),
+			owners: []metav1.OwnerReference{controller}, annotations: mine, labels: label},
+		"handed over by the UID alone after a rename: name and label follow the schedule": {
+			mode: v1.BackupOwnerNone, in: backup(nil, map[string]string{v1.ScheduleUIDAnnotation: "uid-nightly", v1.ScheduleAnnotation: "old-name"},
+				map[string]string{v1.ScheduleLabel: "old-name", "team": "graph"}),
+			annotations: mine, labels: map[string]string{v1.ScheduleLabel: "nightly", "team": "graph"}},
+		"already marked":                         {mode: v1.BackupOwnerNone, in: backup(nil, mine, label), unchanged: true},
+		"marked and controlled in Schedule mode": {mode: v1.BackupOwnerSchedule, in: backup([]metav1.OwnerReference{controller}, mine, label), unchanged: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s.Spec.BackupOwnerReference = c.mode
+			in := c.in.DeepCopy()
+			got := marked(in, s)
+			if c.unchanged {
+				if got != nil {
+					t.Fatalf("changed an already marked Backup: %+v", got.ObjectMeta)
+				}
+				return
+			}
+			if got == nil {
+				t.Fatal("nothing to change")
+			}
+			if !equalJSON(got.OwnerReferences, c.owners) || !equalJSON(got.Annotations, c.annotations) || !equalJSON(got.Labels, c.labels) {
+				t.Errorf("got owners %v annotations %v labels %v\nwant owners %v annotations %v labels %v",
+					got.OwnerReferences, got.Annotations, got.Labels, c.owners, c.annotations, c.labels)
+			}
+			if !equalJSON(in, c.in) {
+				t.Error("marked changed its argument")
+			}
+		})
+	}
+}
+
+func equalJSON(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}

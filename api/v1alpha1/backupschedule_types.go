@@ -151,11 +151,11 @@ type BackupScheduleSpec struct {
 	// None (default): the Backups carry no owner reference, so deleting or
 	// renaming the schedule (a Git rename, an Application prune) leaves every
 	// Backup, and the records of what is in storage, in place; the schedule
-	// still finds, retains and prunes them by its label and its UID
-	// (backup.graphkeeper.dev/schedule-uid). Schedule: the schedule is their
-	// controller, and deleting it garbage-collects them (with
-	// deletionPolicy: Delete, their artifacts too). Changing it applies to
-	// Backups taken afterwards.
+	// still finds, retains and prunes them by its UID
+	// (backup.graphkeeper.dev/schedule-uid), and releases those it owns (made
+	// by an earlier version, or in Schedule mode). Schedule: the schedule is
+	// the controller of the Backups it makes, and deleting it garbage-collects
+	// them (with deletionPolicy: Delete, their artifacts too).
 	// +kubebuilder:validation:Enum=None;Schedule
 	// +kubebuilder:default=None
 	// +optional

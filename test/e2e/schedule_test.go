@@ -114,6 +114,18 @@ var _ = Describe("a BackupSchedule on the cluster in a box", func() {
 		for _, b := range list.Items {
 			Expect(b.OwnerReferences).To(BeEmpty(), "Backup %s", b.Name)
 		}
+		By("a Backup an earlier version made, with the schedule as its controller, is released before the schedule goes")
+		legacy := &v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: s.Name + "-legacy", Namespace: ns,
+			Labels: map[string]string{v1.ScheduleLabel: s.Name},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: v1.GroupVersion.String(), Kind: "BackupSchedule", Name: s.Name, UID: s.UID,
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}},
+		}, Spec: *list.Items[0].Spec.DeepCopy()}
+		Expect(k8sClient.Create(ctx, legacy)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(legacy), legacy)).To(Succeed())
+			g.Expect(legacy.OwnerReferences).To(BeEmpty())
+		}).WithTimeout(30 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+		list.Items = append(list.Items, *legacy)
 		claim := resources.ClaimName(tmpl.Cluster.Name)
 		Expect(k8sClient.Delete(ctx, s)).To(Succeed())
 		Eventually(func(g Gomega) {
