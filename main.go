@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"embed"
 	"flag"
 	"fmt"
@@ -38,6 +39,7 @@ import (
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	backupv1alpha1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
@@ -129,6 +131,8 @@ func nextSlots(args []string, out io.Writer) error {
 func run(args []string) error {
 	fs := flag.NewFlagSet("neo4j-backup-operator", flag.ContinueOnError)
 	metricsAddr := fs.String("metrics-bind-address", ":8080", "address the Prometheus metrics endpoint binds to; \"0\" disables it")
+	metricsSecure := fs.Bool("metrics-secure", false, "serve metrics over HTTPS, and only to clients whose bearer token the API server authenticates (TokenReview) and allows to get /metrics (SubjectAccessReview); the certificate is self-signed unless --metrics-cert-dir holds tls.crt and tls.key")
+	metricsCertDir := fs.String("metrics-cert-dir", "", "folder of the metrics server's tls.crt and tls.key (watched, so a renewed certificate is taken up); with --metrics-secure")
 	probeAddr := fs.String("health-probe-bind-address", ":8081", "address the liveness and readiness probes bind to")
 	leaderElect := fs.Bool("leader-elect", false, "elect a leader, so that only one replica reconciles at a time")
 	leaderNamespace := fs.String("leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's namespace)")
@@ -159,10 +163,20 @@ func run(args []string) error {
 		}
 	}
 
+	metricsOpts := metricsserver.Options{BindAddress: *metricsAddr}
+	if *metricsSecure {
+		// As kubebuilder's scaffold serves them: authenticated and authorized by the API server,
+		// over HTTP/1.1 only (HTTP/2's rapid-reset and stream-cancellation attacks,
+		// CVE-2023-44487 and CVE-2023-39325, are not worth it for a scrape).
+		metricsOpts.SecureServing = true
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+		metricsOpts.CertDir = *metricsCertDir
+		metricsOpts.TLSOpts = []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }}
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cacheOpts,
-		Metrics:                 metricsserver.Options{BindAddress: *metricsAddr},
+		Metrics:                 metricsOpts,
 		Controller:              ctrlconfig.Controller{MaxConcurrentReconciles: *concurrency},
 		HealthProbeBindAddress:  *probeAddr,
 		LeaderElection:          *leaderElect,

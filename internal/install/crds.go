@@ -138,6 +138,8 @@ func established(crd *apiextensionsv1.CustomResourceDefinition) bool {
 			names = c.Status == apiextensionsv1.ConditionTrue
 		}
 	}
-	// observedGeneration is behind a feature gate (CRDObservedGenerationTracking); 0 where it is off.
+	// observedGeneration is behind a feature gate (CRDObservedGenerationTracking); 0 where it is
+	// off, and then an updated CRD's Established is the previous generation's: the API server
+	// serves the new schema moments after the update, not provably before this returns.
 	return est && names && (crd.Status.ObservedGeneration == 0 || crd.Status.ObservedGeneration == crd.Generation)
 }

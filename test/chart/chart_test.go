@@ -23,6 +23,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -392,14 +393,14 @@ func contains(l []string, s string) bool {
 func TestInstallsAsASubchart(t *testing.T) {
 	parent := t.TempDir()
 	if err := os.WriteFile(filepath.Join(parent, "Chart.yaml"), []byte("apiVersion: v2\nname: platform\nversion: 1.0.0\n"+
-		"dependencies:\n- name: neo4j-backup-operator\n  version: 0.1.0\n"), 0o644); err != nil {
+		"dependencies:\n- name: neo4j-backup-operator\n  version: 0.1.0\n  condition: neo4j-backup-operator.enabled\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.CopyFS(filepath.Join(parent, "charts", "neo4j-backup-operator"), os.DirFS(chart)); err != nil {
 		t.Fatal(err)
 	}
 	out, err := run(t, tool(t, "helm"), "template", "platform", parent, "--namespace", "neo4j-backup-system", "--kube-version", "1.37.2",
-		"--set", "global.imageRegistry=mirror.example", "--set", "neo4j-backup-operator.replicas=2")
+		"--set", "global.imageRegistry=mirror.example", "--set", "neo4j-backup-operator.enabled=true", "--set", "neo4j-backup-operator.replicas=2")
 	if err != nil {
 		t.Fatalf("as a subchart: %v", err)
 	}
@@ -540,10 +541,25 @@ func TestCRDUpgradeHook(t *testing.T) {
 			t.Errorf("the hook may delete CRDs: %+v", r)
 		}
 	}
-	for _, kind := range []string{"ServiceAccount", "ClusterRoleBinding"} {
+	// Its RBAC exists before the Job runs: hooks of a lower weight (helm runs hooks by weight and
+	// deletes hook-succeeded ones after all hooks of the event).
+	for _, kind := range []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding"} {
 		o := find(objs, kind, "nbo-neo4j-backup-operator-crds")
-		if o == nil || o.GetAnnotations()["helm.sh/hook"] != "pre-upgrade" {
-			t.Errorf("%s is not a pre-upgrade hook: %v", kind, o)
+		if o == nil || o.GetAnnotations()["helm.sh/hook"] != "pre-upgrade" || o.GetAnnotations()["helm.sh/hook-weight"] != "-10" {
+			t.Errorf("%s is not a pre-upgrade hook of weight -10: %v", kind, o)
+		}
+	}
+	if job.Annotations["helm.sh/hook-weight"] != "-5" {
+		t.Errorf("the Job's weight %q, want -5 (after its RBAC)", job.Annotations["helm.sh/hook-weight"])
+	}
+	// The longest release name helm takes (53): the full name is cut at 63, and so must the Job's be.
+	out, err := run(t, tool(t, "helm"), "template", strings.Repeat("n", 53), chart, "--namespace", "neo4j-backup-system", "--kube-version", "1.37.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range decode(t, out) {
+		if o.GetKind() == "Job" && len(o.GetName()) > 63 {
+			t.Errorf("Job name %s is longer than a label value", o.GetName())
 		}
 	}
 	if find(render(t, "crds.upgrade=false"), "Job", "nbo-neo4j-backup-operator-crds") != nil {
@@ -624,7 +640,68 @@ func TestNetworkPolicy(t *testing.T) {
 	if len(np.Spec.Egress[0].To) != 1 || np.Spec.Egress[0].To[0].IPBlock.CIDR != "192.0.2.10/32" {
 		t.Errorf("egress to the API server %+v", np.Spec.Egress[0].To)
 	}
-	if len(np.Spec.Ingress) != 1 || ports(np.Spec.Ingress[0].Ports) != "TCP/8080 TCP/8081" {
+	if len(np.Spec.Ingress) != 2 || ports(np.Spec.Ingress[0].Ports) != "TCP/8081" || ports(np.Spec.Ingress[1].Ports) != "TCP/8080" {
 		t.Errorf("ingress %+v", np.Spec.Ingress)
+	}
+
+	// The hook pods get the same way out, and no way in.
+	hooks := convert(t, find(objs, "NetworkPolicy", "nbo-neo4j-backup-operator-hooks"), &networkingv1.NetworkPolicy{})
+	sel, err := metav1.LabelSelectorAsSelector(&hooks.Spec.PodSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := convert(t, find(objs, "Job", "nbo-neo4j-backup-operator-crds"), &batchv1.Job{})
+	test := convert(t, find(objs, "Pod", "nbo-neo4j-backup-operator-test"), &corev1.Pod{})
+	for what, l := range map[string]map[string]string{"the CRD upgrade pod": job.Spec.Template.Labels, "the helm test pod": test.Labels} {
+		if !sel.Matches(labels.Set(l)) {
+			t.Errorf("the hooks' NetworkPolicy does not select %s (%v)", what, l)
+		}
+	}
+	if sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+		t.Error("the hooks' NetworkPolicy selects the operator's pod")
+	}
+	if len(hooks.Spec.Ingress) != 0 || !reflect.DeepEqual(hooks.Spec.Egress, np.Spec.Egress) {
+		t.Errorf("hooks: ingress %+v, egress %+v", hooks.Spec.Ingress, hooks.Spec.Egress)
+	}
+}
+
+// metrics.secure: HTTPS with the API server deciding who may scrape. The operator may ask it
+// (TokenReview, SubjectAccessReview), a scraper is given metrics-reader, and the ServiceMonitor
+// scrapes over HTTPS with its token.
+func TestSecureMetrics(t *testing.T) {
+	objs := render(t, "metrics.secure=true", "metrics.certSecretName=nbo-metrics-tls", "serviceMonitor.enabled=true")
+	d := convert(t, find(objs, "Deployment", "nbo-neo4j-backup-operator"), &appsv1.Deployment{})
+	c := d.Spec.Template.Spec.Containers[0]
+	for _, want := range []string{"--metrics-bind-address=:8080", "--metrics-secure", "--metrics-cert-dir=/metrics-certs"} {
+		if !contains(c.Args, want) {
+			t.Errorf("args %q lack %s", c.Args, want)
+		}
+	}
+	vols := d.Spec.Template.Spec.Volumes
+	if len(vols) != 1 || vols[0].Secret == nil || vols[0].Secret.SecretName != "nbo-metrics-tls" || len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/metrics-certs" {
+		t.Errorf("volumes %+v mounts %+v", vols, c.VolumeMounts)
+	}
+	auth := convert(t, find(objs, "ClusterRole", "nbo-neo4j-backup-operator-metrics-auth"), &rbacv1.ClusterRole{})
+	if got := strings.Join(grants(auth.Rules), " "); got != "authentication.k8s.io/tokenreviews:create authorization.k8s.io/subjectaccessreviews:create" {
+		t.Errorf("metrics-auth grants %s", got)
+	}
+	binding := convert(t, find(objs, "ClusterRoleBinding", "nbo-neo4j-backup-operator-metrics-auth"), &rbacv1.ClusterRoleBinding{})
+	if binding.Subjects[0].Name != d.Spec.Template.Spec.ServiceAccountName {
+		t.Errorf("metrics-auth is bound to %v, the operator runs as %s", binding.Subjects, d.Spec.Template.Spec.ServiceAccountName)
+	}
+	reader := convert(t, find(objs, "ClusterRole", "nbo-neo4j-backup-operator-metrics-reader"), &rbacv1.ClusterRole{})
+	if len(reader.Rules) != 1 || strings.Join(reader.Rules[0].NonResourceURLs, ",") != "/metrics" || strings.Join(reader.Rules[0].Verbs, ",") != "get" {
+		t.Errorf("metrics-reader %+v", reader.Rules)
+	}
+	sm := find(objs, "ServiceMonitor", "nbo-neo4j-backup-operator")
+	ep, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	e := ep[0].(map[string]any)
+	if e["scheme"] != "https" || e["bearerTokenFile"] != "/var/run/secrets/kubernetes.io/serviceaccount/token" {
+		t.Errorf("ServiceMonitor endpoint %v", e)
+	}
+	plain := render(t)
+	if find(plain, "ClusterRole", "nbo-neo4j-backup-operator-metrics-auth") != nil ||
+		contains(convert(t, find(plain, "Deployment", "nbo-neo4j-backup-operator"), &appsv1.Deployment{}).Spec.Template.Spec.Containers[0].Args, "--metrics-secure") {
+		t.Error("secure metrics rendered by default")
 	}
 }
