@@ -35,7 +35,6 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -234,11 +233,7 @@ func installCRDs(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := ctrl.GetConfig()
-	if err != nil {
-		return err
-	}
-	c, err := client.New(cfg, client.Options{Scheme: install.Scheme})
+	c, err := install.NewClient()
 	if err != nil {
 		return err
 	}
@@ -263,11 +258,7 @@ func checkInstall(args []string) error {
 	if *namespace == "" || *deployment == "" {
 		return fmt.Errorf("--namespace and --deployment are required")
 	}
-	cfg, err := ctrl.GetConfig()
-	if err != nil {
-		return err
-	}
-	c, err := client.New(cfg, client.Options{Scheme: install.Scheme})
+	c, err := install.NewClient()
 	if err != nil {
 		return err
 	}
