@@ -335,25 +335,34 @@ func madeBy(b *v1.Backup, s *v1.BackupSchedule) bool {
 	return metav1.GetControllerOf(b) == nil && s.UID != "" && b.Annotations[v1.ScheduleUIDAnnotation] == string(s.UID)
 }
 
-// marked is b as schedule s marks its own, or nil when b already is: the schedule's UID and full
-// name in the annotations and its name in the label (a Backup handed over by its UID alone, or
-// made under another name, is brought in line), and with backupOwnerReference None no owner
-// reference to s. That last part releases the Backups an earlier version (or the Schedule mode)
-// made with s as their controller: the garbage collector follows owner references only, so
-// until then deleting s would delete them.
+// stamp marks b as schedule s's own: the schedule's UID and full name in the annotations and its
+// name in the label. create stamps a new Backup; marked stamps one found by the UID alone, or
+// under another name, so both say the same.
+func stamp(b *v1.Backup, s *v1.BackupSchedule) {
+	metav1.SetMetaDataAnnotation(&b.ObjectMeta, v1.ScheduleUIDAnnotation, string(s.UID))
+	metav1.SetMetaDataAnnotation(&b.ObjectMeta, v1.ScheduleAnnotation, s.Name)
+	metav1.SetMetaDataLabel(&b.ObjectMeta, v1.ScheduleLabel, resources.LabelValue(s.Name))
+}
+
+// marked is b stamped as schedule s's and, with backupOwnerReference None, without an owner
+// reference to s; nil when b already is (the common case, checked without a copy: it runs for
+// every Backup on every pass). Dropping the reference releases the Backups an earlier version
+// (or the Schedule mode) made with s as their controller: the garbage collector follows owner
+// references only, so until then deleting s would delete them.
 func marked(b *v1.Backup, s *v1.BackupSchedule) *v1.Backup {
+	release := s.Spec.BackupOwnerReference != v1.BackupOwnerSchedule &&
+		slices.ContainsFunc(b.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == s.UID })
+	if !release && b.Annotations[v1.ScheduleUIDAnnotation] == string(s.UID) && b.Annotations[v1.ScheduleAnnotation] == s.Name &&
+		b.Labels[v1.ScheduleLabel] == resources.LabelValue(s.Name) {
+		return nil
+	}
 	out := b.DeepCopy()
-	metav1.SetMetaDataAnnotation(&out.ObjectMeta, v1.ScheduleUIDAnnotation, string(s.UID))
-	metav1.SetMetaDataAnnotation(&out.ObjectMeta, v1.ScheduleAnnotation, s.Name)
-	metav1.SetMetaDataLabel(&out.ObjectMeta, v1.ScheduleLabel, resources.LabelValue(s.Name))
-	if s.Spec.BackupOwnerReference != v1.BackupOwnerSchedule {
+	stamp(out, s)
+	if release {
 		out.OwnerReferences = slices.DeleteFunc(out.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == s.UID })
 		if len(out.OwnerReferences) == 0 {
 			out.OwnerReferences = nil
 		}
-	}
-	if maps.Equal(out.Annotations, b.Annotations) && maps.Equal(out.Labels, b.Labels) && len(out.OwnerReferences) == len(b.OwnerReferences) {
-		return nil
 	}
 	return out
 }
@@ -766,7 +775,6 @@ func (r *BackupScheduleReconciler) create(ctx context.Context, s *v1.BackupSched
 			Name:      name,
 			Namespace: s.Namespace,
 			Labels: map[string]string{
-				v1.ScheduleLabel:         resources.LabelValue(s.Name),
 				resources.LabelManagedBy: resources.ManagedBy,
 				resources.LabelCluster:   resources.LabelValue(s.Spec.Template.Cluster.Name),
 			},
@@ -774,10 +782,7 @@ func (r *BackupScheduleReconciler) create(ctx context.Context, s *v1.BackupSched
 		},
 		Spec: *s.Spec.Template.DeepCopy(),
 	}
-	if b.Annotations == nil {
-		b.Annotations = map[string]string{}
-	}
-	b.Annotations[v1.ScheduleUIDAnnotation], b.Annotations[v1.ScheduleAnnotation] = string(s.UID), s.Name
+	stamp(b, s)
 	if s.Spec.BackupOwnerReference == v1.BackupOwnerSchedule {
 		b.OwnerReferences = []metav1.OwnerReference{{
 			APIVersion: v1.GroupVersion.String(), Kind: "BackupSchedule", Name: s.Name, UID: s.UID,
