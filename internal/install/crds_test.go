@@ -12,12 +12,12 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/graphkeeper/neo4j-backup-operator/internal/install"
+	"github.com/graphkeeper/neo4j-backup-operator/test/cluster"
 )
 
 const ns = "neo4j-backup-system"
@@ -84,25 +84,14 @@ func hookRBAC(t *testing.T, ctx context.Context, admin client.Client, template s
 		"metadata": map[string]any{"name": ns}}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(string(out)), 4096)
-	sa := ""
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			break
-		}
-		switch u.GetKind() {
-		case "ServiceAccount":
-			sa = u.GetName()
-			fallthrough
-		case "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
-			if err := admin.Create(ctx, u); err != nil {
-				t.Fatal(err)
-			}
-		}
+	sa, objs, err := cluster.HookRBAC(string(out))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if sa == "" {
-		t.Fatal("the hook renders no ServiceAccount")
+	for _, u := range objs {
+		if err := admin.Create(ctx, u); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return "system:serviceaccount:" + ns + ":" + sa
 }

@@ -2,11 +2,15 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -89,4 +93,31 @@ func ready(d *appsv1.Deployment) error {
 		return fmt.Errorf("Deployment %s: %d of %d replicas available", d.Name, d.Status.AvailableReplicas, *d.Spec.Replicas)
 	}
 	return nil
+}
+
+// HookRBAC reads a hook template helm rendered (the CRD upgrade Job's, helm test's) and returns
+// the ServiceAccount its pod runs as and the objects that give it its rights (the ServiceAccount,
+// Roles, ClusterRoles and their bindings), not the pod or Job: a test creates those objects and
+// runs the pod's command with the ServiceAccount's token, so the rights are exactly the hook's.
+func HookRBAC(rendered string) (serviceAccount string, objs []*unstructured.Unstructured, err error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(rendered), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return "", nil, err
+		}
+		switch u.GetKind() {
+		case "ServiceAccount":
+			serviceAccount = u.GetName()
+			fallthrough
+		case "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
+			objs = append(objs, u)
+		}
+	}
+	if serviceAccount == "" {
+		return "", nil, errors.New("the hook renders no ServiceAccount")
+	}
+	return serviceAccount, objs, nil
 }

@@ -10,8 +10,9 @@ import (
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/graphkeeper/neo4j-backup-operator/test/cluster"
 )
 
 const releaseNamespace = "neo4j-backup-system"
@@ -25,22 +26,10 @@ func runAsHook(template string, args ...string) string {
 	rendered, err := box.Helm(ctx, "template", "nbo", chartDir, "--namespace", releaseNamespace, "--kube-version", "1.37.2",
 		"--show-only", template, "--set", "image.tag=e2e")
 	Expect(err).NotTo(HaveOccurred())
-	var sa string
-	var objs []*unstructured.Unstructured
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(rendered), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if dec.Decode(&u.Object) != nil {
-			break
-		}
-		switch u.GetKind() {
-		case "ServiceAccount":
-			sa = u.GetName()
-			fallthrough
-		case "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
-			Expect(k8sClient.Create(ctx, u)).To(Succeed())
-			objs = append(objs, u)
-		}
+	sa, objs, err := cluster.HookRBAC(rendered)
+	Expect(err).NotTo(HaveOccurred(), template)
+	for _, u := range objs {
+		Expect(k8sClient.Create(ctx, u)).To(Succeed())
 	}
 	deleteAll := func() {
 		for _, u := range objs {
@@ -48,7 +37,6 @@ func runAsHook(template string, args ...string) string {
 		}
 	}
 	DeferCleanup(deleteAll)
-	Expect(sa).NotTo(BeEmpty(), "%s renders no ServiceAccount", template)
 	kubeconfig, err := box.ServiceAccountKubeconfig(ctx, releaseNamespace, sa)
 	Expect(err).NotTo(HaveOccurred())
 	cmd := exec.CommandContext(ctx, operatorBin, args...)
