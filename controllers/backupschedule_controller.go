@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
+	"github.com/graphkeeper/neo4j-backup-operator/internal/chain"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/location"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/metrics"
 	"github.com/graphkeeper/neo4j-backup-operator/internal/resources"
@@ -209,7 +210,12 @@ func (r *BackupScheduleReconciler) reconcile(ctx context.Context, s *v1.BackupSc
 	if err := r.mark(ctx, s, owned); err != nil {
 		return ctrl.Result{}, err
 	}
-	observe(s, owned, t)
+	phase, reason := observe(s, owned, t)
+	fx.later(func() {
+		// Every pass: a restarted operator or a new leader exports them at once.
+		metrics.RecordLastBackup(s.Namespace, s.Name, string(phase), reason)
+		metrics.RecordWindows(s.Namespace, s.Spec.Template.Cluster.Name, s.Name, s.Status.Restorable)
+	})
 	// Before this pass rewrites Scheduled: the drills must see a suspension end too.
 	wasSuspended := resumed(s)
 
@@ -408,7 +414,7 @@ func ownedBackups(s *v1.BackupSchedule, all []v1.Backup) []v1.Backup {
 
 // observe derives the status fields that follow from the Backups: the active ones, the newest
 // success, the storage zone, and how the newest finished Backup ended.
-func observe(s *v1.BackupSchedule, owned []v1.Backup, now metav1.Time) {
+func observe(s *v1.BackupSchedule, owned []v1.Backup, now metav1.Time) (lastPhase v1.BackupPhase, lastReason string) {
 	s.Status.Active = nil
 	var lastFinished *v1.Backup
 	for i := range owned {
@@ -432,19 +438,67 @@ func observe(s *v1.BackupSchedule, owned []v1.Backup, now metav1.Time) {
 		}
 	}
 	observeSpace(s, owned, now)
-	switch {
-	case lastFinished == nil:
+	s.Status.Restorable = restorableWindows(owned)
+	if lastFinished == nil {
 		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionLastBackupSucceeded, false, v1.ReasonNoBackupYet, "no Backup of this schedule has finished yet", now)
-	default:
-		reason, msg := string(lastFinished.Status.Phase), lastFinished.Name
-		for _, c := range lastFinished.Status.Conditions {
-			if c.Type == v1.ConditionReady {
-				reason, msg = c.Reason, lastFinished.Name+": "+c.Message
+		return "", ""
+	}
+	reason, msg := string(lastFinished.Status.Phase), lastFinished.Name
+	for _, c := range lastFinished.Status.Conditions {
+		if c.Type == v1.ConditionReady {
+			reason, msg = c.Reason, lastFinished.Name+": "+c.Message
+		}
+	}
+	status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionLastBackupSucceeded,
+		lastFinished.Status.Phase == v1.BackupSucceeded, reason, msg, now)
+	return lastFinished.Status.Phase, reason
+}
+
+// restorableWindows is, per database, the span of clean points owned restore it to, as their
+// records say (location.Links, as a Restore reads them). A schedule's storage may have moved:
+// the window runs from the oldest point in any of its locations to the newest.
+func restorableWindows(owned []v1.Backup) []v1.RestorableWindow {
+	var locs []v1.StorageLocation
+	dbs := map[string]bool{}
+	for i := range owned {
+		b := &owned[i]
+		if b.Status.Storage == nil {
+			continue
+		}
+		if !slices.Contains(locs, *b.Status.Storage) {
+			locs = append(locs, *b.Status.Storage)
+		}
+		for _, d := range b.Status.Databases {
+			dbs[d.Name] = true
+		}
+		for db := range location.Inherited(b) {
+			if _, manifests := location.ManifestsRequest(db); !manifests {
+				dbs[db] = true
 			}
 		}
-		status.SetCondition(&s.Status.Conditions, s.Generation, v1.ConditionLastBackupSucceeded,
-			lastFinished.Status.Phase == v1.BackupSucceeded, reason, msg, now)
 	}
+	var out []v1.RestorableWindow
+	for _, db := range slices.Sorted(maps.Keys(dbs)) {
+		var w v1.RestorableWindow
+		for _, loc := range locs {
+			arts, _, _, _ := recorded(owned, loc, db)
+			c, ok := chain.RestorableWindow(arts)
+			if !ok {
+				continue
+			}
+			if w.Database == "" || c.Oldest.Before(w.OldestTime.Time) {
+				w.OldestTime = metav1.NewTime(c.Oldest)
+			}
+			if w.Database == "" || c.Newest.After(w.NewestTime.Time) {
+				w.NewestTime, w.NewestTransaction = metav1.NewTime(c.Newest), c.NewestTx
+			}
+			w.Database = db
+		}
+		if w.Database != "" {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // observeSpace records the volume's space after the newest Backup that read it, and whether the

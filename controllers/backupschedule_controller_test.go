@@ -183,6 +183,25 @@ var _ = Describe("BackupSchedule controller", func() {
 			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
 		})
 
+		By("its FULL is the whole restorable window of each database it holds, in status and in metrics")
+		eventually(func(g Gomega) {
+			got := getSchedule(g, s)
+			done := got.Status.LastSuccessfulTime
+			g.Expect(done).NotTo(BeNil())
+			g.Expect(got.Status.Restorable).To(HaveLen(2))
+			for i, db := range []string{"movies", "neo4j"} { // the report's transactions: 1 to 42
+				wd := got.Status.Restorable[i]
+				g.Expect(wd.Database).To(Equal(db))
+				g.Expect(wd.OldestTime.Time).To(BeTemporally("==", done.Time))
+				g.Expect(wd.NewestTime.Time).To(BeTemporally("==", done.Time))
+				g.Expect(wd.NewestTransaction).To(Equal(int64(42)))
+				g.Expect(testutil.ToFloat64(metrics.RestorableNewest.WithLabelValues(w.ns, "graph", "nightly", db))).To(Equal(float64(done.Unix())))
+				g.Expect(testutil.ToFloat64(metrics.RestorableNewestTx.WithLabelValues(w.ns, "graph", "nightly", db))).To(Equal(float64(42)))
+			}
+			g.Expect(testutil.ToFloat64(metrics.ScheduleLastBackup.WithLabelValues(w.ns, "nightly", "Succeeded", v1.ReasonSucceeded))).To(Equal(float64(1)))
+			g.Expect(seriesIn(metrics.ScheduleLastBackup, w.ns)).To(Equal(1))
+		})
+
 		By("the next slots: DIFF (AUTO) on ordinary slots, FULL on the full schedule's")
 		s2 := s1.Add(5 * time.Minute)
 		at(s2.Add(time.Second), s)

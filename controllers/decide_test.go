@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -734,3 +735,77 @@ func equalJSON(a, b any) bool {
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
 }
+
+// A schedule's restorable window, per database, from its Backups' records: hand-written cases of
+// the rules status.restorable states (clean chains only, every location, the newest point's
+// transaction).
+func TestRestorableWindows(t *testing.T) {
+	claim := v1.StorageLocation{ClaimName: "backups-b", Path: "graph"}
+	bucket := v1.StorageLocation{URI: "s3://backups", Path: "graph"}
+	b := func(name string, hour int, loc v1.StorageLocation, phase v1.BackupPhase, dbs ...v1.DatabaseResult) v1.Backup {
+		return v1.Backup{ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(name)}, Status: v1.BackupStatus{
+			Phase: phase, Storage: &loc, CompletionTime: &metav1.Time{Time: day.Add(time.Duration(hour) * time.Hour)}, Databases: dbs}}
+	}
+	full := func(db string, high int64) v1.DatabaseResult {
+		return v1.DatabaseResult{Name: db, Type: v1.BackupFull, Artifact: db + "-full-" + fmtInt(high), LowestTx: 1, HighestTx: high}
+	}
+	diff := func(db string, low, high int64) v1.DatabaseResult {
+		return v1.DatabaseResult{Name: db, Type: v1.BackupDiff, Artifact: db + "-diff-" + fmtInt(high), LowestTx: low, HighestTx: high}
+	}
+	failed := func(db string) v1.DatabaseResult { return v1.DatabaseResult{Name: db, Type: v1.BackupDiff, Error: "the backup failed"} }
+	inconsistent := func(d v1.DatabaseResult) v1.DatabaseResult { d.Consistent = ptr.To(false); return d }
+	w := func(db string, oldest, newest int, tx int64) v1.RestorableWindow {
+		return v1.RestorableWindow{Database: db, OldestTime: metav1.NewTime(day.Add(time.Duration(oldest) * time.Hour)),
+			NewestTime: metav1.NewTime(day.Add(time.Duration(newest) * time.Hour)), NewestTransaction: tx}
+	}
+	for _, tc := range []struct {
+		name  string
+		owned []v1.Backup
+		want  []v1.RestorableWindow
+	}{
+		{"none", nil, nil},
+		{"a FULL and two DIFFs, two databases",
+			[]v1.Backup{b("f", 0, claim, v1.BackupSucceeded, full("neo4j", 10), full("movies", 5)),
+				b("d1", 1, claim, v1.BackupSucceeded, diff("neo4j", 11, 20), diff("movies", 6, 8)),
+				b("d2", 2, claim, v1.BackupSucceeded, diff("neo4j", 21, 30), diff("movies", 9, 9))},
+			[]v1.RestorableWindow{w("movies", 0, 2, 9), w("neo4j", 0, 2, 30)}},
+		{"a database that failed last night ends at the night before; the other goes on",
+			[]v1.Backup{b("f", 0, claim, v1.BackupSucceeded, full("neo4j", 10), full("movies", 5)),
+				b("d1", 1, claim, v1.BackupPartiallyFailed, diff("neo4j", 11, 20), failed("movies"))},
+			[]v1.RestorableWindow{w("movies", 0, 0, 5), w("neo4j", 0, 1, 20)}},
+		{"an inconsistent DIFF: nothing after it counts until the next FULL",
+			[]v1.Backup{b("f", 0, claim, v1.BackupSucceeded, full("neo4j", 10)),
+				b("d1", 1, claim, v1.BackupPartiallyFailed, inconsistent(diff("neo4j", 11, 20))),
+				b("d2", 2, claim, v1.BackupSucceeded, diff("neo4j", 21, 30))},
+			[]v1.RestorableWindow{w("neo4j", 0, 0, 10)}},
+		{"a gap in the transactions ends the window before it",
+			[]v1.Backup{b("f", 0, claim, v1.BackupSucceeded, full("neo4j", 10)),
+				b("d2", 2, claim, v1.BackupSucceeded, diff("neo4j", 21, 30))},
+			[]v1.RestorableWindow{w("neo4j", 0, 0, 10)}},
+		{"a DIFF whose FULL is gone restores nothing",
+			[]v1.Backup{b("d1", 1, claim, v1.BackupSucceeded, diff("neo4j", 11, 20))}, nil},
+		{"storage moved to a bucket: from the oldest point on the claim to the newest in the bucket",
+			[]v1.Backup{b("f", 0, claim, v1.BackupSucceeded, full("neo4j", 10)),
+				b("f2", 5, bucket, v1.BackupSucceeded, full("neo4j", 50)),
+				b("d", 6, bucket, v1.BackupSucceeded, diff("neo4j", 51, 60))},
+			[]v1.RestorableWindow{w("neo4j", 0, 6, 60)}},
+		{"a Backup being deleted is no point",
+			[]v1.Backup{b("f", 0, claim, v1.BackupSucceeded, full("neo4j", 10)),
+				func() v1.Backup {
+					x := b("d1", 1, claim, v1.BackupSucceeded, diff("neo4j", 11, 20))
+					x.DeletionTimestamp = &metav1.Time{Time: day}
+					return x
+				}()},
+			[]v1.RestorableWindow{w("neo4j", 0, 0, 10)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := restorableWindows(tc.owned); !equalJSON(got, tc.want) {
+				g, _ := json.Marshal(got)
+				wj, _ := json.Marshal(tc.want)
+				t.Errorf("got  %s\nwant %s", g, wj)
+			}
+		})
+	}
+}
+
+func fmtInt(n int64) string { return strconv.FormatInt(n, 10) }

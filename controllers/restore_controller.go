@@ -625,7 +625,7 @@ func recorded(backups []v1.Backup, loc v1.StorageLocation, db string) (arts []ch
 			// gap in the records sends the restore to an inspection).
 			continue
 		}
-		arts = append(arts, chain.Artifact{File: l.File, Backup: l.Backup, Time: l.Time, Full: l.Full, LowTx: l.LowTx, HighTx: l.HighTx})
+		arts = append(arts, chain.Artifact{File: l.File, Backup: l.Backup, Time: l.Time, Full: l.Full, LowTx: l.LowTx, HighTx: l.HighTx, Clean: l.Clean})
 		if zone == "" {
 			zone = l.Zone
 		}

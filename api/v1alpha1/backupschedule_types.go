@@ -342,6 +342,29 @@ type BackupScheduleStatus struct {
 	// Verified condition sums it up.
 	// +optional
 	Verification *ScheduleVerification `json:"verification,omitempty"`
+	// restorable is, per database, the span of points its Backups can restore it to
+	// cleanly, as their records say: absent for a database no clean chain restores.
+	// +listType=map
+	// +listMapKey=database
+	// +optional
+	Restorable []RestorableWindow `json:"restorable,omitempty"`
+}
+
+// RestorableWindow is the span of points a database can be restored to from a schedule's
+// Backups: the chains (a FULL, then DIFFs with no gap in their transactions) whose every backup
+// was taken without error and not found inconsistent.
+type RestorableWindow struct {
+	// database is the database's name.
+	Database string `json:"database"`
+	// oldestTime is the oldest point a restore reaches: when the oldest FULL that starts such
+	// a chain was taken.
+	OldestTime metav1.Time `json:"oldestTime"`
+	// newestTime is the newest point: when the newest backup that ends such a chain was taken
+	// (restoreUntil this time, or leave restoreUntil out, to restore it).
+	NewestTime metav1.Time `json:"newestTime"`
+	// newestTransaction is the last transaction that chain holds.
+	// +optional
+	NewestTransaction int64 `json:"newestTransaction,omitempty"`
 }
 
 // TriggerAnnotation on a BackupSchedule takes one backup now whenever its value changes, e.g.

@@ -27,6 +27,9 @@ type Artifact struct {
 	// LowTx..HighTx is the transaction range it holds. An empty DIFF (nothing new since the
 	// previous backup) has 0..0 and is skipped over.
 	LowTx, HighTx int64
+	// Clean: backed up without error and not found inconsistent. Resolve restores an unclean
+	// artifact as asked; Window counts only clean chains.
+	Clean bool
 }
 
 func (a Artifact) empty() bool { return !a.Full && a.LowTx == 0 && a.HighTx == 0 }
@@ -152,6 +155,46 @@ func Resolve(arts []Artifact, target Target) (Chain, error) {
 		return Chain{}, fmt.Errorf("%w: %s", ErrGap, strings.Join(gaps, "; "))
 	}
 	return c, nil
+}
+
+// Window is the span of points a database can be restored to, cleanly: the oldest and the newest
+// artifact that ends a chain Resolve accepts (a FULL, then contiguous DIFFs) whose every artifact
+// is clean, and the last transaction the newest such chain holds.
+type Window struct {
+	Oldest, Newest time.Time
+	NewestTx       int64
+}
+
+// RestorableWindow is the Window of a database's artifacts, or false when no clean chain is
+// restorable. It walks the artifacts once, oldest first, as Resolve orders them: a FULL opens a
+// chain, a DIFF that starts right after the chain's last transaction extends it, and any other
+// (a gap, no FULL before it, or an unclean artifact) closes it until the next FULL. An empty DIFF
+// ends a chain with its predecessor's data.
+func RestorableWindow(arts []Artifact) (Window, bool) {
+	sorted := append([]Artifact(nil), arts...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Time.Before(sorted[j].Time) })
+	var w Window
+	found, open := false, false
+	var high int64
+	for _, a := range sorted {
+		switch {
+		case a.Full:
+			open, high = a.Clean, a.HighTx
+		case a.empty() && a.Clean:
+		case open && a.Clean && a.LowTx == high+1:
+			high = a.HighTx
+		default:
+			open = false
+		}
+		if !open {
+			continue
+		}
+		if !found {
+			w.Oldest, found = a.Time, true
+		}
+		w.Newest, w.NewestTx = a.Time, high
+	}
+	return w, found
 }
 
 func highest(arts []Artifact) int64 {

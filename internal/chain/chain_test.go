@@ -3,7 +3,9 @@ package chain
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"sort"
 	"testing"
 	"time"
 )
@@ -120,4 +122,109 @@ func FuzzParseUntil(f *testing.F) {
 			t.Fatalf("%q accepted as no point at all", s)
 		}
 	})
+}
+
+func clean(arts []Artifact) []Artifact {
+	for i := range arts {
+		arts[i].Clean = true
+	}
+	return arts
+}
+
+func TestRestorableWindow(t *testing.T) {
+	day := func(d int) time.Time { return day0.AddDate(0, 0, d) }
+	unclean := func(arts []Artifact, file string) []Artifact {
+		for i := range arts {
+			if arts[i].File == file {
+				arts[i].Clean = false
+			}
+		}
+		return arts
+	}
+	for _, tc := range []struct {
+		name string
+		arts []Artifact
+		want Window
+		ok   bool
+	}{
+		{"two chains: from the first FULL to the newest DIFF", clean(storage()), Window{day(0), day(5), 260}, true},
+		{"an empty DIFF last ends on its predecessor's data", clean(storage()[:3]), Window{day(0), day(2), 150}, true},
+		{"DIFFs without their FULL: from the next FULL", clean(storage()[1:]), Window{day(4), day(5), 260}, true},
+		{"a gap closes the chain until the next FULL", clean([]Artifact{art("F1", 0, true, 1, 100), art("D1", 1, false, 101, 150),
+			art("D3", 3, false, 161, 170), art("F2", 4, true, 1, 200)}), Window{day(0), day(4), 200}, true},
+		{"a gap at the end: the newest point is before it", clean([]Artifact{art("F1", 0, true, 1, 100), art("D1", 1, false, 101, 150),
+			art("D3", 3, false, 161, 170)}), Window{day(0), day(1), 150}, true},
+		{"an inconsistent DIFF closes its chain", unclean(clean(storage()), "D3"), Window{day(0), day(5), 260}, true},
+		{"an inconsistent newest DIFF: the newest point is before it", unclean(clean(storage()), "D4"), Window{day(0), day(4), 200}, true},
+		{"an inconsistent FULL: its chain is no point", unclean(clean(storage()), "F1"), Window{day(4), day(5), 260}, true},
+		{"order is by time, not as listed", clean([]Artifact{art("D4", 5, false, 201, 260), art("F2", 4, true, 1, 200)}), Window{day(4), day(5), 260}, true},
+		{"only DIFFs", clean(storage()[1:4]), Window{}, false},
+		{"nothing", nil, Window{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := RestorableWindow(tc.arts)
+			if ok != tc.ok || got != tc.want {
+				t.Fatalf("got %+v %t, want %+v %t", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+// The window agrees with Resolve: its ends are the oldest and the newest artifacts Resolve makes
+// a chain end at whose artifacts are all clean, and the newest's transaction is the one that
+// chain reaches. Random sets of artifacts, some with gaps, empty or unclean ones.
+func TestRestorableWindowAgreesWithResolve(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for n := range 3000 {
+		var arts []Artifact
+		var tx int64
+		for i := range rnd.IntN(9) {
+			a := Artifact{File: fmt.Sprintf("a%d", i), Time: day0.Add(time.Duration(rnd.IntN(40)) * time.Hour), Clean: rnd.IntN(6) > 0}
+			switch rnd.IntN(5) {
+			case 0:
+				a.Full, a.LowTx, a.HighTx = true, 1, tx+int64(rnd.IntN(3))
+			case 1: // empty
+			default:
+				a.LowTx = tx + 1 + int64(rnd.IntN(4)/3) // a gap now and then
+				a.HighTx = a.LowTx + int64(rnd.IntN(5))
+			}
+			if a.HighTx > tx {
+				tx = a.HighTx
+			}
+			arts = append(arts, a)
+		}
+		// Resolve's order: by time, stably.
+		sorted := append([]Artifact(nil), arts...)
+		sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Time.Before(sorted[j].Time) })
+		var want Window
+		found := false
+		for i, a := range sorted {
+			c, err := Resolve(arts, Target{EndAt: a.File})
+			if err != nil || !allClean(sorted[:i+1], c.Artifacts[0].File) {
+				continue
+			}
+			if !found {
+				want.Oldest, found = a.Time, true
+			}
+			want.Newest, want.NewestTx = a.Time, c.HighTx
+		}
+		got, ok := RestorableWindow(arts)
+		if ok != found || got != want {
+			t.Fatalf("set %d %+v: got %+v %t, Resolve says %+v %t", n, arts, got, ok, want, found)
+		}
+	}
+}
+
+// allClean: every artifact from the one named first, to the end of upto, is clean (empty DIFFs,
+// which Resolve leaves out of a chain, included).
+func allClean(upto []Artifact, first string) bool {
+	for i := len(upto) - 1; i >= 0; i-- {
+		if !upto[i].Clean {
+			return false
+		}
+		if upto[i].File == first {
+			return true
+		}
+	}
+	return false
 }

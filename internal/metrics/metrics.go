@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 )
 
 var (
@@ -143,9 +145,84 @@ func RecordSpace(namespace, schedule string, capacity, available int64, fits boo
 	StorageNextFullFits.WithLabelValues(namespace, schedule).Set(v)
 }
 
+// What a schedule's Backups restore, and how its newest Backup ended.
+var (
+	// RestorableOldest, RestorableNewest and RestorableNewestTx are status.restorable: per
+	// database, the oldest and newest points its schedule's clean chains restore it to.
+	RestorableOldest = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_restorable_oldest_timestamp_seconds",
+		Help: "Oldest point each database can be restored to from the clean chains of its BackupSchedule's Backups.",
+	}, windowLabels)
+	RestorableNewest = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_restorable_newest_timestamp_seconds",
+		Help: "Newest point each database can be restored to from the clean chains of its BackupSchedule's Backups.",
+	}, windowLabels)
+	RestorableNewestTx = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_restorable_newest_transaction",
+		Help: "Last transaction of the newest clean chain of each database of a BackupSchedule.",
+	}, windowLabels)
+	// ScheduleLastBackup is 1 for the phase and reason of a schedule's newest finished Backup
+	// (its LastBackupSucceeded condition), one series per schedule; absent before one finished.
+	ScheduleLastBackup = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "neo4j_backup_schedule_last_backup_result",
+		Help: "1 for the phase and reason of the newest finished Backup of each BackupSchedule.",
+	}, []string{"namespace", "schedule", "phase", "reason"})
+)
+
+var windowLabels = []string{"namespace", "cluster", "schedule", "database"}
+
+var windowGauges = []*prometheus.GaugeVec{RestorableOldest, RestorableNewest, RestorableNewestTx}
+
+// exported is what RecordWindows and RecordLastBackup last set per schedule, so that a database
+// or result that is gone is deleted, and nothing else is (a scrape in between sees no gap).
+var exported = struct {
+	sync.Mutex
+	windows map[[2]string]map[[2]string]bool // cluster, database
+	last    map[[2]string][2]string          // phase, reason
+}{windows: map[[2]string]map[[2]string]bool{}, last: map[[2]string][2]string{}}
+
+// RecordWindows exports a schedule's status.restorable, and drops the databases it no longer has.
+func RecordWindows(namespace, cluster, schedule string, windows []v1.RestorableWindow) {
+	key := [2]string{namespace, schedule}
+	now := map[[2]string]bool{}
+	for _, w := range windows {
+		labels := []string{namespace, cluster, schedule, w.Database}
+		RestorableOldest.WithLabelValues(labels...).Set(float64(w.OldestTime.Unix()))
+		RestorableNewest.WithLabelValues(labels...).Set(float64(w.NewestTime.Unix()))
+		RestorableNewestTx.WithLabelValues(labels...).Set(float64(w.NewestTransaction))
+		now[[2]string{cluster, w.Database}] = true
+	}
+	exported.Lock()
+	defer exported.Unlock()
+	for was := range exported.windows[key] {
+		if !now[was] {
+			for _, g := range windowGauges {
+				g.DeleteLabelValues(namespace, was[0], schedule, was[1])
+			}
+		}
+	}
+	exported.windows[key] = now
+}
+
+// RecordLastBackup exports how a schedule's newest finished Backup ended; phase "" drops it.
+func RecordLastBackup(namespace, schedule, phase, reason string) {
+	key := [2]string{namespace, schedule}
+	exported.Lock()
+	defer exported.Unlock()
+	if was, ok := exported.last[key]; ok && was != [2]string{phase, reason} {
+		ScheduleLastBackup.DeleteLabelValues(namespace, schedule, was[0], was[1])
+		delete(exported.last, key)
+	}
+	if phase != "" {
+		ScheduleLastBackup.WithLabelValues(namespace, schedule, phase, reason).Set(1)
+		exported.last[key] = [2]string{phase, reason}
+	}
+}
+
 var all = []prometheus.Collector{LastSuccess, Size, Duration, Backups, Failures, ScheduleLastSuccess, ScheduleInterval, MissedSlots, RestoreDuration,
 	StorageCapacity, StorageAvailable, StorageNextFullFits,
-	ScheduleLastVerified, ScheduleVerified, ScheduleVerifyInterval, DrillRestoreSeconds, DrillCheckSeconds}
+	ScheduleLastVerified, ScheduleVerified, ScheduleVerifyInterval, DrillRestoreSeconds, DrillCheckSeconds,
+	RestorableOldest, RestorableNewest, RestorableNewestTx, ScheduleLastBackup}
 
 func init() {
 	metrics.Registry.MustRegister(all...)
@@ -179,9 +256,14 @@ func ForgetSchedule(namespace, schedule string) {
 	}
 	ForgetDrills(namespace, schedule)
 	match := prometheus.Labels{"namespace": namespace, "schedule": schedule}
-	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{LastSuccess, Size, Duration, Backups, Failures, MissedSlots} {
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{LastSuccess, Size, Duration, Backups, Failures, MissedSlots,
+		RestorableOldest, RestorableNewest, RestorableNewestTx, ScheduleLastBackup} {
 		v.DeletePartialMatch(match)
 	}
+	exported.Lock()
+	delete(exported.windows, [2]string{namespace, schedule})
+	delete(exported.last, [2]string{namespace, schedule})
+	exported.Unlock()
 	mu.Lock()
 	defer mu.Unlock()
 	for key := range newest {
