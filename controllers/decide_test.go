@@ -752,7 +752,9 @@ func TestRestorableWindows(t *testing.T) {
 	diff := func(db string, low, high int64) v1.DatabaseResult {
 		return v1.DatabaseResult{Name: db, Type: v1.BackupDiff, Artifact: db + "-diff-" + fmtInt(high), LowestTx: low, HighestTx: high}
 	}
-	failed := func(db string) v1.DatabaseResult { return v1.DatabaseResult{Name: db, Type: v1.BackupDiff, Error: "the backup failed"} }
+	failed := func(db string) v1.DatabaseResult {
+		return v1.DatabaseResult{Name: db, Type: v1.BackupDiff, Error: "the backup failed"}
+	}
 	inconsistent := func(d v1.DatabaseResult) v1.DatabaseResult { d.Consistent = ptr.To(false); return d }
 	w := func(db string, oldest, newest int, tx int64) v1.RestorableWindow {
 		return v1.RestorableWindow{Database: db, OldestTime: metav1.NewTime(day.Add(time.Duration(oldest) * time.Hour)),
