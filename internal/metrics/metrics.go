@@ -5,6 +5,7 @@ package metrics
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -273,21 +274,22 @@ func ForgetSchedule(namespace, schedule string) {
 	}
 }
 
-// Names returns the names of the metric families the operator exports (so that alert rules can
-// be checked against them). client_golang has no accessor for a Desc's name; its String form
-// carries it as fqName: "...".
-func Names() ([]string, error) {
-	var names []string
+// Families returns the metric families the operator exports, by name, with their labels (so that
+// alert rules and dashboards can be checked against them). client_golang has no accessor for a
+// Desc's parts; its String form carries them as fqName: "..." and variableLabels: {a,b}.
+func Families() (map[string][]string, error) {
+	desc := regexp.MustCompile(`fqName: "([^"]+)".*variableLabels: \{([^}]*)\}`)
+	out := map[string][]string{}
 	for _, c := range all {
 		ch := make(chan *prometheus.Desc, 1)
 		go func() { c.Describe(ch); close(ch) }()
 		for d := range ch {
-			m := regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch(d.String())
+			m := desc.FindStringSubmatch(d.String())
 			if m == nil {
 				return nil, fmt.Errorf("cannot read %s", d)
 			}
-			names = append(names, m[1])
+			out[m[1]] = strings.Split(m[2], ",")
 		}
 	}
-	return names, nil
+	return out, nil
 }

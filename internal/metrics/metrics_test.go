@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -119,4 +120,20 @@ func series(t *testing.T, c prometheus.Collector, schedule string) int {
 		}
 	}
 	return n
+}
+
+func TestFamiliesNameEachMetricWithItsLabels(t *testing.T) {
+	fams, err := Families()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fams["neo4j_backup_restorable_newest_timestamp_seconds"]; strings.Join(got, ",") != "namespace,cluster,schedule,database" {
+		t.Errorf("labels %v", got)
+	}
+	if got := fams["neo4j_backup_duration_seconds"]; strings.Join(got, ",") != "namespace,cluster,schedule,phase" {
+		t.Errorf("labels %v", got)
+	}
+	if len(fams) != len(all) {
+		t.Errorf("%d families of %d collectors", len(fams), len(all))
+	}
 }

@@ -5,6 +5,7 @@ package chart
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -27,8 +28,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
-
-	"github.com/graphkeeper/neo4j-backup-operator/internal/metrics"
 )
 
 const chart = "../../charts/neo4j-backup-operator"
@@ -237,8 +236,11 @@ func TestWatchNamespacesBindsPerNamespace(t *testing.T) {
 	}
 }
 
-func TestMonitoringNamesMetricsTheOperatorExports(t *testing.T) {
-	objs := render(t, "serviceMonitor.enabled=true", "prometheusRule.enabled=true", "prometheusRule.staleIntervals=3")
+// The monitoring objects as the chart renders them; test/prometheus parses and evaluates their
+// queries, and checks their metrics against what the operator exports.
+func TestMonitoringObjects(t *testing.T) {
+	objs := render(t, "serviceMonitor.enabled=true", "prometheusRule.enabled=true", "prometheusRule.staleIntervals=3",
+		"grafanaDashboard.enabled=true", "grafanaDashboard.namespace=monitoring", "grafanaDashboard.annotations.grafana_folder=Backups")
 	if find(objs, "ServiceMonitor", "nbo-neo4j-backup-operator") == nil {
 		t.Fatal("no ServiceMonitor")
 	}
@@ -248,30 +250,55 @@ func TestMonitoringNamesMetricsTheOperatorExports(t *testing.T) {
 	}
 	groups, _, _ := unstructured.NestedSlice(rule.Object, "spec", "groups")
 	rules := groups[0].(map[string]any)["rules"].([]any)
-	exported := map[string]bool{}
-	fams, err := metrics.Names()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		exported[f] = true
-	}
 	var alerts []string
+	exprs := map[string]string{}
 	for _, r := range rules {
 		m := r.(map[string]any)
 		alerts = append(alerts, m["alert"].(string))
-		for _, name := range regexp.MustCompile(`neo4j_backup_[a-z_]+`).FindAllString(m["expr"].(string), -1) {
-			base := strings.TrimSuffix(strings.TrimSuffix(name, "_count"), "_sum")
-			if !exported[base] {
-				t.Errorf("alert %s uses %s, which the operator does not export", m["alert"], name)
-			}
-		}
+		exprs[m["alert"].(string)] = m["expr"].(string)
 	}
-	if strings.Join(alerts, ",") != "Neo4jBackupStale,Neo4jBackupNeverSucceeded,Neo4jBackupFailed,Neo4jBackupStorageLow,Neo4jBackupUnverified,Neo4jRestoreFailed" {
+	if strings.Join(alerts, ",") != "Neo4jBackupStale,Neo4jBackupNeverSucceeded,Neo4jBackupFailed,Neo4jBackupRestorableWindowBehind,"+
+		"Neo4jBackupStorageLow,Neo4jBackupUnverified,Neo4jRestoreFailed,Neo4jBackupOperatorDown,Neo4jBackupOperatorNotReconciling" {
 		t.Errorf("alerts: %v", alerts)
 	}
-	if expr := rules[0].(map[string]any)["expr"].(string); !strings.Contains(expr, "3 * neo4j_backup_schedule_interval_seconds") {
-		t.Errorf("staleIntervals not applied: %s", expr)
+	for _, a := range []string{"Neo4jBackupStale", "Neo4jBackupRestorableWindowBehind"} {
+		if !strings.Contains(exprs[a], "3 * neo4j_backup_schedule_interval_seconds") {
+			t.Errorf("%s: staleIntervals not applied: %s", a, exprs[a])
+		}
+	}
+	// The job a ServiceMonitor's targets get is the Service's name.
+	if want := `up{job="nbo-neo4j-backup-operator-metrics", namespace="neo4j-backup-system"}`; !strings.Contains(exprs["Neo4jBackupOperatorDown"], want) {
+		t.Errorf("Neo4jBackupOperatorDown: %s, want %s", exprs["Neo4jBackupOperatorDown"], want)
+	}
+	if find(objs, "Service", "nbo-neo4j-backup-operator-metrics") == nil {
+		t.Error("the job the alerts name is not the metrics Service's name")
+	}
+	other := find(render(t, "prometheusRule.enabled=true", "prometheusRule.operatorJob=operators"), "PrometheusRule", "nbo-neo4j-backup-operator")
+	groups, _, _ = unstructured.NestedSlice(other.Object, "spec", "groups")
+	for _, r := range groups[0].(map[string]any)["rules"].([]any) {
+		m := r.(map[string]any)
+		if strings.HasPrefix(m["alert"].(string), "Neo4jBackupOperator") && (!strings.Contains(m["expr"].(string), `job="operators"`) || strings.Contains(m["expr"].(string), "-metrics")) {
+			t.Errorf("%s ignores operatorJob: %s", m["alert"], m["expr"])
+		}
+	}
+
+	cm := find(objs, "ConfigMap", "nbo-neo4j-backup-operator-dashboard")
+	if cm == nil {
+		t.Fatal("no dashboard ConfigMap")
+	}
+	if cm.GetNamespace() != "monitoring" || cm.GetLabels()["grafana_dashboard"] != "1" || cm.GetAnnotations()["grafana_folder"] != "Backups" {
+		t.Errorf("the sidecar would not load it: namespace %q labels %v annotations %v", cm.GetNamespace(), cm.GetLabels(), cm.GetAnnotations())
+	}
+	data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
+	var dash struct {
+		UID    string           `json:"uid"`
+		Panels []map[string]any `json:"panels"`
+	}
+	if err := json.Unmarshal([]byte(data["neo4j-backup.json"]), &dash); err != nil || dash.UID == "" || len(dash.Panels) < 10 {
+		t.Errorf("dashboard: %v, uid %q, %d panels", err, dash.UID, len(dash.Panels))
+	}
+	if find(render(t), "ConfigMap", "nbo-neo4j-backup-operator-dashboard") != nil {
+		t.Error("dashboard rendered though disabled")
 	}
 }
 

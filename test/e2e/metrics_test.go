@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -15,6 +16,44 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
+
+var _ = Describe("the operator's metrics", func() {
+	// test/prometheus checks every series the chart's alerts and dashboard read against the
+	// operator's own metrics; controller-runtime's (and Prometheus's up) it leaves to this spec,
+	// which finds them in what the leader serves.
+	It("the leader serves the controller-runtime series the chart's alerts and dashboard read", func() {
+		rendered, err := box.Helm(ctx, "template", "nbo", chartDir, "--namespace", releaseNamespace, "--kube-version", "1.37.2",
+			"--set", "prometheusRule.enabled=true", "--set", "grafanaDashboard.enabled=true")
+		Expect(err).NotTo(HaveOccurred())
+		read := map[string]bool{}
+		for _, m := range regexp.MustCompile(`\b(controller_runtime|workqueue)_[a-z_]+`).FindAllString(rendered, -1) {
+			read[m] = true
+		}
+		Expect(read).To(HaveKey("controller_runtime_reconcile_total"))
+		Expect(rendered).To(ContainSubstring(`controller_runtime_reconcile_total{job=`), "the alert reads the schedule controller's series")
+		Expect(rendered).To(ContainSubstring(`controller=\"backupschedule\"`), "the dashboard's job variable reads the schedule controller's series")
+
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		addr := l.Addr().String()
+		Expect(l.Close()).To(Succeed())
+		// The operator again, with its metrics served: it releases its lease when stopped, and the
+		// new one leads.
+		Expect(operator.Stop(10 * time.Second)).To(Succeed())
+		restarts++
+		operator = startOperator(fmt.Sprintf("operator-%d", restarts), "--metrics-bind-address="+addr)
+		Eventually(func(g Gomega) {
+			resp, err := http.Get("http://" + addr + "/metrics")
+			g.Expect(err).NotTo(HaveOccurred())
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			g.Expect(string(body)).To(ContainSubstring(`controller_runtime_reconcile_total{controller="backupschedule",result="success"}`), "it leads, and runs the schedule controller")
+			for name := range read {
+				g.Expect(string(body)).To(MatchRegexp(`(?m)^`+name+`[{ ]`), "the chart reads %s", name)
+			}
+		}).WithTimeout(60 * time.Second).WithPolling(time.Second).Should(Succeed())
+	})
+})
 
 var _ = Describe("the operator's metrics with metrics.secure", func() {
 	// The chart's metrics-auth RBAC lets the operator ask the real API server about each scrape's

@@ -9,9 +9,11 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	v1 "github.com/graphkeeper/neo4j-backup-operator/api/v1alpha1"
 	"github.com/graphkeeper/neo4j-backup-operator/test/cluster"
 )
 
@@ -67,9 +69,35 @@ func gone(kinds map[string]string, name string) {
 
 var _ = Describe("the chart's hooks", Ordered, func() {
 	It("helm upgrade runs the CRD hook first and leaves none of it behind; install-crds, the image's binary, brings the CRDs up to date with only the hook's rights", func() {
+		By("the BackupSchedule CRD as an earlier version left it: without status.restorable, which the API server then prunes")
+		ns := newNamespace()
+		s := &v1.BackupSchedule{ObjectMeta: metav1.ObjectMeta{Name: "upgraded", Namespace: ns}, Spec: v1.BackupScheduleSpec{
+			Schedule: "0 3 * * *", Suspend: true, Template: e2eSpec(nil)}}
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		// status.restorable is new in this version; the operator's status writes are all it
+		// changes while the field is pruned.
+		previous := &unstructured.Unstructured{}
+		previous.SetAPIVersion("apiextensions.k8s.io/v1")
+		previous.SetKind("CustomResourceDefinition")
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "backupschedules.backup.graphkeeper.dev"}, previous)).To(Succeed())
+		versions, _, _ := unstructured.NestedSlice(previous.Object, "spec", "versions")
+		unstructured.RemoveNestedField(versions[0].(map[string]any), "schema", "openAPIV3Schema", "properties", "status", "properties", "restorable")
+		Expect(unstructured.SetNestedSlice(previous.Object, versions, "spec", "versions")).To(Succeed())
+		Expect(k8sClient.Update(ctx, previous)).To(Succeed())
+		served := func(g Gomega) bool {
+			got := &v1.BackupSchedule{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(s), got)).To(Succeed())
+			got.Status.Restorable = []v1.RestorableWindow{{Database: "neo4j", OldestTime: metav1.Now(), NewestTime: metav1.Now(), NewestTransaction: 42}}
+			g.Expect(k8sClient.Status().Update(ctx, got, client.DryRunAll)).To(Succeed())
+			return len(got.Status.Restorable) == 1
+		}
+		Eventually(served).WithTimeout(30 * time.Second).WithPolling(500 * time.Millisecond).Should(BeFalse())
+
 		By("install-crds as a process with the hook's ServiceAccount and RBAC")
 		out := runAsHook("templates/crd-upgrade.yaml", "install-crds", "--timeout=1m")
 		Expect(strings.Count(out, "is up to date and served")).To(Equal(3), "%s", out)
+		Expect(out).To(ContainSubstring("backupschedules.backup.graphkeeper.dev"))
+		Eventually(served).WithTimeout(30*time.Second).WithPolling(500*time.Millisecond).Should(BeTrue(), "status.restorable served again")
 
 		By("helm upgrade: the hook Job (simulated on kwok) runs before the upgrade, and helm deletes it and its RBAC after")
 		_, err := box.Helm(ctx, "upgrade", "nbo", chartDir, "--namespace", releaseNamespace, "--reuse-values", "--wait", "--timeout", "120s")
