@@ -244,19 +244,7 @@ func TestMonitoringObjects(t *testing.T) {
 	if find(objs, "ServiceMonitor", "nbo-neo4j-backup-operator") == nil {
 		t.Fatal("no ServiceMonitor")
 	}
-	rule := find(objs, "PrometheusRule", "nbo-neo4j-backup-operator")
-	if rule == nil {
-		t.Fatal("no PrometheusRule")
-	}
-	groups, _, _ := unstructured.NestedSlice(rule.Object, "spec", "groups")
-	rules := groups[0].(map[string]any)["rules"].([]any)
-	var alerts []string
-	exprs := map[string]string{}
-	for _, r := range rules {
-		m := r.(map[string]any)
-		alerts = append(alerts, m["alert"].(string))
-		exprs[m["alert"].(string)] = m["expr"].(string)
-	}
+	alerts, exprs := alertRules(t, objs)
 	if strings.Join(alerts, ",") != "Neo4jBackupStale,Neo4jBackupNeverSucceeded,Neo4jBackupFailed,Neo4jBackupRestorableWindowBehind,"+
 		"Neo4jBackupStorageLow,Neo4jBackupUnverified,Neo4jRestoreFailed,Neo4jBackupOperatorDown,Neo4jBackupOperatorNotReconciling" {
 		t.Errorf("alerts: %v", alerts)
@@ -273,12 +261,10 @@ func TestMonitoringObjects(t *testing.T) {
 	if find(objs, "Service", "nbo-neo4j-backup-operator-metrics") == nil {
 		t.Error("the job the alerts name is not the metrics Service's name")
 	}
-	other := find(render(t, "prometheusRule.enabled=true", "prometheusRule.operatorJob=operators"), "PrometheusRule", "nbo-neo4j-backup-operator")
-	groups, _, _ = unstructured.NestedSlice(other.Object, "spec", "groups")
-	for _, r := range groups[0].(map[string]any)["rules"].([]any) {
-		m := r.(map[string]any)
-		if strings.HasPrefix(m["alert"].(string), "Neo4jBackupOperator") && (!strings.Contains(m["expr"].(string), `job="operators"`) || strings.Contains(m["expr"].(string), "-metrics")) {
-			t.Errorf("%s ignores operatorJob: %s", m["alert"], m["expr"])
+	_, other := alertRules(t, render(t, "prometheusRule.enabled=true", "prometheusRule.operatorJob=operators"))
+	for alert, expr := range other {
+		if strings.HasPrefix(alert, "Neo4jBackupOperator") && (!strings.Contains(expr, `job="operators"`) || strings.Contains(expr, "-metrics")) {
+			t.Errorf("%s ignores operatorJob: %s", alert, expr)
 		}
 	}
 
@@ -300,6 +286,23 @@ func TestMonitoringObjects(t *testing.T) {
 	if find(render(t), "ConfigMap", "nbo-neo4j-backup-operator-dashboard") != nil {
 		t.Error("dashboard rendered though disabled")
 	}
+}
+
+// alertRules are the alerts of the rendered PrometheusRule, in order, and their expressions.
+func alertRules(t *testing.T, objs []*unstructured.Unstructured) (alerts []string, exprs map[string]string) {
+	t.Helper()
+	rule := find(objs, "PrometheusRule", "nbo-neo4j-backup-operator")
+	if rule == nil {
+		t.Fatal("no PrometheusRule")
+	}
+	groups, _, _ := unstructured.NestedSlice(rule.Object, "spec", "groups")
+	exprs = map[string]string{}
+	for _, r := range groups[0].(map[string]any)["rules"].([]any) {
+		m := r.(map[string]any)
+		alerts = append(alerts, m["alert"].(string))
+		exprs[m["alert"].(string)] = m["expr"].(string)
+	}
+	return alerts, exprs
 }
 
 func TestSchemaRefusesMistakes(t *testing.T) {
