@@ -133,6 +133,7 @@ func run(args []string) error {
 	metricsSecure := fs.Bool("metrics-secure", false, "serve metrics over HTTPS, and only to clients whose bearer token the API server authenticates (TokenReview) and allows to get /metrics (SubjectAccessReview); the certificate is self-signed unless --metrics-cert-dir holds tls.crt and tls.key")
 	metricsCertDir := fs.String("metrics-cert-dir", "", "folder of the metrics server's tls.crt and tls.key (watched, so a renewed certificate is taken up); with --metrics-secure")
 	probeAddr := fs.String("health-probe-bind-address", ":8081", "address the liveness and readiness probes bind to")
+	pprofAddr := fs.String("pprof-bind-address", "0", "address Go's profiles (/debug/pprof/) are served on, without authentication; \"0\" (the default) disables them")
 	leaderElect := fs.Bool("leader-elect", false, "elect a leader, so that only one replica reconciles at a time")
 	leaderNamespace := fs.String("leader-election-namespace", "", "namespace of the leader-election Lease (default: the pod's namespace)")
 	watchNamespaces := fs.String("watch-namespaces", "", "comma-separated namespaces to watch (default: all)")
@@ -178,6 +179,7 @@ func run(args []string) error {
 		Metrics:                 metricsOpts,
 		Controller:              ctrlconfig.Controller{MaxConcurrentReconciles: *concurrency},
 		HealthProbeBindAddress:  *probeAddr,
+		PprofBindAddress:        *pprofAddr,
 		LeaderElection:          *leaderElect,
 		LeaderElectionID:        "neo4j-backup-operator.backup.graphkeeper.dev",
 		LeaderElectionNamespace: *leaderNamespace,

@@ -143,7 +143,18 @@ func run(ctx context.Context) (*results, error) {
 	want := time.Date(time.Now().UTC().Year()+1, 1, 1, 0, 0, 0, 0, time.UTC)
 	logf("starting the operator (args from the chart's Deployment)")
 	t0 := time.Now()
-	if _, err := box.Start("operator", bin, []string{"KUBECONFIG=" + kubeconfig}, op.Args...); err != nil {
+	// Profiles and metrics on loopback, for the lateness run's measurements (after the chart's
+	// arguments: the last of a flag wins).
+	pprofAddr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	metricsAddr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := append(append([]string(nil), op.Args...), "--pprof-bind-address="+pprofAddr, "--metrics-bind-address="+metricsAddr, "--metrics-secure=false")
+	if _, err := box.Start("operator", bin, []string{"KUBECONFIG=" + kubeconfig}, args...); err != nil {
 		return nil, err
 	}
 	if err := waitFor(ctx, 5*time.Minute, 100*time.Millisecond, func() (bool, error) {
@@ -181,12 +192,27 @@ func run(ctx context.Context) (*results, error) {
 	r.rssAfter = rssSettled(pid)
 	logf("operator RSS after %d unrelated Pods and %d Jobs: %.1f MiB", *pods, *jobs, mib(r.rssAfter))
 
-	// 4. Lateness: every schedule and as many CronJobs on * * * * *.
-	if err := lateness(ctx, c, cs, r); err != nil {
-		return nil, err
+	// 4. Lateness: a tenth of the schedules and as many CronJobs on * * * * *, then all of them,
+	// with where the time goes measured during the second.
+	m := &measures{box: box, cs: cs, proxy: proxy, bin: bin, pprof: pprofAddr, metrics: metricsAddr}
+	for _, n := range []int{max(*schedules/10, 1), *schedules} {
+		run, err := lateness(ctx, c, cs, n, m, n == *schedules)
+		if err != nil {
+			return nil, err
+		}
+		r.runs = append(r.runs, run)
 	}
 	r.rssEnd = rss(pid)
 	return r, nil
+}
+
+// measures is what a lateness run reads where the time goes from.
+type measures struct {
+	box            *cluster.Cluster
+	cs             kubernetes.Interface
+	proxy          *countingProxy
+	bin            string
+	pprof, metrics string
 }
 
 // setup creates the namespace and a simulated three-server Neo4j cluster in zone-a and zone-b.
@@ -391,10 +417,14 @@ func apiCost(ctx context.Context, c client.WithWatch, proxy *countingProxy, r *r
 	return set(`{"spec":{"schedule":"0 0 1 1 *","concurrencyPolicy":"Allow"}}`)
 }
 
-// lateness switches every schedule to * * * * *, creates as many CronJobs, and watches Jobs
-// appear for the given number of full slots, counting the operator's API requests over
-// exactly those slots.
-func lateness(ctx context.Context, c client.WithWatch, cs kubernetes.Interface, r *results) error {
+// lateness switches n schedules to * * * * *, creates as many CronJobs, and watches Jobs appear
+// for the given number of full slots; a minute after the count it counts again (the Jobs made
+// after the count) and reads what each side says of the slots it did not take. With profile, it
+// measures where the time goes over the slots: CPU per process, the operator's and the API
+// server's CPU profiles, the operator's goroutines 10 s into the first slot, and the operator's
+// requests with their latencies.
+func lateness(ctx context.Context, c client.WithWatch, cs kubernetes.Interface, n int, m *measures, profile bool) (latenessRun, error) {
+	run := latenessRun{n: n}
 	// Switch between :25 and :40 of a minute: past the 20 s starting deadline of the slot just
 	// gone (no catch-up run for either side) and done before the next slot.
 	for s := time.Now().Second(); s < 25 || s > 40; s = time.Now().Second() {
@@ -403,7 +433,7 @@ func lateness(ctx context.Context, c client.WithWatch, cs kubernetes.Interface, 
 	seen := &jobLog{at: map[string]time.Time{}}
 	w, err := cs.BatchV1().Jobs(ns).Watch(ctx, metav1.ListOptions{})
 	if err != nil {
-		return err
+		return run, err
 	}
 	defer w.Stop()
 	go func() {
@@ -416,49 +446,158 @@ func lateness(ctx context.Context, c client.WithWatch, cs kubernetes.Interface, 
 			}
 		}
 	}()
-	logf("switching %d BackupSchedules to * * * * * and creating %d CronJobs", *schedules, *schedules)
-	if err := parallel(*schedules, func(i int) error {
-		s := &v1.BackupSchedule{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("s-%04d", i), Namespace: ns}}
-		return c.Patch(ctx, s, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"schedule":"* * * * *"}}`)))
-	}); err != nil {
-		return err
+	missedBefore, err := scrape(ctx, m.metrics, "neo4j_backup_schedule_missed_slots_total", "reason")
+	if err != nil {
+		return run, fmt.Errorf("reading the operator's metrics: %w", err)
 	}
-	if err := parallel(*schedules, func(i int) error { return c.Create(ctx, cronJob(i)) }); err != nil {
-		return err
+	statusBefore, err := missedInStatus(ctx, c, n)
+	if err != nil {
+		return run, err
+	}
+	logf("switching %d BackupSchedules to * * * * * and creating %d CronJobs", n, n)
+	if err := parallel(n, func(i int) error {
+		s := &v1.BackupSchedule{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("s-%04d", i), Namespace: ns}}
+		return c.Patch(ctx, s, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"schedule":"* * * * *","suspend":false}}`)))
+	}); err != nil {
+		return run, err
+	}
+	if err := parallel(n, func(i int) error { return c.Create(ctx, cronJob(i)) }); err != nil {
+		return run, err
 	}
 	first := time.Now().Truncate(time.Minute).Add(time.Minute)
 	if time.Until(first) < 5*time.Second {
 		first = first.Add(time.Minute)
 	}
 	last := first.Add(time.Duration(*slots-1) * time.Minute)
-	logf("measuring the slots %s to %s", first.Format("15:04"), last.Format("15:04"))
 	// Jobs of the last slot come in up to a minute later on a saturated cluster.
-	time.Sleep(time.Until(last.Add(time.Minute - 2*time.Second)))
-	for s := first; !s.After(last); s = s.Add(time.Minute) {
-		sl := slot{at: s}
-		stamp := s.UTC().Format("200601021504")
-		minutes := strconv.FormatInt(s.Unix()/60, 10)
-		for name, t := range seen.snapshot() {
-			switch {
-			case strings.HasPrefix(name, "s-") && strings.HasSuffix(name, "-"+stamp):
-				sl.ours = append(sl.ours, t.Sub(s))
-			case strings.HasPrefix(name, "c-") && strings.HasSuffix(name, "-"+minutes):
-				sl.peer = append(sl.peer, t.Sub(s))
-			}
+	counted := last.Add(time.Minute - 2*time.Second)
+	begin := first.Add(-2 * time.Second)
+	logf("measuring the slots %s to %s (%d schedules)", first.Format("15:04"), last.Format("15:04"), n)
+	time.Sleep(time.Until(begin))
+	cpuBefore := cpuTimes(m.box.PIDs())
+	var profiles sync.WaitGroup
+	if profile {
+		run.profileDir, err = profileDir()
+		if err != nil {
+			return run, err
 		}
-		r.slots = append(r.slots, sl)
-		logf("slot %s: %d Backup Jobs, %d CronJob Jobs", s.Format("15:04"), len(sl.ours), len(sl.peer))
+		seconds := int(counted.Sub(begin).Seconds())
+		run.opProfile = filepath.Join(run.profileDir, "operator-cpu.pprof")
+		run.apiProfile = filepath.Join(run.profileDir, "kube-apiserver-cpu.pprof")
+		goroutines := filepath.Join(run.profileDir, "operator-goroutines.txt")
+		profiles.Add(3)
+		go func() {
+			defer profiles.Done()
+			url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", m.pprof, seconds)
+			if err := fetch(ctx, url, run.opProfile); err != nil {
+				logf("the operator's CPU profile: %v", err)
+			}
+		}()
+		go func() {
+			defer profiles.Done()
+			if err := apiServerProfile(ctx, m.cs, seconds, run.apiProfile); err != nil {
+				logf("the API server's CPU profile: %v", err)
+			}
+		}()
+		go func() {
+			defer profiles.Done()
+			time.Sleep(time.Until(first.Add(10 * time.Second)))
+			if err := fetch(ctx, "http://"+m.pprof+"/debug/pprof/goroutine?debug=1", goroutines); err != nil {
+				logf("the operator's goroutines: %v", err)
+				return
+			}
+			run.goroutines = goroutineSummary(goroutines, 12)
+		}()
 	}
-	// Stop the load.
+	time.Sleep(time.Until(counted))
+	run.cpu = cpuDiff(cpuBefore, cpuTimes(m.box.PIDs()))
+	run.window = counted.Sub(begin)
+	run.requests = m.proxy.requests(begin, counted)
+	count := func() []slot {
+		var out []slot
+		snap := seen.snapshot()
+		for s := first; !s.After(last); s = s.Add(time.Minute) {
+			sl := slot{at: s}
+			stamp := s.UTC().Format("200601021504")
+			minutes := strconv.FormatInt(s.Unix()/60, 10)
+			for name, t := range snap {
+				switch {
+				case strings.HasPrefix(name, "s-") && strings.HasSuffix(name, "-"+stamp):
+					sl.ours = append(sl.ours, t.Sub(s))
+				case strings.HasPrefix(name, "c-") && strings.HasSuffix(name, "-"+minutes):
+					sl.peer = append(sl.peer, t.Sub(s))
+				}
+			}
+			out = append(out, sl)
+		}
+		return out
+	}
+	run.slots = count()
+	for _, sl := range run.slots {
+		logf("slot %s: %d Backup Jobs, %d CronJob Jobs", sl.at.Format("15:04"), len(sl.ours), len(sl.peer))
+	}
+	// Stop the load, then look again a minute later: what came in after the count.
 	logf("suspending the schedules and deleting the CronJobs")
-	_ = parallel(*schedules, func(i int) error {
+	_ = parallel(n, func(i int) error {
 		s := &v1.BackupSchedule{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("s-%04d", i), Namespace: ns}}
 		return c.Patch(ctx, s, client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"suspend":true}}`)))
 	})
-	_ = parallel(*schedules, func(i int) error {
+	_ = parallel(n, func(i int) error {
 		return client.IgnoreNotFound(c.Delete(ctx, &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("c-%04d", i), Namespace: ns}}))
 	})
-	return nil
+	time.Sleep(time.Minute)
+	for i, sl := range count() {
+		run.lateOurs += len(sl.ours) - len(run.slots[i].ours)
+		run.latePeer += len(sl.peer) - len(run.slots[i].peer)
+	}
+	missedAfter, err := scrape(ctx, m.metrics, "neo4j_backup_schedule_missed_slots_total", "reason")
+	if err != nil {
+		return run, fmt.Errorf("reading the operator's metrics: %w", err)
+	}
+	run.missedOurs = map[string]int{}
+	for reason, v := range missedAfter {
+		if d := int(v - missedBefore[reason]); d > 0 {
+			run.missedOurs[reason] = d
+		}
+	}
+	statusAfter, err := missedInStatus(ctx, c, n)
+	if err != nil {
+		return run, err
+	}
+	run.missedStatus = int(statusAfter - statusBefore)
+	if run.missedPeer, err = peerMissed(ctx, cs, ns, begin); err != nil {
+		return run, err
+	}
+	logf("after another minute: %d more Backup Jobs, %d more CronJob Jobs; missed: ours %v (status %d), peer %d",
+		run.lateOurs, run.latePeer, run.missedOurs, run.missedStatus, run.missedPeer)
+	profiles.Wait()
+	if profile {
+		run.opTop = pprofTop(m.bin, run.opProfile, 25, false)
+		run.opCum = pprofTop(m.bin, run.opProfile, 25, true)
+		run.apiTop = pprofTop("", run.apiProfile, 25, true)
+	}
+	// The next run creates CronJobs of the same names.
+	return run, waitFor(ctx, 2*time.Minute, time.Second, func() (bool, error) {
+		list := &batchv1.CronJobList{}
+		err := c.List(ctx, list, client.InNamespace(ns))
+		return err == nil && len(list.Items) == 0, err
+	})
+}
+
+// missedInStatus sums status.missedSlots over the first n schedules.
+func missedInStatus(ctx context.Context, c client.Client, n int) (int64, error) {
+	list := &v1.BackupScheduleList{}
+	if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
+		return 0, err
+	}
+	var sum int64
+	for _, s := range list.Items {
+		var i int
+		if _, err := fmt.Sscanf(s.Name, "s-%d", &i); err == nil && i < n {
+			sum += s.Status.MissedSlots
+		}
+	}
+	return sum, nil
 }
 
 type jobLog struct {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // countingProxy sits between the operator and the API server on 127.0.0.1 and counts every
@@ -19,7 +20,17 @@ type countingProxy struct {
 	URL string
 	mu  sync.Mutex
 	n   map[string]int // "verb resource" -> count
+	// log is every request but watches, as it ended: what each cost, and when.
+	log []request
 	srv *http.Server
+}
+
+// request is one request the proxy forwarded: its "verb resource", when it started, and how long
+// the API server took to answer it (to the last byte of the response).
+type request struct {
+	key   string
+	start time.Time
+	took  time.Duration
 }
 
 // startProxy forwards to apiServer with token as the bearer (client-go sends no credentials to
@@ -50,10 +61,17 @@ func startProxy(apiServer string, caPEM []byte, token string) (*countingProxy, e
 	p.URL = "http://" + l.Addr().String()
 	p.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		verb, res := classify(r)
+		key := verb + " " + res
 		p.mu.Lock()
-		p.n[verb+" "+res]++
+		p.n[key]++
 		p.mu.Unlock()
+		start := time.Now()
 		rp.ServeHTTP(w, r)
+		if verb != "watch" {
+			p.mu.Lock()
+			p.log = append(p.log, request{key: key, start: start, took: time.Since(start)})
+			p.mu.Unlock()
+		}
 	})}
 	go func() { _ = p.srv.Serve(l) }()
 	return p, nil
@@ -66,6 +84,19 @@ func (p *countingProxy) snapshot() map[string]int {
 	out := make(map[string]int, len(p.n))
 	for k, v := range p.n {
 		out[k] = v
+	}
+	return out
+}
+
+// requests are the requests that started in [from, to).
+func (p *countingProxy) requests(from, to time.Time) []request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []request
+	for _, r := range p.log {
+		if !r.start.Before(from) && r.start.Before(to) {
+			out = append(out, r)
+		}
 	}
 	return out
 }
