@@ -57,6 +57,9 @@ type Options struct {
 	Dir string
 	// KeepDir keeps Dir (logs included) after Stop; tests set it when they failed.
 	KeepDir bool
+	// Profiling has the API server serve /debug/pprof to its authorized clients (the bench
+	// profiles it); off otherwise, as in a hardened control plane.
+	Profiling bool
 	// Zones are the values of topology.kubernetes.io/zone, one node group each.
 	Zones []string
 	// NodesPerZone is how many fake nodes each zone gets (default 1).
@@ -240,7 +243,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		"--authorization-mode=RBAC",
 		// A loopback advertise address is fatal to the endpoint reconciler.
 		"--endpoint-reconciler-type=none",
-		"--profiling=false", "--v=0"); err != nil {
+		"--profiling="+strconv.FormatBool(c.opts.Profiling), "--v=0"); err != nil {
 		return err
 	}
 	if err := c.waitAPIServer(ctx); err != nil {

@@ -84,7 +84,7 @@ func run(ctx context.Context) (*results, error) {
 		corev1.ResourceCPU: resource.MustParse("100k"), corev1.ResourceMemory: resource.MustParse("1000Ti"),
 		corev1.ResourcePods: resource.MustParse("30000"),
 	}
-	box, err := cluster.Start(ctx, cluster.Options{Log: os.Stderr, NodeCapacity: big, KeepDir: *keep})
+	box, err := cluster.Start(ctx, cluster.Options{Log: os.Stderr, NodeCapacity: big, KeepDir: *keep, Profiling: true})
 	if err != nil {
 		return nil, err
 	}
